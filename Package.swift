@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// SparseKit: command-line tools for sparse coding and sparse latent models, chained through HDF5 files.
+///
+/// Layers, bottom to top:
+/// - C module maps (`CPNG`, `CHDF5`, `CBLAS`, `CLAPACKE`) and the `CHDF5Shim` that exposes HDF5's macros as functions;
+/// - `DataKit`: arrays, BLAS/LAPACK, PNG, HDF5, file formats, patches, whitening (never imports `Models`);
+/// - `Models`: objectives, samplers, optimizers, networks, estimators, metrics;
+/// - `ToolSupport` and one thin executable per tool.
+let package = Package(
+    name: "SparseKit",
+    products: [
+        .library(name: "DataKit", targets: ["DataKit"]),
+        .library(name: "Models", targets: ["Models"]),
+        .executable(name: "sk-patches", targets: ["sk-patches"]),
+        .executable(name: "sk-whiten", targets: ["sk-whiten"]),
+        .executable(name: "sk-inspect", targets: ["sk-inspect"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian: libpng-dev, libhdf5-dev, libopenblas-dev, liblapacke-dev.
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLAPACKE", providers: [.apt(["liblapacke-dev"])]),
+        .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
+
+        .target(
+            name: "DataKit",
+            dependencies: ["CPNG", "CHDF5", "CHDF5Shim", "CBLAS", "CLAPACKE"]
+        ),
+        .target(name: "Models", dependencies: ["DataKit"]),
+
+        .target(
+            name: "ToolSupport",
+            dependencies: ["DataKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Tools/ToolSupport"
+        ),
+        .executableTarget(
+            name: "sk-patches",
+            dependencies: ["DataKit", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Tools/sk-patches"
+        ),
+        .executableTarget(
+            name: "sk-whiten",
+            dependencies: ["DataKit", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Tools/sk-whiten"
+        ),
+        .executableTarget(
+            name: "sk-inspect",
+            dependencies: ["DataKit", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Tools/sk-inspect"
+        ),
+
+        .testTarget(name: "DataKitTests", dependencies: ["DataKit"]),
+        .testTarget(
+            name: "ToolTests",
+            dependencies: ["DataKit", "sk-patches", "sk-whiten", "sk-inspect"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

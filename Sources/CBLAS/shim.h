@@ -1,0 +1,2 @@
+// OpenBLAS's CBLAS interface (Debian: /usr/include/<triplet>/cblas.h).
+#include <cblas.h>

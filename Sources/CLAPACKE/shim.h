@@ -1,0 +1,2 @@
+// LAPACKE, the C interface to LAPACK (ssyevd, dsyevd, spotrf, ...).
+#include <lapacke.h>

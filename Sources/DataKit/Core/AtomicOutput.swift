@@ -1,0 +1,60 @@
+import Foundation
+
+/// Writes an output file so that a reader never sees it half-written: the content goes to a temporary file in the
+/// same folder, which is renamed over the final path only after it is complete. On any failure the temporary file is
+/// removed and whatever stood at the final path before is left untouched.
+public struct AtomicOutput: Sendable {
+    /// The path the caller asked for.
+    public let finalPath: String
+    /// The temporary path the content is written to.
+    public let temporaryPath: String
+
+    /// Checks that the output folder exists and is writable, and picks a temporary name beside `path`.
+    public init(path: String) throws {
+        guard !path.isEmpty else { throw SparseKitError.usage("the output path is empty") }
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw SparseKitError.cannotCreate(path, "the folder \(folder) does not exist")
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw SparseKitError.cannotCreate(path, "is a folder")
+        }
+        finalPath = path
+        let unique = "\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0 ... .max))"
+        temporaryPath = folder + "/." + url.lastPathComponent + ".tmp-" + unique
+    }
+
+    /// Runs `write` against the temporary path, then renames it over the final path.
+    /// Any error from `write` (or from the rename) removes the temporary file and is rethrown.
+    public func commit<T>(_ write: (String) throws -> T) throws -> T {
+        do {
+            let result = try write(temporaryPath)
+            guard rename(temporaryPath, finalPath) == 0 else {
+                let reason = String(cString: strerror(errno))
+                throw SparseKitError.cannotCreate(finalPath, "cannot rename the finished file into place: \(reason)")
+            }
+            return result
+        } catch {
+            unlink(temporaryPath)
+            throw error
+        }
+    }
+
+    /// Writes `data` atomically to `path`.
+    public static func write(_ data: [UInt8], to path: String) throws {
+        let output = try AtomicOutput(path: path)
+        try output.commit { temporary in
+            guard let handle = fopen(temporary, "wb") else {
+                throw SparseKitError.cannotCreate(path, String(cString: strerror(errno)))
+            }
+            let written = data.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, handle) }
+            let flushed = fflush(handle) == 0
+            fclose(handle)
+            guard written == data.count, flushed else {
+                throw SparseKitError.cannotCreate(path, "write failed: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+}

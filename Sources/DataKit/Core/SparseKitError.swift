@@ -1,0 +1,48 @@
+/// An error every SparseKit stage can raise, carrying the exit code of the command-line contract
+/// (`../shared/docs/formats.md`: 64 usage, 65 bad input data, 66 input missing, 73 cannot create output, 70 internal).
+///
+/// `description` is the one line a tool prints: it names the file (when there is one) and the problem.
+public struct SparseKitError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// What went wrong, which decides the exit code.
+    public enum Kind: Sendable, Equatable {
+        case usage, badInput, missingInput, cannotCreateOutput, `internal`
+    }
+
+    public let kind: Kind
+    /// The file the problem is about, if any.
+    public let file: String?
+    /// The problem, without the file name.
+    public let problem: String
+
+    public init(_ kind: Kind, file: String? = nil, _ problem: String) {
+        self.kind = kind
+        self.file = file
+        self.problem = problem
+    }
+
+    /// The process exit code for this error (sysexits.h values, as the contract fixes them).
+    public var exitCode: Int32 {
+        switch kind {
+        case .usage: return 64
+        case .badInput: return 65
+        case .missingInput: return 66
+        case .cannotCreateOutput: return 73
+        case .internal: return 70
+        }
+    }
+
+    public var description: String {
+        if let file { return "\(file): \(problem)" }
+        return problem
+    }
+
+    public static func usage(_ problem: String) -> SparseKitError { .init(.usage, problem) }
+    public static func badInput(_ file: String?, _ problem: String) -> SparseKitError { .init(.badInput, file: file, problem) }
+    public static func missingInput(_ file: String, _ problem: String = "no such file") -> SparseKitError {
+        .init(.missingInput, file: file, problem)
+    }
+    public static func cannotCreate(_ file: String, _ problem: String) -> SparseKitError {
+        .init(.cannotCreateOutput, file: file, problem)
+    }
+    public static func `internal`(_ problem: String) -> SparseKitError { .init(.internal, problem) }
+}
