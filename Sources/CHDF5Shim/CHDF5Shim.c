@@ -16,6 +16,7 @@ hid_t sk_h5p_default(void) { return H5P_DEFAULT; }
 hid_t sk_h5p_file_create(void) { return H5P_FILE_CREATE; }
 hid_t sk_h5p_file_access(void) { return H5P_FILE_ACCESS; }
 hid_t sk_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
+hid_t sk_h5p_group_create(void) { return H5P_GROUP_CREATE; }
 hid_t sk_h5p_link_create(void) { return H5P_LINK_CREATE; }
 hid_t sk_h5s_all(void) { return H5S_ALL; }
 hid_t sk_h5e_default(void) { return H5E_DEFAULT; }

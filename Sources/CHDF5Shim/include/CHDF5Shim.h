@@ -20,6 +20,7 @@ hid_t sk_h5p_default(void);
 hid_t sk_h5p_file_create(void);
 hid_t sk_h5p_file_access(void);
 hid_t sk_h5p_dataset_create(void);
+hid_t sk_h5p_group_create(void);
 hid_t sk_h5p_link_create(void);
 hid_t sk_h5s_all(void);
 hid_t sk_h5e_default(void);

@@ -166,13 +166,14 @@ extension HDF5File {
     ) throws -> HDF5Dataset {
         let layout = layout ?? .automatic(shape: shape, elementSize: MemoryLayout<T>.stride)
         try remove(datasetPath)
+        try createParentGroups(of: datasetPath)
         var dims = shape.map { hsize_t($0) }
         var maxDims = dims
         if layout.extendable, !maxDims.isEmpty { maxDims[0] = hsize_t.max }  // H5S_UNLIMITED
         let space = H5Screate_simple(Int32(dims.count), &dims, &maxDims)
         guard space >= 0 else { throw SparseKitError.internal("HDF5: cannot create a dataspace for \(shape)") }
         defer { H5Sclose(space) }
-        let dcpl = H5Pcreate(sk_h5p_dataset_create())
+        let dcpl = try HDF5File.reproducibleCreationProperties(sk_h5p_dataset_create())
         defer { H5Pclose(dcpl) }
         if let chunkRows = layout.chunkRows ?? (layout.extendable ? 1024 : nil), !shape.isEmpty {
             var chunk = dims.map { max($0, 1) }

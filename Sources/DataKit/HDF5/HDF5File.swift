@@ -93,12 +93,21 @@ public final class HDF5File {
 
     /// Creates the group at `groupPath` (and any missing parents); an existing group is left as it is.
     public func createGroup(_ groupPath: String) throws {
-        guard !exists(groupPath) else { return }
+        guard groupPath != "/", !groupPath.isEmpty, !exists(groupPath) else { return }
+        try createParentGroups(of: groupPath)
         let lcpl = try linkProperties()
         defer { H5Pclose(lcpl) }
-        let group = H5Gcreate2(id, groupPath, lcpl, sk_h5p_default(), sk_h5p_default())
+        let gcpl = try HDF5File.reproducibleCreationProperties(sk_h5p_group_create())
+        defer { H5Pclose(gcpl) }
+        let group = H5Gcreate2(id, groupPath, lcpl, gcpl, sk_h5p_default())
         guard group >= 0 else { throw SparseKitError.cannotCreate(path, "cannot create group \(groupPath)") }
         H5Gclose(group)
+    }
+
+    /// Creates the groups above `objectPath` that do not exist yet.
+    func createParentGroups(of objectPath: String) throws {
+        guard let slash = objectPath.lastIndex(of: "/"), slash != objectPath.startIndex else { return }
+        try createGroup(String(objectPath[..<slash]))
     }
 
     /// The names of the direct children of the group at `groupPath`, in creation-name order.
@@ -136,10 +145,30 @@ public final class HDF5File {
         return lcpl
     }
 
+    /// Object-creation properties of `propertyClass` without modification times, so identical runs write identical
+    /// bytes.
+    static func reproducibleCreationProperties(_ propertyClass: hid_t) throws -> hid_t {
+        let plist = H5Pcreate(propertyClass)
+        guard plist >= 0 else { throw SparseKitError.internal("HDF5: cannot create a property list") }
+        H5Pset_obj_track_times(plist, false)
+        return plist
+    }
+
     /// Opens the object at `objectPath` (group or dataset) for attribute access.
     func openObject(_ objectPath: String) throws -> hid_t {
         let object = H5Oopen(id, objectPath, sk_h5p_default())
         guard object >= 0 else { throw SparseKitError.badInput(path, "has no object \(objectPath)") }
         return object
+    }
+}
+
+extension HDF5File {
+    /// Copies the object at `objectPath` in `source` (a group with everything below it, or a dataset, attributes
+    /// included) to the same path in this file.
+    public func copy(_ objectPath: String, from source: HDF5File) throws {
+        try createParentGroups(of: objectPath)
+        guard H5Ocopy(source.id, objectPath, id, objectPath, sk_h5p_default(), sk_h5p_default()) >= 0 else {
+            throw SparseKitError.cannotCreate(path, "cannot copy \(objectPath) from \(source.path)")
+        }
     }
 }

@@ -54,6 +54,7 @@ extension HDF5File {
     /// Writes `strings` as a 1-D dataset of variable-length UTF-8 strings.
     public func writeStrings(_ strings: [String], to datasetPath: String) throws {
         try remove(datasetPath)
+        try createParentGroups(of: datasetPath)
         var dims = [hsize_t(strings.count)]
         let space = H5Screate_simple(1, &dims, nil)
         defer { H5Sclose(space) }
@@ -61,7 +62,9 @@ extension HDF5File {
         defer { H5Tclose(type) }
         let lcpl = try linkProperties()
         defer { H5Pclose(lcpl) }
-        let ds = H5Dcreate2(id, datasetPath, type, space, lcpl, sk_h5p_default(), sk_h5p_default())
+        let dcpl = try HDF5File.reproducibleCreationProperties(sk_h5p_dataset_create())
+        defer { H5Pclose(dcpl) }
+        let ds = H5Dcreate2(id, datasetPath, type, space, lcpl, dcpl, sk_h5p_default())
         guard ds >= 0 else { throw SparseKitError.cannotCreate(path, "cannot create dataset \(datasetPath)") }
         defer { H5Dclose(ds) }
         guard !strings.isEmpty else { return }

@@ -40,7 +40,7 @@ public struct Matrix: Equatable, Sendable {
     public func row(_ i: Int) -> ArraySlice<Float> { storage[i * cols ..< (i + 1) * cols] }
 
     /// The rows `range` as a new matrix.
-    public func rows(_ range: Range<Int>) -> Matrix {
+    public func rowSlice(_ range: Range<Int>) -> Matrix {
         Matrix(rows: range.count, cols: cols, storage: Array(storage[range.lowerBound * cols ..< range.upperBound * cols]))
     }
 

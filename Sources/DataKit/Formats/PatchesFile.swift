@@ -1,0 +1,65 @@
+/// The geometry of image patches: `height × width` pixels of `channels` values, channel-last, pixels row-major.
+public struct PatchGeometry: Sendable, Equatable {
+    public var height: Int
+    public var width: Int
+    public var channels: Int
+
+    public init(height: Int, width: Int, channels: Int) {
+        self.height = height
+        self.width = width
+        self.channels = channels
+    }
+
+    /// Values per patch: D = h · w · c.
+    public var dimension: Int { height * width * channels }
+
+    /// The root attributes that record the geometry (`formats.md`: patch_height, patch_width, channels, color).
+    public func write(to file: HDF5File) throws {
+        try file.setAttribute("patch_height", .int(height))
+        try file.setAttribute("patch_width", .int(width))
+        try file.setAttribute("channels", .int(channels))
+        try file.setAttribute("color", .string(channels == 3 ? "rgb" : "gray"))
+    }
+
+    /// The geometry recorded in `file`'s root attributes, or nil when it records none.
+    public static func read(from file: HDF5File) throws -> PatchGeometry? {
+        guard let h = try file.attribute("patch_height")?.intValue, let w = try file.attribute("patch_width")?.intValue
+        else { return nil }
+        let c = try file.attribute("channels")?.intValue ?? 1
+        guard h > 0, w > 0, c == 1 || c == 3 else {
+            throw SparseKitError.badInput(file.path, "has an invalid patch geometry \(h)×\(w)×\(c)")
+        }
+        return PatchGeometry(height: h, width: w, channels: c)
+    }
+}
+
+/// Paths inside a `patches` file (`formats.md`).
+public enum PatchesSchema {
+    public static let data = "/data"
+    public static let sourceFiles = "/source/files"
+    public static let sourceImage = "/source/image"
+    public static let sourcePosition = "/source/position"
+}
+
+extension HDF5File {
+    /// Opens `/data` as a finite-valued 2-D float matrix dataset, checking it exists and has rank 2.
+    public func dataMatrixDataset(_ datasetPath: String = PatchesSchema.data) throws -> HDF5Dataset {
+        let ds = try dataset(datasetPath)
+        guard ds.shape.count == 2, ds.elementClass == .float || ds.elementClass == .integer else {
+            throw SparseKitError.badInput(path, "\(datasetPath) must be a 2-D numeric matrix, found shape \(ds.shape)")
+        }
+        guard ds.shape[0] > 0, ds.shape[1] > 0 else {
+            throw SparseKitError.badInput(path, "\(datasetPath) is empty (shape \(ds.shape))")
+        }
+        return ds
+    }
+}
+
+/// Fails with a clear line if any value in `values` (rows of `rowLength` starting at row `firstRow`) is NaN or Inf.
+public func requireFinite(_ values: UnsafeBufferPointer<Float>, rowLength: Int, firstRow: Int, file: String,
+                          dataset: String) throws
+{
+    for (i, x) in values.enumerated() where !x.isFinite {
+        throw SparseKitError.badInput(file, "\(dataset) holds \(x.isNaN ? "NaN" : "Inf") at row \(firstRow + i / rowLength)")
+    }
+}

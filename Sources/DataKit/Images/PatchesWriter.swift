@@ -1,0 +1,72 @@
+/// Extracts patches from PNG files straight into a `patches` HDF5 file (`formats.md`), batch by batch, through an
+/// atomic output: on any error nothing is left at the output path.
+public struct PatchesJob: Sendable {
+    public var imageFiles: [String]
+    public var output: String
+    public var patchHeight: Int
+    public var patchWidth: Int
+    public var color: PNGImage.ColorModel
+    public var sampling: PatchSampling
+    public var minStd: Float?
+    public var history: [String]
+
+    public init(imageFiles: [String], output: String, patchHeight: Int, patchWidth: Int, color: PNGImage.ColorModel,
+                sampling: PatchSampling, minStd: Float?, history: [String])
+    {
+        self.imageFiles = imageFiles
+        self.output = output
+        self.patchHeight = patchHeight
+        self.patchWidth = patchWidth
+        self.color = color
+        self.sampling = sampling
+        self.minStd = minStd
+        self.history = history
+    }
+
+    /// What a finished run produced.
+    public struct Summary: Sendable {
+        public var count: Int
+        public var dimension: Int
+        public var images: Int
+    }
+
+    /// Decodes every image once, extracts the patches and writes the file; `progress` gets the running count.
+    public func run(progress: (Int) -> Void = { _ in }) throws -> Summary {
+        guard patchHeight > 0, patchWidth > 0 else { throw SparseKitError.usage("the patch size must be at least 1") }
+        let output = try AtomicOutput(path: output)
+        let planes = try imageFiles.map { try ImagePlane(png: $0, color: color) }
+        let extractor = try PatchExtractor(images: planes, names: imageFiles, patchHeight: patchHeight,
+                                           patchWidth: patchWidth)
+        let d = extractor.geometry.dimension
+        return try output.commit { path in
+            let file = try HDF5File.create(path)
+            let expected: Int
+            if case .random(let count, _) = sampling { expected = count } else { expected = 0 }
+            let layout = DatasetLayout(chunkRows: max(1, min(max(expected, 1), (512 << 10) / (4 * d))), extendable: true)
+            let data = try file.createDataset(PatchesSchema.data, of: Float.self, shape: [0, d], layout: layout)
+            var imageIndex: [Int32] = [], positions: [Int32] = []
+            imageIndex.reserveCapacity(expected)
+            positions.reserveCapacity(2 * expected)
+            var written = 0
+            let count = try extractor.extract(sampling, minStd: minStd, progress: progress) { batch, origins in
+                try batch.storage.withUnsafeBufferPointer { try data.writeRows($0, at: written) }
+                written += batch.rows
+                for origin in origins {
+                    imageIndex.append(origin.image)
+                    positions.append(origin.row)
+                    positions.append(origin.column)
+                }
+            }
+            guard count > 0 else { throw SparseKitError.badInput(nil, "no patch passed the selection; nothing to write") }
+            try file.writeStrings(imageFiles, to: PatchesSchema.sourceFiles)
+            try file.write(imageIndex, shape: [count], to: PatchesSchema.sourceImage)
+            try file.write(positions, shape: [count, 2], to: PatchesSchema.sourcePosition)
+            try file.writeHeader(kind: .patches, history: history)
+            try extractor.geometry.write(to: file)
+            if case .random(_, let seed) = sampling { try file.setAttribute("seed", .int(Int(bitPattern: UInt(seed)))) }
+            if let minStd { try file.setAttribute("min_std", .double(Double(minStd))) }
+            try file.close()
+            return Summary(count: count, dimension: d, images: planes.count)
+        }
+    }
+}
