@@ -1,0 +1,62 @@
+/// Draws vectors (data rows, dictionary columns) as a grid of image tiles: the picture a sparse-coding user wants
+/// first. Tiles are separated by a 1-pixel black border; each pixel is repeated `zoom × zoom` times.
+public struct TileRenderer: Sendable {
+    /// How a tile's values map to gray levels.
+    public enum Scaling: String, Sendable, CaseIterable {
+        /// Each tile on its own, symmetrically around zero: 0 is mid-gray, ±max|v| are white and black.
+        case symmetric
+        /// Each tile on its own, from its minimum (black) to its maximum (white).
+        case range
+    }
+
+    public var geometry: PatchGeometry
+    public var scaling: Scaling
+    public var zoom: Int
+    /// Tiles per row of the picture; nil for a square-ish grid.
+    public var columns: Int?
+
+    public init(geometry: PatchGeometry, scaling: Scaling = .symmetric, zoom: Int = 1, columns: Int? = nil) {
+        self.geometry = geometry
+        self.scaling = scaling
+        self.zoom = max(1, zoom)
+        self.columns = columns
+    }
+
+    /// Renders each row of `tiles` (rows of `geometry.dimension` values) as one tile, as an 8-bit gray or RGB image.
+    public func render(_ tiles: Matrix) -> PNGImage {
+        precondition(tiles.cols == geometry.dimension, "tile rows must have \(geometry.dimension) values")
+        let count = max(tiles.rows, 1)
+        let perRow = columns ?? Int(Double(count).squareRoot().rounded(.up))
+        let gridRows = (count + perRow - 1) / perRow
+        let (h, w, c) = (geometry.height * zoom, geometry.width * zoom, geometry.channels)
+        let width = perRow * (w + 1) + 1, height = gridRows * (h + 1) + 1
+        var samples = [UInt16](repeating: 0, count: width * height * c)
+        for t in 0..<tiles.rows {
+            let values = tiles.row(t)
+            let (low, high) = bounds(values)
+            let span = high - low
+            let top = (t / perRow) * (h + 1) + 1, left = (t % perRow) * (w + 1) + 1
+            for y in 0..<h {
+                for x in 0..<w {
+                    for ch in 0..<c {
+                        let v = values[values.startIndex + ((y / zoom) * geometry.width + x / zoom) * c + ch]
+                        let level = span > 0 ? (v - low) / span : 0.5
+                        samples[((top + y) * width + left + x) * c + ch] = UInt16((min(max(level, 0), 1) * 255).rounded())
+                    }
+                }
+            }
+        }
+        return PNGImage(width: width, height: height, channels: c, maxValue: 255, samples: samples)
+    }
+
+    /// The values that map to black and white for one tile.
+    private func bounds(_ values: ArraySlice<Float>) -> (Float, Float) {
+        switch scaling {
+        case .symmetric:
+            let m = values.reduce(0) { max($0, abs($1)) }
+            return (-m, m)
+        case .range:
+            return (values.min() ?? 0, values.max() ?? 0)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import DataKit
+import Foundation
+
+/// Runs a tool's work and turns every failure into one line on stderr and the contract's exit code
+/// (`formats.md`): `sk-whiten: in.h5: /data holds NaN at row 12` and exit 65, never a crash or a stack trace.
+public enum ToolRunner {
+    public static func run(_ tool: String, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as SparseKitError {
+            printError("\(tool): \(error)")
+            throw ExitCode(error.exitCode)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            printError("\(tool): internal error: \(error)")
+            throw ExitCode(70)
+        }
+    }
+
+    /// Writes `line` and a newline to standard error.
+    public static func printError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// The history line for this invocation.
+    public static func provenance(_ tool: String, inputs: [String]) -> String {
+        Provenance(tool: tool, arguments: Array(CommandLine.arguments.dropFirst()), inputs: inputs).line
+    }
+
+    /// Refuses an output path that would replace one of the inputs.
+    public static func requireDistinct(output: String, inputs: [String]) throws {
+        let target = URL(fileURLWithPath: output).standardizedFileURL.path
+        for input in inputs where URL(fileURLWithPath: input).standardizedFileURL.path == target {
+            throw SparseKitError.usage("the output \(output) is also an input; choose another -o")
+        }
+    }
+
+    /// Prints `value` as one JSON document on standard output (sorted keys, so output is stable).
+    public static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
+    }
+}
+
+/// Options every tool takes.
+public struct CommonOptions: ParsableArguments {
+    @Flag(help: "Print nothing on stderr but errors.")
+    public var quiet = false
+
+    @Flag(help: "Print the result as JSON on stdout.")
+    public var json = false
+
+    public init() {}
+}
