@@ -57,7 +57,10 @@ public struct WhiteningTransform: Sendable {
             while kept < d, running < fraction * total { running += values[kept]; kept += 1 }
             k = max(1, kept)
         }
-        if let bad = values.prefix(k).firstIndex(where: { $0 + epsilon <= 0 }) {
+        // Eigenvalues below 1e-10 of the largest are rounding noise of a rank-deficient covariance (a constant or
+        // duplicated pixel): whitening them without ε would amplify that noise a hundred-thousandfold.
+        let floor = 1e-10 * (values.first ?? 0)
+        if let bad = values.prefix(k).firstIndex(where: { $0 + epsilon <= floor }) {
             throw SparseKitError.badInput(nil, "the covariance is singular (eigenvalue \(bad + 1) of \(d) is 0); "
                 + "use --epsilon > 0 or fewer --components")
         }
