@@ -2,23 +2,8 @@ import ArgumentParser
 import DataKit
 import Foundation
 
-/// Runs a tool's work and turns every failure into one line on stderr and the contract's exit code
-/// (`formats.md`): `sk-whiten: in.h5: /data holds NaN at row 12` and exit 65, never a crash or a stack trace.
+/// Helpers every tool shares: error lines, provenance, output checks and JSON results.
 public enum ToolRunner {
-    public static func run(_ tool: String, _ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let error as SparseKitError {
-            printError("\(tool): \(error)")
-            throw ExitCode(error.exitCode)
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            printError("\(tool): internal error: \(error)")
-            throw ExitCode(70)
-        }
-    }
-
     /// Writes `line` and a newline to standard error.
     public static func printError(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -3,7 +3,7 @@ import DataKit
 import ToolSupport
 
 @main
-struct InspectCommand: ParsableCommand {
+struct InspectCommand: SparseKitCommand {
     static let configuration = CommandConfiguration(
         commandName: "sk-inspect",
         abstract: "Show what a SparseKit HDF5 file holds, or draw its rows as tiles.",
@@ -56,24 +56,22 @@ struct InspectCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ToolRunner.run("sk-inspect") {
-            if tiles, let output {
-                try ToolRunner.requireDistinct(output: output, inputs: [input])
-                let job = TilesJob(input: input, output: output, count: count,
-                                   scaling: scaling.flatMap(TileRenderer.Scaling.init(rawValue:)), zoom: zoom)
-                let summary = try job.run()
-                if common.json {
-                    try ToolRunner.printJSON(TilesResult(output: output, tiles: summary.tiles, source: summary.source,
-                                                         width: summary.width, height: summary.height))
-                } else {
-                    ProgressReporter.note("sk-inspect: drew \(summary.tiles) tiles of \(summary.source) "
-                        + "(\(summary.width)×\(summary.height) pixels) to \(output)", quiet: common.quiet)
-                }
-                return
+        if tiles, let output {
+            try ToolRunner.requireDistinct(output: output, inputs: [input])
+            let job = TilesJob(input: input, output: output, count: count,
+                               scaling: scaling.flatMap(TileRenderer.Scaling.init(rawValue:)), zoom: zoom)
+            let summary = try job.run()
+            if common.json {
+                try ToolRunner.printJSON(TilesResult(output: output, tiles: summary.tiles, source: summary.source,
+                                                     width: summary.width, height: summary.height))
+            } else {
+                ProgressReporter.note("sk-inspect: drew \(summary.tiles) tiles of \(summary.source) "
+                    + "(\(summary.width)×\(summary.height) pixels) to \(output)", quiet: common.quiet)
             }
-            let summary = try FileSummary.of(try HDF5File.open(input))
-            if common.json { try ToolRunner.printJSON(summary) } else { print(summary.text) }
+            return
         }
+        let summary = try FileSummary.of(try HDF5File.open(input))
+        if common.json { try ToolRunner.printJSON(summary) } else { print(summary.text) }
     }
 
     struct TilesResult: Encodable {

@@ -3,7 +3,7 @@ import DataKit
 import ToolSupport
 
 @main
-struct PatchesCommand: ParsableCommand {
+struct PatchesCommand: SparseKitCommand {
     static let configuration = CommandConfiguration(
         commandName: "sk-patches",
         abstract: "Cut image patches out of PNG files into a 'patches' HDF5 file.",
@@ -72,23 +72,21 @@ struct PatchesCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ToolRunner.run("sk-patches") {
-            try ToolRunner.requireDistinct(output: output, inputs: images)
-            let sampling: PatchSampling = grid ? .grid(stride: stride ?? size) : .random(count: count!, seed: seed)
-            let job = PatchesJob(
-                imageFiles: images, output: output, patchHeight: size, patchWidth: width ?? size,
-                color: PNGImage.ColorModel(rawValue: color)!, sampling: sampling, minStd: minStd,
-                history: [ToolRunner.provenance("sk-patches", inputs: images)])
-            let progress = ProgressReporter(quiet: common.quiet)
-            let summary = try job.run { progress.report("patches", $0, count ?? $0) }
-            progress.finish()
-            if common.json {
-                try ToolRunner.printJSON(Result(output: output, patches: summary.count, dimension: summary.dimension,
-                                                images: summary.images))
-            } else {
-                ProgressReporter.note("sk-patches: wrote \(summary.count) patches of \(summary.dimension) values "
-                    + "from \(summary.images) image(s) to \(output)", quiet: common.quiet)
-            }
+        try ToolRunner.requireDistinct(output: output, inputs: images)
+        let sampling: PatchSampling = grid ? .grid(stride: stride ?? size) : .random(count: count!, seed: seed)
+        let job = PatchesJob(
+            imageFiles: images, output: output, patchHeight: size, patchWidth: width ?? size,
+            color: PNGImage.ColorModel(rawValue: color)!, sampling: sampling, minStd: minStd,
+            history: [ToolRunner.provenance("sk-patches", inputs: images)])
+        let progress = ProgressReporter(quiet: common.quiet)
+        let summary = try job.run { progress.report("patches", $0, count ?? $0) }
+        progress.finish()
+        if common.json {
+            try ToolRunner.printJSON(Result(output: output, patches: summary.count, dimension: summary.dimension,
+                                            images: summary.images))
+        } else {
+            ProgressReporter.note("sk-patches: wrote \(summary.count) patches of \(summary.dimension) values "
+                + "from \(summary.images) image(s) to \(output)", quiet: common.quiet)
         }
     }
 

@@ -3,7 +3,7 @@ import DataKit
 import ToolSupport
 
 @main
-struct WhitenCommand: ParsableCommand {
+struct WhitenCommand: SparseKitCommand {
     static let configuration = CommandConfiguration(
         commandName: "sk-whiten",
         abstract: "Whiten a 'patches' file (ZCA or PCA) and keep the transform for held-out data.",
@@ -83,32 +83,30 @@ struct WhitenCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ToolRunner.run("sk-whiten") {
-            let inputs = [input] + (transformFrom.map { [$0] } ?? [])
-            try ToolRunner.requireDistinct(output: output, inputs: inputs)
-            let source: WhitenJob.Source
-            if let transformFrom {
-                source = .stored(path: transformFrom)
-            } else {
-                let selection: ComponentSelection = components.map { .count($0) } ?? keepVariance.map { .variance($0) } ?? .all
-                source = .fit(method: WhiteningMethod(rawValue: method)!, epsilon: epsilon, components: selection,
-                              filter: PatchFilter(dog: try parsedDog(), removePatchMean: removePatchMean))
-            }
-            let job = WhitenJob(input: input, output: output, source: source,
-                                history: [ToolRunner.provenance("sk-whiten", inputs: inputs)])
-            let progress = ProgressReporter(quiet: common.quiet)
-            let summary = try job.run { progress.report($0, $1, $2) }
-            progress.finish()
-            let t = summary.transform
-            if common.json {
-                try ToolRunner.printJSON(Result(
-                    output: output, rows: summary.rows, inputDimension: summary.inputDimension,
-                    outputDimension: summary.outputDimension, method: t.method.rawValue, epsilon: t.epsilon,
-                    largestEigenvalue: t.eigenvalues.first ?? 0, smallestEigenvalue: t.eigenvalues.last ?? 0))
-            } else {
-                ProgressReporter.note("sk-whiten: \(t.method.rawValue) whitened \(summary.rows) rows, "
-                    + "\(summary.inputDimension) → \(summary.outputDimension) values, into \(output)", quiet: common.quiet)
-            }
+        let inputs = [input] + (transformFrom.map { [$0] } ?? [])
+        try ToolRunner.requireDistinct(output: output, inputs: inputs)
+        let source: WhitenJob.Source
+        if let transformFrom {
+            source = .stored(path: transformFrom)
+        } else {
+            let selection: ComponentSelection = components.map { .count($0) } ?? keepVariance.map { .variance($0) } ?? .all
+            source = .fit(method: WhiteningMethod(rawValue: method)!, epsilon: epsilon, components: selection,
+                          filter: PatchFilter(dog: try parsedDog(), removePatchMean: removePatchMean))
+        }
+        let job = WhitenJob(input: input, output: output, source: source,
+                            history: [ToolRunner.provenance("sk-whiten", inputs: inputs)])
+        let progress = ProgressReporter(quiet: common.quiet)
+        let summary = try job.run { progress.report($0, $1, $2) }
+        progress.finish()
+        let t = summary.transform
+        if common.json {
+            try ToolRunner.printJSON(Result(
+                output: output, rows: summary.rows, inputDimension: summary.inputDimension,
+                outputDimension: summary.outputDimension, method: t.method.rawValue, epsilon: t.epsilon,
+                largestEigenvalue: t.eigenvalues.first ?? 0, smallestEigenvalue: t.eigenvalues.last ?? 0))
+        } else {
+            ProgressReporter.note("sk-whiten: \(t.method.rawValue) whitened \(summary.rows) rows, "
+                + "\(summary.inputDimension) → \(summary.outputDimension) values, into \(output)", quiet: common.quiet)
         }
     }
 

@@ -1,0 +1,77 @@
+import DataKit
+import Foundation
+import XCTest
+
+/// Runs the built tool executables as a user would, capturing exit status, stdout and stderr.
+enum ToolHarness {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func fixture(_ relative: String) -> String { root.appendingPathComponent("fixtures/" + relative).path }
+
+    /// The folder holding the built products (the test bundle sits beside the executables).
+    static let products: URL = {
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            return bundle.bundleURL.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = products.appendingPathComponent(tool)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// A python3 that can import every module in `modules`, or nil.
+    static func python(with modules: [String]) -> String? {
+        for candidate in ["/usr/bin/env"] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: candidate)
+            process.arguments = ["python3", "-c", "import " + modules.joined(separator: ", ")]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { continue }
+            process.waitUntilExit()
+            if process.terminationStatus == 0 { return "python3" }
+        }
+        return nil
+    }
+}
+
+/// A fresh temporary folder, removed when the test ends.
+func temporaryFolder(_ test: XCTestCase) throws -> String {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("sparsekit-tools-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+    return url.path
+}
+
+/// Asserts a failed run: the exit code, one line on stderr containing `fragment`, and nothing left in `folder`
+/// except the files listed in `keeping`.
+func assertFails(_ result: ToolHarness.Result, code: Int32, containing fragment: String, folder: String,
+                 keeping: Set<String> = [], file: StaticString = #filePath, line: UInt = #line)
+{
+    XCTAssertEqual(result.status, code, result.stderr, file: file, line: line)
+    XCTAssertTrue(result.stderr.contains(fragment), "stderr '\(result.stderr)' lacks '\(fragment)'", file: file, line: line)
+    let lines = result.stderr.split(separator: "\n")
+    XCTAssertEqual(lines.count, 1, "one line of error, got: \(result.stderr)", file: file, line: line)
+    let left = Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+    XCTAssertEqual(left, keeping, "files left behind", file: file, line: line)
+}
