@@ -19,7 +19,7 @@ struct PatchesCommand: SparseKitCommand {
             (on the [0, 1] scale) is drawn again (random mode) or skipped (grid mode).
 
             Examples:
-              sk-patches fixtures/images/*.png -o patches.h5 --size 16 --count 50000 --seed 1
+              sk-patches images/*.png -o patches.h5 --count 50000 --seed 1
               sk-patches photo.png -o grid.h5 --size 8 --grid --stride 8 --color rgb
             """,
         version: SparseKit.version)

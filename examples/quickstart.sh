@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The main job on the bundled fixtures: PNG images → patches → ZCA-whitened patches → report and tile pictures.
+# Outputs go to out/ (or $OUT). Uses the release build (swift build -c release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-$(swift build -c release --show-bin-path)}
+OUT=${OUT:-out}
+mkdir -p "$OUT"
+
+"$BIN/sk-patches" fixtures/images/*.png -o "$OUT/patches.h5" --size 16 --count 20000 --seed 1 --min-std 0.02
+"$BIN/sk-whiten" "$OUT/patches.h5" -o "$OUT/whitened.h5" --method zca --epsilon 1e-4
+"$BIN/sk-inspect" "$OUT/whitened.h5"
+"$BIN/sk-inspect" "$OUT/patches.h5" --tiles -o "$OUT/patches.png" --count 100
+"$BIN/sk-inspect" "$OUT/whitened.h5" --tiles -o "$OUT/whitened.png" --count 100
+echo "quickstart: tiles in $OUT/patches.png and $OUT/whitened.png"
