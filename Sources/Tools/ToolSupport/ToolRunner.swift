@@ -39,4 +39,9 @@ public struct CommonOptions: ParsableArguments {
     public var json = false
 
     public init() {}
+
+    /// Ends a run: `result` as JSON on stdout with `--json`, else `line` on stderr (unless `--quiet`).
+    public func finish<T: Encodable>(_ result: T, line: @autoclosure () -> String) throws {
+        if json { try ToolRunner.printJSON(result) } else { ProgressReporter.note(line(), quiet: quiet) }
+    }
 }

@@ -61,13 +61,11 @@ struct InspectCommand: SparseKitCommand {
             let job = TilesJob(input: input, output: output, count: count,
                                scaling: scaling.flatMap(TileRenderer.Scaling.init(rawValue:)), zoom: zoom)
             let summary = try job.run()
-            if common.json {
-                try ToolRunner.printJSON(TilesResult(output: output, tiles: summary.tiles, source: summary.source,
-                                                     width: summary.width, height: summary.height))
-            } else {
-                ProgressReporter.note("sk-inspect: drew \(summary.tiles) tiles of \(summary.source) "
-                    + "(\(summary.width)×\(summary.height) pixels) to \(output)", quiet: common.quiet)
-            }
+            try common.finish(
+                TilesResult(output: output, tiles: summary.tiles, source: summary.source, width: summary.width,
+                            height: summary.height),
+                line: "sk-inspect: drew \(summary.tiles) tiles of \(summary.source) (\(summary.width)×\(summary.height) "
+                    + "pixels) to \(output)")
             return
         }
         let summary = try FileSummary.of(try HDF5File.open(input))

@@ -81,13 +81,10 @@ struct PatchesCommand: SparseKitCommand {
         let progress = ProgressReporter(quiet: common.quiet)
         let summary = try job.run { progress.report("patches", $0, count ?? $0) }
         progress.finish()
-        if common.json {
-            try ToolRunner.printJSON(Result(output: output, patches: summary.count, dimension: summary.dimension,
-                                            images: summary.images))
-        } else {
-            ProgressReporter.note("sk-patches: wrote \(summary.count) patches of \(summary.dimension) values "
-                + "from \(summary.images) image(s) to \(output)", quiet: common.quiet)
-        }
+        try common.finish(
+            Result(output: output, patches: summary.count, dimension: summary.dimension, images: summary.images),
+            line: "sk-patches: wrote \(summary.count) patches of \(summary.dimension) values from \(summary.images) "
+                + "image(s) to \(output)")
     }
 
     struct Result: Encodable {

@@ -99,15 +99,12 @@ struct WhitenCommand: SparseKitCommand {
         let summary = try job.run { progress.report($0, $1, $2) }
         progress.finish()
         let t = summary.transform
-        if common.json {
-            try ToolRunner.printJSON(Result(
-                output: output, rows: summary.rows, inputDimension: summary.inputDimension,
-                outputDimension: summary.outputDimension, method: t.method.rawValue, epsilon: t.epsilon,
-                largestEigenvalue: t.eigenvalues.first ?? 0, smallestEigenvalue: t.eigenvalues.last ?? 0))
-        } else {
-            ProgressReporter.note("sk-whiten: \(t.method.rawValue) whitened \(summary.rows) rows, "
-                + "\(summary.inputDimension) → \(summary.outputDimension) values, into \(output)", quiet: common.quiet)
-        }
+        try common.finish(
+            Result(output: output, rows: summary.rows, inputDimension: summary.inputDimension,
+                   outputDimension: summary.outputDimension, method: t.method.rawValue, epsilon: t.epsilon,
+                   largestEigenvalue: t.eigenvalues.first ?? 0, smallestEigenvalue: t.eigenvalues.last ?? 0),
+            line: "sk-whiten: \(t.method.rawValue) whitened \(summary.rows) rows, \(summary.inputDimension) → "
+                + "\(summary.outputDimension) values, into \(output)")
     }
 
     struct Result: Encodable {
