@@ -36,17 +36,37 @@ final class H5pyCompatibilityTests: XCTestCase {
             assert np.abs(w["whitening/eigenvalues"][()] - e).max() < 1e-6 * e[0]
             print("ok", diff)
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "-c", script, folder + "/p.h5", folder + "/w.h5"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        let (status, output) = try ToolHarness.runPython(python, script, [folder + "/p.h5", folder + "/w.h5"])
+        XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.hasPrefix("ok"), output)
+    }
+
+    func testCSRGroupsReadAsScipyMatrices() throws {
+        guard let python = ToolHarness.python(with: ["h5py", "numpy", "scipy"]) else {
+            throw XCTSkip("python3 with h5py, numpy and scipy is not installed; CSR compatibility not checked")
+        }
+        let path = try temporaryFolder(self) + "/csr.h5"
+        var g = SeededGenerator(seed: 5)
+        var dense = Matrix(rows: 25, cols: 11)
+        for i in dense.storage.indices where g.uniform() < 0.3 { dense.storage[i] = Float(g.below(9) + 1) }
+        do {
+            let f = try HDF5File.create(path)
+            try f.write(CSRMatrix(dense: dense), to: "/features")
+            try f.write(dense, to: "/dense")
+            try f.close()
+        }
+        let script = """
+            import sys, h5py, numpy as np, scipy.sparse as sp
+            f = h5py.File(sys.argv[1], "r"); g = f["features"]
+            assert g.attrs["encoding-type"] == "csr_matrix" and g.attrs["encoding-version"] == "0.1.0"
+            m = sp.csr_matrix((g["data"][()], g["indices"][()], g["indptr"][()]), shape=tuple(g.attrs["shape"]))
+            assert m.has_sorted_indices and g["indices"].dtype == np.int64 and g["indptr"].dtype == np.int64
+            assert (m.toarray() == f["dense"][()]).all()
+            print("ok")
+            """
+        let (status, output) = try ToolHarness.runPython(python, script, [path])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertEqual(output, "ok\n")
     }
 }
 

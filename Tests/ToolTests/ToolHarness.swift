@@ -39,19 +39,24 @@ enum ToolHarness {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs a Python script with arguments; returns its exit status and combined output.
+    static func runPython(_ python: String, _ script: String, _ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, "-c", script] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
     /// A python3 that can import every module in `modules`, or nil.
     static func python(with modules: [String]) -> String? {
-        for candidate in ["/usr/bin/env"] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: candidate)
-            process.arguments = ["python3", "-c", "import " + modules.joined(separator: ", ")]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { continue }
-            process.waitUntilExit()
-            if process.terminationStatus == 0 { return "python3" }
-        }
-        return nil
+        let status = try? runPython("python3", "import " + modules.joined(separator: ", "), []).0
+        return status == 0 ? "python3" : nil
     }
 }
 

@@ -1,0 +1,125 @@
+/// A compressed-sparse-row matrix: row i's non-zeros are `values[indptr[i] ..< indptr[i + 1]]` at columns
+/// `indices[…]`, sorted within each row. The same three arrays as scipy's `csr_matrix` and anndata's on-disk layout.
+public struct CSRMatrix: Equatable, Sendable {
+    public private(set) var rows: Int
+    public private(set) var cols: Int
+    public private(set) var indptr: [Int64]
+    public private(set) var indices: [Int64]
+    public private(set) var values: [Float]
+
+    /// Validates and wraps the three arrays: `indptr` starts at 0, never decreases and ends at `values.count`;
+    /// column indices lie in `0..<cols` and increase strictly within each row.
+    public init(rows: Int, cols: Int, indptr: [Int64], indices: [Int64], values: [Float]) throws {
+        func bad(_ problem: String) -> SparseKitError { .badInput(nil, "invalid CSR matrix: \(problem)") }
+        guard rows >= 0, cols >= 0 else { throw bad("negative shape \(rows)×\(cols)") }
+        guard indptr.count == rows + 1 else { throw bad("indptr has \(indptr.count) entries, expected \(rows + 1)") }
+        guard indices.count == values.count else { throw bad("\(indices.count) indices for \(values.count) values") }
+        guard indptr.first == 0, indptr.last == Int64(values.count) else {
+            throw bad("indptr must run from 0 to \(values.count)")
+        }
+        for i in 0..<rows where indptr[i] > indptr[i + 1] { throw bad("indptr decreases at row \(i)") }
+        for i in 0..<rows {
+            let (start, end) = (indptr[i], indptr[i + 1])
+            var previous: Int64 = -1
+            for k in Int(start)..<Int(end) {
+                let j = indices[k]
+                guard j >= 0, j < cols else { throw bad("row \(i) has column \(j) outside 0..<\(cols)") }
+                guard j > previous else { throw bad("row \(i) has unsorted or duplicate column \(j)") }
+                previous = j
+            }
+        }
+        self.rows = rows
+        self.cols = cols
+        self.indptr = indptr
+        self.indices = indices
+        self.values = values
+    }
+
+    /// The non-zeros of a dense matrix.
+    public init(dense: Matrix) {
+        rows = dense.rows
+        cols = dense.cols
+        indptr = [0]
+        indices = []
+        values = []
+        for i in 0..<dense.rows {
+            for j in 0..<dense.cols where dense[i, j] != 0 {
+                indices.append(Int64(j))
+                values.append(dense[i, j])
+            }
+            indptr.append(Int64(values.count))
+        }
+    }
+
+    /// Number of stored entries.
+    public var nonZeros: Int { values.count }
+
+    /// Row `i`'s column indices and values.
+    public func row(_ i: Int) -> (indices: ArraySlice<Int64>, values: ArraySlice<Float>) {
+        let range = Int(indptr[i])..<Int(indptr[i + 1])
+        return (indices[range], values[range])
+    }
+
+    /// The dense equivalent.
+    public func dense() -> Matrix {
+        var m = Matrix(rows: rows, cols: cols)
+        for i in 0..<rows {
+            for k in Int(indptr[i])..<Int(indptr[i + 1]) { m[i, Int(indices[k])] = values[k] }
+        }
+        return m
+    }
+
+    /// The product `self · w` with a dense `w` (cols × H), touching only the stored entries: for each non-zero
+    /// x_ij, row i of the result gains x_ij · (row j of w).
+    public func multiplied(by w: Matrix) -> Matrix {
+        precondition(w.rows == cols, "multiplied(by:): \(rows)×\(cols) times \(w.rows)×\(w.cols)")
+        var out = Matrix(rows: rows, cols: w.cols)
+        let h = w.cols
+        w.storage.withUnsafeBufferPointer { weights in
+            out.storage.withUnsafeMutableBufferPointer { result in
+                for i in 0..<rows {
+                    let target = result.baseAddress! + i * h
+                    for k in Int(indptr[i])..<Int(indptr[i + 1]) {
+                        let source = weights.baseAddress! + Int(indices[k]) * h
+                        let x = values[k]
+                        for c in 0..<h { target[c] += x * source[c] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+extension HDF5File {
+    /// Writes `matrix` as an anndata CSR group: `data` float32, `indices` and `indptr` int64, attributes
+    /// `encoding-type` = csr_matrix, `encoding-version` = 0.1.0, `shape` = [rows, cols] (`formats.md`).
+    public func write(_ matrix: CSRMatrix, to groupPath: String) throws {
+        try remove(groupPath)
+        try createGroup(groupPath)
+        try write(matrix.values, shape: [matrix.nonZeros], to: groupPath + "/data")
+        try write(matrix.indices, shape: [matrix.nonZeros], to: groupPath + "/indices")
+        try write(matrix.indptr, shape: [matrix.rows + 1], to: groupPath + "/indptr")
+        try setAttribute("encoding-type", .string("csr_matrix"), on: groupPath)
+        try setAttribute("encoding-version", .string("0.1.0"), on: groupPath)
+        try setAttribute("shape", .ints([matrix.rows, matrix.cols]), on: groupPath)
+    }
+
+    /// Reads and validates the CSR group at `groupPath`, naming the file and group in any error.
+    public func readCSR(_ groupPath: String) throws -> CSRMatrix {
+        guard kind(of: groupPath) == .group else { throw SparseKitError.badInput(path, "has no CSR group \(groupPath)") }
+        guard try attribute("encoding-type", of: groupPath)?.stringValue == "csr_matrix" else {
+            throw SparseKitError.badInput(path, "\(groupPath) is not a CSR group (encoding-type is not csr_matrix)")
+        }
+        guard let shape = try attribute("shape", of: groupPath)?.intsValue, shape.count == 2 else {
+            throw SparseKitError.badInput(path, "\(groupPath) has no valid 'shape' attribute")
+        }
+        do {
+            return try CSRMatrix(rows: shape[0], cols: shape[1], indptr: try read(groupPath + "/indptr", as: Int64.self).values,
+                                 indices: try read(groupPath + "/indices", as: Int64.self).values,
+                                 values: try read(groupPath + "/data", as: Float.self).values)
+        } catch let error as SparseKitError where error.file == nil {
+            throw SparseKitError.badInput(path, "\(groupPath): \(error.problem)")
+        }
+    }
+}

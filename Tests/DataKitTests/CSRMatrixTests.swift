@@ -1,0 +1,53 @@
+import DataKit
+import XCTest
+
+final class CSRMatrixTests: XCTestCase {
+    func sparseRandom(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
+        var g = SeededGenerator(seed: seed)
+        var m = Matrix(rows: rows, cols: cols)
+        for i in m.storage.indices where g.uniform() < 0.2 { m.storage[i] = Float(g.normal()) }
+        return m
+    }
+
+    func testDenseRoundTripAndProduct() throws {
+        let dense = sparseRandom(30, 12, seed: 1)
+        let csr = CSRMatrix(dense: dense)
+        XCTAssertEqual(csr.dense(), dense)
+        XCTAssertEqual(csr.nonZeros, dense.storage.filter { $0 != 0 }.count)
+        let w = randomMatrix(12, 5, seed: 2)
+        XCTAssertLessThan(csr.multiplied(by: w).maxAbsDifference(Matrix.product(dense, w)), 1e-5)
+    }
+
+    func testHDF5GroupRoundTripInTheAnndataLayout() throws {
+        let path = try temporaryFolder(self) + "/csr.h5"
+        let csr = CSRMatrix(dense: sparseRandom(40, 9, seed: 3))
+        do {
+            let f = try HDF5File.create(path)
+            try f.write(csr, to: "/features")
+            try f.close()
+        }
+        let f = try HDF5File.open(path)
+        XCTAssertEqual(try f.readCSR("/features"), csr)
+        XCTAssertEqual(try f.attribute("encoding-type", of: "/features"), .string("csr_matrix"))
+        XCTAssertEqual(try f.attribute("encoding-version", of: "/features"), .string("0.1.0"))
+        XCTAssertEqual(try f.attribute("shape", of: "/features"), .ints([40, 9]))
+        XCTAssertEqual(try f.dataset("/features/indices").typeDescription, "int64")
+        XCTAssertEqual(try f.dataset("/features/data").typeDescription, "float32")
+        assertThrows(.badInput, containing: "has no CSR group /labels") { _ = try f.readCSR("/labels") }
+    }
+
+    func testInvalidArraysAreRejected() {
+        assertThrows(.badInput, containing: "unsorted or duplicate column 1") {
+            _ = try CSRMatrix(rows: 1, cols: 3, indptr: [0, 2], indices: [2, 1], values: [1, 1])
+        }
+        assertThrows(.badInput, containing: "column 3 outside 0..<3") {
+            _ = try CSRMatrix(rows: 1, cols: 3, indptr: [0, 1], indices: [3], values: [1])
+        }
+        assertThrows(.badInput, containing: "indptr decreases at row 1") {
+            _ = try CSRMatrix(rows: 2, cols: 3, indptr: [0, 2, 1], indices: [0], values: [1])
+        }
+        assertThrows(.badInput, containing: "indptr has 2 entries, expected 3") {
+            _ = try CSRMatrix(rows: 2, cols: 3, indptr: [0, 0], indices: [], values: [])
+        }
+    }
+}
