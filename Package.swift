@@ -21,16 +21,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // C libraries from Debian: libpng-dev, libhdf5-dev, libopenblas-dev, liblapacke-dev.
+        // C libraries from Debian: libpng-dev, libhdf5-dev, libopenblas-dev, liblapacke-dev, libdeflate-dev.
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLAPACKE", providers: [.apt(["liblapacke-dev"])]),
+        .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
 
         .target(
             name: "DataKit",
-            dependencies: ["CPNG", "CHDF5", "CHDF5Shim", "CBLAS", "CLAPACKE"]
+            dependencies: ["CPNG", "CHDF5", "CHDF5Shim", "CBLAS", "CLAPACKE", "CDeflate"]
         ),
         .target(name: "Models", dependencies: ["DataKit"]),
 

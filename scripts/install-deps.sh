@@ -4,7 +4,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq libpng-dev libhdf5-dev libopenblas-dev liblapacke-dev pkg-config time >/dev/null
+apt-get install -y -qq libpng-dev libhdf5-dev libopenblas-dev liblapacke-dev libdeflate-dev pkg-config time >/dev/null
 if command -v pip >/dev/null 2>&1 || command -v pip3 >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check numpy scipy h5py scikit-learn pillow 2>&1 | grep -v -i "warning" || true
 fi

@@ -60,6 +60,32 @@ final class HDF5Tests: XCTestCase {
         assertThrows(.badInput, containing: "out of range") { _ = try ds.readRows(999, count: 2, as: Float.self) }
     }
 
+    /// Whole-chunk writes are shuffled and deflated on all cores and written directly; the bytes must read back
+    /// through HDF5's own filters exactly, including a zero-padded last chunk and later writes through HDF5 itself.
+    func testParallelChunkCompressionReadsBackExactly() throws {
+        let path = try temporaryFolder(self) + "/parallel.h5"
+        let m = randomMatrix(1000, 37, seed: 4)
+        var ints = (0..<2000).map { Int64($0 * 7919 % 1000) }
+        do {
+            let f = try HDF5File.create(path)
+            let ds = try f.createDataset("/m", of: Float.self, shape: [1000, 37], layout: DatasetLayout(chunkRows: 128))
+            try m.storage.withUnsafeBufferPointer { try ds.writeRows($0, at: 0) }  // 7 whole chunks + a padded one
+            try f.write(ints, shape: [1000, 2], to: "/ints", layout: DatasetLayout(chunkRows: 256, gzipLevel: 1))
+            let grow = try f.createDataset("/grow", of: Float.self, shape: [0, 37], layout: DatasetLayout(chunkRows: 128, extendable: true))
+            try m.rowSlice(0..<256).storage.withUnsafeBufferPointer { try grow.writeRows($0, at: 0) }      // direct
+            try m.rowSlice(256..<300).storage.withUnsafeBufferPointer { try grow.writeRows($0, at: 256) }  // direct, padded
+            try m.rowSlice(300..<1000).storage.withUnsafeBufferPointer { try grow.writeRows($0, at: 300) } // HDF5's path
+            ints[5] = -1
+            try f.dataset("/ints").write(ints)
+            try f.close()
+        }
+        let f = try HDF5File.open(path)
+        XCTAssertEqual(try f.readMatrix("/m"), m)
+        XCTAssertEqual(try f.readMatrix("/grow"), m)
+        XCTAssertEqual(try f.read("/ints", as: Int64.self).values, ints)
+        XCTAssertEqual(try f.dataset("/m").storageDescription, "chunks [128, 37], shuffle+gzip 4")
+    }
+
     func testStringsAndAttributes() throws {
         let path = try temporaryFolder(self) + "/attrs.h5"
         let names = ["camera.png", "Grüße, ☃", "", "with space"]

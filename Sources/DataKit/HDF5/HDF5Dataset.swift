@@ -11,12 +11,32 @@ public final class HDF5Dataset {
     /// The current extent, first dimension first.
     public private(set) var shape: [Int]
 
+    /// Rows per chunk and gzip level when the dataset is chunked by rows only, with exactly shuffle then gzip:
+    /// the layout whose chunks `writeRows` can compress itself, in parallel.
+    private var parallelLayout: (chunkRows: Int, level: Int)?
+
     init(id: hid_t, filePath: String, path: String) throws {
         self.id = id
         self.filePath = filePath
         self.path = path
         shape = []
         shape = try readExtent()
+        parallelLayout = readParallelLayout()
+    }
+
+    private func readParallelLayout() -> (chunkRows: Int, level: Int)? {
+        let plist = H5Dget_create_plist(id)
+        defer { H5Pclose(plist) }
+        guard !shape.isEmpty, H5Pget_layout(plist) == H5D_CHUNKED, H5Pget_nfilters(plist) == 2 else { return nil }
+        var chunk = [hsize_t](repeating: 0, count: shape.count)
+        H5Pget_chunk(plist, Int32(shape.count), &chunk)
+        guard chunk.dropFirst().map({ Int($0) }) == Array(shape.dropFirst()) else { return nil }
+        var flags: UInt32 = 0, count = 1
+        var values: [UInt32] = [0]
+        guard H5Pget_filter2(plist, 0, &flags, &count, &values, 0, nil, nil) == H5Z_FILTER_SHUFFLE else { return nil }
+        count = 1
+        guard H5Pget_filter2(plist, 1, &flags, &count, &values, 0, nil, nil) == H5Z_FILTER_DEFLATE else { return nil }
+        return (Int(chunk[0]), Int(values[0]))
     }
 
     deinit { H5Dclose(id) }
@@ -103,8 +123,39 @@ public final class HDF5Dataset {
         let count = length == 0 ? 0 : values.count / length
         guard count > 0 else { return }
         if start + count > (shape.first ?? 0) { try extend(rows: start + count) }
+        if let (chunkRows, level) = parallelLayout, start % chunkRows == 0,
+           count % chunkRows == 0 || start + count == shape[0], storesBytes(of: T.self)
+        {
+            return try writeWholeChunks(UnsafeRawBufferPointer(values), at: start, chunkRows: chunkRows, level: level,
+                                        elementSize: MemoryLayout<T>.stride)
+        }
         try withRowSelection(start, count) { memorySpace, fileSpace in
             guard H5Dwrite(id, T.hdf5MemoryType, memorySpace, fileSpace, sk_h5p_default(), values.baseAddress) >= 0 else {
+                throw SparseKitError.cannotCreate(filePath, "\(path): write failed (disk full or file too large?)")
+            }
+        }
+    }
+
+    /// Whether elements are stored exactly as `T` lies in memory (so chunks can be written without conversion).
+    private func storesBytes<T: HDF5Scalar>(of type: T.Type) -> Bool {
+        let stored = H5Dget_type(id)
+        defer { H5Tclose(stored) }
+        return H5Tequal(stored, T.hdf5MemoryType) > 0
+    }
+
+    /// Compresses the chunks covering `bytes` in parallel and writes them directly (`H5Dwrite_chunk`).
+    private func writeWholeChunks(_ bytes: UnsafeRawBufferPointer, at start: Int, chunkRows: Int, level: Int,
+                                  elementSize: Int) throws
+    {
+        let chunkBytes = chunkRows * rowLength * elementSize
+        let chunks = ParallelChunkCompressor.compress(bytes, chunkBytes: chunkBytes, elementSize: elementSize, level: level)
+        for (c, compressed) in chunks.enumerated() {
+            var offset = [hsize_t](repeating: 0, count: shape.count)
+            offset[0] = hsize_t(start + c * chunkRows)
+            let status = compressed.withUnsafeBytes {
+                H5Dwrite_chunk(id, sk_h5p_default(), 0, &offset, $0.count, $0.baseAddress)
+            }
+            guard status >= 0 else {
                 throw SparseKitError.cannotCreate(filePath, "\(path): write failed (disk full or file too large?)")
             }
         }
@@ -114,6 +165,7 @@ public final class HDF5Dataset {
     public func write<T: HDF5Scalar>(_ values: [T]) throws {
         precondition(values.count == shape.reduce(1, *), "write: \(values.count) elements for shape \(shape)")
         guard !values.isEmpty else { return }
+        if !shape.isEmpty { return try values.withUnsafeBufferPointer { try writeRows($0, at: 0) } }
         let status = values.withUnsafeBytes {
             H5Dwrite(id, T.hdf5MemoryType, sk_h5s_all(), sk_h5s_all(), sk_h5p_default(), $0.baseAddress)
         }

@@ -54,12 +54,23 @@ public struct DatasetLayout: Sendable, Equatable {
     /// Contiguous storage, for small datasets.
     public static let contiguous = DatasetLayout(chunkRows: nil, gzipLevel: nil, shuffle: false)
 
-    /// The contract's default (`formats.md`): datasets of 64 KiB or more are chunked (about 512 KiB per chunk) and
-    /// gzip-compressed at `level` with the shuffle filter; smaller ones are stored contiguously.
+    /// The contract's default (`formats.md`): datasets of 64 KiB or more are chunked (at most 512 KiB per chunk, a
+    /// power of two of rows, so chunks divide the power-of-two blocks the tools write and can be compressed in
+    /// parallel) and gzip-compressed at `level` with the shuffle filter; smaller ones are stored contiguously.
     public static func automatic(shape: [Int], elementSize: Int, level: Int = 4) -> DatasetLayout {
-        let rowBytes = max(1, shape.dropFirst().reduce(elementSize, *))
-        let total = (shape.first ?? 1) * rowBytes
+        let total = (shape.first ?? 1) * rowBytes(shape, elementSize)
         guard total >= 64 << 10, let rows = shape.first, rows > 0 else { return .contiguous }
-        return DatasetLayout(chunkRows: max(1, min(rows, (512 << 10) / rowBytes)), gzipLevel: level)
+        return DatasetLayout(chunkRows: min(rows, chunkRows(shape, elementSize)), gzipLevel: level)
+    }
+
+    /// Rows per chunk of at most 512 KiB, a power of two.
+    public static func chunkRows(_ shape: [Int], _ elementSize: Int) -> Int {
+        var rows = 1
+        while 2 * rows * rowBytes(shape, elementSize) <= 512 << 10 { rows *= 2 }
+        return rows
+    }
+
+    private static func rowBytes(_ shape: [Int], _ elementSize: Int) -> Int {
+        max(1, shape.dropFirst().reduce(elementSize, *))
     }
 }

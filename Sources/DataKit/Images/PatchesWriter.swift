@@ -42,13 +42,16 @@ public struct PatchesJob: Sendable {
             let file = try HDF5File.create(path)
             let expected: Int
             if case .random(let count, _) = sampling { expected = count } else { expected = 0 }
-            let layout = DatasetLayout(chunkRows: max(1, min(max(expected, 1), (512 << 10) / (4 * d))), extendable: true)
+            // Power-of-two chunks that divide the extraction batches, so each batch is compressed on all cores.
+            let batchSize = 8192
+            let chunkRows = min(DatasetLayout.chunkRows([expected, d], 4), batchSize, expected > 0 ? expected : batchSize)
+            let layout = DatasetLayout(chunkRows: chunkRows, extendable: true)
             let data = try file.createDataset(PatchesSchema.data, of: Float.self, shape: [0, d], layout: layout)
             var imageIndex: [Int32] = [], positions: [Int32] = []
             imageIndex.reserveCapacity(expected)
             positions.reserveCapacity(2 * expected)
             var written = 0
-            let count = try extractor.extract(sampling, minStd: minStd, progress: progress) { batch, origins in
+            let count = try extractor.extract(sampling, minStd: minStd, batchSize: batchSize, progress: progress) { batch, origins in
                 try batch.storage.withUnsafeBufferPointer { try data.writeRows($0, at: written) }
                 written += batch.rows
                 for origin in origins {

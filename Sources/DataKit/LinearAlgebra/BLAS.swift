@@ -1,5 +1,19 @@
 import CBLAS
 
+/// OpenBLAS's thread count. Idle OpenBLAS threads spin for a while after each call; where other work (compression)
+/// keeps the cores busy between small BLAS calls, one BLAS thread is faster overall.
+public enum BLASThreads {
+    public static var count: Int { Int(openblas_get_num_threads()) }
+
+    /// Runs `body` with `threads` BLAS threads, then restores the previous count.
+    public static func with<T>(_ threads: Int, _ body: () throws -> T) rethrows -> T {
+        let previous = openblas_get_num_threads()
+        openblas_set_num_threads(Int32(threads))
+        defer { openblas_set_num_threads(previous) }
+        return try body()
+    }
+}
+
 /// Thin, checked wrappers over OpenBLAS for the products SparseKit's hot loops need.
 extension Matrix {
     /// `C ← alpha · op(A) · op(B) + beta · C` (sgemm), with op the transpose when asked.

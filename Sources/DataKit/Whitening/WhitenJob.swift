@@ -86,11 +86,17 @@ public struct WhitenJob: Sendable {
         let k = transform.outputDimension
         try output.commit { path in
             let out = try HDF5File.create(path)
-            let whitened = try out.createDataset("/data", of: Float.self, shape: [n, k])
-            for start in stride(from: 0, to: n, by: chunkRows) {
-                let rows = transform.apply(toFiltered: try chunk(start..<min(n, start + chunkRows)))
-                try rows.storage.withUnsafeBufferPointer { try whitened.writeRows($0, at: start) }
-                progress("transform", min(n, start + chunkRows), n)
+            // Chunks of the output divide the transform's blocks, so every block is compressed on all cores.
+            var layout = DatasetLayout.automatic(shape: [n, k], elementSize: 4)
+            layout.chunkRows = layout.chunkRows.map { min($0, chunkRows) }
+            let whitened = try out.createDataset("/data", of: Float.self, shape: [n, k], layout: layout)
+            // Compression keeps both cores busy between the small gemm calls: one BLAS thread avoids spinning.
+            try BLASThreads.with(1) {
+                for start in stride(from: 0, to: n, by: chunkRows) {
+                    let rows = transform.apply(toFiltered: try chunk(start..<min(n, start + chunkRows)))
+                    try rows.storage.withUnsafeBufferPointer { try whitened.writeRows($0, at: start) }
+                    progress("transform", min(n, start + chunkRows), n)
+                }
             }
             try transform.write(to: out)
             if file.kind(of: "/source") == .group { try out.copy("/source", from: file) }
