@@ -43,7 +43,7 @@ MEMORY_FACTOR = 1.5        # peak RSS <= 1.5 x (output file + input files)
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_DIR = os.path.dirname(BENCH_DIR)
-IMAGE_DIR = "/work/shared/data/images"
+IMAGE_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "images"))  # ../shared beside the repo
 MIB = 1 << 20
 
 
@@ -240,6 +240,31 @@ def max_abs_difference(path_a, path_b, dataset="data", block=16384):
     return worst
 
 
+def exact_whitening_errors(patches_path, paths, epsilon, block=16384):
+    """max |/data - exact| and max |/whitening/matrix - exact| for each whitened file in `paths` (a dict), where exact
+    is the ZCA whitening computed entirely in float64 (mean, covariance, eigh, matrix and product): it tells which
+    side of a difference carries the error."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(patches_path, "r") as f:
+        x = f["data"][...].astype(np.float64)
+    mean = x.mean(axis=0)
+    x -= mean
+    e, v = np.linalg.eigh(x.T @ x / x.shape[0])
+    m = (v / np.sqrt(e + epsilon)) @ v.T
+    errors = {}
+    for name, path in paths.items():
+        with h5py.File(path, "r") as f:
+            data = f["data"]
+            worst = 0.0
+            for start in range(0, x.shape[0], block):
+                stop = min(x.shape[0], start + block)
+                worst = max(worst, float(np.abs(data[start:stop] - x[start:stop] @ m.T).max()))
+            errors[name] = (worst, float(np.abs(f["whitening/matrix"][...] - m).max()))
+    return errors, e
+
+
 def layout(path):
     """'float32 (200000, 256), chunks (512, 256), shuffle+gzip 4' for /data of `path`."""
     import h5py
@@ -304,7 +329,7 @@ def environment_header(binaries, images):
         f"OpenBLAS:        OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')} "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} (unset = one thread per core)",
         f"  sk-whiten:     {system_blas}",
-        f"  numpy:         {numpy_blas}",
+        f"  numpy, scipy:  {numpy_blas}",
         f"SparseKit:       commit {commit}; release binaries built {built}",
         f"Python:          {platform.python_version()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
         f"Pillow {PIL.__version__}, h5py {h5py.__version__} (HDF5 {h5py.version.hdf5_version})",
@@ -383,11 +408,12 @@ def benchmark(args):
                                   str(COUNT), "--seed", str(SEED), "--uncompressed"],
                     os.path.join(work, "ref-patches-raw.h5"), images)
         gray_diff, per_image = gray_conversion_difference(patches, images)
-        with_seed = max_abs_difference(patches, scratch) if args.repeats > 1 else 0.0
         print(f"  sk-patches /data layout:  {layout(patches)}")
         print(f"  reference /data layout:   {layout(ref_out)}")
         print(f"  uncompressed variant:     {layout(os.path.join(work, 'ref-patches-raw.h5'))}")
-        print(f"  same seed, same patches:  max |run 1 - run {args.repeats}| = {with_seed:g}")
+        if args.repeats > 1:
+            print(f"  same seed, same patches:  max |sk-patches run 1 - run {args.repeats}| = "
+                  f"{max_abs_difference(patches, scratch):g}")
         print(f"  gray conversion check:    max |sk-patches - reference conversion at sk-patches' positions| = "
               f"{gray_diff:.3g}")
         counts = patch_counts([(h - PATCH + 1) * (w - PATCH + 1) for h, w in
@@ -411,11 +437,18 @@ def benchmark(args):
         matrix_difference = {c: max_abs_difference(outputs["sk"], outputs[c], "whitening/matrix")
                              for c in ("float32", "float64")}
         chosen = "float32" if difference["float32"] <= EQUALITY_TARGET else "float64"
+        exact_errors, eigenvalues = exact_whitening_errors(patches, {"sk-whiten": outputs["sk"],
+                                                                    "numpy float32 cov.": outputs["float32"],
+                                                                    "numpy float64 cov.": outputs["float64"]}, EPSILON)
         print(f"  sk-whiten /data layout:   {layout(outputs['sk'])}")
         print(f"  reference /data layout:   {layout(outputs[chosen])}")
         for c in ("float32", "float64"):
             print(f"  max |sk-whiten - numpy {c} covariance|: /data {difference[c]:.3g}, "
                   f"ZCA matrix {matrix_difference[c]:.3g}")
+        print(f"  covariance eigenvalues: largest {eigenvalues.max():.4g}, smallest {eigenvalues.min():.4g} "
+              f"(epsilon {EPSILON:g}); against an all-float64 ZCA (mean, covariance, eigh, matrix, product):")
+        for name, (data_error, matrix_error) in exact_errors.items():
+            print(f"    {name:<20} max |/data - exact| {data_error:.3g}, max |matrix - exact| {matrix_error:.3g}")
         print(f"  -> timed reference: {chosen} covariance"
               + (" (the float32 user version misses the 1e-4 target, so the accurate float64 one is used)"
                  if chosen == "float64" else " (the float32 user version meets the 1e-4 target)"))
@@ -447,7 +480,8 @@ def benchmark(args):
         print_table([("sk-patches vs ref, uncompressed", sk_p, ref_pu),
                      (f"sk-whiten vs ref {other} cov.", sk_w, ref_w[other])] + extras)
         print()
-        print("CPU time of the SparseKit tools (median user / sys seconds; the rest of the wall time is waiting):")
+        print("CPU time of the SparseKit tools (median seconds; user + sys above wall = more than one thread busy; "
+              "sys = kernel time):")
         for s in [sk_p, sk_w] + [e[1] for e in extras]:
             print(f"  {s.label:<36} wall {s.seconds:6.2f}  user {s.median('user'):6.2f}  sys {s.median('system'):6.2f}")
         print()
