@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "sk-patches", targets: ["sk-patches"]),
         .executable(name: "sk-whiten", targets: ["sk-whiten"]),
         .executable(name: "sk-inspect", targets: ["sk-inspect"]),
+        .executable(name: "sk-convert", targets: ["sk-convert"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -56,10 +57,16 @@ let package = Package(
             path: "Sources/Tools/sk-inspect"
         ),
 
+        .executableTarget(
+            name: "sk-convert",
+            dependencies: ["DataKit", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Tools/sk-convert"
+        ),
+
         .testTarget(name: "DataKitTests", dependencies: ["DataKit"]),
         .testTarget(
             name: "ToolTests",
-            dependencies: ["DataKit", "sk-patches", "sk-whiten", "sk-inspect"]
+            dependencies: ["DataKit", "sk-patches", "sk-whiten", "sk-inspect", "sk-convert"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,230 @@
+import Foundation
+
+/// `sk-convert` as a library call: reads XC, LIBSVM or ARFF text (one or more files, which become named splits)
+/// in one streaming pass and writes a `multilabel` HDF5 file through an atomic output.
+public struct ConvertJob: Sendable {
+    public enum Format: String, Sendable, CaseIterable { case xc, libsvm, arff }
+
+    public var inputs: [String]
+    public var output: String
+    public var format: Format
+    /// Store `/features` as a dense float32 matrix instead of CSR.
+    public var denseFeatures = false
+    /// Mulan XML naming the label attributes (ARFF).
+    public var xml: String?
+    /// Feature indices start at 1 (LIBSVM; must be said, never guessed).
+    public var oneBased = false
+    /// Dimensions given on the command line (LIBSVM), checked against the data.
+    public var featureCount: Int?
+    public var labelCount: Int?
+    /// Split files (XC: one column per split, 1-based rows) and the column to take.
+    public var splitFiles: [String] = []
+    public var splitColumn = 1
+    /// Names for the splits the input files form (default: from the file names).
+    public var splitNames: [String]?
+    public var missing: MissingValues = .error
+    /// Sort unsorted feature indices and sum duplicates instead of rejecting them.
+    public var sortIndices = false
+    public var history: [String] = []
+
+    public init(inputs: [String], output: String, format: Format) {
+        self.inputs = inputs
+        self.output = output
+        self.format = format
+    }
+
+    public struct Summary: Sendable, Encodable {
+        public var points: Int
+        public var features: Int
+        public var labels: Int
+        public var featureNonZeros: Int
+        public var labelNonZeros: Int
+        public var splits: [String: Int]
+    }
+
+    public func run() throws -> Summary {
+        guard !inputs.isEmpty else { throw SparseKitError.usage("give at least one input file") }
+        if let splitNames, splitNames.count != inputs.count {
+            throw SparseKitError.usage("--split-names gives \(splitNames.count) names for \(inputs.count) input files")
+        }
+        let atomic = try AtomicOutput(path: output)
+        let dataset = try read()
+        try atomic.commit { path in
+            let file = try HDF5File.create(path)
+            try dataset.write(to: file, denseFeatures: denseFeatures, history: history)
+            try file.close()
+        }
+        return Summary(points: dataset.pointCount, features: dataset.features.cols, labels: dataset.labels.cols,
+                       featureNonZeros: dataset.features.nonZeros, labelNonZeros: dataset.labels.nonZeros,
+                       splits: Dictionary(dataset.splits.map { ($0.name, $0.rows.count) }) { a, _ in a })
+    }
+
+    /// Parses every input into one dataset.
+    public func read() throws -> MultiLabelDataset {
+        var features = SparseRowsBuilder(disorder: sortIndices ? .sortAndSum : .reject)
+        var labels = SparseRowsBuilder(disorder: sortIndices ? .sortAndKeepOne : .reject)
+        var rowsPerInput: [Int] = []
+        var featureNames: [String]?, labelNames: [String]?
+        var dims: (features: Int, labels: Int)
+
+        switch format {
+        case .xc, .libsvm:
+            var header: (Int, Int)?
+            for input in inputs {
+                let reader = try LineReader(path: input)
+                let before = features.rowCount
+                if format == .xc {
+                    let (n, f, c) = try ConvertJob.xcHeader(reader)
+                    if let header, header != (f, c) {
+                        throw SparseKitError.badInput(input, "header declares \(f) features and \(c) labels, but "
+                            + "\(inputs[0]) declares \(header.0) and \(header.1)")
+                    }
+                    header = (f, c)
+                    let parser = LabeledLineParser(featureBase: 0, featureLimit: f, labelLimit: c)
+                    while features.rowCount - before < n, let line = try reader.nextLine() {
+                        try parser.parse(line, reader: reader, features: &features, labels: &labels)
+                    }
+                    guard features.rowCount - before == n else {
+                        throw SparseKitError.badInput(input, "header declares \(n) points but the file holds "
+                            + "\(features.rowCount - before) (truncated?)")
+                    }
+                    while let extra = try reader.nextLine() {
+                        guard extra.allSatisfy({ $0 == 32 || $0 == 9 }) else {
+                            throw reader.error("more points than the header's \(n)")
+                        }
+                    }
+                } else {
+                    let parser = LabeledLineParser(featureBase: oneBased ? 1 : 0, featureLimit: featureCount,
+                                                   labelLimit: labelCount)
+                    while let line = try reader.nextLine() {
+                        try parser.parse(line, reader: reader, features: &features, labels: &labels)
+                    }
+                    guard features.rowCount > before else { throw SparseKitError.badInput(input, "holds no points (empty file)") }
+                }
+                rowsPerInput.append(features.rowCount - before)
+            }
+            dims = header ?? (featureCount ?? features.inferredColumns, labelCount ?? labels.inferredColumns)
+        case .arff:
+            var first: ARFFReader.Header?
+            var roles: [ARFFReader.Role] = []
+            let arff = ARFFReader(missing: missing)
+            for input in inputs {
+                let reader = try LineReader(path: input)
+                let header = try arff.readHeader(reader)
+                if let first {
+                    guard first.attributes == header.attributes else {
+                        throw SparseKitError.badInput(input, "declares other attributes than \(inputs[0])")
+                    }
+                } else {
+                    (roles, featureNames, labelNames) = try ConvertJob.roles(header, xml: xml, file: input)
+                    first = header
+                }
+                let rows = try arff.readRows(reader, header: header, roles: roles, features: &features, labels: &labels)
+                guard rows > 0 else { throw SparseKitError.badInput(input, "holds no data rows") }
+                rowsPerInput.append(rows)
+            }
+            dims = (featureNames!.count, labelNames!.count)
+        }
+
+        var splits: [MultiLabelDataset.Split] = []
+        if inputs.count > 1 {
+            var offset: Int64 = 0
+            for (i, count) in rowsPerInput.enumerated() {
+                splits.append(.init(name: splitNames?[i] ?? ConvertJob.splitName(inputs[i]), rows: Array(offset..<(offset + Int64(count)))))
+                offset += Int64(count)
+            }
+            if Set(splits.map(\.name)).count != splits.count {
+                throw SparseKitError.usage("the input files give split names \(splits.map(\.name)); name them with --split-names")
+            }
+        }
+        let total = features.rowCount
+        for file in splitFiles { splits.append(try ConvertJob.readSplitFile(file, column: splitColumn, rows: total)) }
+        return MultiLabelDataset(features: try features.matrix(columns: dims.features),
+                                 labels: try labels.matrix(columns: dims.labels), featureNames: featureNames,
+                                 labelNames: labelNames, splits: splits, sourceFormat: format.rawValue)
+    }
+
+    /// The XC header `N F C`.
+    static func xcHeader(_ reader: LineReader) throws -> (Int, Int, Int) {
+        guard let line = try reader.nextLine() else { throw SparseKitError.badInput(reader.name, "is empty") }
+        var scanner = ByteScanner(line)
+        var numbers: [Int] = []
+        while true {
+            scanner.skipBlanks()
+            guard !scanner.atEnd else { break }
+            guard let n = scanner.integer() else { throw reader.error("header must be three numbers 'N F C'") }
+            numbers.append(n)
+        }
+        guard numbers.count == 3 else { throw reader.error("header must be three numbers 'N F C', found \(numbers.count)") }
+        return (numbers[0], numbers[1], numbers[2])
+    }
+
+    /// Assigns each ARFF attribute to a feature or label column, by the XML's names or MEKA's `-C n`.
+    static func roles(_ header: ARFFReader.Header, xml: String?, file: String) throws
+        -> ([ARFFReader.Role], [String], [String])
+    {
+        let names = header.attributes.map(\.name)
+        var labelColumn: [String: Int] = [:]
+        var labelNames: [String]
+        if let xml {
+            labelNames = try MulanXML.labelNames(path: xml)
+            let present = Set(names)
+            if let absent = labelNames.first(where: { !present.contains($0) }) {
+                throw SparseKitError.badInput(file, "label '\(absent)' from \(xml) is not an attribute of the data")
+            }
+        } else if let c = header.mekaLabelCount, c != 0, abs(c) < names.count {
+            labelNames = c > 0 ? Array(names.prefix(c)) : Array(names.suffix(-c))
+        } else {
+            throw SparseKitError.usage("\(file): give --xml LABELS.xml (Mulan), or a relation with MEKA's -C n")
+        }
+        for (column, name) in labelNames.enumerated() { labelColumn[name] = column }
+        var roles: [ARFFReader.Role] = []
+        var featureNames: [String] = []
+        for attribute in header.attributes {
+            if let column = labelColumn[attribute.name] {
+                if let nominal = attribute.nominal, !Set(nominal).isSubset(of: ["0", "1"]) {
+                    throw SparseKitError.badInput(file, "label '\(attribute.name)' is not a {0,1} attribute")
+                }
+                roles.append(.label(column))
+            } else {
+                roles.append(.feature(featureNames.count))
+                featureNames.append(attribute.name)
+            }
+        }
+        return (roles, featureNames, labelNames)
+    }
+
+    /// `train` or `test` when the file name says so (bibtex-train.arff, x_trSplit.txt), else the file's stem.
+    static func splitName(_ path: String) -> String {
+        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        let lower = stem.lowercased()
+        if lower.hasSuffix("train") || lower.contains("trsplit") { return "train" }
+        if lower.hasSuffix("test") || lower.contains("tstsplit") { return "test" }
+        return stem
+    }
+
+    /// One column of an XC split file (1-based row numbers) as 0-based rows.
+    static func readSplitFile(_ path: String, column: Int, rows: Int) throws -> MultiLabelDataset.Split {
+        let reader = try LineReader(path: path)
+        var selected: [Int64] = []
+        while let line = try reader.nextLine() {
+            var scanner = ByteScanner(line)
+            var values: [Int] = []
+            while true {
+                scanner.skipBlanks()
+                guard !scanner.atEnd else { break }
+                guard let v = scanner.integer() else { throw reader.error("split files hold 1-based row numbers") }
+                values.append(v)
+            }
+            if values.isEmpty { continue }
+            guard column >= 1, column <= values.count else {
+                throw reader.error("has \(values.count) column(s); --split-column \(column) does not exist")
+            }
+            let row = values[column - 1]
+            guard row >= 1, row <= rows else { throw reader.error("row \(row) is outside 1...\(rows)") }
+            selected.append(Int64(row - 1))
+        }
+        guard !selected.isEmpty else { throw SparseKitError.badInput(path, "is empty") }
+        return .init(name: splitName(path), rows: selected)
+    }
+}

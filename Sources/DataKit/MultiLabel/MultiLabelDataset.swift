@@ -1,0 +1,85 @@
+/// A multi-label dataset (`formats.md`, kind `multilabel`): features (CSR, or dense on disk with `--dense`), labels
+/// (CSR, all stored values 1), names where the source has them, and named row splits.
+public struct MultiLabelDataset: Sendable, Equatable {
+    public var features: CSRMatrix
+    public var labels: CSRMatrix
+    public var featureNames: [String]?
+    public var labelNames: [String]?
+    /// Split name and its 0-based rows, in order.
+    public var splits: [Split]
+    /// `xc`, `libsvm` or `arff`.
+    public var sourceFormat: String
+
+    public struct Split: Sendable, Equatable {
+        public var name: String
+        public var rows: [Int64]
+        public init(name: String, rows: [Int64]) {
+            self.name = name
+            self.rows = rows
+        }
+    }
+
+    public init(features: CSRMatrix, labels: CSRMatrix, featureNames: [String]? = nil, labelNames: [String]? = nil,
+                splits: [Split] = [], sourceFormat: String)
+    {
+        precondition(features.rows == labels.rows, "features and labels must have the same rows")
+        self.features = features
+        self.labels = labels
+        self.featureNames = featureNames
+        self.labelNames = labelNames
+        self.splits = splits
+        self.sourceFormat = sourceFormat
+    }
+
+    public var pointCount: Int { features.rows }
+
+    /// Writes every part under the contract's names.
+    public func write(to file: HDF5File, denseFeatures: Bool = false, history: [String]) throws {
+        if denseFeatures {
+            try file.write(features.dense(), to: "/features")
+        } else {
+            try file.write(features, to: "/features")
+        }
+        try file.write(labels, to: "/labels")
+        if let labelNames { try file.writeStrings(labelNames, to: "/label_names") }
+        if let featureNames { try file.writeStrings(featureNames, to: "/feature_names") }
+        for split in splits { try file.write(split.rows, shape: [split.rows.count], to: "/splits/" + split.name) }
+        try file.setAttribute("source_format", .string(sourceFormat))
+        try file.writeHeader(kind: .multilabel, history: history)
+    }
+
+    /// Reads a `multilabel` file, checking kinds, shapes and names against each other.
+    public static func read(from file: HDF5File) throws -> MultiLabelDataset {
+        try file.requireKind(.multilabel)
+        let features: CSRMatrix
+        switch file.kind(of: "/features") {
+        case .group: features = try file.readCSR("/features")
+        case .dataset: features = CSRMatrix(dense: try file.readMatrix("/features"))
+        default: throw SparseKitError.badInput(file.path, "has no /features")
+        }
+        let labels = try file.readCSR("/labels")
+        guard labels.rows == features.rows else {
+            throw SparseKitError.badInput(file.path, "/labels has \(labels.rows) rows but /features has \(features.rows)")
+        }
+        let labelNames = file.exists("/label_names") ? try file.readStrings("/label_names") : nil
+        let featureNames = file.exists("/feature_names") ? try file.readStrings("/feature_names") : nil
+        if let labelNames, labelNames.count != labels.cols {
+            throw SparseKitError.badInput(file.path, "/label_names has \(labelNames.count) names for \(labels.cols) labels")
+        }
+        if let featureNames, featureNames.count != features.cols {
+            throw SparseKitError.badInput(file.path, "/feature_names has \(featureNames.count) names for \(features.cols) features")
+        }
+        var splits: [Split] = []
+        if file.kind(of: "/splits") == .group {
+            for name in try file.children(of: "/splits") {
+                let rows = try file.read("/splits/" + name, as: Int64.self).values
+                if let bad = rows.first(where: { $0 < 0 || $0 >= Int64(features.rows) }) {
+                    throw SparseKitError.badInput(file.path, "/splits/\(name) holds row \(bad), outside 0..<\(features.rows)")
+                }
+                splits.append(Split(name: name, rows: rows))
+            }
+        }
+        return MultiLabelDataset(features: features, labels: labels, featureNames: featureNames, labelNames: labelNames,
+                                 splits: splits, sourceFormat: try file.attribute("source_format")?.stringValue ?? "")
+    }
+}

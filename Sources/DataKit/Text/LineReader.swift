@@ -1,0 +1,102 @@
+import Foundation
+
+/// Reads a text file (or standard input) line by line through one reusable buffer: no whole-file `String`, no
+/// allocation per line. Each line comes without its `\n` (and without a `\r` before it, so CRLF files read like LF
+/// ones); the byte just past the line is always a NUL, so C parsers such as `strtof` stop at the line's end.
+/// A last line without a final newline is returned like any other.
+public final class LineReader {
+    /// The name used in error messages (`-` reads standard input).
+    public let name: String
+    /// The 1-based number of the line most recently returned.
+    public private(set) var lineNumber = 0
+
+    private let handle: UnsafeMutablePointer<FILE>
+    private let ownsHandle: Bool
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var start = 0, end = 0
+    private var atEOF = false
+
+    /// Opens `path` (`-` for standard input). A missing file is `missingInput`; a folder is `badInput`.
+    public init(path: String, bufferSize: Int = 1 << 20) throws {
+        name = path
+        if path == "-" {
+            guard let input = fdopen(STDIN_FILENO, "rb") else { throw SparseKitError.missingInput("-", "no standard input") }
+            handle = input
+            ownsHandle = false
+        } else {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+                throw SparseKitError.missingInput(path)
+            }
+            guard !isFolder.boolValue else { throw SparseKitError.badInput(path, "is a folder, not a text file") }
+            guard let file = fopen(path, "rb") else {
+                throw SparseKitError.badInput(path, "cannot be read: \(String(cString: strerror(errno)))")
+            }
+            handle = file
+            ownsHandle = true
+        }
+        capacity = max(bufferSize, 16)
+        buffer = .allocate(capacity: capacity + 1)
+    }
+
+    deinit {
+        if ownsHandle { fclose(handle) }
+        buffer.deallocate()
+    }
+
+    /// The next line, valid until the following call; nil at the end of the input.
+    public func nextLine() throws -> UnsafeBufferPointer<UInt8>? {
+        while true {
+            if start < end, let newline = memchr(buffer + start, Int32(UInt8(ascii: "\n")), end - start) {
+                let position = buffer.distance(to: newline.assumingMemoryBound(to: UInt8.self))
+                return emit(lineEnd: position, next: position + 1)
+            }
+            if atEOF {
+                guard start < end else { return nil }
+                return emit(lineEnd: end, next: end)  // the last line has no final newline
+            }
+            try refill()
+        }
+    }
+
+    /// Returns bytes `start ..< lineEnd` (minus a trailing `\r`) and moves past `next`.
+    private func emit(lineEnd: Int, next: Int) -> UnsafeBufferPointer<UInt8> {
+        var length = lineEnd - start
+        if length > 0, buffer[start + length - 1] == UInt8(ascii: "\r") { length -= 1 }
+        buffer[start + length] = 0  // the NUL sentinel (there is always room: capacity + 1 bytes are allocated)
+        let line = UnsafeBufferPointer(start: buffer + start, count: length)
+        start = next
+        lineNumber += 1
+        return line
+    }
+
+    /// Moves the unread bytes to the front (growing the buffer for a line longer than it) and reads more.
+    private func refill() throws {
+        if start > 0 {
+            memmove(buffer, buffer + start, end - start)
+            end -= start
+            start = 0
+        }
+        if end == capacity {
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * capacity + 1)
+            grown.update(from: buffer, count: end)
+            buffer.deallocate()
+            buffer = grown
+            capacity *= 2
+        }
+        let read = fread(buffer + end, 1, capacity - end, handle)
+        end += read
+        if read == 0 {
+            guard ferror(handle) == 0 else {
+                throw SparseKitError.badInput(name, "read error: \(String(cString: strerror(errno)))")
+            }
+            atEOF = true
+        }
+    }
+
+    /// An error about the line just returned: `name: line N: problem`.
+    public func error(_ problem: String) -> SparseKitError {
+        .badInput(name, "line \(lineNumber): \(problem)")
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import DataKit
+import ToolSupport
+
+@main
+struct ConvertCommand: SparseKitCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sk-convert",
+        abstract: "Convert multi-label datasets (XC, LIBSVM, Mulan/MEKA ARFF) to a 'multilabel' HDF5 file, and back.",
+        discussion: """
+            Formats (../shared/docs/formats.md):
+              xc      header 'N F C', then one line per point 'l1,l2 f:v f:v' (0-based; a point without labels
+                      starts with f:v). Split files (--split-file, 1-based rows, one column per split).
+              libsvm  'l1,l2 f:v …' without a header; say --zero-based or --one-based (feature indices; never
+                      guessed). Dimensions are inferred unless --features/--labels give them.
+              arff    Mulan (labels named by --xml LABELS.xml, matched by name; nested labels flattened) or MEKA
+                      ('-C n' in the relation); dense or sparse rows, '%' comments, '?' per --missing.
+            Several input files (train and test) become one file with /splits/<name> (names from the file names,
+            or --split-names). Unsorted or repeated feature indices are errors unless --sort-indices (which sorts
+            them and sums repeated values). A malformed line is reported with its file and line number (exit 65).
+
+            --export writes an HDF5 file back as xc or libsvm text ('-o -' for standard output).
+
+            Examples:
+              sk-convert bibtex-train.arff bibtex-test.arff --format arff --xml bibtex.xml -o bibtex.h5
+              sk-convert Eurlex_train.txt Eurlex_test.txt --format xc -o eurlex.h5
+              sk-convert data.svm --format libsvm --one-based -o data.h5
+              sk-convert bibtex.h5 --export libsvm -o bibtex.svm
+            """,
+        version: SparseKit.version)
+
+    @Argument(help: "Text files to convert, or one multilabel HDF5 file with --export.")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "The file to write ('-' for standard output with --export).")
+    var output: String
+
+    @Option(help: "Input format: xc, libsvm or arff.")
+    var format: String?
+
+    @Option(help: "Write the HDF5 input back as text: xc or libsvm.")
+    var export: String?
+
+    @Flag(name: .customLong("zero-based"), help: "LIBSVM feature indices start at 0.")
+    var zeroBased = false
+
+    @Flag(name: .customLong("one-based"), help: "LIBSVM feature indices start at 1.")
+    var oneBased = false
+
+    @Option(help: "Mulan XML naming the label attributes (arff).")
+    var xml: String?
+
+    @Option(help: "Number of features (libsvm; default: inferred).")
+    var features: Int?
+
+    @Option(help: "Number of labels (libsvm; default: inferred).")
+    var labels: Int?
+
+    @Flag(help: "Store /features as a dense float32 matrix instead of CSR.")
+    var dense = false
+
+    @Option(name: .customLong("split-file"), help: "XC split file (repeatable): 1-based row numbers, one column per split.")
+    var splitFiles: [String] = []
+
+    @Option(name: .customLong("split-column"), help: "Which column of the split files to use (1-based).")
+    var splitColumn = 1
+
+    @Option(name: .customLong("split-names"), help: "Comma-separated split names for the input files.")
+    var splitNames: String?
+
+    @Option(help: "ARFF '?' values: error or zero.")
+    var missing = "error"
+
+    @Flag(name: .customLong("sort-indices"), help: "Sort unsorted feature indices and sum repeated ones.")
+    var sortIndices = false
+
+    @Option(help: "With --export: write only the rows of this split.")
+    var split: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one input file") }
+        guard !(zeroBased && oneBased) else { throw ValidationError("--zero-based and --one-based exclude each other") }
+        if let export {
+            guard TextExport.Format(rawValue: export) != nil else { throw ValidationError("--export must be xc or libsvm") }
+            guard format == nil else { throw ValidationError("--format is for conversion to HDF5, not with --export") }
+            guard inputs.count == 1 else { throw ValidationError("--export reads one HDF5 file") }
+            return
+        }
+        guard split == nil else { throw ValidationError("--split goes with --export") }
+        guard output != "-" else { throw ValidationError("-o - (standard output) goes with --export") }
+        guard let format, let parsed = ConvertJob.Format(rawValue: format) else {
+            throw ValidationError("give --format xc, libsvm or arff (or --export)")
+        }
+        if parsed == .libsvm, !zeroBased, !oneBased {
+            throw ValidationError("libsvm needs --zero-based or --one-based (index bases are never guessed)")
+        }
+        if parsed != .libsvm, features != nil || labels != nil {
+            throw ValidationError("--features and --labels go with --format libsvm (the other formats declare them)")
+        }
+        if parsed != .arff, xml != nil { throw ValidationError("--xml goes with --format arff") }
+        if parsed != .xc, !splitFiles.isEmpty { throw ValidationError("--split-file goes with --format xc") }
+        guard MissingValues(rawValue: missing) != nil else { throw ValidationError("--missing must be error or zero") }
+        if let features, features < 1 { throw ValidationError("--features must be at least 1") }
+        if let labels, labels < 1 { throw ValidationError("--labels must be at least 1") }
+    }
+
+    func run() throws {
+        if let export { return try runExport(TextExport.Format(rawValue: export)!) }
+        var job = ConvertJob(inputs: inputs, output: output, format: ConvertJob.Format(rawValue: format!)!)
+        job.denseFeatures = dense
+        job.xml = xml
+        job.oneBased = oneBased
+        job.featureCount = features
+        job.labelCount = labels
+        job.splitFiles = splitFiles
+        job.splitColumn = splitColumn
+        job.splitNames = splitNames?.split(separator: ",").map(String.init)
+        job.missing = MissingValues(rawValue: missing)!
+        job.sortIndices = sortIndices
+        let sources = inputs + splitFiles + (xml.map { [$0] } ?? [])
+        try ToolRunner.requireDistinct(output: output, inputs: sources)
+        job.history = [ToolRunner.provenance("sk-convert", inputs: sources)]
+        let summary = try job.run()
+        try common.finish(summary, line: "sk-convert: \(summary.points) points, \(summary.features) features, "
+            + "\(summary.labels) labels (\(summary.featureNonZeros) feature and \(summary.labelNonZeros) label non-zeros) "
+            + "to \(output)")
+    }
+
+    private func runExport(_ format: TextExport.Format) throws {
+        if output != "-" { try ToolRunner.requireDistinct(output: output, inputs: inputs) }
+        let dataset = try MultiLabelDataset.read(from: try HDF5File.open(inputs[0]))
+        var rows: [Int64]?
+        if let split {
+            guard let chosen = dataset.splits.first(where: { $0.name == split }) else {
+                throw SparseKitError.badInput(inputs[0], "has no split '\(split)' (it has: "
+                    + dataset.splits.map(\.name).joined(separator: ", ") + ")")
+            }
+            rows = chosen.rows
+        }
+        try TextExport.write(dataset, format: format, oneBased: oneBased, rows: rows, to: output)
+        if output != "-" {
+            ProgressReporter.note("sk-convert: wrote \(rows?.count ?? dataset.pointCount) points as \(format.rawValue) to \(output)",
+                                  quiet: common.quiet || common.json)
+        }
+    }
+}
