@@ -64,13 +64,15 @@ public struct FileSummary: Codable, Sendable {
     public var attributes: [String: String]
     public var groups: [String: [String: String]]
     public var datasets: [Dataset]
+    /// For `multilabel` files: sizes, label cardinality and density, the most frequent labels.
+    public var multilabel: MultiLabelStatistics?
 
     /// Walks the whole file; numeric datasets get statistics.
     public static func of(_ file: HDF5File) throws -> FileSummary {
         var summary = FileSummary(
             path: file.path, kind: try file.attribute(RootAttribute.kind)?.stringValue,
             formatVersion: try file.attribute(RootAttribute.formatVersion)?.intValue, history: try file.history(),
-            attributes: [:], groups: [:], datasets: [])
+            attributes: [:], groups: [:], datasets: [], multilabel: nil)
         let reserved = [RootAttribute.kind, RootAttribute.formatVersion, RootAttribute.history]
         summary.attributes = try attributes(of: "/", in: file).filter { !reserved.contains($0.key) }
         func walk(_ group: String) throws {
@@ -93,6 +95,7 @@ public struct FileSummary: Codable, Sendable {
             }
         }
         try walk("/")
+        if summary.kind == FileKind.multilabel.rawValue { summary.multilabel = try MultiLabelStatistics.of(file) }
         return summary
     }
 
@@ -125,6 +128,7 @@ public struct FileSummary: Codable, Sendable {
                 lines.append(line)
             }
         }
+        if let multilabel { lines.append(multilabel.text) }
         for (group, attributes) in groups.sorted(by: { $0.key < $1.key }) {
             lines.append("group \(group): " + attributes.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }
                 .joined(separator: ", "))
