@@ -23,7 +23,9 @@ enum ToolHarness {
         var stderr: String
     }
 
-    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:], input: Data? = nil)
+        throws -> Result
+    {
         let process = Process()
         process.executableURL = products.appendingPathComponent(tool)
         process.arguments = arguments
@@ -31,7 +33,13 @@ enum ToolHarness {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let stdin = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(input)
+            try stdin.fileHandleForWriting.close()
+        }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
