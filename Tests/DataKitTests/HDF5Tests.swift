@@ -70,6 +70,7 @@ final class HDF5Tests: XCTestCase {
             let f = try HDF5File.create(path)
             let ds = try f.createDataset("/m", of: Float.self, shape: [1000, 37], layout: DatasetLayout(chunkRows: 128))
             try m.storage.withUnsafeBufferPointer { try ds.writeRows($0, at: 0) }  // 7 whole chunks + a padded one
+            try f.write(m, to: "/small-chunks", layout: DatasetLayout(chunkRows: 3))  // 334 chunks: 11 blocks of 32
             try f.write(ints, shape: [1000, 2], to: "/ints", layout: DatasetLayout(chunkRows: 256, gzipLevel: 1))
             let grow = try f.createDataset("/grow", of: Float.self, shape: [0, 37], layout: DatasetLayout(chunkRows: 128, extendable: true))
             try m.rowSlice(0..<256).storage.withUnsafeBufferPointer { try grow.writeRows($0, at: 0) }      // direct
@@ -82,6 +83,7 @@ final class HDF5Tests: XCTestCase {
         let f = try HDF5File.open(path)
         XCTAssertEqual(try f.readMatrix("/m"), m)
         XCTAssertEqual(try f.readMatrix("/grow"), m)
+        XCTAssertEqual(try f.readMatrix("/small-chunks"), m)
         XCTAssertEqual(try f.read("/ints", as: Int64.self).values, ints)
         XCTAssertEqual(try f.dataset("/m").storageDescription, "chunks [128, 37], shuffle+gzip 4")
     }

@@ -148,15 +148,20 @@ public final class HDF5Dataset {
                                   elementSize: Int) throws
     {
         let chunkBytes = chunkRows * rowLength * elementSize
-        let chunks = ParallelChunkCompressor.compress(bytes, chunkBytes: chunkBytes, elementSize: elementSize, level: level)
-        for (c, compressed) in chunks.enumerated() {
-            var offset = [hsize_t](repeating: 0, count: shape.count)
-            offset[0] = hsize_t(start + c * chunkRows)
-            let status = compressed.withUnsafeBytes {
-                H5Dwrite_chunk(id, sk_h5p_default(), 0, &offset, $0.count, $0.baseAddress)
-            }
-            guard status >= 0 else {
-                throw SparseKitError.cannotCreate(filePath, "\(path): write failed (disk full or file too large?)")
+        // At most 32 chunks compressed at a time, so memory stays bounded however large the write.
+        let blockBytes = 32 * chunkBytes
+        for blockStart in stride(from: 0, to: bytes.count, by: blockBytes) {
+            let block = UnsafeRawBufferPointer(rebasing: bytes[blockStart..<min(bytes.count, blockStart + blockBytes)])
+            let chunks = ParallelChunkCompressor.compress(block, chunkBytes: chunkBytes, elementSize: elementSize, level: level)
+            for (c, compressed) in chunks.enumerated() {
+                var offset = [hsize_t](repeating: 0, count: shape.count)
+                offset[0] = hsize_t(start + (blockStart / chunkBytes + c) * chunkRows)
+                let status = compressed.withUnsafeBytes {
+                    H5Dwrite_chunk(id, sk_h5p_default(), 0, &offset, $0.count, $0.baseAddress)
+                }
+                guard status >= 0 else {
+                    throw SparseKitError.cannotCreate(filePath, "\(path): write failed (disk full or file too large?)")
+                }
             }
         }
     }

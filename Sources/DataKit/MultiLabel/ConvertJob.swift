@@ -63,6 +63,11 @@ public struct ConvertJob: Sendable {
     public func read() throws -> MultiLabelDataset {
         var features = SparseRowsBuilder(disorder: sortIndices ? .sortAndSum : .reject)
         var labels = SparseRowsBuilder(disorder: sortIndices ? .sortAndKeepOne : .reject)
+        // Every text entry ("f:v" plus a separator) takes at least 4 bytes: an upper bound for the feature arrays.
+        let bytes = inputs.reduce(0) { total, path in
+            total + ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil ?? 0)
+        }
+        features.reserve(entries: bytes / 4)
         var rowsPerInput: [Int] = []
         var featureNames: [String]?, labelNames: [String]?
         var dims: (features: Int, labels: Int)

@@ -14,6 +14,13 @@ public struct SparseRowsBuilder: Sendable {
     public init(disorder: Disorder = .reject) { self.disorder = disorder }
 
     public var rowCount: Int { indptr.count - 1 }
+
+    /// Reserves room for `entries` entries. Pages never written are never resident, so an upper bound costs no
+    /// memory, while growing by doubling would briefly hold the old and the new arrays (three times the data).
+    public mutating func reserve(entries: Int) {
+        indices.reserveCapacity(entries)
+        values.reserveCapacity(entries)
+    }
     private var rowStart: Int { Int(indptr[indptr.count - 1]) }
 
     public mutating func append(_ index: Int, _ value: Float) {
