@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the bundled fixtures: PNG images → patches → ZCA-whitened patches → report and tile pictures.
+# The main job on the bundled fixtures: PNG images → patches → ZCA-whitened patches → report and tile pictures,
+# and a Mulan dataset → multilabel HDF5.
 # Outputs go to out/ (or $OUT). Uses the release build (swift build -c release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +13,8 @@ mkdir -p "$OUT"
 "$BIN/sk-inspect" "$OUT/whitened.h5"
 "$BIN/sk-inspect" "$OUT/patches.h5" --tiles -o "$OUT/patches.png" --count 100
 "$BIN/sk-inspect" "$OUT/whitened.h5" --tiles -o "$OUT/whitened.png" --count 100
-echo "quickstart: tiles in $OUT/patches.png and $OUT/whitened.png"
+# Multi-label text → HDF5, with the train/test splits, then the dataset's summary.
+ML=fixtures/multilabel
+"$BIN/sk-convert" $ML/emotions-train.arff $ML/emotions-test.arff --format arff --xml $ML/emotions.xml -o "$OUT/emotions.h5"
+"$BIN/sk-inspect" "$OUT/emotions.h5" | sed -n '/^multilabel:/,/most frequent/p'
+echo "quickstart: tiles in $OUT/patches.png and $OUT/whitened.png, multi-label data in $OUT/emotions.h5"
