@@ -34,7 +34,7 @@ let package = Package(
             name: "DataKit",
             dependencies: ["CPNG", "CHDF5", "CHDF5Shim", "CBLAS", "CLAPACKE", "CDeflate"]
         ),
-        .target(name: "Models", dependencies: ["DataKit"]),
+        .target(name: "Models", dependencies: ["DataKit", "CBLAS"]),
 
         .target(
             name: "ToolSupport",
@@ -64,6 +64,7 @@ let package = Package(
         ),
 
         .testTarget(name: "DataKitTests", dependencies: ["DataKit"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "DataKit"]),
         .testTarget(
             name: "ToolTests",
             dependencies: ["DataKit", "sk-patches", "sk-whiten", "sk-inspect", "sk-convert"]
