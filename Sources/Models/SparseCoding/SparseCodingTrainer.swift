@@ -1,0 +1,194 @@
+import DataKit
+import Foundation
+
+/// One epoch of training, as recorded in the model file's `/history`.
+public struct EpochRecord: Sendable, Codable, Equatable {
+    public var epoch: Int
+    /// L per point at β = 1 on the full training data (σ², λ over all N).
+    public var objective: Double
+    public var posteriorEntropy: Double
+    public var priorEntropy: Double
+    public var noiseEntropy: Double
+    public var sigma2: Double
+    public var meanLambda: Double
+    public var gini: Double
+    public var betaPrior: Double
+    public var seconds: Double
+}
+
+/// Trains ES-SC with diagonal Gaussian posteriors (`es-sc.md`, "Training schemes"):
+/// - `em`: per minibatch, an E-step maximising L over that batch's q by L-BFGS (warm-started from the batch's last
+///   q), then one gradient step on W = V/‖V‖ (the M-step);
+/// - `fullBatch`: one L-BFGS over V and every q_n.
+public struct SparseCodingTrainer: Sendable {
+    public enum Scheme: String, Sendable, CaseIterable { case em, fullBatch = "full-batch" }
+
+    public var latents: Int
+    public var scheme: Scheme
+    public var epochs: Int
+    public var batchSize = 512
+    /// L-BFGS iterations per E-step (em) or per epoch (full-batch).
+    public var iterations = 100
+    /// Gradient step size of the M-step on V (em).
+    public var learningRate = 0.5
+    /// β_prior annealing: starts at `start`, falls linearly to 1 over `epochs` epochs (nil: β = 1 throughout).
+    public var annealPrior: (start: Double, epochs: Int)?
+    public var seed: UInt64 = 0
+
+    public init(latents: Int, scheme: Scheme, epochs: Int) {
+        self.latents = latents
+        self.scheme = scheme
+        self.epochs = epochs
+    }
+
+    /// β_prior at `epoch` (0-based).
+    public func betaPrior(epoch: Int) -> Double {
+        guard let (start, span) = annealPrior, span > 0 else { return 1 }
+        return max(1, start - (start - 1) * Double(epoch) / Double(span))
+    }
+
+    public struct Result: Sendable {
+        public var model: SparseCodingModel
+        public var history: [EpochRecord]
+        /// The posterior means and log-scales of the training points (N × H).
+        public var mu: Matrix
+        public var rho: Matrix
+    }
+
+    /// Trains on the rows of `x`. `report` sees each epoch's record; returning false stops early (keeping the model).
+    public func train(_ x: Matrix, report: (EpochRecord) -> Bool = { _ in true }) throws -> Result {
+        // Small problems (the bars) make many tiny BLAS calls: idle OpenBLAS threads would only spin.
+        try BLASThreads.with(x.cols * latents < 10_000 ? 1 : BLASThreads.count) { try trainUnthreaded(x, report: report) }
+    }
+
+    private func trainUnthreaded(_ x: Matrix, report: (EpochRecord) -> Bool) throws -> Result {
+        let (n, d, h) = (x.rows, x.cols, latents)
+        guard n > 0, d > 0, h > 0 else { throw SparseKitError.usage("empty data or no latents") }
+        var v = SparseCodingModel.initial(dimension: d, latents: h, seed: seed).w
+        var mu = Matrix(rows: n, cols: h)
+        var rho = Matrix(rows: n, cols: h)
+        var history: [EpochRecord] = []
+        var generator = SeededGenerator(seed: seed &+ 1)
+        for epoch in 0..<epochs {
+            let started = Date()
+            let weights = EntropyWeights(prior: betaPrior(epoch: epoch))
+            switch scheme {
+            case .em: emEpoch(x, &v, &mu, &rho, weights, &generator)
+            case .fullBatch: fullBatchEpoch(x, &v, &mu, &rho, weights)
+            }
+            let w = ColumnNormalization.normalized(v).w
+            var objective = DiagonalEntropyObjective(x: x)
+            let terms = objective.evaluate(w: w, mu: mu, rho: rho)
+            guard terms.value.isFinite, w.isFinite else {
+                throw SparseKitError.badInput(nil, "training diverged at epoch \(epoch + 1) (objective \(terms.value))")
+            }
+            let record = EpochRecord(
+                epoch: epoch + 1, objective: terms.value, posteriorEntropy: terms.posteriorEntropy,
+                priorEntropy: terms.priorEntropy, noiseEntropy: terms.noiseEntropy, sigma2: terms.sigma2,
+                meanLambda: terms.lambda.reduce(0, +) / Double(h), gini: Sparsity.meanGini(mu),
+                betaPrior: weights.prior, seconds: Date().timeIntervalSince(started))
+            history.append(record)
+            if !report(record) { break }
+        }
+        let w = ColumnNormalization.normalized(v).w
+        var objective = DiagonalEntropyObjective(x: x)
+        let terms = objective.evaluate(w: w, mu: mu, rho: rho)
+        let model = SparseCodingModel(w: w, lambda: terms.lambda.map { Float($0) }, sigma2: Float(terms.sigma2))
+        return Result(model: model, history: history, mu: mu, rho: rho)
+    }
+
+    /// One pass over shuffled minibatches: E-step by L-BFGS on the batch's q, then a gradient step on V.
+    func emEpoch(_ x: Matrix, _ v: inout Matrix, _ mu: inout Matrix, _ rho: inout Matrix, _ weights: EntropyWeights,
+                 _ generator: inout SeededGenerator)
+    {
+        let (n, d, h) = (x.rows, x.cols, latents)
+        var order = Array(0..<n)
+        order.shuffle(using: &generator)
+        for start in stride(from: 0, to: n, by: batchSize) {
+            let rows = Array(order[start..<min(n, start + batchSize)])
+            let b = rows.count
+            var xb = Matrix(rows: b, cols: d)
+            var parameters = [Float](repeating: 0, count: 2 * b * h)
+            for (k, row) in rows.enumerated() {
+                for j in 0..<d { xb[k, j] = x[row, j] }
+                for c in 0..<h {
+                    parameters[k * h + c] = mu[row, c]
+                    parameters[b * h + k * h + c] = rho[row, c]
+                }
+            }
+            let (w, norms) = ColumnNormalization.normalized(v)
+            var objective = DiagonalEntropyObjective(x: xb, weights: weights)
+            // E-step: maximise B·L over (μ, ρ) of the batch, W fixed.
+            LBFGS(history: 10, maxIterations: iterations).minimize(&parameters) { p, g in
+                let muB = Matrix(rows: b, cols: h, storage: Array(p[0..<(b * h)]))
+                let rhoB = Matrix(rows: b, cols: h, storage: Array(p[(b * h)...]))
+                let terms = g.withUnsafeMutableBufferPointer { gp in
+                    objective.evaluate(w: w, mu: muB, rho: rhoB, gradMu: gp.baseAddress!, gradRho: gp.baseAddress! + b * h)
+                }
+                for i in g.indices { g[i] *= -Float(b) }
+                return -Double(b) * terms.value
+            }
+            let muB = Matrix(rows: b, cols: h, storage: Array(parameters[0..<(b * h)]))
+            let rhoB = Matrix(rows: b, cols: h, storage: Array(parameters[(b * h)...]))
+            for (k, row) in rows.enumerated() {
+                for c in 0..<h {
+                    mu[row, c] = muB[k, c]
+                    rho[row, c] = rhoB[k, c]
+                }
+            }
+            // M-step: one ascent step on V along ∂L/∂V.
+            var gradW = [Float](repeating: 0, count: d * h), gradV = gradW
+            gradW.withUnsafeMutableBufferPointer { _ = objective.evaluate(w: w, mu: muB, rho: rhoB, gradW: $0.baseAddress!) }
+            gradW.withUnsafeBufferPointer { ColumnNormalization.backward(w: w, norms: norms, gradW: $0.baseAddress!, into: &gradV) }
+            for i in v.storage.indices { v.storage[i] += Float(learningRate) * gradV[i] }
+        }
+    }
+
+    /// One L-BFGS run of `iterations` iterations over V and every q_n.
+    func fullBatchEpoch(_ x: Matrix, _ v: inout Matrix, _ mu: inout Matrix, _ rho: inout Matrix, _ weights: EntropyWeights) {
+        let (n, d, h) = (x.rows, x.cols, latents)
+        var parameters = v.storage + mu.storage + rho.storage
+        var objective = DiagonalEntropyObjective(x: x, weights: weights)
+        LBFGS(history: 200, maxIterations: iterations).minimize(&parameters) { p, g in
+            let (w, norms) = ColumnNormalization.normalized(Matrix(rows: d, cols: h, storage: Array(p[0..<(d * h)])))
+            let muN = Matrix(rows: n, cols: h, storage: Array(p[(d * h)..<(d * h + n * h)]))
+            let rhoN = Matrix(rows: n, cols: h, storage: Array(p[(d * h + n * h)...]))
+            var gradW = [Float](repeating: 0, count: d * h)
+            let terms = g.withUnsafeMutableBufferPointer { gp in
+                gradW.withUnsafeMutableBufferPointer { gw in
+                    objective.evaluate(w: w, mu: muN, rho: rhoN, gradMu: gp.baseAddress! + d * h,
+                                       gradRho: gp.baseAddress! + d * h + n * h, gradW: gw.baseAddress!)
+                }
+            }
+            g.withUnsafeMutableBufferPointer { gp in
+                gradW.withUnsafeBufferPointer { ColumnNormalization.backward(w: w, norms: norms, gradW: $0.baseAddress!, into: gp.baseAddress!) }
+            }
+            for i in g.indices { g[i] *= -Float(n) }
+            return -Double(n) * terms.value
+        }
+        v = Matrix(rows: d, cols: h, storage: Array(parameters[0..<(d * h)]))
+        mu = Matrix(rows: n, cols: h, storage: Array(parameters[(d * h)..<(d * h + n * h)]))
+        rho = Matrix(rows: n, cols: h, storage: Array(parameters[(d * h + n * h)...]))
+    }
+}
+
+/// Sparsity measures.
+public enum Sparsity {
+    /// The Gini coefficient of |a| (Hurley & Rickard): 1 − 2 Σ_k (a_(k)/‖a‖₁) (H − k + ½)/H over the sorted
+    /// magnitudes; 0 for equal magnitudes, → 1 for one non-zero.
+    public static func gini(_ a: ArraySlice<Float>) -> Double {
+        let sorted = a.map { Double(abs($0)) }.sorted()
+        let total = sorted.reduce(0, +)
+        guard total > 0 else { return 0 }
+        let h = Double(sorted.count)
+        var sum = 0.0
+        for (k, value) in sorted.enumerated() { sum += value / total * (h - Double(k + 1) + 0.5) / h }
+        return 1 - 2 * sum
+    }
+
+    /// The mean over rows of the Gini coefficient of each row.
+    public static func meanGini(_ m: Matrix) -> Double {
+        guard m.rows > 0 else { return 0 }
+        return (0..<m.rows).reduce(0.0) { $0 + gini(m.row($1)) } / Double(m.rows)
+    }
+}

@@ -1,0 +1,31 @@
+import DataKit
+@testable import Models
+import XCTest
+
+/// The bars data (`es-sc.md`) and what full-batch training reaches on it. The issue's full bars test (all 10 bars
+/// recovered with a fixed seed, in seconds) is not met yet: with 3,000 L-BFGS iterations L reaches −8.81 (reference
+/// −8.78) but one bar of ten stays split for this seed; see the issue note.
+final class BarsTests: XCTestCase {
+    func testBarsDataFollowTheGenerativeModel() {
+        let (x, z, w) = BarsData.sample(count: 20_000, seed: 3)
+        XCTAssertEqual([x.rows, x.cols, z.cols, w.cols], [20_000, 25, 10, 10])
+        for h in 0..<10 { XCTAssertEqual(w.storage.enumerated().filter { $0.offset % 10 == h && $0.element == 1 }.count, 5) }
+        // Residual x − W z is the noise: variance 0.01.
+        let residual = zip(x.storage, Matrix.product(z, w, transposeB: true).storage).map { Double($0 - $1) }
+        XCTAssertEqual(residual.reduce(0) { $0 + $1 * $1 } / Double(residual.count), 0.01, accuracy: 3e-4)
+        XCTAssertEqual(z.storage.reduce(0.0) { $0 + Double(abs($1)) } / Double(z.storage.count), 1, accuracy: 0.02, "E|z| = 1")
+    }
+
+    func testFullBatchTrainingAscendsTowardsTheReferenceObjective() throws {
+        let (x, _, _) = BarsData.sample(count: 1000, seed: 1)
+        var trainer = SparseCodingTrainer(latents: 10, scheme: .fullBatch, epochs: 8)
+        trainer.iterations = 100
+        trainer.seed = 2
+        let result = try trainer.train(x)
+        let objectives = result.history.map(\.objective)
+        for (a, b) in zip(objectives, objectives.dropFirst()) { XCTAssertGreaterThan(b, a - 1e-6, "L-BFGS ascends") }
+        XCTAssertEqual(objectives.last!, -8.8, accuracy: 0.5, "reference: −8.78 at convergence")
+        XCTAssertEqual(result.model.columnNormsSquared.map { ($0 * 1e4).rounded() / 1e4 }, [Double](repeating: 1, count: 10))
+        XCTAssertEqual(Double(result.model.sigma2), 0.01, accuracy: 0.01, "noise variance near the generating 0.01")
+    }
+}
