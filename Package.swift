@@ -17,6 +17,10 @@ let package = Package(
         .executable(name: "sk-whiten", targets: ["sk-whiten"]),
         .executable(name: "sk-inspect", targets: ["sk-inspect"]),
         .executable(name: "sk-convert", targets: ["sk-convert"]),
+        .executable(name: "sk-train", targets: ["sk-train"]),
+        .executable(name: "sk-eval", targets: ["sk-eval"]),
+        .executable(name: "sk-encode", targets: ["sk-encode"]),
+        .executable(name: "sk-synth", targets: ["sk-synth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -62,12 +66,32 @@ let package = Package(
             dependencies: ["DataKit", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Tools/sk-convert"
         ),
+        .executableTarget(
+            name: "sk-train",
+            dependencies: ["DataKit", "Models", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Tools/sk-train"
+        ),
+        .executableTarget(
+            name: "sk-eval",
+            dependencies: ["DataKit", "Models", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Tools/sk-eval"
+        ),
+        .executableTarget(
+            name: "sk-encode",
+            dependencies: ["DataKit", "Models", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Tools/sk-encode"
+        ),
+        .executableTarget(
+            name: "sk-synth",
+            dependencies: ["DataKit", "Models", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Tools/sk-synth"
+        ),
 
         .testTarget(name: "DataKitTests", dependencies: ["DataKit"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "DataKit"]),
         .testTarget(
             name: "ToolTests",
-            dependencies: ["DataKit", "sk-patches", "sk-whiten", "sk-inspect", "sk-convert"]
+            dependencies: ["DataKit", "sk-patches", "sk-whiten", "sk-inspect", "sk-convert", "sk-train", "sk-eval", "sk-encode", "sk-synth"]
         ),
     ],
     swiftLanguageModes: [.v6]

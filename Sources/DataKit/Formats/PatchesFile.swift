@@ -63,3 +63,16 @@ public func requireFinite(_ values: UnsafeBufferPointer<Float>, rowLength: Int, 
         throw SparseKitError.badInput(file, "\(dataset) holds \(x.isNaN ? "NaN" : "Inf") at row \(firstRow + i / rowLength)")
     }
 }
+
+extension HDF5File {
+    /// The `/data` matrix of a `patches` or `whitened` file, every value checked finite (NaN/Inf named by row).
+    public func readDataMatrix() throws -> Matrix {
+        try requireKind(.patches, .whitened)
+        let ds = try dataMatrixDataset()
+        let m = Matrix(rows: ds.shape[0], cols: ds.shape[1], storage: try ds.read(as: Float.self))
+        try m.storage.withUnsafeBufferPointer {
+            try requireFinite($0, rowLength: m.cols, firstRow: 0, file: path, dataset: ds.path)
+        }
+        return m
+    }
+}

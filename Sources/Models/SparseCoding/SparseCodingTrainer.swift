@@ -53,6 +53,9 @@ public struct SparseCodingTrainer: Sendable {
         /// The posterior means and log-scales of the training points (N × H).
         public var mu: Matrix
         public var rho: Matrix
+        /// Why training stopped before its last epoch (divergence), if it did; the result is then the last good
+        /// epoch's.
+        public var stoppedEarly: String?
     }
 
     /// Trains on the rows of `x`. `report` sees each epoch's record; returning false stops early (keeping the model).
@@ -68,6 +71,7 @@ public struct SparseCodingTrainer: Sendable {
         var mu = Matrix(rows: n, cols: h)
         var rho = Matrix(rows: n, cols: h)
         var history: [EpochRecord] = []
+        var lastGood: (v: Matrix, mu: Matrix, rho: Matrix)?
         var generator = SeededGenerator(seed: seed &+ 1)
         for epoch in 0..<epochs {
             let started = Date()
@@ -79,9 +83,16 @@ public struct SparseCodingTrainer: Sendable {
             let w = ColumnNormalization.normalized(v).w
             var objective = DiagonalEntropyObjective(x: x)
             let terms = objective.evaluate(w: w, mu: mu, rho: rho)
-            guard terms.value.isFinite, w.isFinite else {
-                throw SparseKitError.badInput(nil, "training diverged at epoch \(epoch + 1) (objective \(terms.value))")
+            guard terms.value.isFinite, w.isFinite, mu.isFinite, rho.isFinite else {
+                guard let lastGood else {
+                    throw SparseKitError.badInput(nil, "training diverged in the first epoch (objective \(terms.value))")
+                }
+                var result = try finish(x, lastGood.v, lastGood.mu, lastGood.rho, history)
+                result.stoppedEarly = "training diverged at epoch \(epoch + 1) (objective \(terms.value)); "
+                    + "kept epoch \(epoch)"
+                return result
             }
+            lastGood = (v, mu, rho)
             let record = EpochRecord(
                 epoch: epoch + 1, objective: terms.value, posteriorEntropy: terms.posteriorEntropy,
                 priorEntropy: terms.priorEntropy, noiseEntropy: terms.noiseEntropy, sigma2: terms.sigma2,
@@ -90,11 +101,16 @@ public struct SparseCodingTrainer: Sendable {
             history.append(record)
             if !report(record) { break }
         }
+        return try finish(x, v, mu, rho, history)
+    }
+
+    /// The model at V and q: W normalised, σ² and λ at their closed forms over all N.
+    private func finish(_ x: Matrix, _ v: Matrix, _ mu: Matrix, _ rho: Matrix, _ history: [EpochRecord]) throws -> Result {
         let w = ColumnNormalization.normalized(v).w
         var objective = DiagonalEntropyObjective(x: x)
         let terms = objective.evaluate(w: w, mu: mu, rho: rho)
         let model = SparseCodingModel(w: w, lambda: terms.lambda.map { Float($0) }, sigma2: Float(terms.sigma2))
-        return Result(model: model, history: history, mu: mu, rho: rho)
+        return Result(model: model, history: history, mu: mu, rho: rho, stoppedEarly: nil)
     }
 
     /// One pass over shuffled minibatches: E-step by L-BFGS on the batch's q, then a gradient step on V.

@@ -1,0 +1,42 @@
+import DataKit
+
+/// Reading and writing ES-SC models in the contract's layout (`formats.md`, "Models"): kind `model`, attribute
+/// `model` = `es-sc`, `/model/W` [D, H], `/model/lambda` [H], `/model/sigma2` (scalar), the configuration as
+/// attributes of `/config`, `/history/<metric>` [epochs], and the training data's `/whitening` copied over.
+extension SparseCodingModel {
+    public func write(to file: HDF5File, configuration: [String: HDF5AttributeValue], history: [EpochRecord],
+                      provenance: [String]) throws
+    {
+        try file.write(w, to: "/model/W")
+        try file.write(lambda, shape: [lambda.count], to: "/model/lambda")
+        try file.write([sigma2], shape: [], to: "/model/sigma2")
+        try file.createGroup("/config")
+        for (name, value) in configuration.sorted(by: { $0.key < $1.key }) { try file.setAttribute(name, value, on: "/config") }
+        let columns: [(String, (EpochRecord) -> Double)] = [
+            ("objective", \.objective), ("posterior_entropy", \.posteriorEntropy), ("prior_entropy", \.priorEntropy),
+            ("noise_entropy", \.noiseEntropy), ("sigma2", \.sigma2), ("mean_lambda", \.meanLambda), ("gini", \.gini),
+            ("beta_prior", \.betaPrior), ("seconds", \.seconds),
+        ]
+        for (name, value) in columns { try file.write(history.map(value), shape: [history.count], to: "/history/" + name) }
+        try file.setAttribute("model", .string("es-sc"))
+        try file.writeHeader(kind: .model, history: provenance)
+    }
+
+    /// Reads W, λ, σ² (all a model file needs to be evaluated), checking shapes and values.
+    public static func read(from file: HDF5File) throws -> SparseCodingModel {
+        try file.requireKind(.model)
+        guard try file.attribute("model")?.stringValue == "es-sc" else {
+            throw SparseKitError.badInput(file.path, "is not an ES-SC model (attribute model is not 'es-sc')")
+        }
+        let w = try file.readMatrix("/model/W")
+        let (lambda, _) = try file.read("/model/lambda", as: Float.self)
+        let (sigma2, _) = try file.read("/model/sigma2", as: Float.self)
+        guard lambda.count == w.cols, sigma2.count == 1 else {
+            throw SparseKitError.badInput(file.path, "/model/lambda has \(lambda.count) values for \(w.cols) columns of W")
+        }
+        guard w.isFinite, lambda.allSatisfy({ $0 > 0 && $0.isFinite }), sigma2[0] > 0, sigma2[0].isFinite else {
+            throw SparseKitError.badInput(file.path, "holds non-finite or non-positive parameters")
+        }
+        return SparseCodingModel(w: w, lambda: lambda, sigma2: sigma2[0])
+    }
+}

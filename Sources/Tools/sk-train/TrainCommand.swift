@@ -1,0 +1,125 @@
+import ArgumentParser
+import DataKit
+import Foundation
+import Models
+import ToolSupport
+
+@main
+struct TrainCommand: SparseKitCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sk-train",
+        abstract: "Train a sparse latent model on a SparseKit data file.",
+        version: SparseKit.version,
+        subcommands: [SparseCodingCommand.self])
+}
+
+struct SparseCodingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sc",
+        abstract: "Entropy-based sparse coding (ES-SC): Laplace prior, linear map W, Gaussian noise.",
+        discussion: """
+            Maximises the entropy objective L(W, q) = H[q] − H[prior] − H[noise] (../shared/docs/es-sc.md), with
+            σ² and λ at their closed forms and diagonal Gaussian posteriors. Schemes: em (per minibatch an L-BFGS
+            E-step on the batch's q, then a gradient step on W = V/‖V‖) and full-batch (one L-BFGS over W and
+            every q). --anneal-prior START:EPOCHS weights the prior entropy by β from START down to 1.
+            Progress per epoch on stderr; the model file holds W, λ, σ², the configuration and the history.
+
+            Examples:
+              sk-train sc white.h5 -o model.h5 --latents 100 --scheme em --epochs 10 --anneal-prior 10:5 --seed 1
+              sk-synth bars -o bars.h5 --count 1000 --seed 1
+              sk-train sc bars.h5 -o bars-model.h5 --latents 10 --scheme full-batch --epochs 30 --seed 2
+            """)
+
+    @Argument(help: "A 'patches' or 'whitened' file (its /data rows are the data points).")
+    var input: String
+
+    @Option(name: .shortAndLong, help: "The model file to write.")
+    var output: String
+
+    @Option(help: "Number of latents H.")
+    var latents: Int
+
+    @Option(help: "Posterior family (diagonal).")
+    var posterior = "diagonal"
+
+    @Option(help: "Training scheme: em or full-batch.")
+    var scheme = "em"
+
+    @Option(help: "Epochs.")
+    var epochs = 10
+
+    @Option(name: .customLong("batch-size"), help: "Minibatch size (em).")
+    var batchSize = 512
+
+    @Option(help: "L-BFGS iterations per E-step (em) or per epoch (full-batch).")
+    var iterations = 100
+
+    @Option(name: .customLong("learning-rate"), help: "Step size of the M-step on W (em).")
+    var learningRate = 0.5
+
+    @Option(name: .customLong("anneal-prior"), help: "β_prior annealing START:EPOCHS (β falls linearly to 1).")
+    var annealPrior: String?
+
+    @Option(help: "Seed of the initial W and the minibatch order.")
+    var seed: UInt64 = 0
+
+    @OptionGroup var common: CommonOptions
+
+    func parsedAnnealing() throws -> (Double, Int)? {
+        guard let annealPrior else { return nil }
+        let parts = annealPrior.split(separator: ":")
+        guard parts.count == 2, let start = Double(parts[0]), let span = Int(parts[1]), start >= 1, span >= 1 else {
+            throw ValidationError("--anneal-prior takes START:EPOCHS with START ≥ 1, e.g. 10:5")
+        }
+        return (start, span)
+    }
+
+    func validate() throws {
+        guard latents >= 1 else { throw ValidationError("--latents must be at least 1") }
+        guard posterior == "diagonal" else {
+            throw ValidationError("--posterior '\(posterior)' is not available yet; this version trains 'diagonal'")
+        }
+        guard SparseCodingTrainer.Scheme(rawValue: scheme) != nil else { throw ValidationError("--scheme must be em or full-batch") }
+        guard epochs >= 1, batchSize >= 1, iterations >= 1 else {
+            throw ValidationError("--epochs, --batch-size and --iterations must be at least 1")
+        }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+        _ = try parsedAnnealing()
+    }
+
+    func run() throws {
+        try ToolRunner.requireDistinct(output: output, inputs: [input])
+        let atomic = try AtomicOutput(path: output)
+        let data = try HDF5File.open(input)
+        let x = try data.readDataMatrix()
+        var trainer = SparseCodingTrainer(latents: latents, scheme: SparseCodingTrainer.Scheme(rawValue: scheme)!, epochs: epochs)
+        trainer.batchSize = batchSize
+        trainer.iterations = iterations
+        trainer.learningRate = learningRate
+        trainer.annealPrior = try parsedAnnealing()
+        trainer.seed = seed
+        let result = try trainer.train(x) { record in
+            ProgressReporter.note(String(format: "epoch %d/%d: L = %.4f nats/point  σ² = %.5g  mean λ = %.4g  Gini = %.3f  β_prior = %.2f  (%.1f s)",
+                                         record.epoch, epochs, record.objective, record.sigma2, record.meanLambda, record.gini,
+                                         record.betaPrior, record.seconds), quiet: common.quiet || common.json)
+            return true
+        }
+        let configuration: [String: HDF5AttributeValue] = [
+            "latents": .int(latents), "posterior": .string(posterior), "scheme": .string(scheme), "epochs": .int(epochs),
+            "batch_size": .int(batchSize), "iterations": .int(iterations), "learning_rate": .double(learningRate),
+            "anneal_prior": .string(annealPrior ?? "none"), "seed": .int(Int(bitPattern: UInt(seed))),
+        ]
+        try atomic.commit { path in
+            let file = try HDF5File.create(path)
+            try result.model.write(to: file, configuration: configuration, history: result.history,
+                                   provenance: try data.history() + [ToolRunner.provenance("sk-train sc", inputs: [input])])
+            if data.kind(of: WhiteningTransform.group) == .group { try file.copy(WhiteningTransform.group, from: data) }
+            try PatchGeometry.read(from: data)?.write(to: file)
+            try file.close()
+        }
+        if let stoppedEarly = result.stoppedEarly { throw SparseKitError.badInput(input, stoppedEarly + "; model written to \(output)") }
+        let last = result.history.last!
+        try common.finish(last, line: String(format: "sk-train sc: L = %.4f nats/point after %d epochs; model in %@",
+                                             last.objective, last.epoch, output))
+    }
+}

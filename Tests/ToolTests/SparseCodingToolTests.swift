@@ -1,0 +1,63 @@
+import DataKit
+import Models
+import XCTest
+
+/// sk-synth → sk-train sc → sk-eval / sk-encode / sk-inspect, as a user chains them.
+final class SparseCodingToolTests: XCTestCase {
+    func testBarsPipeline() throws {
+        let folder = try temporaryFolder(self)
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", folder + "/bars.h5", "--count", "300", "--seed", "1"]).status, 0)
+        let train = try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/m.h5", "--latents", "10",
+                                                     "--scheme", "full-batch", "--epochs", "3", "--iterations", "50", "--seed", "2"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stderr.contains("epoch 3/3: L = "), train.stderr)
+        let m = try HDF5File.open(folder + "/m.h5")
+        XCTAssertEqual(try m.fileKind(), .model)
+        XCTAssertEqual(try m.attribute("model"), .string("es-sc"))
+        XCTAssertEqual(try m.dataset("/model/W").shape, [25, 10])
+        XCTAssertEqual(try m.dataset("/history/objective").shape, [3])
+        XCTAssertEqual(try m.attribute("scheme", of: "/config"), .string("full-batch"))
+        let objectives = try m.read("/history/objective", as: Double.self).values
+        XCTAssertGreaterThan(objectives[2], objectives[0], "training ascends")
+
+        let eval = try ToolHarness.run("sk-eval", [folder + "/m.h5", folder + "/bars.h5", "--loglik", "--samples", "100", "--json"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let report = try JSONDecoder().decode(SparseCodingEvaluation.self, from: Data(eval.stdout.utf8))
+        XCTAssertEqual(report.points, 300)
+        XCTAssertGreaterThanOrEqual(report.logLikelihood!.mean, report.heldOutELBO.mean - 3 * report.heldOutELBO.standardError,
+                                    "log p(x) ≥ ELBO, up to noise")
+
+        let encode = try ToolHarness.run("sk-encode", [folder + "/m.h5", folder + "/bars.h5", "-o", folder + "/codes.h5"])
+        XCTAssertEqual(encode.status, 0, encode.stderr)
+        let codes = try HDF5File.open(folder + "/codes.h5")
+        XCTAssertEqual(try codes.fileKind(), .codes)
+        XCTAssertEqual(try codes.dataset("/codes").shape, [300, 10])
+        XCTAssertTrue(try codes.readMatrix("/codes_std").storage.allSatisfy { $0 > 0 })
+        XCTAssertEqual(try ToolHarness.run("sk-inspect", [folder + "/m.h5", "--tiles", "-o", folder + "/w.png"]).status, 0)
+    }
+
+    func testMismatchesSayWhichStageToRerun() throws {
+        let folder = try temporaryFolder(self)
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", folder + "/bars.h5", "--count", "50"]).status, 0)
+        XCTAssertEqual(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/m.h5", "--latents", "4",
+                                                        "--scheme", "full-batch", "--epochs", "1", "--iterations", "5"]).status, 0)
+        let patches = folder + "/p.h5"
+        XCTAssertEqual(try ToolHarness.run("sk-patches", [ToolHarness.fixture("images/camera.png"), "-o", patches, "--size", "4",
+                                                          "--count", "20"]).status, 0)
+        let kept: Set<String> = ["bars.h5", "m.h5", "p.h5"]
+        assertFails(try ToolHarness.run("sk-eval", [folder + "/m.h5", patches]), code: 65,
+                    containing: "rows have 16 values but \(folder)/m.h5 expects 25", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-eval", [patches, folder + "/bars.h5"]), code: 65,
+                    containing: "is a 'patches' file; expected model", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sc", ToolHarness.fixture("broken/nan.h5"), "-o", folder + "/x.h5",
+                                                     "--latents", "2"]), code: 65,
+                    containing: "/data holds NaN at row 37", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/x.h5", "--latents", "2",
+                                                     "--posterior", "full"]), code: 64,
+                    containing: "not available yet", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-encode", [folder + "/m.h5", patches, "-o", folder + "/c.h5"]), code: 65,
+                    containing: "expects 25", folder: folder, keeping: kept)
+    }
+}
+
+import Foundation
