@@ -17,4 +17,10 @@ mkdir -p "$OUT"
 ML=fixtures/multilabel
 "$BIN/sk-convert" $ML/emotions-train.arff $ML/emotions-test.arff --format arff --xml $ML/emotions.xml -o "$OUT/emotions.h5"
 "$BIN/sk-inspect" "$OUT/emotions.h5" | sed -n '/^multilabel:/,/most frequent/p'
-echo "quickstart: tiles in $OUT/patches.png and $OUT/whitened.png, multi-label data in $OUT/emotions.h5"
+# Sparse coding on the bars test: synthetic data → ES-SC (full-batch L-BFGS) → evaluation → the learned fields.
+"$BIN/sk-synth" bars -o "$OUT/bars.h5" --count 1000 --seed 1
+"$BIN/sk-train" sc "$OUT/bars.h5" -o "$OUT/bars-model.h5" --latents 10 --scheme full-batch --epochs 10 --seed 2
+"$BIN/sk-eval" "$OUT/bars-model.h5" "$OUT/bars.h5" --loglik --samples 200
+"$BIN/sk-inspect" "$OUT/bars-model.h5" --tiles -o "$OUT/bars-fields.png"
+
+echo "quickstart: tiles in $OUT/patches.png and $OUT/whitened.png, multi-label data in $OUT/emotions.h5, bars fields in $OUT/bars-fields.png"

@@ -82,3 +82,39 @@ final class HeldOutEstimatorTests: XCTestCase {
 }
 
 import Foundation
+
+/// On the training data, the ELBO at the model's σ², λ with q re-fitted is at least the training objective
+/// (which is that ELBO at the training q); and with two unused latents added (tiny λ), at least the ELBO of a
+/// hand-made q for them.
+final class HeldOutConsistencyTests: XCTestCase {
+    func testHeldOutELBOOnTrainingDataIsAtLeastTheTrainingObjective() throws {
+        let (x, _, _) = BarsData.sample(count: 300, seed: 1)
+        var trainer = SparseCodingTrainer(latents: 10, scheme: .fullBatch, epochs: 3)
+        trainer.iterations = 60
+        trainer.seed = 2
+        let result = try trainer.train(x)
+        let trainingL = result.history.last!.objective
+        var gradient = [Float](repeating: 0, count: 2 * 300 * 12)
+        var values = [Double](repeating: 0, count: 300)
+        let estimators = HeldOutEstimators(model: result.model)
+        _ = estimators.pointELBOs(x, result.mu.storage + result.rho.storage, gradient: &gradient, values: &values)
+        XCTAssertEqual(values.reduce(0, +) / 300, trainingL, accuracy: 1e-3, "L is the ELBO at the closed forms")
+        XCTAssertGreaterThanOrEqual(estimators.fitPosteriors(x).elbo.reduce(0, +) / 300, trainingL - 1e-3)
+
+        // Two unused latents (λ = 0.005, arbitrary unit columns), and a q that gives them s = 0.004.
+        var w = Matrix(rows: 25, cols: 12)
+        var mu = Matrix(rows: 300, cols: 12), rho = Matrix(rows: 300, cols: 12)
+        for r in 0..<25 { for c in 0..<10 { w[r, c] = result.model.w[r, c] } ; w[r, 10] = 0.2; w[r, 11] = r % 2 == 0 ? 0.2 : -0.2 }
+        for n in 0..<300 {
+            for c in 0..<10 { mu[n, c] = result.mu[n, c]; rho[n, c] = result.rho[n, c] }
+            rho[n, 10] = Float(log(0.004)); rho[n, 11] = Float(log(0.004))
+        }
+        let wider = HeldOutEstimators(model: SparseCodingModel(w: w, lambda: result.model.lambda + [0.005, 0.005],
+                                                              sigma2: result.model.sigma2))
+        _ = wider.pointELBOs(x, mu.storage + rho.storage, gradient: &gradient, values: &values)
+        let reference = values.reduce(0, +) / 300
+        XCTAssertGreaterThanOrEqual(wider.fitPosteriors(x).elbo.reduce(0, +) / 300, reference - 1e-3)
+    }
+}
+
+import Foundation

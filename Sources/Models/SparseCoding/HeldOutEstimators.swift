@@ -7,7 +7,7 @@ import Foundation
 public struct HeldOutEstimators: Sendable {
     public let model: SparseCodingModel
     /// L-BFGS iterations when fitting q_n.
-    public var iterations = 200
+    public var iterations = 500
     /// Points fitted together (their ELBOs are independent; one L-BFGS over the batch).
     public var batchSize = 512
 
@@ -24,7 +24,10 @@ public struct HeldOutEstimators: Sendable {
             let rows = start..<min(n, start + batchSize)
             let xb = x.rowSlice(rows)
             let b = rows.count
+            // μ = 0 and s_h = min(1, λ_h): a latent the model barely uses (tiny λ) starts near its optimum, which
+            // keeps the joint problem well scaled for L-BFGS.
             var parameters = [Float](repeating: 0, count: 2 * b * h)
+            for k in 0..<b { for c in 0..<h { parameters[b * h + k * h + c] = Float(log(min(1, Double(model.lambda[c])))) } }
             var perPoint = [Double](repeating: 0, count: b)
             LBFGS(history: 10, maxIterations: iterations).minimize(&parameters) { p, g in
                 -pointELBOs(xb, p, gradient: &g, values: &perPoint)
