@@ -8,6 +8,15 @@ import PackageDescription
 /// - `DataKit`: arrays, BLAS/LAPACK, PNG, HDF5, file formats, patches, whitening (never imports `Models`);
 /// - `Models`: objectives, samplers, optimizers, networks, estimators, metrics;
 /// - `ToolSupport` and one thin executable per tool.
+/// A thin command-line tool: its folder under Sources/Tools, the libraries and argument parsing.
+func tool(_ name: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["DataKit", "Models", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Sources/Tools/" + name
+    )
+}
+
 let package = Package(
     name: "SparseKit",
     products: [
@@ -45,47 +54,15 @@ let package = Package(
             dependencies: ["DataKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Tools/ToolSupport"
         ),
-        .executableTarget(
-            name: "sk-patches",
-            dependencies: ["DataKit", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/Tools/sk-patches"
-        ),
-        .executableTarget(
-            name: "sk-whiten",
-            dependencies: ["DataKit", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/Tools/sk-whiten"
-        ),
-        .executableTarget(
-            name: "sk-inspect",
-            dependencies: ["DataKit", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/Tools/sk-inspect"
-        ),
+        tool("sk-patches"),
+        tool("sk-whiten"),
+        tool("sk-inspect"),
 
-        .executableTarget(
-            name: "sk-convert",
-            dependencies: ["DataKit", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/Tools/sk-convert"
-        ),
-        .executableTarget(
-            name: "sk-train",
-            dependencies: ["DataKit", "Models", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/Tools/sk-train"
-        ),
-        .executableTarget(
-            name: "sk-eval",
-            dependencies: ["DataKit", "Models", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/Tools/sk-eval"
-        ),
-        .executableTarget(
-            name: "sk-encode",
-            dependencies: ["DataKit", "Models", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/Tools/sk-encode"
-        ),
-        .executableTarget(
-            name: "sk-synth",
-            dependencies: ["DataKit", "Models", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/Tools/sk-synth"
-        ),
+        tool("sk-convert"),
+        tool("sk-train"),
+        tool("sk-eval"),
+        tool("sk-encode"),
+        tool("sk-synth"),
 
         .testTarget(name: "DataKitTests", dependencies: ["DataKit"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "DataKit"]),

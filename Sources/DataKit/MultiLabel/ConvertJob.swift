@@ -153,13 +153,7 @@ public struct ConvertJob: Sendable {
     static func xcHeader(_ reader: LineReader) throws -> (Int, Int, Int) {
         guard let line = try reader.nextLine() else { throw SparseKitError.badInput(reader.name, "is empty") }
         var scanner = ByteScanner(line)
-        var numbers: [Int] = []
-        while true {
-            scanner.skipBlanks()
-            guard !scanner.atEnd else { break }
-            guard let n = scanner.integer() else { throw reader.error("header must be three numbers 'N F C'") }
-            numbers.append(n)
-        }
+        guard let numbers = scanner.integers() else { throw reader.error("header must be three numbers 'N F C'") }
         guard numbers.count == 3 else { throw reader.error("header must be three numbers 'N F C', found \(numbers.count)") }
         return (numbers[0], numbers[1], numbers[2])
     }
@@ -214,13 +208,7 @@ public struct ConvertJob: Sendable {
         var selected: [Int64] = []
         while let line = try reader.nextLine() {
             var scanner = ByteScanner(line)
-            var values: [Int] = []
-            while true {
-                scanner.skipBlanks()
-                guard !scanner.atEnd else { break }
-                guard let v = scanner.integer() else { throw reader.error("split files hold 1-based row numbers") }
-                values.append(v)
-            }
+            guard let values = scanner.integers() else { throw reader.error("split files hold 1-based row numbers") }
             if values.isEmpty { continue }
             guard column >= 1, column <= values.count else {
                 throw reader.error("has \(values.count) column(s); --split-column \(column) does not exist")

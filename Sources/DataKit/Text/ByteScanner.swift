@@ -45,6 +45,17 @@ public struct ByteScanner {
         return digits > 0 ? value : nil
     }
 
+    /// Every blank-separated non-negative integer up to the end of the line, or nil if a token is not one.
+    public mutating func integers() -> [Int]? {
+        var numbers: [Int] = []
+        while true {
+            skipBlanks()
+            guard !atEnd else { return numbers }
+            guard let n = integer(), atEnd || current == 32 || current == 9 else { return nil }
+            numbers.append(n)
+        }
+    }
+
     private static let powersOfTen: [Float] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
 
     /// A decimal floating-point number, correctly rounded to Float, or nil if no number starts here.

@@ -35,6 +35,10 @@ public struct DiagonalEntropyObjective {
     // Work buffers, reused across evaluations.
     private var residual: Matrix
     private var rw: Matrix
+    /// Per element of the batch: s, ∂E|z|/∂μ and ∂E|z|/∂s, computed once in the forward pass.
+    private var scales: [Double] = []
+    private var foldedDMu: [Double] = []
+    private var foldedDS: [Double] = []
 
     public init(x: Matrix, weights: EntropyWeights = .one) {
         self.x = x
@@ -62,15 +66,24 @@ public struct DiagonalEntropyObjective {
         var traceTerm = 0.0, logS = 0.0
         var sumS2 = [Double](repeating: 0, count: h)
         var lambda = [Double](repeating: 0, count: h)
+        if scales.count != b * h {
+            scales = [Double](repeating: 0, count: b * h)
+            foldedDMu = scales
+            foldedDS = scales
+        }
         mu.storage.withUnsafeBufferPointer { m in
             rho.storage.withUnsafeBufferPointer { r in
                 for n in 0..<b {
                     for c in 0..<h {
                         let i = n * h + c
                         let s = exp(Double(r[i]))
+                        let folded = FoldedNormal.meanAbs(Double(m[i]), s)
+                        scales[i] = s
+                        foldedDMu[i] = folded.dMu
+                        foldedDS[i] = folded.dS
                         sumS2[c] += s * s
                         logS += Double(r[i])
-                        lambda[c] += FoldedNormal.meanAbs(Double(m[i]), s).value
+                        lambda[c] += folded.value
                     }
                 }
             }
@@ -89,22 +102,17 @@ public struct DiagonalEntropyObjective {
                 if rw.rows != b || rw.cols != h { rw = Matrix(rows: b, cols: h) }
                 Matrix.gemm(residual, w, alpha: Float(likelihoodScale), beta: 0, into: &rw)  // β_lik (R W)/(Bσ²)
             }
-            mu.storage.withUnsafeBufferPointer { m in
-                rho.storage.withUnsafeBufferPointer { r in
-                    for n in 0..<b {
-                        for c in 0..<h {
-                            let i = n * h + c
-                            let s = exp(Double(r[i]))
-                            let folded = FoldedNormal.meanAbs(Double(m[i]), s)
-                            if let gradMu {
-                                gradMu[i] = Float(Double(rw.storage[i]) - weights.prior * folded.dMu / (Double(b) * lambda[c]))
-                            }
-                            if let gradRho {
-                                let dS = (weights.posterior / s - weights.likelihood * s * norms[c] / sigma2
-                                    - weights.prior * folded.dS / lambda[c]) / Double(b)
-                                gradRho[i] = Float(dS * s)
-                            }
-                        }
+            for n in 0..<b {
+                for c in 0..<h {
+                    let i = n * h + c
+                    let s = scales[i]
+                    if let gradMu {
+                        gradMu[i] = Float(Double(rw.storage[i]) - weights.prior * foldedDMu[i] / (Double(b) * lambda[c]))
+                    }
+                    if let gradRho {
+                        let dS = (weights.posterior / s - weights.likelihood * s * norms[c] / sigma2
+                            - weights.prior * foldedDS[i] / lambda[c]) / Double(b)
+                        gradRho[i] = Float(dS * s)
                     }
                 }
             }
