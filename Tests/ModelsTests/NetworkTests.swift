@@ -1,0 +1,92 @@
+import DataKit
+@testable import Models
+import XCTest
+
+/// Finite-difference checks of every hand-written backward pass: with the loss Σ y ∘ c for a fixed random c,
+/// dY = c, and each analytical gradient must match central differences of the loss.
+final class NetworkTests: XCTestCase {
+    func random(_ r: Int, _ c: Int, _ g: inout SeededGenerator, scale: Double = 1) -> Matrix {
+        Matrix(rows: r, cols: c, storage: (0..<(r * c)).map { _ in Float(scale * g.normal()) })
+    }
+
+    func loss(_ y: Matrix, _ c: Matrix) -> Double { zip(y.storage, c.storage).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
+
+    /// Worst relative error between `analytic` and central differences of `f`, moving entry i by `nudge(i, δ)`.
+    func worstError(_ analytic: [Float], eps: Float = 1e-2, nudge: (Int, Float) -> Void, _ f: () -> Double) -> Double {
+        var worst = 0.0
+        for i in analytic.indices {
+            nudge(i, eps)
+            let plus = f()
+            nudge(i, -2 * eps)
+            let minus = f()
+            nudge(i, eps)
+            let numeric = (plus - minus) / Double(2 * eps)
+            worst = max(worst, abs(numeric - Double(analytic[i])) / max(0.1, abs(numeric)))
+        }
+        return worst
+    }
+
+    func testLinearGradients() {
+        var g = SeededGenerator(seed: 1)
+        var layer = Linear(inputs: 4, outputs: 3, generator: &g)
+        layer.bias = [0.1, -0.2, 0.3]
+        var x = random(5, 4, &g)
+        let c = random(5, 3, &g)
+        let dx = layer.backward(x, c)
+        let (dW, db) = (layer.weightGradient.storage, layer.biasGradient)
+        var probe = layer
+        XCTAssertLessThan(worstError(dW, nudge: { probe.weight.storage[$0] += $1 }) { loss(probe.forward(x), c) }, 1e-3)
+        XCTAssertLessThan(worstError(db, nudge: { probe.bias[$0] += $1 }) { loss(probe.forward(x), c) }, 1e-3)
+        XCTAssertLessThan(worstError(dx.storage, nudge: { x.storage[$0] += $1 }) { loss(layer.forward(x), c) }, 1e-3)
+    }
+
+    func testActivationDerivatives() {
+        var g = SeededGenerator(seed: 2)
+        for activation in Activation.allCases {
+            var x = random(4, 6, &g, scale: 2)
+            for i in x.storage.indices where abs(x.storage[i]) < 0.05 { x.storage[i] += 0.2 }  // ReLU's kink
+            let c = random(4, 6, &g)
+            let dx = activation.backward(x, c)
+            XCTAssertLessThan(worstError(dx.storage, eps: 1e-3, nudge: { x.storage[$0] += $1 }) { loss(activation.forward(x), c) }, 2e-3, "\(activation)")
+        }
+        XCTAssertEqual(Activation.softplus.value(100), 100, accuracy: 1e-9, "no overflow")
+        XCTAssertEqual(Activation.gelu.value(1), 0.8413447460685429, accuracy: 1e-12, "GELU(1) = Φ(1)")
+    }
+
+    func testResidualBlockGradients() {
+        var g = SeededGenerator(seed: 3)
+        var block = ResidualBlock(width: 4, hidden: 6, activation: .gelu, generator: &g)
+        block.first.bias = (0..<6).map { Float($0) * 0.1 - 0.3 }
+        var x = random(3, 4, &g)
+        let c = random(3, 4, &g)
+        let (_, cache) = block.forward(x)
+        let dx = block.backward(cache, c)
+        let (dW1, dW2) = (block.first.weightGradient.storage, block.second.weightGradient.storage)
+        let (db1, db2) = (block.first.biasGradient, block.second.biasGradient)
+        var probe = block
+        XCTAssertLessThan(worstError(dx.storage, eps: 1e-3, nudge: { x.storage[$0] += $1 }) { loss(block.forward(x).0, c) }, 2e-3)
+        XCTAssertLessThan(worstError(dW1, eps: 1e-3, nudge: { probe.first.weight.storage[$0] += $1 }) { loss(probe.forward(x).0, c) }, 2e-3)
+        XCTAssertLessThan(worstError(dW2, eps: 1e-3, nudge: { probe.second.weight.storage[$0] += $1 }) { loss(probe.forward(x).0, c) }, 2e-3)
+        XCTAssertLessThan(worstError(db1, eps: 1e-3, nudge: { probe.first.bias[$0] += $1 }) { loss(probe.forward(x).0, c) }, 2e-3)
+        XCTAssertLessThan(worstError(db2, eps: 1e-3, nudge: { probe.second.bias[$0] += $1 }) { loss(probe.forward(x).0, c) }, 2e-3)
+    }
+
+    func testAdamFirstStepAndConvergence() {
+        // First step: m̂ = g, v̂ = g², so θ moves by lr · g/(|g| + ε) = lr · sign(g).
+        var adam = Adam(learningRate: 0.1)
+        var theta: [Float] = [1, -2, 0.5]
+        adam.update(&theta, [4, -0.001, 0])
+        XCTAssertEqual(theta[0], 0.9, accuracy: 1e-6)
+        XCTAssertEqual(theta[1], -1.9, accuracy: 1e-4)
+        XCTAssertEqual(theta[2], 0.5, accuracy: 1e-7, "zero gradient, no move")
+        // A badly scaled quadratic ½ Σ c_i (θ_i − i)² reaches its minimum.
+        var optimizer = Adam(learningRate: 0.05)
+        var p = [Float](repeating: 0, count: 5)
+        let curvature: [Float] = [0.01, 0.1, 1, 10, 100]
+        for _ in 0..<3000 {
+            let gradient = (0..<5).map { curvature[$0] * (p[$0] - Float($0)) }
+            optimizer.update(&p, gradient)
+        }
+        for i in 0..<5 { XCTAssertEqual(p[i], Float(i), accuracy: 0.05) }
+    }
+}
