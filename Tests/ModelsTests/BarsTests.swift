@@ -16,6 +16,22 @@ final class BarsTests: XCTestCase {
         XCTAssertEqual(z.storage.reduce(0.0) { $0 + Double(abs($1)) } / Double(z.storage.count), 1, accuracy: 0.02, "E|z| = 1")
     }
 
+    func testFullCovarianceTrainingAscends() throws {
+        let (x, _, _) = BarsData.sample(count: 200, seed: 4)
+        var trainer = SparseCodingTrainer(latents: 10, scheme: .fullBatch, epochs: 3)
+        trainer.posterior = .full
+        trainer.iterations = 30
+        trainer.seed = 1
+        let result = try trainer.train(x)
+        let objectives = result.history.map(\.objective)
+        for (a, b) in zip(objectives, objectives.dropFirst()) { XCTAssertGreaterThan(b, a - 1e-6, "L-BFGS ascends") }
+        XCTAssertGreaterThan(objectives.last!, -16)
+        XCTAssertTrue(result.rho.isFinite)
+        var em = trainer
+        em.scheme = .em
+        XCTAssertThrowsError(try em.train(x), "full covariances need the full-batch scheme")
+    }
+
     func testFullBatchTrainingAscendsTowardsTheReferenceObjective() throws {
         let (x, _, _) = BarsData.sample(count: 1000, seed: 1)
         var trainer = SparseCodingTrainer(latents: 10, scheme: .fullBatch, epochs: 8)

@@ -53,8 +53,11 @@ final class SparseCodingToolTests: XCTestCase {
                                                      "--latents", "2"]), code: 65,
                     containing: "/data holds NaN at row 37", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/x.h5", "--latents", "2",
-                                                     "--posterior", "full"]), code: 64,
+                                                     "--posterior", "amortized"]), code: 64,
                     containing: "not available yet", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/x.h5", "--latents", "2",
+                                                     "--posterior", "full", "--scheme", "em"]), code: 64,
+                    containing: "--posterior full trains with --scheme full-batch", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-encode", [folder + "/m.h5", patches, "-o", folder + "/c.h5"]), code: 65,
                     containing: "expects 25", folder: folder, keeping: kept)
     }

@@ -23,8 +23,12 @@ public struct EpochRecord: Sendable, Codable, Equatable {
 public struct SparseCodingTrainer: Sendable {
     public enum Scheme: String, Sendable, CaseIterable { case em, fullBatch = "full-batch" }
 
+    /// Posterior family: diagonal Gaussians, or full covariances (Cholesky factors; full-batch scheme only).
+    public enum Posterior: String, Sendable, CaseIterable { case diagonal, full }
+
     public var latents: Int
     public var scheme: Scheme
+    public var posterior = Posterior.diagonal
     public var epochs: Int
     public var batchSize = 512
     /// L-BFGS iterations per E-step (em) or per epoch (full-batch).
@@ -67,32 +71,37 @@ public struct SparseCodingTrainer: Sendable {
     private func trainUnthreaded(_ x: Matrix, report: (EpochRecord) -> Bool) throws -> Result {
         let (n, d, h) = (x.rows, x.cols, latents)
         guard n > 0, d > 0, h > 0 else { throw SparseKitError.usage("empty data or no latents") }
+        guard posterior == .diagonal || scheme == .fullBatch else {
+            throw SparseKitError.usage("full-covariance posteriors train with the full-batch scheme")
+        }
         var v = SparseCodingModel.initial(dimension: d, latents: h, seed: seed).w
         var mu = Matrix(rows: n, cols: h)
         var rho = Matrix(rows: n, cols: h)
+        var factors = [Float](repeating: 0, count: posterior == .full ? n * h * h : 0)  // L_n = I
         var history: [EpochRecord] = []
-        var lastGood: (v: Matrix, mu: Matrix, rho: Matrix)?
+        var lastGood: (v: Matrix, mu: Matrix, rho: Matrix, factors: [Float])?
         var generator = SeededGenerator(seed: seed &+ 1)
         for epoch in 0..<epochs {
             let started = Date()
             let weights = EntropyWeights(prior: betaPrior(epoch: epoch))
-            switch scheme {
-            case .em: emEpoch(x, &v, &mu, &rho, weights, &generator)
-            case .fullBatch: fullBatchEpoch(x, &v, &mu, &rho, weights)
+            switch (scheme, posterior) {
+            case (.em, _): emEpoch(x, &v, &mu, &rho, weights, &generator)
+            case (.fullBatch, .diagonal): fullBatchEpoch(x, &v, &mu, &rho, weights)
+            case (.fullBatch, .full): fullCovarianceEpoch(x, &v, &mu, &factors, weights)
             }
+            if posterior == .full { rho = SparseCodingTrainer.marginalLogScales(factors, n: n, h: h) }
             let w = ColumnNormalization.normalized(v).w
-            var objective = DiagonalEntropyObjective(x: x)
-            let terms = objective.evaluate(w: w, mu: mu, rho: rho)
+            let terms = evaluate(x, w, mu, rho, factors)
             guard terms.value.isFinite, w.isFinite, mu.isFinite, rho.isFinite else {
                 guard let lastGood else {
                     throw SparseKitError.badInput(nil, "training diverged in the first epoch (objective \(terms.value))")
                 }
-                var result = try finish(x, lastGood.v, lastGood.mu, lastGood.rho, history)
+                var result = try finish(x, lastGood.v, lastGood.mu, lastGood.rho, lastGood.factors, history)
                 result.stoppedEarly = "training diverged at epoch \(epoch + 1) (objective \(terms.value)); "
                     + "kept epoch \(epoch)"
                 return result
             }
-            lastGood = (v, mu, rho)
+            lastGood = (v, mu, rho, factors)
             let record = EpochRecord(
                 epoch: epoch + 1, objective: terms.value, posteriorEntropy: terms.posteriorEntropy,
                 priorEntropy: terms.priorEntropy, noiseEntropy: terms.noiseEntropy, sigma2: terms.sigma2,
@@ -101,14 +110,39 @@ public struct SparseCodingTrainer: Sendable {
             history.append(record)
             if !report(record) { break }
         }
-        return try finish(x, v, mu, rho, history)
+        return try finish(x, v, mu, rho, factors, history)
+    }
+
+    /// L at β = 1 with σ², λ over all N, for either posterior family.
+    private func evaluate(_ x: Matrix, _ w: Matrix, _ mu: Matrix, _ rho: Matrix, _ factors: [Float])
+        -> DiagonalEntropyObjective.Terms
+    {
+        if posterior == .full { return FullCovarianceEntropyObjective(x: x).evaluate(w: w, mu: mu, factors: factors) }
+        var objective = DiagonalEntropyObjective(x: x)
+        return objective.evaluate(w: w, mu: mu, rho: rho)
+    }
+
+    /// log s_nh = log ‖L_n[h, :]‖, the marginal posterior scales of full-covariance posteriors.
+    static func marginalLogScales(_ factors: [Float], n: Int, h: Int) -> Matrix {
+        var rho = Matrix(rows: n, cols: h)
+        for p in 0..<n { for i in 0..<h {
+            var norm = 0.0
+            for j in 0...i {
+                let raw = Double(factors[FullCovarianceEntropyObjective.index(p, i, j, h)])
+                let value = i == j ? exp(raw) : raw
+                norm += value * value
+            }
+            rho[p, i] = Float(0.5 * log(norm))
+        } }
+        return rho
     }
 
     /// The model at V and q: W normalised, σ² and λ at their closed forms over all N.
-    private func finish(_ x: Matrix, _ v: Matrix, _ mu: Matrix, _ rho: Matrix, _ history: [EpochRecord]) throws -> Result {
+    private func finish(_ x: Matrix, _ v: Matrix, _ mu: Matrix, _ rho: Matrix, _ factors: [Float], _ history: [EpochRecord])
+        throws -> Result
+    {
         let w = ColumnNormalization.normalized(v).w
-        var objective = DiagonalEntropyObjective(x: x)
-        let terms = objective.evaluate(w: w, mu: mu, rho: rho)
+        let terms = evaluate(x, w, mu, rho, factors)
         let model = SparseCodingModel(w: w, lambda: terms.lambda.map { Float($0) }, sigma2: Float(terms.sigma2))
         return Result(model: model, history: history, mu: mu, rho: rho, stoppedEarly: nil)
     }
@@ -158,6 +192,35 @@ public struct SparseCodingTrainer: Sendable {
             gradW.withUnsafeBufferPointer { ColumnNormalization.backward(w: w, norms: norms, gradW: $0.baseAddress!, into: &gradV) }
             for i in v.storage.indices { v.storage[i] += Float(learningRate) * gradV[i] }
         }
+    }
+
+    /// One L-BFGS run over V, every μ_n and every Cholesky factor L_n.
+    func fullCovarianceEpoch(_ x: Matrix, _ v: inout Matrix, _ mu: inout Matrix, _ factors: inout [Float],
+                             _ weights: EntropyWeights)
+    {
+        let (n, d, h) = (x.rows, x.cols, latents)
+        var parameters = v.storage + mu.storage + factors
+        let objective = FullCovarianceEntropyObjective(x: x, weights: weights)
+        let (vEnd, muEnd) = (d * h, d * h + n * h)
+        LBFGS(history: 200, maxIterations: iterations).minimize(&parameters) { p, g in
+            let (w, norms) = ColumnNormalization.normalized(Matrix(rows: d, cols: h, storage: Array(p[0..<vEnd])))
+            let muN = Matrix(rows: n, cols: h, storage: Array(p[vEnd..<muEnd]))
+            var gradW = [Float](repeating: 0, count: d * h)
+            let terms = g.withUnsafeMutableBufferPointer { gp in
+                gradW.withUnsafeMutableBufferPointer { gw in
+                    objective.evaluate(w: w, mu: muN, factors: Array(p[muEnd...]), gradMu: gp.baseAddress! + vEnd,
+                                       gradFactors: gp.baseAddress! + muEnd, gradW: gw.baseAddress!)
+                }
+            }
+            g.withUnsafeMutableBufferPointer { gp in
+                gradW.withUnsafeBufferPointer { ColumnNormalization.backward(w: w, norms: norms, gradW: $0.baseAddress!, into: gp.baseAddress!) }
+            }
+            for i in g.indices { g[i] *= -Float(n) }
+            return -Double(n) * terms.value
+        }
+        v = Matrix(rows: d, cols: h, storage: Array(parameters[0..<vEnd]))
+        mu = Matrix(rows: n, cols: h, storage: Array(parameters[vEnd..<muEnd]))
+        factors = Array(parameters[muEnd...])
     }
 
     /// One L-BFGS run of `iterations` iterations over V and every q_n.

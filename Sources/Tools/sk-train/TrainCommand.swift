@@ -39,7 +39,7 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(help: "Number of latents H.")
     var latents: Int
 
-    @Option(help: "Posterior family (diagonal).")
+    @Option(help: "Posterior family: diagonal or full (full covariance; with --scheme full-batch).")
     var posterior = "diagonal"
 
     @Option(help: "Training scheme: em or full-batch.")
@@ -76,9 +76,10 @@ struct SparseCodingCommand: ParsableCommand {
 
     func validate() throws {
         guard latents >= 1 else { throw ValidationError("--latents must be at least 1") }
-        guard posterior == "diagonal" else {
-            throw ValidationError("--posterior '\(posterior)' is not available yet; this version trains 'diagonal'")
+        guard let family = SparseCodingTrainer.Posterior(rawValue: posterior) else {
+            throw ValidationError("--posterior '\(posterior)' is not available yet; this version trains 'diagonal' and 'full'")
         }
+        if family == .full, scheme != "full-batch" { throw ValidationError("--posterior full trains with --scheme full-batch") }
         guard SparseCodingTrainer.Scheme(rawValue: scheme) != nil else { throw ValidationError("--scheme must be em or full-batch") }
         guard epochs >= 1, batchSize >= 1, iterations >= 1 else {
             throw ValidationError("--epochs, --batch-size and --iterations must be at least 1")
@@ -93,6 +94,7 @@ struct SparseCodingCommand: ParsableCommand {
         let data = try HDF5File.open(input)
         let x = try data.readDataMatrix()
         var trainer = SparseCodingTrainer(latents: latents, scheme: SparseCodingTrainer.Scheme(rawValue: scheme)!, epochs: epochs)
+        trainer.posterior = SparseCodingTrainer.Posterior(rawValue: posterior)!
         trainer.batchSize = batchSize
         trainer.iterations = iterations
         trainer.learningRate = learningRate
