@@ -19,7 +19,7 @@ ML=fixtures/multilabel
 "$BIN/sk-inspect" "$OUT/emotions.h5" | sed -n '/^multilabel:/,/most frequent/p'
 # Sparse coding on the bars test: synthetic data → ES-SC (full-batch L-BFGS) → evaluation → the learned fields.
 "$BIN/sk-synth" bars -o "$OUT/bars.h5" --count 1000 --seed 1
-"$BIN/sk-train" sc "$OUT/bars.h5" -o "$OUT/bars-model.h5" --latents 10 --scheme full-batch --epochs 10 --seed 2
+"$BIN/sk-train" sc "$OUT/bars.h5" -o "$OUT/bars-model.h5" --latents 10 --posterior full --scheme full-batch --epochs 10 --iterations 200 --seed 6
 "$BIN/sk-eval" "$OUT/bars-model.h5" "$OUT/bars.h5" --loglik --samples 200
 "$BIN/sk-inspect" "$OUT/bars-model.h5" --tiles -o "$OUT/bars-fields.png"
 

@@ -57,4 +57,19 @@ final class FullCovarianceObjectiveTests: XCTestCase {
             check(gW, { w.storage[$0] += $1 }, "W")
         }
     }
+
+    func testTriangularPackingKeepsExactlyTheUsedEntries() {
+        let (n, h) = (3, 4)
+        var full = [Float](repeating: 0, count: n * h * h)
+        var used = 0
+        for p in 0..<n { for i in 0..<h { for j in 0...i {
+            used += 1
+            full[FullCovarianceEntropyObjective.index(p, i, j, h)] = Float(used)
+        } } }
+        let packing = TriangularPacking(points: n, size: h)
+        let packed = packing.pack(full)
+        XCTAssertEqual(packed.count, n * h * (h + 1) / 2)
+        XCTAssertEqual(Set(packed), Set((1...used).map(Float.init)), "every used entry once, no unused one")
+        XCTAssertEqual(packing.unpack(packed[...]), full)
+    }
 }

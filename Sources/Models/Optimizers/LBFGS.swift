@@ -49,7 +49,7 @@ public struct LBFGS: Sendable {
             if maxAbs(g) < gradientTolerance { return Result(value: value, iterations: iteration, evaluations: evaluations, stop: .gradient) }
             iteration += 1
             // Two-loop recursion: direction = −H g.
-            for i in 0..<n { direction[i] = -g[i] }
+            copyNegated(g, into: &direction)
             for k in stride(from: s.count - 1, through: 0, by: -1) {
                 alpha[k] = rho[k] * dot(s[k], direction)
                 axpy(-alpha[k], y[k], &direction)
@@ -67,7 +67,7 @@ public struct LBFGS: Sendable {
             var slope = dot(g, direction)
             if slope >= 0 {  // not a descent direction (curvature lost): restart from steepest descent
                 s.removeAll(); y.removeAll(); rho.removeAll()
-                for i in 0..<n { direction[i] = -g[i] }
+                copyNegated(g, into: &direction)
                 scale(&direction, min(1, 1 / max(l1(g), 1e-12)))
                 slope = dot(g, direction)
             }
@@ -121,7 +121,10 @@ public struct LBFGS: Sendable {
 
         /// f(x + t d) and its slope ∇f·d there.
         func callAsFunction(_ t: Double) -> (Double, Double) {
-            for i in 0..<x.count { trial[i] = x[i] + Float(t) * d[i] }
+            trial.withUnsafeMutableBufferPointer { pt in  // trial = x + t d
+                x.withUnsafeBufferPointer { cblas_scopy(Int32(pt.count), $0.baseAddress, 1, pt.baseAddress, 1) }
+                d.withUnsafeBufferPointer { cblas_saxpy(Int32(pt.count), Float(t), $0.baseAddress, 1, pt.baseAddress, 1) }
+            }
             let v = f(trial, &gradient)
             evaluations += 1
             return (v, dot(gradient, d))
@@ -198,7 +201,7 @@ public struct LBFGS: Sendable {
 
 @inline(__always) func dot(_ a: [Float], _ b: [Float]) -> Double {
     a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
-        cblas_dsdot(Int32(pa.count), pa.baseAddress, 1, pb.baseAddress, 1)
+        Double(cblas_sdot(Int32(pa.count), pa.baseAddress, 1, pb.baseAddress, 1))
     } }
 }
 
@@ -208,10 +211,20 @@ public struct LBFGS: Sendable {
     } }
 }
 
+/// y ← −x.
+@inline(__always) func copyNegated(_ x: [Float], into y: inout [Float]) {
+    y = x
+    scale(&y, -1)
+}
+
 @inline(__always) func scale(_ x: inout [Float], _ alpha: Double) {
     x.withUnsafeMutableBufferPointer { cblas_sscal(Int32($0.count), Float(alpha), $0.baseAddress, 1) }
 }
 
-@inline(__always) func maxAbs(_ x: [Float]) -> Double { Double(x.reduce(0) { max($0, abs($1)) }) }
+@inline(__always) func maxAbs(_ x: [Float]) -> Double {
+    x.withUnsafeBufferPointer { p in p.isEmpty ? 0 : Double(abs(p[Int(cblas_isamax(Int32(p.count), p.baseAddress, 1))])) }
+}
 
-@inline(__always) func l1(_ x: [Float]) -> Double { x.reduce(0.0) { $0 + Double(abs($1)) } }
+@inline(__always) func l1(_ x: [Float]) -> Double {
+    x.withUnsafeBufferPointer { Double(cblas_sasum(Int32($0.count), $0.baseAddress, 1)) }
+}

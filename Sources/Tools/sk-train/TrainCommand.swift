@@ -27,7 +27,7 @@ struct SparseCodingCommand: ParsableCommand {
             Examples:
               sk-train sc white.h5 -o model.h5 --latents 100 --scheme em --epochs 10 --anneal-prior 10:5 --seed 1
               sk-synth bars -o bars.h5 --count 1000 --seed 1
-              sk-train sc bars.h5 -o bars-model.h5 --latents 10 --scheme full-batch --epochs 30 --seed 2
+              sk-train sc bars.h5 -o bars-model.h5 --latents 10 --posterior full --scheme full-batch --epochs 10 --iterations 200 --seed 6
             """)
 
     @Argument(help: "A 'patches' or 'whitened' file (its /data rows are the data points).")
@@ -53,6 +53,9 @@ struct SparseCodingCommand: ParsableCommand {
 
     @Option(help: "L-BFGS iterations per E-step (em) or per epoch (full-batch).")
     var iterations = 100
+
+    @Option(name: .customLong("lbfgs-history"), help: "L-BFGS memory: (s, y) pairs kept.")
+    var lbfgsHistory = 20
 
     @Option(name: .customLong("learning-rate"), help: "Step size of the M-step on W (em).")
     var learningRate = 0.5
@@ -81,8 +84,8 @@ struct SparseCodingCommand: ParsableCommand {
         }
         if family == .full, scheme != "full-batch" { throw ValidationError("--posterior full trains with --scheme full-batch") }
         guard SparseCodingTrainer.Scheme(rawValue: scheme) != nil else { throw ValidationError("--scheme must be em or full-batch") }
-        guard epochs >= 1, batchSize >= 1, iterations >= 1 else {
-            throw ValidationError("--epochs, --batch-size and --iterations must be at least 1")
+        guard epochs >= 1, batchSize >= 1, iterations >= 1, lbfgsHistory >= 1 else {
+            throw ValidationError("--epochs, --batch-size, --iterations and --lbfgs-history must be at least 1")
         }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
         _ = try parsedAnnealing()
@@ -97,6 +100,7 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.posterior = SparseCodingTrainer.Posterior(rawValue: posterior)!
         trainer.batchSize = batchSize
         trainer.iterations = iterations
+        trainer.lbfgsHistory = lbfgsHistory
         trainer.learningRate = learningRate
         trainer.annealPrior = try parsedAnnealing()
         trainer.seed = seed
@@ -108,7 +112,7 @@ struct SparseCodingCommand: ParsableCommand {
         }
         let configuration: [String: HDF5AttributeValue] = [
             "latents": .int(latents), "posterior": .string(posterior), "scheme": .string(scheme), "epochs": .int(epochs),
-            "batch_size": .int(batchSize), "iterations": .int(iterations), "learning_rate": .double(learningRate),
+            "batch_size": .int(batchSize), "iterations": .int(iterations), "lbfgs_history": .int(lbfgsHistory), "learning_rate": .double(learningRate),
             "anneal_prior": .string(annealPrior ?? "none"), "seed": .int(Int(bitPattern: UInt(seed))),
         ]
         try atomic.commit { path in
