@@ -58,8 +58,30 @@ final class SparseCodingToolTests: XCTestCase {
         assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/x.h5", "--latents", "2",
                                                      "--posterior", "full", "--scheme", "em"]), code: 64,
                     containing: "--posterior full trains with --scheme full-batch", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/x.h5", "--latents", "2",
+                                                     "--objective", "map-l1", "--scheme", "full-batch"]), code: 64,
+                    containing: "--objective map-l1 trains diagonal posteriors with --scheme em", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-encode", [folder + "/m.h5", patches, "-o", folder + "/c.h5"]), code: 65,
                     containing: "expects 25", folder: folder, keeping: kept)
+    }
+
+    /// The baselines train through the same tool and write models sk-eval reads.
+    func testBaselinesThroughTheTools() throws {
+        let folder = try temporaryFolder(self)
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", folder + "/bars.h5", "--count", "200", "--seed", "1"]).status, 0)
+        for (objective, extra) in [("map-l1", ["--penalty", "0.05"]), ("elbo-mc", ["--samples", "2"])] {
+            let model = folder + "/\(objective).h5"
+            let train = try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", model, "--latents", "10",
+                                                         "--objective", objective, "--epochs", "2", "--batch-size", "100",
+                                                         "--iterations", "20", "--seed", "1"] + extra)
+            XCTAssertEqual(train.status, 0, train.stderr)
+            let file = try HDF5File.open(model)
+            XCTAssertEqual(try file.attribute("objective", of: "/config"), .string(objective))
+            let eval = try ToolHarness.run("sk-eval", [model, folder + "/bars.h5", "--json"])
+            XCTAssertEqual(eval.status, 0, eval.stderr)
+            let report = try JSONDecoder().decode(SparseCodingEvaluation.self, from: Data(eval.stdout.utf8))
+            XCTAssertTrue(report.heldOutELBO.mean.isFinite, objective)
+        }
     }
 }
 

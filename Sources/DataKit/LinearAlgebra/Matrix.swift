@@ -44,6 +44,34 @@ public struct Matrix: Equatable, Sendable {
         Matrix(rows: range.count, cols: cols, storage: Array(storage[range.lowerBound * cols ..< range.upperBound * cols]))
     }
 
+    /// The rows at `indices`, in that order (a minibatch).
+    public func gathering(_ indices: [Int]) -> Matrix {
+        var result = Matrix(rows: indices.count, cols: cols)
+        storage.withUnsafeBufferPointer { src in
+            result.storage.withUnsafeMutableBufferPointer { dst in
+                for (k, row) in indices.enumerated() {
+                    precondition(row >= 0 && row < rows, "gathering: row \(row) out of range")
+                    (dst.baseAddress! + k * cols).update(from: src.baseAddress! + row * cols, count: cols)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Writes the rows of `batch` back to the rows at `indices` (the inverse of `gathering`).
+    public mutating func scattering(_ batch: Matrix, to indices: [Int]) {
+        precondition(batch.rows == indices.count && batch.cols == cols, "scattering: shape mismatch")
+        let cols = self.cols, rows = self.rows
+        batch.storage.withUnsafeBufferPointer { src in
+            storage.withUnsafeMutableBufferPointer { dst in
+                for (k, row) in indices.enumerated() {
+                    precondition(row >= 0 && row < rows, "scattering: row \(row) out of range")
+                    (dst.baseAddress! + row * cols).update(from: src.baseAddress! + k * cols, count: cols)
+                }
+            }
+        }
+    }
+
     /// The transpose, as a new row-major matrix.
     public var transposed: Matrix {
         var t = Matrix(rows: cols, cols: rows)

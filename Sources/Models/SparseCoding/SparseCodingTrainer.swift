@@ -26,8 +26,19 @@ public struct SparseCodingTrainer: Sendable {
     /// Posterior family: diagonal Gaussians, or full covariances (Cholesky factors; full-batch scheme only).
     public enum Posterior: String, Sendable, CaseIterable { case diagonal, full }
 
+    /// What is maximised: the entropy objective L (`es-sc.md`), or one of the baselines on the same code path:
+    /// `elbo-mc` (the reparameterized Monte-Carlo ELBO with σ², λ learned) and `map-l1` (MAP codes by FISTA).
+    public enum Objective: String, Sendable, CaseIterable { case entropy, elboMC = "elbo-mc", mapL1 = "map-l1" }
+
     public var latents: Int
     public var scheme: Scheme
+    public var objective = Objective.entropy
+    /// Monte-Carlo samples per point in each E-step (elbo-mc).
+    public var samples = 1
+    /// Adam's learning rate in the elbo-mc E-steps.
+    public var monteCarloStepSize = 0.05
+    /// α of the map-l1 energy ½‖x − W z‖² + α‖z‖₁.
+    public var penalty = 0.1
     public var posterior = Posterior.diagonal
     public var epochs: Int
     public var batchSize = 512
@@ -57,7 +68,8 @@ public struct SparseCodingTrainer: Sendable {
     public struct Result: Sendable {
         public var model: SparseCodingModel
         public var history: [EpochRecord]
-        /// The posterior means and log-scales of the training points (N × H).
+        /// The posterior means and log-scales of the training points (N × H); for map-l1 the MAP codes, and no
+        /// log-scales (0 × 0).
         public var mu: Matrix
         public var rho: Matrix
         /// Why training stopped before its last epoch (divergence), if it did; the result is then the last good
@@ -71,58 +83,83 @@ public struct SparseCodingTrainer: Sendable {
         try BLASThreads.with(x.cols * latents < 10_000 ? 1 : BLASThreads.count) { try trainUnthreaded(x, report: report) }
     }
 
+    /// Everything training updates: V (W = V/‖V‖), the posteriors, and σ², λ where they are learned (elbo-mc).
+    struct State {
+        var v: Matrix
+        var mu: Matrix
+        var rho: Matrix
+        var factors: [Float]
+        var sigma2: Double
+        var lambda: [Double]
+    }
+
     private func trainUnthreaded(_ x: Matrix, report: (EpochRecord) -> Bool) throws -> Result {
         let (n, d, h) = (x.rows, x.cols, latents)
         guard n > 0, d > 0, h > 0 else { throw SparseKitError.usage("empty data or no latents") }
         guard posterior == .diagonal || scheme == .fullBatch else {
             throw SparseKitError.usage("full-covariance posteriors train with the full-batch scheme")
         }
-        var v = SparseCodingModel.initial(dimension: d, latents: h, seed: seed).w
-        var mu = Matrix(rows: n, cols: h)
-        var rho = Matrix(rows: n, cols: h)
-        var factors = [Float](repeating: 0, count: posterior == .full ? n * h * h : 0)  // L_n = I
+        guard objective == .entropy || (scheme == .em && posterior == .diagonal) else {
+            throw SparseKitError.usage("the \(objective.rawValue) baseline trains diagonal posteriors with the em scheme")
+        }
+        var state = State(
+            v: SparseCodingModel.initial(dimension: d, latents: h, seed: seed).w, mu: Matrix(rows: n, cols: h),
+            rho: Matrix(rows: n, cols: h), factors: [Float](repeating: 0, count: posterior == .full ? n * h * h : 0),  // L_n = I
+            sigma2: max(x.storage.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(n * d), 1e-6),
+            lambda: [Double](repeating: 1, count: h))
         var history: [EpochRecord] = []
-        var lastGood: (v: Matrix, mu: Matrix, rho: Matrix, factors: [Float])?
+        var lastGood: State?
         var generator = SeededGenerator(seed: seed &+ 1)
         for epoch in 0..<epochs {
             let started = Date()
             let weights = EntropyWeights(prior: betaPrior(epoch: epoch))
-            switch (scheme, posterior) {
-            case (.em, _): emEpoch(x, &v, &mu, &rho, weights, &generator)
-            case (.fullBatch, .diagonal): fullBatchEpoch(x, &v, &mu, &rho, weights)
-            case (.fullBatch, .full): fullCovarianceEpoch(x, &v, &mu, &factors, weights)
+            switch (objective, scheme, posterior) {
+            case (.elboMC, _, _): monteCarloEpoch(x, &state, &generator)
+            case (.mapL1, _, _): lassoEpoch(x, &state.v, &state.mu, &generator)
+            case (.entropy, .em, _): emEpoch(x, &state.v, &state.mu, &state.rho, weights, &generator)
+            case (.entropy, .fullBatch, .diagonal): fullBatchEpoch(x, &state.v, &state.mu, &state.rho, weights)
+            case (.entropy, .fullBatch, .full): fullCovarianceEpoch(x, &state.v, &state.mu, &state.factors, weights)
             }
-            if posterior == .full { rho = SparseCodingTrainer.marginalLogScales(factors, n: n, h: h) }
-            let w = ColumnNormalization.normalized(v).w
-            let terms = evaluate(x, w, mu, rho, factors)
-            guard terms.value.isFinite, w.isFinite, mu.isFinite, rho.isFinite else {
+            if posterior == .full { state.rho = SparseCodingTrainer.marginalLogScales(state.factors, n: n, h: h) }
+            let terms = evaluate(x, state)
+            guard terms.value.isFinite, state.v.isFinite, state.mu.isFinite, state.rho.isFinite else {
                 guard let lastGood else {
                     throw SparseKitError.badInput(nil, "training diverged in the first epoch (objective \(terms.value))")
                 }
-                var result = try finish(x, lastGood.v, lastGood.mu, lastGood.rho, lastGood.factors, history)
+                var result = finish(x, lastGood, history)
                 result.stoppedEarly = "training diverged at epoch \(epoch + 1) (objective \(terms.value)); "
                     + "kept epoch \(epoch)"
                 return result
             }
-            lastGood = (v, mu, rho, factors)
+            lastGood = state
             let record = EpochRecord(
                 epoch: epoch + 1, objective: terms.value, posteriorEntropy: terms.posteriorEntropy,
                 priorEntropy: terms.priorEntropy, noiseEntropy: terms.noiseEntropy, sigma2: terms.sigma2,
-                meanLambda: terms.lambda.reduce(0, +) / Double(h), gini: Sparsity.meanGini(mu),
+                meanLambda: terms.lambda.reduce(0, +) / Double(h), gini: Sparsity.meanGini(state.mu),
                 betaPrior: weights.prior, seconds: Date().timeIntervalSince(started))
             history.append(record)
             if !report(record) { break }
         }
-        return try finish(x, v, mu, rho, factors, history)
+        return finish(x, state, history)
     }
 
-    /// L at β = 1 with σ², λ over all N, for either posterior family.
-    private func evaluate(_ x: Matrix, _ w: Matrix, _ mu: Matrix, _ rho: Matrix, _ factors: [Float])
-        -> DiagonalEntropyObjective.Terms
-    {
-        if posterior == .full { return FullCovarianceEntropyObjective(x: x).evaluate(w: w, mu: mu, factors: factors) }
-        var objective = DiagonalEntropyObjective(x: x)
-        return objective.evaluate(w: w, mu: mu, rho: rho)
+    /// The epoch's record terms over all N: for `entropy`, L at β = 1 with σ², λ at their closed forms; for
+    /// `elbo-mc`, the exact (analytic) ELBO with the learned σ², λ, split as H[q] − (−E log p(z)) − (−E log p(x|z));
+    /// for `map-l1`, minus the MAP energy per point (entropies NaN) with σ², λ estimated from the codes.
+    private func evaluate(_ x: Matrix, _ state: State) -> DiagonalEntropyObjective.Terms {
+        let w = ColumnNormalization.normalized(state.v).w
+        switch objective {
+        case .entropy:
+            if posterior == .full {
+                return FullCovarianceEntropyObjective(x: x).evaluate(w: w, mu: state.mu, factors: state.factors)
+            }
+            var objective = DiagonalEntropyObjective(x: x)
+            return objective.evaluate(w: w, mu: state.mu, rho: state.rho)
+        case .elboMC:
+            return ExactELBO.terms(x, w: w, sigma2: state.sigma2, lambda: state.lambda, mu: state.mu, rho: state.rho)
+        case .mapL1:
+            return lassoTerms(x, w: w, codes: state.mu)
+        }
     }
 
     /// log s_nh = log ‖L_n[h, :]‖, the marginal posterior scales of full-covariance posteriors.
@@ -140,14 +177,14 @@ public struct SparseCodingTrainer: Sendable {
         return rho
     }
 
-    /// The model at V and q: W normalised, σ² and λ at their closed forms over all N.
-    private func finish(_ x: Matrix, _ v: Matrix, _ mu: Matrix, _ rho: Matrix, _ factors: [Float], _ history: [EpochRecord])
-        throws -> Result
-    {
-        let w = ColumnNormalization.normalized(v).w
-        let terms = evaluate(x, w, mu, rho, factors)
+    /// The model at the final state: W normalised; σ², λ at their closed forms over all N (entropy), as learned
+    /// (elbo-mc), or estimated from the MAP codes (map-l1).
+    private func finish(_ x: Matrix, _ state: State, _ history: [EpochRecord]) -> Result {
+        let w = ColumnNormalization.normalized(state.v).w
+        let terms = evaluate(x, state)
         let model = SparseCodingModel(w: w, lambda: terms.lambda.map { Float($0) }, sigma2: Float(terms.sigma2))
-        return Result(model: model, history: history, mu: mu, rho: rho, stoppedEarly: nil)
+        let rho = objective == .mapL1 ? Matrix(rows: 0, cols: 0) : state.rho
+        return Result(model: model, history: history, mu: state.mu, rho: rho, stoppedEarly: nil)
     }
 
     /// One pass over shuffled minibatches: E-step by L-BFGS on the batch's q, then a gradient step on V.
@@ -160,15 +197,8 @@ public struct SparseCodingTrainer: Sendable {
         for start in stride(from: 0, to: n, by: batchSize) {
             let rows = Array(order[start..<min(n, start + batchSize)])
             let b = rows.count
-            var xb = Matrix(rows: b, cols: d)
-            var parameters = [Float](repeating: 0, count: 2 * b * h)
-            for (k, row) in rows.enumerated() {
-                for j in 0..<d { xb[k, j] = x[row, j] }
-                for c in 0..<h {
-                    parameters[k * h + c] = mu[row, c]
-                    parameters[b * h + k * h + c] = rho[row, c]
-                }
-            }
+            let xb = x.gathering(rows)
+            var parameters = mu.gathering(rows).storage + rho.gathering(rows).storage
             let (w, norms) = ColumnNormalization.normalized(v)
             var objective = DiagonalEntropyObjective(x: xb, weights: weights)
             // E-step: maximise B·L over (μ, ρ) of the batch, W fixed.
@@ -183,18 +213,20 @@ public struct SparseCodingTrainer: Sendable {
             }
             let muB = Matrix(rows: b, cols: h, storage: Array(parameters[0..<(b * h)]))
             let rhoB = Matrix(rows: b, cols: h, storage: Array(parameters[(b * h)...]))
-            for (k, row) in rows.enumerated() {
-                for c in 0..<h {
-                    mu[row, c] = muB[k, c]
-                    rho[row, c] = rhoB[k, c]
-                }
-            }
+            mu.scattering(muB, to: rows)
+            rho.scattering(rhoB, to: rows)
             // M-step: one ascent step on V along ∂L/∂V.
-            var gradW = [Float](repeating: 0, count: d * h), gradV = gradW
+            var gradW = [Float](repeating: 0, count: d * h)
             gradW.withUnsafeMutableBufferPointer { _ = objective.evaluate(w: w, mu: muB, rho: rhoB, gradW: $0.baseAddress!) }
-            gradW.withUnsafeBufferPointer { ColumnNormalization.backward(w: w, norms: norms, gradW: $0.baseAddress!, into: &gradV) }
-            for i in v.storage.indices { v.storage[i] += Float(learningRate) * gradV[i] }
+            ascend(&v, w: w, norms: norms, gradW: gradW)
         }
+    }
+
+    /// The M-step of the minibatch schemes: V ← V + lr ∂/∂V, from the gradient w.r.t. W = V/‖V‖.
+    func ascend(_ v: inout Matrix, w: Matrix, norms: [Float], gradW: [Float]) {
+        var gradV = [Float](repeating: 0, count: gradW.count)
+        gradW.withUnsafeBufferPointer { ColumnNormalization.backward(w: w, norms: norms, gradW: $0.baseAddress!, into: &gradV) }
+        axpy(learningRate, gradV, &v.storage)
     }
 
     /// One L-BFGS run over V, every μ_n and every Cholesky factor L_n (only their H(H+1)/2 used entries).

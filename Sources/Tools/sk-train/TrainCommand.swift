@@ -19,13 +19,17 @@ struct SparseCodingCommand: ParsableCommand {
         abstract: "Entropy-based sparse coding (ES-SC): Laplace prior, linear map W, Gaussian noise.",
         discussion: """
             Maximises the entropy objective L(W, q) = H[q] − H[prior] − H[noise] (../shared/docs/es-sc.md), with
-            σ² and λ at their closed forms and diagonal Gaussian posteriors. Schemes: em (per minibatch an L-BFGS
-            E-step on the batch's q, then a gradient step on W = V/‖V‖) and full-batch (one L-BFGS over W and
-            every q). --anneal-prior START:EPOCHS weights the prior entropy by β from START down to 1.
+            σ² and λ at their closed forms, for diagonal or full-covariance Gaussian posteriors. Schemes: em (per
+            minibatch an L-BFGS E-step on the batch's q, then a gradient step on W = V/‖V‖) and full-batch (one
+            L-BFGS over W and every q). --anneal-prior START:EPOCHS weights the prior entropy by β from START
+            down to 1. Baselines on the same em path: --objective elbo-mc (the ELBO by the reparameterization
+            trick, σ² and λ learned) and --objective map-l1 (FISTA codes, penalty α; σ², λ estimated from the
+            codes at the end).
             Progress per epoch on stderr; the model file holds W, λ, σ², the configuration and the history.
 
             Examples:
               sk-train sc white.h5 -o model.h5 --latents 100 --scheme em --epochs 10 --anneal-prior 10:5 --seed 1
+              sk-train sc white.h5 -o mapl1.h5 --latents 100 --objective map-l1 --penalty 0.3 --seed 1
               sk-synth bars -o bars.h5 --count 1000 --seed 1
               sk-train sc bars.h5 -o bars-model.h5 --latents 10 --posterior full --scheme full-batch --epochs 10 --iterations 200 --seed 6
             """)
@@ -44,6 +48,15 @@ struct SparseCodingCommand: ParsableCommand {
 
     @Option(help: "Training scheme: em or full-batch.")
     var scheme = "em"
+
+    @Option(help: "What to maximise: entropy (ES-SC), or a baseline: elbo-mc (Monte-Carlo ELBO), map-l1 (MAP codes by FISTA).")
+    var objective = "entropy"
+
+    @Option(help: "Monte-Carlo samples per point and E-step (elbo-mc).")
+    var samples = 1
+
+    @Option(help: "α of the map-l1 energy ½‖x − W z‖² + α‖z‖₁.")
+    var penalty = 0.1
 
     @Option(help: "Epochs.")
     var epochs = 10
@@ -84,6 +97,14 @@ struct SparseCodingCommand: ParsableCommand {
         }
         if family == .full, scheme != "full-batch" { throw ValidationError("--posterior full trains with --scheme full-batch") }
         guard SparseCodingTrainer.Scheme(rawValue: scheme) != nil else { throw ValidationError("--scheme must be em or full-batch") }
+        guard let goal = SparseCodingTrainer.Objective(rawValue: objective) else {
+            throw ValidationError("--objective must be entropy, elbo-mc or map-l1")
+        }
+        if goal != .entropy, scheme != "em" || family != .diagonal {
+            throw ValidationError("--objective \(objective) trains diagonal posteriors with --scheme em")
+        }
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard penalty > 0, penalty.isFinite else { throw ValidationError("--penalty must be positive") }
         guard epochs >= 1, batchSize >= 1, iterations >= 1, lbfgsHistory >= 1 else {
             throw ValidationError("--epochs, --batch-size, --iterations and --lbfgs-history must be at least 1")
         }
@@ -98,6 +119,9 @@ struct SparseCodingCommand: ParsableCommand {
         let x = try data.readDataMatrix()
         var trainer = SparseCodingTrainer(latents: latents, scheme: SparseCodingTrainer.Scheme(rawValue: scheme)!, epochs: epochs)
         trainer.posterior = SparseCodingTrainer.Posterior(rawValue: posterior)!
+        trainer.objective = SparseCodingTrainer.Objective(rawValue: objective)!
+        trainer.samples = samples
+        trainer.penalty = penalty
         trainer.batchSize = batchSize
         trainer.iterations = iterations
         trainer.lbfgsHistory = lbfgsHistory
@@ -111,7 +135,8 @@ struct SparseCodingCommand: ParsableCommand {
             return true
         }
         let configuration: [String: HDF5AttributeValue] = [
-            "latents": .int(latents), "posterior": .string(posterior), "scheme": .string(scheme), "epochs": .int(epochs),
+            "latents": .int(latents), "posterior": .string(posterior), "objective": .string(objective),
+            "samples": .int(samples), "penalty": .double(penalty), "scheme": .string(scheme), "epochs": .int(epochs),
             "batch_size": .int(batchSize), "iterations": .int(iterations), "lbfgs_history": .int(lbfgsHistory), "learning_rate": .double(learningRate),
             "anneal_prior": .string(annealPrior ?? "none"), "seed": .int(Int(bitPattern: UInt(seed))),
         ]
