@@ -53,8 +53,11 @@ final class SparseCodingToolTests: XCTestCase {
                                                      "--latents", "2"]), code: 65,
                     containing: "/data holds NaN at row 37", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/x.h5", "--latents", "2",
-                                                     "--posterior", "amortized"]), code: 64,
+                                                     "--posterior", "amortized-lowrank"]), code: 64,
                     containing: "not available yet", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/x.h5", "--latents", "2",
+                                                     "--posterior", "amortized"]), code: 64,
+                    containing: "--posterior amortized trains with --scheme adam", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/x.h5", "--latents", "2",
                                                      "--posterior", "full", "--scheme", "em"]), code: 64,
                     containing: "--posterior full trains with --scheme full-batch", folder: folder, keeping: kept)
@@ -69,19 +72,31 @@ final class SparseCodingToolTests: XCTestCase {
     func testBaselinesThroughTheTools() throws {
         let folder = try temporaryFolder(self)
         XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", folder + "/bars.h5", "--count", "200", "--seed", "1"]).status, 0)
-        for (objective, extra) in [("map-l1", ["--penalty", "0.05"]), ("elbo-mc", ["--samples", "2"])] {
-            let model = folder + "/\(objective).h5"
+        let runs = [("map-l1", ["--objective", "map-l1", "--penalty", "0.05"]), ("elbo-mc", ["--objective", "elbo-mc", "--samples", "2"]),
+                    ("amortized", ["--posterior", "amortized", "--scheme", "adam"])]
+        for (name, extra) in runs {
+            let model = folder + "/\(name).h5"
             let train = try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", model, "--latents", "10",
-                                                         "--objective", objective, "--epochs", "2", "--batch-size", "100",
-                                                         "--iterations", "20", "--seed", "1"] + extra)
+                                                         "--epochs", "2", "--batch-size", "100", "--iterations", "20",
+                                                         "--seed", "1"] + extra)
             XCTAssertEqual(train.status, 0, train.stderr)
             let file = try HDF5File.open(model)
-            XCTAssertEqual(try file.attribute("objective", of: "/config"), .string(objective))
+            XCTAssertEqual(try file.attribute(extra[0].dropFirst(2) == "objective" ? "objective" : "posterior", of: "/config"),
+                           .string(name))
+            let objective = name
             let eval = try ToolHarness.run("sk-eval", [model, folder + "/bars.h5", "--json"])
             XCTAssertEqual(eval.status, 0, eval.stderr)
             let report = try JSONDecoder().decode(SparseCodingEvaluation.self, from: Data(eval.stdout.utf8))
             XCTAssertTrue(report.heldOutELBO.mean.isFinite, objective)
         }
+        // sk-encode uses the amortized encoder when the model has one.
+        let amortized = try HDF5File.open(folder + "/amortized.h5")
+        XCTAssertTrue(amortized.exists("/model/encoder/input/weight"))
+        let encode = try ToolHarness.run("sk-encode", [folder + "/amortized.h5", folder + "/bars.h5", "-o", folder + "/codes.h5"])
+        XCTAssertEqual(encode.status, 0, encode.stderr)
+        let encoder = try GaussianEncoder.read(from: amortized, dimension: 25, latents: 10)!
+        let x = try HDF5File.open(folder + "/bars.h5").readMatrix("/data")
+        XCTAssertEqual(try HDF5File.open(folder + "/codes.h5").readMatrix("/codes"), encoder.encode(x).mu)
     }
 }
 

@@ -25,6 +25,15 @@ public struct Linear: Sendable {
         biasGradient = bias
     }
 
+    /// A layer with the given weights (out × in) and bias (out), gradients zero.
+    public init(weight: Matrix, bias: [Float]) {
+        precondition(bias.count == weight.rows, "Linear: one bias per output")
+        self.weight = weight
+        self.bias = bias
+        weightGradient = Matrix(rows: weight.rows, cols: weight.cols)
+        biasGradient = [Float](repeating: 0, count: bias.count)
+    }
+
     public func forward(_ x: Matrix) -> Matrix {
         precondition(x.cols == inputs, "Linear: input has \(x.cols) columns, expected \(inputs)")
         var y = Matrix(rows: x.rows, cols: outputs)

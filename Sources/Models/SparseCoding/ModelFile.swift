@@ -40,3 +40,33 @@ extension SparseCodingModel {
         return SparseCodingModel(w: w, lambda: lambda, sigma2: sigma2[0])
     }
 }
+
+/// The amortized encoder under `/model/encoder/<layer>/{weight,bias}` (`formats.md`, "Models").
+extension GaussianEncoder {
+    public func write(to file: HDF5File) throws {
+        for (name, layer) in zip(Self.layerNames, layers) {
+            try file.write(layer.weight, to: "/model/encoder/\(name)/weight")
+            try file.write(layer.bias, shape: [layer.bias.count], to: "/model/encoder/\(name)/bias")
+        }
+    }
+
+    /// The encoder stored in `file`, or nil if the model has none; checked against W's D × H.
+    public static func read(from file: HDF5File, dimension: Int, latents: Int) throws -> GaussianEncoder? {
+        guard file.exists("/model/encoder") else { return nil }
+        var generator = SeededGenerator(seed: 0)
+        var encoder = GaussianEncoder(dimension: dimension, latents: latents, generator: &generator)
+        var layers = encoder.layers
+        for (k, name) in Self.layerNames.enumerated() {
+            let weight = try file.readMatrix("/model/encoder/\(name)/weight")
+            let (bias, _) = try file.read("/model/encoder/\(name)/bias", as: Float.self)
+            guard weight.rows == layers[k].weight.rows, weight.cols == layers[k].weight.cols, bias.count == weight.rows,
+                  weight.isFinite, bias.allSatisfy(\.isFinite)
+            else {
+                throw SparseKitError.badInput(file.path, "/model/encoder/\(name) does not fit an encoder for D = \(dimension), H = \(latents)")
+            }
+            layers[k] = Linear(weight: weight, bias: bias)
+        }
+        encoder.layers = layers
+        return encoder
+    }
+}

@@ -21,10 +21,11 @@ public struct EpochRecord: Sendable, Codable, Equatable {
 ///   q), then one gradient step on W = V/‖V‖ (the M-step);
 /// - `fullBatch`: one L-BFGS over V and every q_n.
 public struct SparseCodingTrainer: Sendable {
-    public enum Scheme: String, Sendable, CaseIterable { case em, fullBatch = "full-batch" }
+    public enum Scheme: String, Sendable, CaseIterable { case em, fullBatch = "full-batch", adam }
 
-    /// Posterior family: diagonal Gaussians, or full covariances (Cholesky factors; full-batch scheme only).
-    public enum Posterior: String, Sendable, CaseIterable { case diagonal, full }
+    /// Posterior family: diagonal Gaussians, full covariances (Cholesky factors; full-batch scheme only), or an
+    /// encoder network giving diagonal Gaussians (adam scheme only).
+    public enum Posterior: String, Sendable, CaseIterable { case diagonal, full, amortized }
 
     /// What is maximised: the entropy objective L (`es-sc.md`), or one of the baselines on the same code path:
     /// `elbo-mc` (the reparameterized Monte-Carlo ELBO with σ², λ learned) and `map-l1` (MAP codes by FISTA).
@@ -47,7 +48,7 @@ public struct SparseCodingTrainer: Sendable {
     /// L-BFGS memory: (s, y) pairs kept. The reference keeps 20 in its E-steps and 200 in full-batch training;
     /// on the bars 20 reaches the same optimum as 200 at half the cost per iteration (see the issue note).
     public var lbfgsHistory = 20
-    /// Gradient step size of the M-step on V (em).
+    /// Gradient step size of the M-step on V (em), or Adam's learning rate (adam).
     public var learningRate = 0.5
     /// β_prior annealing: starts at `start`, falls linearly to 1 over `epochs` epochs (nil: β = 1 throughout).
     public var annealPrior: (start: Double, epochs: Int)?
@@ -72,6 +73,8 @@ public struct SparseCodingTrainer: Sendable {
         /// log-scales (0 × 0).
         public var mu: Matrix
         public var rho: Matrix
+        /// The encoder of amortized posteriors.
+        public var encoder: GaussianEncoder?
         /// Why training stopped before its last epoch (divergence), if it did; the result is then the last good
         /// epoch's.
         public var stoppedEarly: String?
@@ -91,13 +94,17 @@ public struct SparseCodingTrainer: Sendable {
         var factors: [Float]
         var sigma2: Double
         var lambda: [Double]
+        var encoder: GaussianEncoder?
     }
 
     private func trainUnthreaded(_ x: Matrix, report: (EpochRecord) -> Bool) throws -> Result {
         let (n, d, h) = (x.rows, x.cols, latents)
         guard n > 0, d > 0, h > 0 else { throw SparseKitError.usage("empty data or no latents") }
-        guard posterior == .diagonal || scheme == .fullBatch else {
+        guard posterior != .full || scheme == .fullBatch else {
             throw SparseKitError.usage("full-covariance posteriors train with the full-batch scheme")
+        }
+        guard (posterior == .amortized) == (scheme == .adam) else {
+            throw SparseKitError.usage("amortized posteriors, and only they, train with the adam scheme")
         }
         guard objective == .entropy || (scheme == .em && posterior == .diagonal) else {
             throw SparseKitError.usage("the \(objective.rawValue) baseline trains diagonal posteriors with the em scheme")
@@ -106,7 +113,12 @@ public struct SparseCodingTrainer: Sendable {
             v: SparseCodingModel.initial(dimension: d, latents: h, seed: seed).w, mu: Matrix(rows: n, cols: h),
             rho: Matrix(rows: n, cols: h), factors: [Float](repeating: 0, count: posterior == .full ? n * h * h : 0),  // L_n = I
             sigma2: max(x.storage.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(n * d), 1e-6),
-            lambda: [Double](repeating: 1, count: h))
+            lambda: [Double](repeating: 1, count: h), encoder: nil)
+        if posterior == .amortized {
+            var encoderGenerator = SeededGenerator(seed: seed &+ 2)
+            state.encoder = GaussianEncoder(dimension: d, latents: h, generator: &encoderGenerator)
+        }
+        var adam = Adam(learningRate: learningRate)
         var history: [EpochRecord] = []
         var lastGood: State?
         var generator = SeededGenerator(seed: seed &+ 1)
@@ -117,8 +129,10 @@ public struct SparseCodingTrainer: Sendable {
             case (.elboMC, _, _): monteCarloEpoch(x, &state, &generator)
             case (.mapL1, _, _): lassoEpoch(x, &state.v, &state.mu, &generator)
             case (.entropy, .em, _): emEpoch(x, &state.v, &state.mu, &state.rho, weights, &generator)
+            case (.entropy, .adam, _): amortizedEpoch(x, &state, &adam, weights, &generator)
             case (.entropy, .fullBatch, .diagonal): fullBatchEpoch(x, &state.v, &state.mu, &state.rho, weights)
             case (.entropy, .fullBatch, .full): fullCovarianceEpoch(x, &state.v, &state.mu, &state.factors, weights)
+            case (.entropy, .fullBatch, .amortized): preconditionFailure("amortized posteriors are rejected above")
             }
             if posterior == .full { state.rho = SparseCodingTrainer.marginalLogScales(state.factors, n: n, h: h) }
             let terms = evaluate(x, state)
@@ -184,7 +198,7 @@ public struct SparseCodingTrainer: Sendable {
         let terms = evaluate(x, state)
         let model = SparseCodingModel(w: w, lambda: terms.lambda.map { Float($0) }, sigma2: Float(terms.sigma2))
         let rho = objective == .mapL1 ? Matrix(rows: 0, cols: 0) : state.rho
-        return Result(model: model, history: history, mu: state.mu, rho: rho, stoppedEarly: nil)
+        return Result(model: model, history: history, mu: state.mu, rho: rho, encoder: state.encoder, stoppedEarly: nil)
     }
 
     /// One pass over shuffled minibatches: E-step by L-BFGS on the batch's q, then a gradient step on V.

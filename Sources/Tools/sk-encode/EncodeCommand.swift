@@ -9,8 +9,9 @@ struct EncodeCommand: SparseKitCommand {
         commandName: "sk-encode",
         abstract: "Encode every row of a data file with a trained model.",
         discussion: """
-            For ES-SC models: the posterior q_n = N(μ_n, diag(s_n²)) of every row, fitted with W, σ², λ fixed,
-            written as /codes (μ, N × H) and /codes_std (s, N × H) in a 'codes' file.
+            For ES-SC models: the posterior q_n = N(μ_n, diag(s_n²)) of every row, fitted with W, σ², λ fixed
+            (or, for a model with an amortized encoder, the encoder's output), written as /codes (μ, N × H) and
+            /codes_std (s, N × H) in a 'codes' file.
 
             Example:
               sk-encode model.h5 heldout-white.h5 -o codes.h5
@@ -34,9 +35,13 @@ struct EncodeCommand: SparseKitCommand {
         let modelFile = try HDF5File.open(model)
         let sc = try SparseCodingModel.read(from: modelFile)
         let x = try ModelInput.matching(data, model: model, modelFile: modelFile, dimension: sc.dimension)
-        let (_, mu, rho) = HeldOutEstimators(model: sc).fitPosteriors(x)
-        var std = rho
-        for i in std.storage.indices { std.storage[i] = Float(exp(Double(rho.storage[i]))) }
+        let mu: Matrix, std: Matrix
+        if let encoder = try GaussianEncoder.read(from: modelFile, dimension: sc.dimension, latents: sc.latents) {
+            (mu, std) = encoder.encode(x)  // amortized: the trained encoder's q(z | x)
+        } else {
+            let fitted = HeldOutEstimators(model: sc).fitPosteriors(x)
+            (mu, std) = (fitted.mu, Matrix(rows: x.rows, cols: sc.latents, storage: fitted.rho.storage.map { Foundation.exp($0) }))
+        }
         try atomic.commit { path in
             let file = try HDF5File.create(path)
             try file.write(mu, to: "/codes")

@@ -21,7 +21,8 @@ struct SparseCodingCommand: ParsableCommand {
             Maximises the entropy objective L(W, q) = H[q] − H[prior] − H[noise] (../shared/docs/es-sc.md), with
             σ² and λ at their closed forms, for diagonal or full-covariance Gaussian posteriors. Schemes: em (per
             minibatch an L-BFGS E-step on the batch's q, then a gradient step on W = V/‖V‖) and full-batch (one
-            L-BFGS over W and every q). --anneal-prior START:EPOCHS weights the prior entropy by β from START
+            L-BFGS over W and every q); amortized posteriors (an encoder x ↦ μ, s) train with adam (Adam over
+            the encoder and W on each minibatch). --anneal-prior START:EPOCHS weights the prior entropy by β from START
             down to 1. Baselines on the same em path: --objective elbo-mc (the ELBO by the reparameterization
             trick, σ² and λ learned) and --objective map-l1 (FISTA codes, penalty α; σ², λ estimated from the
             codes at the end).
@@ -30,6 +31,7 @@ struct SparseCodingCommand: ParsableCommand {
             Examples:
               sk-train sc white.h5 -o model.h5 --latents 100 --scheme em --epochs 10 --anneal-prior 10:5 --seed 1
               sk-train sc white.h5 -o mapl1.h5 --latents 100 --objective map-l1 --penalty 0.3 --seed 1
+              sk-train sc white.h5 -o amortized.h5 --latents 100 --posterior amortized --scheme adam --epochs 20 --anneal-prior 2:10
               sk-synth bars -o bars.h5 --count 1000 --seed 1
               sk-train sc bars.h5 -o bars-model.h5 --latents 10 --posterior full --scheme full-batch --epochs 10 --iterations 200 --seed 6
             """)
@@ -43,10 +45,10 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(help: "Number of latents H.")
     var latents: Int
 
-    @Option(help: "Posterior family: diagonal or full (full covariance; with --scheme full-batch).")
+    @Option(help: "Posterior family: diagonal, full (full covariance; with --scheme full-batch) or amortized (an encoder network; with --scheme adam).")
     var posterior = "diagonal"
 
-    @Option(help: "Training scheme: em or full-batch.")
+    @Option(help: "Training scheme: em, full-batch or adam.")
     var scheme = "em"
 
     @Option(help: "What to maximise: entropy (ES-SC), or a baseline: elbo-mc (Monte-Carlo ELBO), map-l1 (MAP codes by FISTA).")
@@ -70,8 +72,8 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(name: .customLong("lbfgs-history"), help: "L-BFGS memory: (s, y) pairs kept.")
     var lbfgsHistory = 20
 
-    @Option(name: .customLong("learning-rate"), help: "Step size of the M-step on W (em).")
-    var learningRate = 0.5
+    @Option(name: .customLong("learning-rate"), help: "Step size of the M-step on W (em; default 0.5) or Adam's learning rate (adam; default 0.001).")
+    var learningRate: Double?
 
     @Option(name: .customLong("anneal-prior"), help: "β_prior annealing START:EPOCHS (β falls linearly to 1).")
     var annealPrior: String?
@@ -93,10 +95,11 @@ struct SparseCodingCommand: ParsableCommand {
     func validate() throws {
         guard latents >= 1 else { throw ValidationError("--latents must be at least 1") }
         guard let family = SparseCodingTrainer.Posterior(rawValue: posterior) else {
-            throw ValidationError("--posterior '\(posterior)' is not available yet; this version trains 'diagonal' and 'full'")
+            throw ValidationError("--posterior '\(posterior)' is not available yet; this version trains 'diagonal', 'full' and 'amortized'")
         }
         if family == .full, scheme != "full-batch" { throw ValidationError("--posterior full trains with --scheme full-batch") }
-        guard SparseCodingTrainer.Scheme(rawValue: scheme) != nil else { throw ValidationError("--scheme must be em or full-batch") }
+        if (family == .amortized) != (scheme == "adam") { throw ValidationError("--posterior amortized trains with --scheme adam, and --scheme adam trains --posterior amortized") }
+        guard SparseCodingTrainer.Scheme(rawValue: scheme) != nil else { throw ValidationError("--scheme must be em, full-batch or adam") }
         guard let goal = SparseCodingTrainer.Objective(rawValue: objective) else {
             throw ValidationError("--objective must be entropy, elbo-mc or map-l1")
         }
@@ -108,9 +111,12 @@ struct SparseCodingCommand: ParsableCommand {
         guard epochs >= 1, batchSize >= 1, iterations >= 1, lbfgsHistory >= 1 else {
             throw ValidationError("--epochs, --batch-size, --iterations and --lbfgs-history must be at least 1")
         }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+        if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--learning-rate must be positive") }
         _ = try parsedAnnealing()
     }
+
+    /// The --learning-rate, or the scheme's default.
+    var stepSize: Double { learningRate ?? (scheme == "adam" ? 1e-3 : 0.5) }
 
     func run() throws {
         try ToolRunner.requireDistinct(output: output, inputs: [input])
@@ -125,7 +131,7 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.batchSize = batchSize
         trainer.iterations = iterations
         trainer.lbfgsHistory = lbfgsHistory
-        trainer.learningRate = learningRate
+        trainer.learningRate = stepSize
         trainer.annealPrior = try parsedAnnealing()
         trainer.seed = seed
         let result = try trainer.train(x) { record in
@@ -137,13 +143,14 @@ struct SparseCodingCommand: ParsableCommand {
         let configuration: [String: HDF5AttributeValue] = [
             "latents": .int(latents), "posterior": .string(posterior), "objective": .string(objective),
             "samples": .int(samples), "penalty": .double(penalty), "scheme": .string(scheme), "epochs": .int(epochs),
-            "batch_size": .int(batchSize), "iterations": .int(iterations), "lbfgs_history": .int(lbfgsHistory), "learning_rate": .double(learningRate),
+            "batch_size": .int(batchSize), "iterations": .int(iterations), "lbfgs_history": .int(lbfgsHistory), "learning_rate": .double(stepSize),
             "anneal_prior": .string(annealPrior ?? "none"), "seed": .int(Int(bitPattern: UInt(seed))),
         ]
         try atomic.commit { path in
             let file = try HDF5File.create(path)
             try result.model.write(to: file, configuration: configuration, history: result.history,
                                    provenance: try data.history() + [ToolRunner.provenance("sk-train sc", inputs: [input])])
+            try result.encoder?.write(to: file)
             if data.kind(of: WhiteningTransform.group) == .group { try file.copy(WhiteningTransform.group, from: data) }
             try PatchGeometry.read(from: data)?.write(to: file)
             try file.close()
