@@ -98,6 +98,34 @@ final class SparseCodingToolTests: XCTestCase {
         let x = try HDF5File.open(folder + "/bars.h5").readMatrix("/data")
         XCTAssertEqual(try HDF5File.open(folder + "/codes.h5").readMatrix("/codes"), encoder.encode(x).mu)
     }
+
+    /// --resume continues from a model: history appended and numbered on, W starting where it stopped.
+    func testResumeContinuesTraining() throws {
+        let folder = try temporaryFolder(self)
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", folder + "/bars.h5", "--count", "200", "--seed", "1"]).status, 0)
+        let common = ["sc", folder + "/bars.h5", "--latents", "10", "--posterior", "amortized", "--scheme", "adam",
+                      "--batch-size", "50", "--seed", "1"]
+        XCTAssertEqual(try ToolHarness.run("sk-train", common + ["-o", folder + "/a.h5", "--epochs", "3"]).status, 0)
+        // A vanishing learning rate: the resumed W is the stored one.
+        let still = try ToolHarness.run("sk-train", common + ["-o", folder + "/b.h5", "--epochs", "2", "--resume", folder + "/a.h5",
+                                                              "--learning-rate", "1e-12"])
+        XCTAssertEqual(still.status, 0, still.stderr)
+        XCTAssertTrue(still.stderr.contains("epoch 5/"), still.stderr)
+        let (a, b) = (try HDF5File.open(folder + "/a.h5"), try HDF5File.open(folder + "/b.h5"))
+        XCTAssertEqual(try b.read("/history/objective", as: Double.self).values.count, 5)
+        XCTAssertEqual(Array(try b.read("/history/objective", as: Double.self).values.prefix(3)),
+                       try a.read("/history/objective", as: Double.self).values)
+        let (wa, wb) = (try a.readMatrix("/model/W"), try b.readMatrix("/model/W"))
+        XCTAssertLessThan(zip(wa.storage, wb.storage).map { abs($0 - $1) }.max()!, 1e-5)
+        // Resuming in place is allowed (the output is atomic); another posterior family is refused.
+        XCTAssertEqual(try ToolHarness.run("sk-train", common + ["-o", folder + "/a.h5", "--epochs", "1", "--resume", folder + "/a.h5"]).status, 0)
+        XCTAssertEqual(try HDF5File.open(folder + "/a.h5").read("/history/seconds", as: Double.self).values.count, 4)
+        assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "--latents", "10", "-o", folder + "/c.h5",
+                                                     "--resume", folder + "/a.h5"]), code: 65,
+                    containing: "was trained with --posterior amortized, not diagonal", folder: folder,
+                    keeping: ["a.h5", "b.h5", "bars.h5"])
+    }
 }
+
 
 import Foundation

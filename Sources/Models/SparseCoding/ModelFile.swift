@@ -12,12 +12,9 @@ extension SparseCodingModel {
         try file.write([sigma2], shape: [], to: "/model/sigma2")
         try file.createGroup("/config")
         for (name, value) in configuration.sorted(by: { $0.key < $1.key }) { try file.setAttribute(name, value, on: "/config") }
-        let columns: [(String, (EpochRecord) -> Double)] = [
-            ("objective", \.objective), ("posterior_entropy", \.posteriorEntropy), ("prior_entropy", \.priorEntropy),
-            ("noise_entropy", \.noiseEntropy), ("sigma2", \.sigma2), ("mean_lambda", \.meanLambda), ("gini", \.gini),
-            ("beta_prior", \.betaPrior), ("seconds", \.seconds),
-        ]
-        for (name, value) in columns { try file.write(history.map(value), shape: [history.count], to: "/history/" + name) }
+        for (name, path) in EpochRecord.columns {
+            try file.write(history.map { $0[keyPath: path] }, shape: [history.count], to: "/history/" + name)
+        }
         try file.setAttribute("model", .string("es-sc"))
         try file.writeHeader(kind: .model, history: provenance)
     }
@@ -68,5 +65,31 @@ extension GaussianEncoder {
         }
         encoder.layers = layers
         return encoder
+    }
+}
+
+extension EpochRecord {
+    /// The `/history/<name>` datasets and the fields they hold.
+    static var columns: [(String, WritableKeyPath<EpochRecord, Double>)] { [
+        ("objective", \.objective), ("posterior_entropy", \.posteriorEntropy), ("prior_entropy", \.priorEntropy),
+        ("noise_entropy", \.noiseEntropy), ("sigma2", \.sigma2), ("mean_lambda", \.meanLambda), ("gini", \.gini),
+        ("beta_prior", \.betaPrior), ("seconds", \.seconds),
+    ] }
+
+    /// The history a model file holds (epochs numbered from 1).
+    public static func read(from file: HDF5File) throws -> [EpochRecord] {
+        var records: [EpochRecord] = []
+        for (name, path) in columns {
+            let (values, _) = try file.read("/history/" + name, as: Double.self)
+            if records.isEmpty {
+                records = values.indices.map { EpochRecord(epoch: $0 + 1, objective: 0, posteriorEntropy: 0, priorEntropy: 0, noiseEntropy: 0,
+                                                           sigma2: 0, meanLambda: 0, gini: 0, betaPrior: 1, seconds: 0) }
+            }
+            guard values.count == records.count else {
+                throw SparseKitError.badInput(file.path, "/history/\(name) has \(values.count) epochs, /history/objective \(records.count)")
+            }
+            for k in values.indices { records[k][keyPath: path] = values[k] }
+        }
+        return records
     }
 }

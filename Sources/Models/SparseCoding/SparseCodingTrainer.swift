@@ -53,6 +53,23 @@ public struct SparseCodingTrainer: Sendable {
     /// β_prior annealing: starts at `start`, falls linearly to 1 over `epochs` epochs (nil: β = 1 throughout).
     public var annealPrior: (start: Double, epochs: Int)?
     public var seed: UInt64 = 0
+    /// Continue from a trained model (`sk-train --resume`): W (and the encoder, and σ², λ where they are learned)
+    /// start from it, epochs are numbered on from its history, and annealing continues its schedule. Per-point
+    /// posteriors are not stored in model files, so non-amortized q start afresh (the E-steps refit them).
+    public var resume: Checkpoint?
+
+    /// A trained model to continue from.
+    public struct Checkpoint: Sendable {
+        public var model: SparseCodingModel
+        public var encoder: GaussianEncoder?
+        public var history: [EpochRecord]
+
+        public init(model: SparseCodingModel, encoder: GaussianEncoder?, history: [EpochRecord]) {
+            self.model = model
+            self.encoder = encoder
+            self.history = history
+        }
+    }
 
     public init(latents: Int, scheme: Scheme, epochs: Int) {
         self.latents = latents
@@ -118,11 +135,25 @@ public struct SparseCodingTrainer: Sendable {
             var encoderGenerator = SeededGenerator(seed: seed &+ 2)
             state.encoder = GaussianEncoder(dimension: d, latents: h, generator: &encoderGenerator)
         }
-        var adam = Adam(learningRate: learningRate)
         var history: [EpochRecord] = []
+        if let resume {
+            guard resume.model.dimension == d, resume.model.latents == h else {
+                throw SparseKitError.usage("the model to resume has D = \(resume.model.dimension), H = \(resume.model.latents); "
+                    + "the data and --latents give D = \(d), H = \(h)")
+            }
+            guard (resume.encoder != nil) == (posterior == .amortized) else {
+                throw SparseKitError.usage("the model to resume was trained with other posteriors (an encoder exactly when amortized)")
+            }
+            state.v = resume.model.w
+            (state.sigma2, state.lambda) = (Double(resume.model.sigma2), resume.model.lambda.map(Double.init))
+            state.encoder = resume.encoder ?? state.encoder
+            history = resume.history
+        }
+        let firstEpoch = history.count
+        var adam = Adam(learningRate: learningRate)
         var lastGood: State?
-        var generator = SeededGenerator(seed: seed &+ 1)
-        for epoch in 0..<epochs {
+        var generator = SeededGenerator(seed: seed &+ 1 &+ UInt64(firstEpoch))
+        for epoch in firstEpoch..<(firstEpoch + epochs) {
             let started = Date()
             let weights = EntropyWeights(prior: betaPrior(epoch: epoch))
             switch (objective, scheme, posterior) {
@@ -138,7 +169,7 @@ public struct SparseCodingTrainer: Sendable {
             let terms = evaluate(x, state)
             guard terms.value.isFinite, state.v.isFinite, state.mu.isFinite, state.rho.isFinite else {
                 guard let lastGood else {
-                    throw SparseKitError.badInput(nil, "training diverged in the first epoch (objective \(terms.value))")
+                    throw SparseKitError.badInput(nil, "training diverged in its first epoch (objective \(terms.value))")
                 }
                 var result = finish(x, lastGood, history)
                 result.stoppedEarly = "training diverged at epoch \(epoch + 1) (objective \(terms.value)); "

@@ -78,6 +78,9 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(name: .customLong("anneal-prior"), help: "β_prior annealing START:EPOCHS (β falls linearly to 1).")
     var annealPrior: String?
 
+    @Option(help: "A model file to continue training from (same data dimension, latents and posterior family); --epochs more epochs.")
+    var resume: String?
+
     @Option(help: "Seed of the initial W and the minibatch order.")
     var seed: UInt64 = 0
 
@@ -115,11 +118,25 @@ struct SparseCodingCommand: ParsableCommand {
         _ = try parsedAnnealing()
     }
 
+    /// The model to resume from, checked against this run's configuration.
+    func checkpoint(_ path: String) throws -> SparseCodingTrainer.Checkpoint {
+        let file = try HDF5File.open(path)
+        let model = try SparseCodingModel.read(from: file)
+        for (name, value) in [("posterior", posterior), ("objective", objective)] {
+            let stored = try file.attribute(name, of: "/config")?.stringValue ?? (name == "objective" ? "entropy" : "diagonal")
+            guard stored == value else {
+                throw SparseKitError.badInput(path, "was trained with --\(name) \(stored), not \(value)")
+            }
+        }
+        let encoder = try GaussianEncoder.read(from: file, dimension: model.dimension, latents: model.latents)
+        return .init(model: model, encoder: encoder, history: try EpochRecord.read(from: file))
+    }
+
     /// The --learning-rate, or the scheme's default.
     var stepSize: Double { learningRate ?? (scheme == "adam" ? 1e-3 : 0.5) }
 
     func run() throws {
-        try ToolRunner.requireDistinct(output: output, inputs: [input])
+        try ToolRunner.requireDistinct(output: output, inputs: [input])  // -o may be the --resume file: output is atomic
         let atomic = try AtomicOutput(path: output)
         let data = try HDF5File.open(input)
         let x = try data.readDataMatrix()
@@ -134,6 +151,7 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.learningRate = stepSize
         trainer.annealPrior = try parsedAnnealing()
         trainer.seed = seed
+        if let resume { trainer.resume = try checkpoint(resume) }
         let result = try trainer.train(x) { record in
             ProgressReporter.note(String(format: "epoch %d/%d: L = %.4f nats/point  σ² = %.5g  mean λ = %.4g  Gini = %.3f  β_prior = %.2f  (%.1f s)",
                                          record.epoch, epochs, record.objective, record.sigma2, record.meanLambda, record.gini,
@@ -144,12 +162,12 @@ struct SparseCodingCommand: ParsableCommand {
             "latents": .int(latents), "posterior": .string(posterior), "objective": .string(objective),
             "samples": .int(samples), "penalty": .double(penalty), "scheme": .string(scheme), "epochs": .int(epochs),
             "batch_size": .int(batchSize), "iterations": .int(iterations), "lbfgs_history": .int(lbfgsHistory), "learning_rate": .double(stepSize),
-            "anneal_prior": .string(annealPrior ?? "none"), "seed": .int(Int(bitPattern: UInt(seed))),
+            "anneal_prior": .string(annealPrior ?? "none"), "seed": .int(Int(bitPattern: UInt(seed))), "resumed_from": .string(resume ?? "none"),
         ]
         try atomic.commit { path in
             let file = try HDF5File.create(path)
             try result.model.write(to: file, configuration: configuration, history: result.history,
-                                   provenance: try data.history() + [ToolRunner.provenance("sk-train sc", inputs: [input])])
+                                   provenance: try data.history() + [ToolRunner.provenance("sk-train sc", inputs: [input] + (resume.map { [$0] } ?? []))])
             try result.encoder?.write(to: file)
             if data.kind(of: WhiteningTransform.group) == .group { try file.copy(WhiteningTransform.group, from: data) }
             try PatchGeometry.read(from: data)?.write(to: file)
