@@ -90,26 +90,32 @@ final class NetworkTests: XCTestCase {
         for i in 0..<5 { XCTAssertEqual(p[i], Float(i), accuracy: 0.05) }
     }
 
-    /// The amortized encoder: loss Σ a∘μ + Σ b∘s, every weight and bias checked against central differences.
+    /// The amortized encoder (diagonal, and with a low-rank head): loss Σ a∘μ + Σ b∘s (+ Σ c∘U), every weight and
+    /// bias checked against central differences.
     func testGaussianEncoderGradients() {
-        var g = SeededGenerator(seed: 11)
-        var encoder = GaussianEncoder(dimension: 3, latents: 2, generator: &g)
-        let x = random(4, 3, &g)
-        let (a, b) = (random(4, 2, &g), random(4, 2, &g))
-        let (_, _, cache) = encoder.forward(x)
-        encoder.zeroGradients()
-        encoder.backward(cache, gradMu: a, gradScale: b)
-        let analytic = encoder.gradients
-        var parameters = encoder.parameters
-        var probe = encoder
-        let worst = worstError(analytic, eps: 1e-3, nudge: { parameters[$0] += $1 }) {
-            probe.parameters = parameters
-            let (mu, s, _) = probe.forward(x)
-            return loss(mu, a) + loss(s, b)
+        for rank in [0, 2] {
+            var g = SeededGenerator(seed: 11)
+            var encoder = GaussianEncoder(dimension: 3, latents: 2, rank: rank, generator: &g)
+            let x = random(4, 3, &g)
+            let (a, b, c) = (random(4, 2, &g), random(4, 2, &g), random(4, 2 * rank, &g))
+            func total(_ output: GaussianEncoder.Output) -> Double {
+                loss(output.mu, a) + loss(output.scale, b) + (output.factors.map { loss($0, c) } ?? 0)
+            }
+            let (_, cache) = encoder.forward(x)
+            encoder.zeroGradients()
+            encoder.backward(cache, gradMu: a, gradScale: b, gradFactors: rank > 0 ? c : nil)
+            let analytic = encoder.gradients
+            var parameters = encoder.parameters
+            var probe = encoder
+            let worst = worstError(analytic, eps: 1e-3, nudge: { parameters[$0] += $1 }) {
+                probe.parameters = parameters
+                return total(probe.forward(x).output)
+            }
+            XCTAssertLessThan(worst, 1e-2, "rank \(rank)")
+            XCTAssertEqual(analytic.count, parameters.count)
+            XCTAssertEqual(encoder.rank, rank)
+            let s = encoder.forward(random(50, 3, &g, scale: 5)).output.scale
+            XCTAssertTrue(s.storage.allSatisfy { $0 >= GaussianEncoder.minimumScale }, "s = softplus(·) + 10⁻³ > 0")
         }
-        XCTAssertLessThan(worst, 1e-2)
-        XCTAssertEqual(analytic.count, parameters.count)
-        let (_, s, _) = encoder.forward(random(50, 3, &g, scale: 5))
-        XCTAssertTrue(s.storage.allSatisfy { $0 >= GaussianEncoder.minimumScale }, "s = softplus(·) + 10⁻³ > 0")
     }
 }

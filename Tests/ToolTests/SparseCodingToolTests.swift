@@ -53,11 +53,11 @@ final class SparseCodingToolTests: XCTestCase {
                                                      "--latents", "2"]), code: 65,
                     containing: "/data holds NaN at row 37", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/x.h5", "--latents", "2",
-                                                     "--posterior", "amortized-lowrank"]), code: 64,
-                    containing: "not available yet", folder: folder, keeping: kept)
+                                                     "--posterior", "amortised"]), code: 64,
+                    containing: "--posterior must be diagonal, full, amortized or amortized-lowrank", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/x.h5", "--latents", "2",
                                                      "--posterior", "amortized"]), code: 64,
-                    containing: "--posterior amortized trains with --scheme adam", folder: folder, keeping: kept)
+                    containing: "--posterior amortized and amortized-lowrank train with --scheme adam", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", folder + "/x.h5", "--latents", "2",
                                                      "--posterior", "full", "--scheme", "em"]), code: 64,
                     containing: "--posterior full trains with --scheme full-batch", folder: folder, keeping: kept)
@@ -73,7 +73,8 @@ final class SparseCodingToolTests: XCTestCase {
         let folder = try temporaryFolder(self)
         XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", folder + "/bars.h5", "--count", "200", "--seed", "1"]).status, 0)
         let runs = [("map-l1", ["--objective", "map-l1", "--penalty", "0.05"]), ("elbo-mc", ["--objective", "elbo-mc", "--samples", "2"]),
-                    ("amortized", ["--posterior", "amortized", "--scheme", "adam"])]
+                    ("amortized", ["--posterior", "amortized", "--scheme", "adam"]),
+                    ("amortized-lowrank", ["--posterior", "amortized-lowrank", "--scheme", "adam", "--rank", "2"])]
         for (name, extra) in runs {
             let model = folder + "/\(name).h5"
             let train = try ToolHarness.run("sk-train", ["sc", folder + "/bars.h5", "-o", model, "--latents", "10",

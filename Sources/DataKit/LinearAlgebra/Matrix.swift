@@ -44,6 +44,9 @@ public struct Matrix: Equatable, Sendable {
         Matrix(rows: range.count, cols: cols, storage: Array(storage[range.lowerBound * cols ..< range.upperBound * cols]))
     }
 
+    /// −A.
+    public var negated: Matrix { Matrix(rows: rows, cols: cols, storage: storage.map { -$0 }) }
+
     /// The rows at `indices`, in that order (a minibatch).
     public func gathering(_ indices: [Int]) -> Matrix {
         var result = Matrix(rows: indices.count, cols: cols)

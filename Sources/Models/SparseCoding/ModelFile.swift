@@ -41,7 +41,7 @@ extension SparseCodingModel {
 /// The amortized encoder under `/model/encoder/<layer>/{weight,bias}` (`formats.md`, "Models").
 extension GaussianEncoder {
     public func write(to file: HDF5File) throws {
-        for (name, layer) in zip(Self.layerNames, layers) {
+        for (name, layer) in zip(layerNames, layers) {
             try file.write(layer.weight, to: "/model/encoder/\(name)/weight")
             try file.write(layer.bias, shape: [layer.bias.count], to: "/model/encoder/\(name)/bias")
         }
@@ -51,9 +51,11 @@ extension GaussianEncoder {
     public static func read(from file: HDF5File, dimension: Int, latents: Int) throws -> GaussianEncoder? {
         guard file.exists("/model/encoder") else { return nil }
         var generator = SeededGenerator(seed: 0)
-        var encoder = GaussianEncoder(dimension: dimension, latents: latents, generator: &generator)
+        let rank = file.exists("/model/encoder/factors/bias")
+            ? try file.dataset("/model/encoder/factors/bias").shape.first.map { $0 / max(latents, 1) } ?? 0 : 0
+        var encoder = GaussianEncoder(dimension: dimension, latents: latents, rank: rank, generator: &generator)
         var layers = encoder.layers
-        for (k, name) in Self.layerNames.enumerated() {
+        for (k, name) in encoder.layerNames.enumerated() {
             let weight = try file.readMatrix("/model/encoder/\(name)/weight")
             let (bias, _) = try file.read("/model/encoder/\(name)/bias", as: Float.self)
             guard weight.rows == layers[k].weight.rows, weight.cols == layers[k].weight.cols, bias.count == weight.rows,

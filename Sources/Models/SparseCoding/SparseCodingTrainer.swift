@@ -24,8 +24,11 @@ public struct SparseCodingTrainer: Sendable {
     public enum Scheme: String, Sendable, CaseIterable { case em, fullBatch = "full-batch", adam }
 
     /// Posterior family: diagonal Gaussians, full covariances (Cholesky factors; full-batch scheme only), or an
-    /// encoder network giving diagonal Gaussians (adam scheme only).
-    public enum Posterior: String, Sendable, CaseIterable { case diagonal, full, amortized }
+    /// encoder network giving diagonal Gaussians or diagonal-plus-rank-r ones (adam scheme only).
+    public enum Posterior: String, Sendable, CaseIterable {
+        case diagonal, full, amortized, amortizedLowRank = "amortized-lowrank"
+        public var isAmortized: Bool { self == .amortized || self == .amortizedLowRank }
+    }
 
     /// What is maximised: the entropy objective L (`es-sc.md`), or one of the baselines on the same code path:
     /// `elbo-mc` (the reparameterized Monte-Carlo ELBO with σ², λ learned) and `map-l1` (MAP codes by FISTA).
@@ -34,6 +37,8 @@ public struct SparseCodingTrainer: Sendable {
     public var latents: Int
     public var scheme: Scheme
     public var objective = Objective.entropy
+    /// r of the amortized-lowrank covariances diag(s²) + U Uᵀ (reference: 5).
+    public var rank = 5
     /// Monte-Carlo samples per point in each E-step (elbo-mc).
     public var samples = 1
     /// Adam's learning rate in the elbo-mc E-steps.
@@ -120,7 +125,7 @@ public struct SparseCodingTrainer: Sendable {
         guard posterior != .full || scheme == .fullBatch else {
             throw SparseKitError.usage("full-covariance posteriors train with the full-batch scheme")
         }
-        guard (posterior == .amortized) == (scheme == .adam) else {
+        guard posterior.isAmortized == (scheme == .adam) else {
             throw SparseKitError.usage("amortized posteriors, and only they, train with the adam scheme")
         }
         guard objective == .entropy || (scheme == .em && posterior == .diagonal) else {
@@ -131,9 +136,10 @@ public struct SparseCodingTrainer: Sendable {
             rho: Matrix(rows: n, cols: h), factors: [Float](repeating: 0, count: posterior == .full ? n * h * h : 0),  // L_n = I
             sigma2: max(x.storage.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(n * d), 1e-6),
             lambda: [Double](repeating: 1, count: h), encoder: nil)
-        if posterior == .amortized {
+        if posterior.isAmortized {
             var encoderGenerator = SeededGenerator(seed: seed &+ 2)
-            state.encoder = GaussianEncoder(dimension: d, latents: h, generator: &encoderGenerator)
+            state.encoder = GaussianEncoder(dimension: d, latents: h, rank: posterior == .amortizedLowRank ? rank : 0,
+                                            generator: &encoderGenerator)
         }
         var history: [EpochRecord] = []
         if let resume {
@@ -141,7 +147,7 @@ public struct SparseCodingTrainer: Sendable {
                 throw SparseKitError.usage("the model to resume has D = \(resume.model.dimension), H = \(resume.model.latents); "
                     + "the data and --latents give D = \(d), H = \(h)")
             }
-            guard (resume.encoder != nil) == (posterior == .amortized) else {
+            guard (resume.encoder != nil) == posterior.isAmortized, (resume.encoder?.rank ?? 0) == (state.encoder?.rank ?? 0) else {
                 throw SparseKitError.usage("the model to resume was trained with other posteriors (an encoder exactly when amortized)")
             }
             state.v = resume.model.w
@@ -163,7 +169,8 @@ public struct SparseCodingTrainer: Sendable {
             case (.entropy, .adam, _): amortizedEpoch(x, &state, &adam, weights, &generator)
             case (.entropy, .fullBatch, .diagonal): fullBatchEpoch(x, &state.v, &state.mu, &state.rho, weights)
             case (.entropy, .fullBatch, .full): fullCovarianceEpoch(x, &state.v, &state.mu, &state.factors, weights)
-            case (.entropy, .fullBatch, .amortized): preconditionFailure("amortized posteriors are rejected above")
+            case (.entropy, .fullBatch, .amortized), (.entropy, .fullBatch, .amortizedLowRank):
+                preconditionFailure("amortized posteriors are rejected above")
             }
             if posterior == .full { state.rho = SparseCodingTrainer.marginalLogScales(state.factors, n: n, h: h) }
             let terms = evaluate(x, state)
@@ -195,6 +202,12 @@ public struct SparseCodingTrainer: Sendable {
         let w = ColumnNormalization.normalized(state.v).w
         switch objective {
         case .entropy:
+            if posterior == .amortizedLowRank, let encoder = state.encoder {  // L of the low-rank posteriors themselves
+                let (output, _) = encoder.forward(x)
+                var none: LowRankEntropyObjective.Gradients?
+                return LowRankEntropyObjective(x: x, rank: rank).evaluate(
+                    w: w, mu: output.mu, scale: output.scale, factors: output.factors!, gradients: &none)
+            }
             if posterior == .full {
                 return FullCovarianceEntropyObjective(x: x).evaluate(w: w, mu: state.mu, factors: state.factors)
             }

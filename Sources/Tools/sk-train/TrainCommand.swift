@@ -45,8 +45,11 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(help: "Number of latents H.")
     var latents: Int
 
-    @Option(help: "Posterior family: diagonal, full (full covariance; with --scheme full-batch) or amortized (an encoder network; with --scheme adam).")
+    @Option(help: "Posterior family: diagonal, full (full covariance; with --scheme full-batch), amortized or amortized-lowrank (an encoder network; with --scheme adam).")
     var posterior = "diagonal"
+
+    @Option(help: "r of the amortized-lowrank covariances diag(s²) + U Uᵀ.")
+    var rank = 5
 
     @Option(help: "Training scheme: em, full-batch or adam.")
     var scheme = "em"
@@ -98,10 +101,13 @@ struct SparseCodingCommand: ParsableCommand {
     func validate() throws {
         guard latents >= 1 else { throw ValidationError("--latents must be at least 1") }
         guard let family = SparseCodingTrainer.Posterior(rawValue: posterior) else {
-            throw ValidationError("--posterior '\(posterior)' is not available yet; this version trains 'diagonal', 'full' and 'amortized'")
+            throw ValidationError("--posterior must be diagonal, full, amortized or amortized-lowrank")
         }
         if family == .full, scheme != "full-batch" { throw ValidationError("--posterior full trains with --scheme full-batch") }
-        if (family == .amortized) != (scheme == "adam") { throw ValidationError("--posterior amortized trains with --scheme adam, and --scheme adam trains --posterior amortized") }
+        if family.isAmortized != (scheme == "adam") {
+            throw ValidationError("--posterior amortized and amortized-lowrank train with --scheme adam, and --scheme adam trains only them")
+        }
+        guard rank >= 1 else { throw ValidationError("--rank must be at least 1") }
         guard SparseCodingTrainer.Scheme(rawValue: scheme) != nil else { throw ValidationError("--scheme must be em, full-batch or adam") }
         guard let goal = SparseCodingTrainer.Objective(rawValue: objective) else {
             throw ValidationError("--objective must be entropy, elbo-mc or map-l1")
@@ -143,6 +149,7 @@ struct SparseCodingCommand: ParsableCommand {
         var trainer = SparseCodingTrainer(latents: latents, scheme: SparseCodingTrainer.Scheme(rawValue: scheme)!, epochs: epochs)
         trainer.posterior = SparseCodingTrainer.Posterior(rawValue: posterior)!
         trainer.objective = SparseCodingTrainer.Objective(rawValue: objective)!
+        trainer.rank = rank
         trainer.samples = samples
         trainer.penalty = penalty
         trainer.batchSize = batchSize
@@ -159,7 +166,7 @@ struct SparseCodingCommand: ParsableCommand {
             return true
         }
         let configuration: [String: HDF5AttributeValue] = [
-            "latents": .int(latents), "posterior": .string(posterior), "objective": .string(objective),
+            "latents": .int(latents), "posterior": .string(posterior), "objective": .string(objective), "rank": .int(rank),
             "samples": .int(samples), "penalty": .double(penalty), "scheme": .string(scheme), "epochs": .int(epochs),
             "batch_size": .int(batchSize), "iterations": .int(iterations), "lbfgs_history": .int(lbfgsHistory), "learning_rate": .double(stepSize),
             "anneal_prior": .string(annealPrior ?? "none"), "seed": .int(Int(bitPattern: UInt(seed))), "resumed_from": .string(resume ?? "none"),
