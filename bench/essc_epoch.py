@@ -220,7 +220,8 @@ def reference_epoch(args):
         epoch_start = time.perf_counter()
         e_seconds = m_seconds = 0.0
         evaluations = iterations = 0
-        stops = {"iterations": 0, "max_eval": 0, "converged": 0}
+        stops = {"iterations": 0, "max_eval": 0, "converged": 0, "failed": 0}
+        failures = []
         starts = list(range(0, n, args.batch_size))
         if args.max_batches:
             starts = starts[:args.max_batches]
@@ -237,6 +238,7 @@ def reference_epoch(args):
             optimizer = torch.optim.LBFGS([mu_b, rho_b], history_size=args.history, max_iter=args.iterations,
                                           max_eval=args.max_eval, line_search_fn="strong_wolfe")
             calls = 0
+            best = [math.inf, None, None]   # lowest finite -B L seen, and its (mu, rho)
 
             def closure():
                 nonlocal calls
@@ -244,14 +246,32 @@ def reference_epoch(args):
                 optimizer.zero_grad()
                 loss = -b * entropy_objective(xb, w, mu_b, rho_b)[0]
                 loss.backward()
+                value = float(loss)
+                if value < best[0]:     # NaN compares false
+                    best[:] = [value, mu_b.detach().clone(), rho_b.detach().clone()]
                 return loss
 
-            optimizer.step(closure)
+            # torch's strong-Wolfe search can extrapolate along a direction where the objective keeps improving
+            # without a minimum (rho -> -inf for a latent that no point uses) until the step overflows float32
+            # ("value cannot be converted to type float without overflow") or the values turn NaN. Then the E-step
+            # keeps the best point it evaluated, and the failure is counted.
+            try:
+                optimizer.step(closure)
+                failed = not (torch.isfinite(mu_b).all() and torch.isfinite(rho_b).all())
+            except RuntimeError as error:
+                failed = True
+                failures.append({"batch": start // args.batch_size, "evaluations": calls, "error": str(error)[:120]})
+            if failed:
+                with torch.no_grad():
+                    mu_b.copy_(best[1])
+                    rho_b.copy_(best[2])
+                if not failures or failures[-1]["batch"] != start // args.batch_size:
+                    failures.append({"batch": start // args.batch_size, "evaluations": calls, "error": "non-finite"})
             state = optimizer.state[optimizer._params[0]]
             evaluations += calls
-            iterations += state["n_iter"]
+            iterations += state.get("n_iter", 0)
             max_eval = args.max_eval if args.max_eval is not None else args.iterations * 5 // 4
-            stops["iterations" if state["n_iter"] >= args.iterations else
+            stops["failed" if failed else "iterations" if state["n_iter"] >= args.iterations else
                   "max_eval" if state["func_evals"] >= max_eval else "converged"] += 1
             t1 = time.perf_counter()
             with torch.no_grad():
@@ -272,7 +292,8 @@ def reference_epoch(args):
         record["gini"] = mean_gini(mu)
         record.update(epoch=epoch + 1, seconds=time.perf_counter() - epoch_start, loop_seconds=loop_seconds,
                       e_step_seconds=e_seconds, m_step_seconds=m_seconds, evaluations=evaluations,
-                      iterations=iterations, batches=len(starts), stops=stops)
+                      iterations=iterations, batches=len(starts), stops=stops,
+                      failures=failures)
         epochs.append(record)
         print(f"reference epoch {epoch + 1}: L = {record['objective']:.4f}  ({record['seconds']:.1f} s, "
               f"{evaluations} evaluations)", file=sys.stderr, flush=True)
@@ -499,10 +520,22 @@ def make_data(binaries, images, work, count, name):
     return white, time.perf_counter() - start
 
 
-def sk_train_command(binary, data, model, epochs):
-    return [binary, "sc", data, "-o", model, "--latents", str(LATENTS), "--scheme", "em", "--epochs", str(epochs),
-            "--batch-size", str(BATCH), "--iterations", str(ITERATIONS), "--learning-rate", repr(LEARNING_RATE),
-            "--seed", str(SEED), "--quiet"]
+def sk_train_command(binary, data, model, epochs, history=HISTORY):
+    """sk-train's command line; `history` is passed as --lbfgs-history when this sk-train has the option (its
+    default became 20 in commit 2c1796a; the reference keeps 10), None leaves sk-train's default."""
+    command = [binary, "sc", data, "-o", model, "--latents", str(LATENTS), "--scheme", "em", "--epochs", str(epochs),
+               "--batch-size", str(BATCH), "--iterations", str(ITERATIONS), "--learning-rate", repr(LEARNING_RATE),
+               "--seed", str(SEED), "--quiet"]
+    if history is not None and has_history_option(binary):
+        command[-1:-1] = ["--lbfgs-history", str(history)]
+    return command
+
+
+def has_history_option(binary, cache={}):
+    if binary not in cache:
+        help_text = subprocess.run([binary, "sc", "--help"], capture_output=True, text=True).stdout
+        cache[binary] = "--lbfgs-history" in help_text
+    return cache[binary]
 
 
 def read_history(model):
@@ -750,7 +783,14 @@ def benchmark(args):
             refd = reference_run("default-omp", THREADS, default_omp, max_batches=args.default_omp_batches)
             print(f"  reference, 2 thr., default OMP wait, {args.default_omp_batches} batches: {describe(refd)}",
                   flush=True)
-            extras = [("sk-train, OPENBLAS_NUM_THREADS=1", sk1, None),
+            extras = [("sk-train, OPENBLAS_NUM_THREADS=1", sk1, None)]
+            if has_history_option(binaries["sk-train"]):
+                skd = timed(sk_train_command(binaries["sk-train"], data, os.path.join(work, "model-h20.h5"),
+                                             args.epochs, history=None), label="sk-train (default history)")
+                skd["history"] = read_history(os.path.join(work, "model-h20.h5"))
+                print(f"  sk-train, default history:  {describe(skd)}", flush=True)
+                extras.append(("sk-train, its default --lbfgs-history (20)", skd, None))
+            extras += [
                       ("reference, torch.set_num_threads(1)", ref1, ref1["result"]),
                       (f"reference, 2 threads, default OMP wait ({args.default_omp_batches} batches)", refd,
                        refd["result"])]
@@ -811,9 +851,12 @@ def benchmark(args):
               "reference's is computed in float64 at its final W and q.")
         stops = ref_last["stops"]
         print(f"Reference E-steps ending by: {stops['iterations']} max_iter, {stops['max_eval']} max_eval "
-              f"(torch default 125 evaluations), {stops['converged']} tolerance; E-step {ref_last['e_step_seconds']:.1f} s, "
-              f"M-step {ref_last['m_step_seconds']:.1f} s, full-data L + Gini "
-              f"{ref_last['seconds'] - ref_last['loop_seconds']:.1f} s.")
+              f"(torch default 125 evaluations), {stops['converged']} tolerance, {stops['failed']} failure "
+              f"(best point kept); E-step {ref_last['e_step_seconds']:.1f} s, M-step {ref_last['m_step_seconds']:.1f} s, "
+              f"full-data L + Gini {ref_last['seconds'] - ref_last['loop_seconds']:.1f} s.")
+        for failure in ref_last["failures"]:
+            print(f"  failed E-step: minibatch {failure['batch']}, after {failure['evaluations']} evaluations: "
+                  f"{failure['error']}")
         print()
 
         if extras:

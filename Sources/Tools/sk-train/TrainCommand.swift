@@ -138,6 +138,9 @@ struct SparseCodingCommand: ParsableCommand {
         return .init(model: model, encoder: encoder, history: try EpochRecord.read(from: file))
     }
 
+    /// What the history's objective is: L (entropy), the exact ELBO (elbo-mc) or minus the MAP energy (map-l1).
+    var objectiveLabel: String { ["elbo-mc": "ELBO", "map-l1": "-E_MAP"][objective] ?? "L" }
+
     /// The --learning-rate, or the scheme's default.
     var stepSize: Double { learningRate ?? (scheme == "adam" ? 1e-3 : 0.5) }
 
@@ -159,9 +162,10 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.annealPrior = try parsedAnnealing()
         trainer.seed = seed
         if let resume { trainer.resume = try checkpoint(resume) }
+        let totalEpochs = (trainer.resume?.history.count ?? 0) + epochs
         let result = try trainer.train(x) { record in
-            ProgressReporter.note(String(format: "epoch %d/%d: L = %.4f nats/point  σ² = %.5g  mean λ = %.4g  Gini = %.3f  β_prior = %.2f  (%.1f s)",
-                                         record.epoch, epochs, record.objective, record.sigma2, record.meanLambda, record.gini,
+            ProgressReporter.note(String(format: "epoch %d/%d: %@ = %.4f nats/point  σ² = %.5g  mean λ = %.4g  Gini = %.3f  β_prior = %.2f  (%.1f s)",
+                                         record.epoch, totalEpochs, objectiveLabel, record.objective, record.sigma2, record.meanLambda, record.gini,
                                          record.betaPrior, record.seconds), quiet: common.quiet || common.json)
             return true
         }
@@ -182,7 +186,7 @@ struct SparseCodingCommand: ParsableCommand {
         }
         if let stoppedEarly = result.stoppedEarly { throw SparseKitError.badInput(input, stoppedEarly + "; model written to \(output)") }
         let last = result.history.last!
-        try common.finish(last, line: String(format: "sk-train sc: L = %.4f nats/point after %d epochs; model in %@",
-                                             last.objective, last.epoch, output))
+        try common.finish(last, line: String(format: "sk-train sc: %@ = %.4f nats/point after %d epochs; model in %@",
+                                             objectiveLabel, last.objective, last.epoch, output))
     }
 }
