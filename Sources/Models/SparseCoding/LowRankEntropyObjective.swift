@@ -48,10 +48,10 @@ public struct LowRankEntropyObjective {
         var sigmaInverseDiagonal = s  // (Σ_n⁻¹)_hh
         var entropyGradU = [Double](repeating: 0, count: n * r * h)  // D⁻¹ U M⁻¹, laid out as F
         var lambda = [Double](repeating: 0, count: h)
+        var workspace = SmallCholesky(size: r)  // reused for every point: no per-point allocation
         for p in 0..<n {
             // M = I + Uᵀ D⁻¹ U (r × r), its Cholesky factor, log det and inverse.
-            var m = [Double](repeating: 0, count: r * r)
-            for a in 0..<r { m[a * r + a] = 1 }
+            workspace.reset()
             for c in 0..<h {
                 let t = Double(scale[p, c]), dc = t * t
                 traceTerm += Double(gram[c, c]) * dc
@@ -60,11 +60,12 @@ public struct LowRankEntropyObjective {
                 for a in 0..<r {
                     let ua = Double(f[p * r + a, c])
                     norm += ua * ua
-                    for b in 0...a { m[a * r + b] += ua * Double(f[p * r + b, c]) / dc }
+                    for b in 0...a { workspace.matrix[a * r + b] += ua * Double(f[p * r + b, c]) / dc }
                 }
                 s[p * h + c] = norm.squareRoot()
             }
-            let inverse = Self.symmetricInverse(&m, r, logDet: &logDet)
+            logDet += workspace.invert()
+            let inverse = workspace.inverse
             for c in 0..<h {
                 let i = p * h + c
                 let dc = Double(scale[p, c]) * Double(scale[p, c])
@@ -117,34 +118,58 @@ public struct LowRankEntropyObjective {
         gradients = Gradients(mu: gMu, scale: gScale, factors: gFactors, w: gW)
         return terms
     }
+}
 
-    /// Inverts the symmetric positive-definite r × r matrix whose lower triangle `m` holds (row-major), adding its
-    /// log determinant to `logDet`. Cholesky, in double precision (r is small: the rank).
-    static func symmetricInverse(_ m: inout [Double], _ r: Int, logDet: inout Double) -> [Double] {
-        var l = [Double](repeating: 0, count: r * r)
+/// Cholesky inversion of a small symmetric positive-definite r × r matrix (r is the rank) in double precision, in
+/// buffers allocated once and reused.
+struct SmallCholesky {
+    let size: Int
+    /// The matrix to invert: its lower triangle, row-major (set it after `reset`).
+    var matrix: [Double]
+    private var factor: [Double]
+    private var column: [Double]
+    /// M⁻¹ after `invert`.
+    private(set) var inverse: [Double]
+
+    init(size: Int) {
+        self.size = size
+        matrix = [Double](repeating: 0, count: size * size)
+        factor = matrix
+        inverse = matrix
+        column = [Double](repeating: 0, count: size)
+    }
+
+    /// Sets the matrix to the identity.
+    mutating func reset() {
+        for i in matrix.indices { matrix[i] = 0 }
+        for a in 0..<size { matrix[a * size + a] = 1 }
+    }
+
+    /// Inverts the matrix into `inverse` (L Lᵀ = M, then M⁻¹ column by column by forward and back substitution);
+    /// returns log det M.
+    mutating func invert() -> Double {
+        let r = size
+        var logDet = 0.0
         for i in 0..<r {
             for j in 0...i {
-                var sum = m[i * r + j]
-                for k in 0..<j { sum -= l[i * r + k] * l[j * r + k] }
-                l[i * r + j] = i == j ? max(sum, 1e-300).squareRoot() : sum / l[j * r + j]
+                var sum = matrix[i * r + j]
+                for k in 0..<j { sum -= factor[i * r + k] * factor[j * r + k] }
+                factor[i * r + j] = i == j ? max(sum, 1e-300).squareRoot() : sum / factor[j * r + j]
             }
-            logDet += 2 * log(l[i * r + i])
+            logDet += 2 * log(factor[i * r + i])
         }
-        // Columns of L⁻ᵀ L⁻¹ by forward and back substitution.
-        var inverse = [Double](repeating: 0, count: r * r)
-        for column in 0..<r {
-            var y = [Double](repeating: 0, count: r)
+        for target in 0..<r {
             for i in 0..<r {
-                var sum = i == column ? 1.0 : 0.0
-                for k in 0..<i { sum -= l[i * r + k] * y[k] }
-                y[i] = sum / l[i * r + i]
+                var sum = i == target ? 1.0 : 0.0
+                for k in 0..<i { sum -= factor[i * r + k] * column[k] }
+                column[i] = sum / factor[i * r + i]
             }
             for i in stride(from: r - 1, through: 0, by: -1) {
-                var sum = y[i]
-                for k in (i + 1)..<r { sum -= l[k * r + i] * inverse[k * r + column] }
-                inverse[i * r + column] = sum / l[i * r + i]
+                var sum = column[i]
+                for k in (i + 1)..<r { sum -= factor[k * r + i] * inverse[k * r + target] }
+                inverse[i * r + target] = sum / factor[i * r + i]
             }
         }
-        return inverse
+        return logDet
     }
 }
