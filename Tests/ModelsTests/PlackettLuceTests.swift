@@ -1,0 +1,66 @@
+import DataKit
+@testable import Models
+import XCTest
+
+/// The Plackett–Luce set likelihood and its Monte-Carlo lower bound (`sdlgm.md`).
+final class PlackettLuceTests: XCTestCase {
+    func scores(_ c: Int, seed: UInt64) -> [Float] {
+        var g = SeededGenerator(seed: seed)
+        return (0..<c).map { _ in Float(1.5 * g.normal()) }
+    }
+
+    func testOrderingProbabilitiesSumToOne() {
+        let s = scores(4, seed: 1)
+        var total = 0.0
+        for a in 0..<4 { for b in 0..<4 where b != a { total += exp(PlackettLuce.logProbability(ordering: [a, b], scores: s[...])) } }
+        XCTAssertEqual(total, 1, accuracy: 1e-9, "all ordered pairs of 4 labels")
+    }
+
+    /// L = 1: the bound is the exact log-probability. L ≤ 4: the bound E_q[B(π)], computed exactly by enumerating
+    /// the orderings with their weights q(π), is below log p(S) (single samples may exceed it; only the mean is a
+    /// bound), and the Monte-Carlo average of B over orderings drawn from q converges to E_q[B].
+    func testBoundIsExactForOneLabelAndBelowOtherwise() {
+        let s = scores(9, seed: 2)
+        for label in 0..<9 {
+            XCTAssertEqual(PlackettLuce.bound(ordering: [label], scores: s[...]), PlackettLuce.exactSetLogProbability([label], scores: s[...]), accuracy: 1e-9)
+        }
+        var g = SeededGenerator(seed: 3)
+        for set in [[1, 4], [0, 3, 7], [2, 5, 6, 8]] {
+            let exact = PlackettLuce.exactSetLogProbability(set, scores: s[...])
+            let restricted = set.map { s[$0] }  // q is Plackett–Luce on the set's own scores
+            var expected = 0.0
+            func enumerate(_ prefix: [Int], _ rest: [Int]) {
+                guard !rest.isEmpty else {
+                    let q = exp(PlackettLuce.logProbability(ordering: prefix.map { set.firstIndex(of: $0)! }, scores: restricted[...]))
+                    expected += q * PlackettLuce.bound(ordering: prefix, scores: s[...])
+                    return
+                }
+                for (i, label) in rest.enumerated() { var r = rest; r.remove(at: i); enumerate(prefix + [label], r) }
+            }
+            enumerate([], set)
+            XCTAssertLessThan(expected, exact - 1e-6, "E_q[B] < log p(S) for \(set)")
+            XCTAssertGreaterThan(expected, exact - 1.5, "a useful bound for \(set)")
+            var mean = 0.0
+            for _ in 0..<4000 {
+                let ordering = PlackettLuce.sampleOrdering(set, scores: s[...], using: &g)
+                XCTAssertEqual(Set(ordering), Set(set))
+                mean += PlackettLuce.bound(ordering: ordering, scores: s[...]) / 4000
+            }
+            XCTAssertEqual(mean, expected, accuracy: 0.03, "sampled orderings follow q")
+        }
+    }
+
+    func testBoundGradientAgreesWithFiniteDifferences() {
+        var s = scores(7, seed: 5)
+        let ordering = [4, 1, 6]
+        var gradient = [Float](repeating: 0, count: 7)
+        _ = gradient.withUnsafeMutableBufferPointer { PlackettLuce.bound(ordering: ordering, scores: s[...], gradient: $0) }
+        for j in 0..<7 {
+            s[j] += 1e-3; let plus = PlackettLuce.bound(ordering: ordering, scores: s[...])
+            s[j] -= 2e-3; let minus = PlackettLuce.bound(ordering: ordering, scores: s[...])
+            s[j] += 1e-3
+            XCTAssertEqual(Double(gradient[j]), (plus - minus) / 2e-3, accuracy: 2e-3, "label \(j)")
+        }
+        XCTAssertEqual(gradient.reduce(0, +), 0, accuracy: 1e-5, "adding a constant to all scores changes nothing")
+    }
+}
