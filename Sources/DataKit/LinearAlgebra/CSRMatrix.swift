@@ -60,6 +60,29 @@ public struct CSRMatrix: Equatable, Sendable {
         return (indices[range], values[range])
     }
 
+    /// The rows at `rows`, in that order (a minibatch), as a CSR matrix with the same columns.
+    public func gatheringRows(_ rows: [Int]) -> CSRMatrix {
+        var result = CSRMatrix(empty: rows.count, cols: cols)
+        result.indptr.reserveCapacity(rows.count + 1)
+        for i in rows {
+            precondition(i >= 0 && i < self.rows, "gatheringRows: row \(i) out of range")
+            let range = Int(indptr[i])..<Int(indptr[i + 1])
+            result.indices += indices[range]
+            result.values += values[range]
+            result.indptr.append(Int64(result.indices.count))
+        }
+        return result
+    }
+
+    /// No rows yet: `rows` is set, `indptr` holds the leading 0 (for builders that append rows).
+    private init(empty rows: Int, cols: Int) {
+        self.rows = rows
+        self.cols = cols
+        indptr = [0]
+        indices = []
+        values = []
+    }
+
     /// The dense equivalent.
     public func dense() -> Matrix {
         var m = Matrix(rows: rows, cols: cols)

@@ -33,6 +33,17 @@ public struct MultiLabelDataset: Sendable, Equatable {
 
     public var pointCount: Int { features.rows }
 
+    /// The features and labels of split `name` (all rows when nil); an unknown split is bad input naming the known ones.
+    public func rows(ofSplit name: String?, in path: String?) throws -> (features: CSRMatrix, labels: CSRMatrix) {
+        guard let name else { return (features, labels) }
+        guard let split = splits.first(where: { $0.name == name }) else {
+            let known = splits.map(\.name).joined(separator: ", ")
+            throw SparseKitError.badInput(path, "has no split '\(name)' (splits: \(known.isEmpty ? "none" : known))")
+        }
+        let rows = split.rows.map { Int($0) }
+        return (features.gatheringRows(rows), labels.gatheringRows(rows))
+    }
+
     /// Writes every part under the contract's names.
     public func write(to file: HDF5File, denseFeatures: Bool = false, history: [String]) throws {
         if denseFeatures {

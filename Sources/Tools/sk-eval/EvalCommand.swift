@@ -15,16 +15,22 @@ struct EvalCommand: SparseKitCommand {
             coefficient of the posterior means, and σ², λ. A model file with only /model/W, /model/lambda and
             /model/sigma2 is enough.
 
+            For supervised SDLGM models (and their baselines) on a 'multilabel' file: P@k, nDCG@k, PSP@k and
+            PSnDCG@k for k = 1, 3, 5 on --split (propensities from the --propensity-split labels, normalized as
+            pyxclib computes them), micro/macro/example F1, Hamming loss, subset accuracy and the mean predicted
+            versus true label count.
+
             Examples:
               sk-eval model.h5 heldout-white.h5
               sk-eval model.h5 heldout-white.h5 --loglik --samples 1000 --json | jq .logLikelihood
+              sk-eval sdlgm.h5 bibtex.h5 --split test
             """,
         version: SparseKit.version)
 
     @Argument(help: "A model file.")
     var model: String
 
-    @Argument(help: "A 'patches' or 'whitened' file, prepared as the training data were.")
+    @Argument(help: "A 'patches' or 'whitened' file prepared as the training data were (ES-SC), or a 'multilabel' file (SDLGM).")
     var data: String
 
     @Flag(help: "Also estimate the log-likelihood by importance sampling.")
@@ -36,6 +42,18 @@ struct EvalCommand: SparseKitCommand {
     @Option(help: "Seed of the importance samples.")
     var seed: UInt64 = 0
 
+    @Option(help: "The split to evaluate (SDLGM; 'all' for every row).")
+    var split = "test"
+
+    @Option(name: .customLong("propensity-split"), help: "The split whose labels give the propensities (SDLGM).")
+    var propensitySplit = "train"
+
+    @Option(name: .customLong("propensity-a"), help: "Propensity parameter A (SDLGM).")
+    var propensityA = 0.55
+
+    @Option(name: .customLong("propensity-b"), help: "Propensity parameter B (SDLGM).")
+    var propensityB = 1.5
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -44,9 +62,27 @@ struct EvalCommand: SparseKitCommand {
 
     func run() throws {
         let modelFile = try HDF5File.open(model)
+        if try modelFile.attribute("model")?.stringValue == "sdlgm" { return try runMultiLabel(modelFile) }
         let sc = try SparseCodingModel.read(from: modelFile)
         let x = try ModelInput.matching(data, model: model, modelFile: modelFile, dimension: sc.dimension)
         let report = SparseCodingEvaluation.run(sc, on: x, samples: loglik ? samples : nil, seed: seed)
+        if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
+    }
+
+    func runMultiLabel(_ modelFile: HDF5File) throws {
+        let (predictor, _) = try MultiLabelPredictor.read(from: modelFile)
+        let dataFile = try HDF5File.open(data)
+        guard try dataFile.fileKind() == .multilabel else {
+            throw SparseKitError.badInput(data, "is not a 'multilabel' file; SDLGM models are evaluated on multilabel files")
+        }
+        let dataset = try MultiLabelDataset.read(from: dataFile)
+        let (x, y) = try dataset.rows(ofSplit: split == "all" ? nil : split, in: data)
+        let (_, training) = try dataset.rows(ofSplit: propensitySplit == "all" ? nil : propensitySplit, in: data)
+        let features = predictor.network?.input.inputs ?? x.cols
+        guard x.cols == features, y.cols == predictor.labelFrequencies.count else {
+            throw SparseKitError.badInput(data, "has \(x.cols) features and \(y.cols) labels; \(model) expects \(features) and \(predictor.labelFrequencies.count)")
+        }
+        let report = try MultiLabelEvaluation.run(predictor, features: x, labels: y, trainingLabels: training, a: propensityA, b: propensityB)
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 }

@@ -1,0 +1,50 @@
+import DataKit
+import Foundation
+
+/// The training losses of the supervised multi-label models, per batch (means over its points), with their
+/// gradients w.r.t. the network outputs.
+public enum MultiLabelObjectives {
+    /// Supervised SDLGM: −log p(L | x) − B(π) per point (`sdlgm.md`), L = |S| ≤ L0, B the Plackett–Luce bound for
+    /// the ordering π of S sampled from q (`PlackettLuce`). ∂/∂h_L = softmax(h_L) − onehot(L), ∂/∂h_S = −∂B/∂s.
+    public static func sdlgm(levelLogits: Matrix, labelScores: Matrix, orderings: [[Int]])
+        -> (loss: Double, gradLevel: Matrix, gradLabels: Matrix)
+    {
+        let (b, l0) = (levelLogits.rows, levelLogits.cols)
+        precondition(orderings.count == b && orderings.allSatisfy { (1...l0).contains($0.count) }, "1 ≤ |S| ≤ L0 per point")
+        var gradLevel = Matrix(rows: b, cols: l0), gradLabels = Matrix(rows: b, cols: labelScores.cols)
+        var loss = 0.0
+        let c = labelScores.cols
+        for i in 0..<b {
+            let logits = levelLogits.storage[(i * l0)..<((i + 1) * l0)].map(Double.init)
+            let top = logits.max()!
+            let total = logits.reduce(0) { $0 + exp($1 - top) }
+            let level = orderings[i].count
+            loss -= logits[level - 1] - top - log(total)
+            for j in 0..<l0 { gradLevel.storage[i * l0 + j] = Float((exp(logits[j] - top) / total - (j == level - 1 ? 1 : 0)) / Double(b)) }
+            let bound = gradLabels.storage.withUnsafeMutableBufferPointer { g in
+                PlackettLuce.bound(ordering: orderings[i], scores: labelScores.storage[(i * c)..<((i + 1) * c)],
+                                   gradient: UnsafeMutableBufferPointer(rebasing: g[(i * c)..<((i + 1) * c)]))
+            }
+            loss -= bound
+        }
+        for k in gradLabels.storage.indices { gradLabels.storage[k] /= -Float(b) }  // descent on −B, mean over points
+        return (loss / Double(b), gradLevel, gradLabels)
+    }
+
+    /// One-vs-all logistic regression: Σ_c binary cross-entropy of sigmoid(score_c) against y_c per point;
+    /// ∂/∂score = sigmoid(score) − y.
+    public static func oneVsAll(labelScores: Matrix, labels: CSRMatrix) -> (loss: Double, gradLabels: Matrix) {
+        let (b, c) = (labelScores.rows, labelScores.cols)
+        var grad = Matrix(rows: b, cols: c)
+        var loss = 0.0
+        for i in 0..<b {
+            let positives = Set(labels.row(i).indices.map { Int($0) })
+            for j in 0..<c {
+                let s = Double(labelScores.storage[i * c + j]), y = positives.contains(j) ? 1.0 : 0.0
+                loss += max(s, 0) - s * y + log1p(exp(-abs(s)))  // stable BCE with logits
+                grad.storage[i * c + j] = Float((1 / (1 + exp(-s)) - y) / Double(b))
+            }
+        }
+        return (loss / Double(b), grad)
+    }
+}

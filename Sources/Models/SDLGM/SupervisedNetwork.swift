@@ -1,0 +1,98 @@
+import DataKit
+import Foundation
+
+/// The network of supervised SDLGM (`sdlgm.md`, "Supervised multi-label model"): a shared MLP of the sparse
+/// features x, SparseLinear(F → H₁) then Linear + ReLU layers, and two heads, the level logits h_L(x) (L0 values,
+/// p(L | x) = softmax) and the label scores h_S(x) (C values, the Plackett–Luce scores of p(S | x, L)). With no
+/// hidden sizes and no level head it is the one-vs-all baseline: label scores x W + b.
+public struct SupervisedNetwork: Sendable {
+    public var input: SparseLinear
+    public var hidden: [Linear]
+    public var levelHead: Linear?
+    public var labelHead: Linear?
+
+    /// `hidden` sizes H₁, H₂, … (empty: the input layer maps straight to the C label scores, one-vs-all).
+    public init(features: Int, labels: Int, hidden sizes: [Int], maxActive: Int?, typicalNonZeros: Int,
+                generator: inout SeededGenerator) {
+        input = SparseLinear(inputs: features, outputs: sizes.first ?? labels, typicalNonZeros: typicalNonZeros,
+                             generator: &generator)
+        hidden = zip(sizes, sizes.dropFirst()).map { Linear(inputs: $0, outputs: $1, generator: &generator) }
+        if let last = sizes.last {
+            labelHead = Linear(inputs: last, outputs: labels, generator: &generator, gain: 0.5)
+            if let maxActive { levelHead = Linear(inputs: last, outputs: maxActive, generator: &generator, gain: 0.5) }
+        }
+    }
+
+    public var labels: Int { labelHead?.outputs ?? input.outputs }
+
+    /// What the backward pass needs: the input batch and every layer's pre-activation.
+    public struct Cache: Sendable {
+        var x: CSRMatrix
+        var preActivations: [Matrix]
+        var activations: [Matrix]
+    }
+
+    /// Level logits (B × L0, if there is a level head) and label scores (B × C).
+    public func forward(_ x: CSRMatrix) -> (levelLogits: Matrix?, labelScores: Matrix, cache: Cache) {
+        let first = input.forward(x)
+        guard let labelHead else { return (nil, first, Cache(x: x, preActivations: [], activations: [])) }
+        var pre = [first], post = [Activation.relu.forward(first)]
+        for layer in hidden {
+            pre.append(layer.forward(post.last!))
+            post.append(Activation.relu.forward(pre.last!))
+        }
+        return (levelHead?.forward(post.last!), labelHead.forward(post.last!), Cache(x: x, preActivations: pre, activations: post))
+    }
+
+    /// Accumulates every layer's gradient from ∂/∂(level logits) and ∂/∂(label scores).
+    public mutating func backward(_ cache: Cache, gradLevel: Matrix?, gradLabels: Matrix) {
+        guard labelHead != nil else { input.backward(cache.x, gradLabels); return }
+        let features = cache.activations.last!
+        var d = labelHead!.backward(features, gradLabels)
+        if let gradLevel, levelHead != nil {
+            let fromLevel = levelHead!.backward(features, gradLevel)
+            for i in d.storage.indices { d.storage[i] += fromLevel.storage[i] }
+        }
+        for k in hidden.indices.reversed() {
+            d = Activation.relu.backward(cache.preActivations[k + 1], d)
+            d = hidden[k].backward(cache.activations[k], d)
+        }
+        input.backward(cache.x, Activation.relu.backward(cache.preActivations[0], d))
+    }
+
+    /// The dense layers in order (hidden, label head, level head).
+    var denseLayers: [Linear] {
+        get { hidden + (labelHead.map { [$0] } ?? []) + (levelHead.map { [$0] } ?? []) }
+        set {
+            hidden = Array(newValue[0..<hidden.count])
+            if labelHead != nil { labelHead = newValue[hidden.count] }
+            if levelHead != nil { levelHead = newValue[hidden.count + 1] }
+        }
+    }
+
+    /// All weights and biases as one buffer, and back.
+    public var parameters: [Float] {
+        get { input.weight.storage + input.bias + denseLayers.flatMap { $0.weight.storage + $0.bias } }
+        set {
+            var offset = 0
+            func take(_ count: Int) -> [Float] { defer { offset += count }; return Array(newValue[offset..<(offset + count)]) }
+            input.weight.storage = take(input.weight.storage.count)
+            input.bias = take(input.bias.count)
+            denseLayers = denseLayers.map { layer in
+                var layer = layer
+                layer.weight.storage = take(layer.weight.storage.count)
+                layer.bias = take(layer.bias.count)
+                return layer
+            }
+        }
+    }
+
+    public var gradients: [Float] {
+        input.weightGradient.storage + input.biasGradient + denseLayers.flatMap { $0.weightGradient.storage + $0.biasGradient }
+    }
+
+    public mutating func zeroGradients() {
+        input.zeroGradients()
+        denseLayers = denseLayers.map { var layer = $0; layer.zeroGradients(); return layer }
+    }
+}

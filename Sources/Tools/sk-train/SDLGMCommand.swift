@@ -1,0 +1,126 @@
+import ArgumentParser
+import DataKit
+import Foundation
+import Models
+import ToolSupport
+
+struct SDLGMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sdlgm",
+        abstract: "Sparse deep latent generative model (SDLGM): supervised multi-label learning, with its baselines.",
+        discussion: """
+            Supervised mode (../shared/docs/sdlgm.md): on a 'multilabel' file, a shared MLP of the sparse features
+            (the first layer multiplies the CSR rows by a dense weight, never densifying them) with two heads:
+            p(L | x) over the label-set size L ≤ L0 and Plackett–Luce scores for the labels, trained with Adam on
+            −log p(L | x) minus the Monte-Carlo lower bound on log p(S | x, L). Points with more than L0 labels are
+            truncated to L0 of them (counted in the report); points without labels are left out of the loss.
+            --method one-vs-all trains the baseline logistic regression (same sparse first layer, no hidden layer),
+            --method most-frequent the most-frequent-labels predictor. Evaluate with sk-eval --split test.
+            The unsupervised mode is not available in this version.
+
+            Examples:
+              sk-convert bibtex-train.arff bibtex-test.arff --format arff --xml bibtex.xml -o bibtex.h5
+              sk-train sdlgm bibtex.h5 -o sdlgm.h5 --max-active 10 --hidden 512 --epochs 20 --seed 1
+              sk-train sdlgm bibtex.h5 -o ova.h5 --method one-vs-all --epochs 20 --seed 1
+            """)
+
+    @Argument(help: "A 'multilabel' file.")
+    var input: String
+
+    @Option(name: .shortAndLong, help: "The model file to write.")
+    var output: String
+
+    @Option(help: "supervised (unsupervised is not available yet).")
+    var mode = "supervised"
+
+    @Option(help: "sdlgm, or a baseline: one-vs-all, most-frequent.")
+    var method = "sdlgm"
+
+    @Option(name: .customLong("max-active"), help: "L0: the largest label-set size modelled.")
+    var maxActive = 10
+
+    @Option(help: "Hidden layer sizes of the shared MLP, comma-separated.")
+    var hidden = "512"
+
+    @Option(help: "Epochs.")
+    var epochs = 20
+
+    @Option(name: .customLong("batch-size"), help: "Minibatch size.")
+    var batchSize = 128
+
+    @Option(name: .customLong("learning-rate"), help: "Adam's learning rate.")
+    var learningRate = 1e-3
+
+    @Option(help: "The split to train on ('all' for every row).")
+    var split = "train"
+
+    @Option(help: "Seed of the initial weights, the batch order and the sampled orderings.")
+    var seed: UInt64 = 0
+
+    @OptionGroup var common: CommonOptions
+
+    var hiddenSizes: [Int] { hidden.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func validate() throws {
+        guard mode == "supervised" else {
+            throw ValidationError("--mode \(mode) is not available yet; this version trains --mode supervised")
+        }
+        guard MultiLabelTrainer.Method(rawValue: method) != nil else {
+            throw ValidationError("--method must be sdlgm, one-vs-all or most-frequent")
+        }
+        guard !hiddenSizes.isEmpty, hiddenSizes.count == hidden.split(separator: ",").count, hiddenSizes.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--hidden takes positive sizes separated by commas, e.g. 512 or 512,256")
+        }
+        guard maxActive >= 1, epochs >= 1, batchSize >= 1 else {
+            throw ValidationError("--max-active, --epochs and --batch-size must be at least 1")
+        }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+    }
+
+    func run() throws {
+        try ToolRunner.requireDistinct(output: output, inputs: [input])
+        let atomic = try AtomicOutput(path: output)
+        let file = try HDF5File.open(input)
+        let data = try MultiLabelDataset.read(from: file)
+        let (x, y) = try data.rows(ofSplit: split == "all" ? nil : split, in: input)
+        var trainer = MultiLabelTrainer(method: MultiLabelTrainer.Method(rawValue: method)!, maxActive: maxActive, epochs: epochs)
+        trainer.hidden = hiddenSizes
+        trainer.batchSize = batchSize
+        trainer.learningRate = learningRate
+        trainer.seed = seed
+        let result = try trainer.train(features: x, labels: y) { record in
+            ProgressReporter.note(String(format: "epoch %d/%d: loss = %.4f per point  (%.1f s)", record.epoch, epochs, record.loss,
+                                         record.seconds), quiet: common.quiet || common.json)
+            return true
+        }
+        let configuration: [String: HDF5AttributeValue] = [
+            "mode": .string(mode), "method": .string(method), "max_active": .int(maxActive), "hidden": .string(hidden),
+            "epochs": .int(epochs), "batch_size": .int(batchSize), "learning_rate": .double(learningRate), "split": .string(split),
+            "seed": .int(Int(bitPattern: UInt(seed))), "truncated_points": .int(result.truncatedPoints),
+            "points_without_labels": .int(result.pointsWithoutLabels),
+        ]
+        try atomic.commit { path in
+            let out = try HDF5File.create(path)
+            try result.predictor.write(to: out, maxActive: maxActive, history: result.history, configuration: configuration,
+                                       provenance: try file.history() + [ToolRunner.provenance("sk-train sdlgm", inputs: [input])])
+            try out.close()
+        }
+        let summary = Summary(output: output, method: method, points: x.rows, labels: y.cols, epochs: result.history.count,
+                              finalLoss: result.history.last?.loss, truncatedPoints: result.truncatedPoints,
+                              pointsWithoutLabels: result.pointsWithoutLabels)
+        try common.finish(summary, line: "sk-train sdlgm: \(method) on \(x.rows) points, \(y.cols) labels"
+            + (result.history.last.map { String(format: ", loss %.4f after %d epochs", $0.loss, $0.epoch) } ?? "")
+            + "; \(result.truncatedPoints) points truncated to L0 = \(maxActive), \(result.pointsWithoutLabels) without labels; model in \(output)")
+    }
+
+    struct Summary: Encodable {
+        var output: String
+        var method: String
+        var points: Int
+        var labels: Int
+        var epochs: Int
+        var finalLoss: Double?
+        var truncatedPoints: Int
+        var pointsWithoutLabels: Int
+    }
+}

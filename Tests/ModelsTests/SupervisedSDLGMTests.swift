@@ -1,0 +1,128 @@
+import DataKit
+@testable import Models
+import XCTest
+
+/// Supervised SDLGM and its baselines: gradients, a planted rule, the model file.
+final class SupervisedSDLGMTests: XCTestCase {
+    static func csr(_ rows: [[Int]], cols: Int) throws -> CSRMatrix {
+        var indptr: [Int64] = [0], indices: [Int64] = []
+        for row in rows { indices += row.sorted().map(Int64.init); indptr.append(Int64(indices.count)) }
+        return try CSRMatrix(rows: rows.count, cols: cols, indptr: indptr, indices: indices,
+                             values: (0..<indices.count).map { Float(1 + $0 % 3) * 0.5 })
+    }
+
+    func testSparseLinearMatchesTheDenseProductAndItsGradients() throws {
+        var g = SeededGenerator(seed: 3)
+        var layer = SparseLinear(inputs: 6, outputs: 4, typicalNonZeros: 2, generator: &g)
+        layer.bias = [0.1, -0.2, 0.3, 0]
+        let x = try Self.csr([[0, 3], [], [1, 2, 5], [5]], cols: 6)
+        let dense = x.dense()
+        var expected = Matrix.product(dense, layer.weight)
+        for r in 0..<4 { for c in 0..<4 { expected[r, c] += layer.bias[c] } }
+        XCTAssertEqual(layer.forward(x), expected)
+        let dy = Matrix(rows: 4, cols: 4, storage: (0..<16).map { _ in Float(g.normal()) })
+        layer.backward(x, dy)
+        XCTAssertEqual(layer.weightGradient.storage, Matrix.product(dense, transposeA: true, dy).storage, "dW = Xᵀ dY")
+        XCTAssertEqual(layer.biasGradient, (0..<4).map { c in (0..<4).reduce(Float(0)) { $0 + dy[$1, c] } })
+        XCTAssertEqual(layer.weightGradient.storage[4 * 4..<5 * 4].allSatisfy { $0 == 0 }, true, "feature 4 is never present")
+    }
+
+    /// The whole network and the sdlgm loss with fixed orderings: finite differences on every parameter.
+    func testNetworkAndLossGradients() throws {
+        var g = SeededGenerator(seed: 5)
+        var network = SupervisedNetwork(features: 6, labels: 4, hidden: [5, 3], maxActive: 2, typicalNonZeros: 2, generator: &g)
+        let x = try Self.csr([[0, 3], [1, 2, 5], [4]], cols: 6)
+        let orderings = [[2], [0, 3], [1, 2]]
+        func loss(_ net: SupervisedNetwork) -> Double {
+            let (level, scores, _) = net.forward(x)
+            return MultiLabelObjectives.sdlgm(levelLogits: level!, labelScores: scores, orderings: orderings).loss
+        }
+        let (level, scores, cache) = network.forward(x)
+        let (_, gradLevel, gradLabels) = MultiLabelObjectives.sdlgm(levelLogits: level!, labelScores: scores, orderings: orderings)
+        network.zeroGradients()
+        network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
+        let analytic = network.gradients
+        var probe = network
+        var parameters = network.parameters
+        var worst = 0.0
+        for i in parameters.indices {
+            parameters[i] += 1e-2; probe.parameters = parameters; let plus = loss(probe)
+            parameters[i] -= 2e-2; probe.parameters = parameters; let minus = loss(probe)
+            parameters[i] += 1e-2
+            let numeric = (plus - minus) / 2e-2
+            worst = max(worst, abs(numeric - Double(analytic[i])) / max(0.05, abs(numeric)))
+        }
+        XCTAssertLessThan(worst, 2e-2)
+    }
+
+    func testOneVsAllLossGradient() throws {
+        var scores = Matrix(rows: 2, cols: 3, storage: [0.5, -1, 2, 0, 0.3, -0.7])
+        let labels = try Self.csr([[0, 2], [1]], cols: 3)
+        let (_, grad) = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: labels)
+        for i in scores.storage.indices {
+            scores.storage[i] += 1e-3; let plus = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: labels).loss
+            scores.storage[i] -= 2e-3; let minus = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: labels).loss
+            scores.storage[i] += 1e-3
+            XCTAssertEqual(Double(grad.storage[i]), (plus - minus) / 2e-3, accuracy: 1e-3)
+        }
+    }
+
+    /// A planted rule: label c is present exactly when feature c is (plus noise features); SDLGM learns it to P@1 = 1
+    /// on held-out points, and predicts set sizes from p(L | x). The model file gives the same predictions.
+    func testPlantedRuleIsLearned() throws {
+        var g = SeededGenerator(seed: 9)
+        func sample(_ n: Int) throws -> (CSRMatrix, CSRMatrix) {
+            var features: [[Int]] = [], labels: [[Int]] = []
+            for _ in 0..<n {
+                let count = 1 + g.below(2)
+                var set = Set<Int>()
+                while set.count < count { set.insert(g.below(5)) }
+                labels.append(set.sorted())
+                var f = Set(set)
+                while f.count < count + 3 { f.insert(5 + g.below(15)) }  // noise features 5…19
+                features.append(f.sorted())
+            }
+            return (try Self.csr(features, cols: 20), try Self.csr(labels, cols: 5))
+        }
+        let (x, y) = try sample(400)
+        let (xt, yt) = try sample(100)
+        var trainer = MultiLabelTrainer(method: .sdlgm, maxActive: 3, epochs: 30)
+        trainer.hidden = [16]
+        trainer.batchSize = 32
+        trainer.learningRate = 0.01
+        trainer.seed = 1
+        let result = try trainer.train(features: x, labels: y)
+        XCTAssertLessThan(result.history.last!.loss, result.history.first!.loss)
+        let report = try MultiLabelEvaluation.run(result.predictor, features: xt, labels: yt, trainingLabels: y)
+        XCTAssertEqual(report.ranking[0].precision, 1, "P@1")
+        XCTAssertGreaterThan(report.sets.subsetAccuracy, 0.9, "the set size comes from p(L | x)")
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sdlgm-\(UUID()).h5").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try HDF5File.create(path)
+        try result.predictor.write(to: file, maxActive: 3, history: result.history, configuration: [:], provenance: [])
+        try file.close()
+        let (back, maxActive) = try MultiLabelPredictor.read(from: try HDF5File.open(path))
+        XCTAssertEqual(maxActive, 3)
+        XCTAssertEqual(try back.predict(xt).sets, try result.predictor.predict(xt).sets)
+        XCTAssertEqual(try back.predict(xt).ranking, try result.predictor.predict(xt).ranking)
+    }
+
+    func testBaselines() throws {
+        let x = try Self.csr([[0], [1], [0, 1], [2]], cols: 3)
+        let y = try Self.csr([[0], [1], [0, 1], [0]], cols: 3)
+        let frequent = try MultiLabelTrainer(method: .mostFrequent, maxActive: 2, epochs: 1).train(features: x, labels: y)
+        let (ranking, sets) = try frequent.predictor.predict(x, k: 3)
+        XCTAssertEqual(Array(ranking.ranked(2)), [0, 1, 2], "by training frequency: 3, 2, 0")
+        XCTAssertEqual(Array(sets.row(3).indices), [0], "round(mean count 1.25) = 1 label")
+
+        var ova = MultiLabelTrainer(method: .oneVsAll, maxActive: 2, epochs: 200)
+        ova.batchSize = 4
+        ova.learningRate = 0.05
+        let model = try ova.train(features: x, labels: y)
+        XCTAssertNil(model.predictor.network?.levelHead)
+        XCTAssertTrue(model.predictor.network!.hidden.isEmpty, "one-vs-all: the sparse layer alone")
+        let predicted = try model.predictor.predict(x).sets
+        XCTAssertEqual([predicted.indptr, predicted.indices], [y.indptr, y.indices], "a separable toy problem is fitted exactly")
+    }
+}
