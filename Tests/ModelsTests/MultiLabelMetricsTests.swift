@@ -5,13 +5,6 @@ import XCTest
 /// The metrics of `metrics.md` against values computed by hand on small matrices (ties, a point without labels,
 /// k larger than C, a label never used).
 final class MultiLabelMetricsTests: XCTestCase {
-    static func csr(_ sets: [[Int]], cols: Int) throws -> CSRMatrix {
-        var indptr: [Int64] = [0], indices: [Int64] = []
-        for set in sets { indices += set.sorted().map(Int64.init); indptr.append(Int64(indices.count)) }
-        return try CSRMatrix(rows: sets.count, cols: cols, indptr: indptr, indices: indices,
-                             values: [Float](repeating: 1, count: indices.count))
-    }
-
     // Truth: {0, 2}, {} and {1, 2, 3} over C = 5 labels (label 4 never used).
     let truthSets = [[0, 2], [], [1, 2, 3]]
     // Scores with a tie (labels 1 and 2 of point 0: the lower index ranks first) and an all-zero row.
@@ -28,7 +21,7 @@ final class MultiLabelMetricsTests: XCTestCase {
     }
 
     func testPrecisionAndNDCG() throws {
-        let truth = try Self.csr(truthSets, cols: 5)
+        let truth = try csr(truthSets, cols: 5)
         let metrics = RankingMetrics.evaluate(TopKRanking(scores: scores, k: 5), truth: truth)
         XCTAssertEqual(metrics.map(\.k), [1, 3, 5])
         XCTAssertEqual(metrics[0].precision, 2.0 / 3, accuracy: 1e-12)
@@ -42,7 +35,7 @@ final class MultiLabelMetricsTests: XCTestCase {
     }
 
     func testPropensitiesAndPropensityScoredPrecision() throws {
-        let truth = try Self.csr(truthSets, cols: 5)
+        let truth = try csr(truthSets, cols: 5)
         let p = Propensity.scores(trainingLabels: truth)
         let c = (log(3.0) - 1) * pow(2.5, 0.55)
         for (label, count) in [1.0, 1, 2, 1, 0].enumerated() {
@@ -63,8 +56,8 @@ final class MultiLabelMetricsTests: XCTestCase {
     }
 
     func testSetMetrics() throws {
-        let truth = try Self.csr(truthSets, cols: 5)
-        let predicted = try Self.csr([[0, 1], [], [2]], cols: 5)
+        let truth = try csr(truthSets, cols: 5)
+        let predicted = try csr([[0, 1], [], [2]], cols: 5)
         let m = SetMetrics.evaluate(predicted: predicted, truth: truth)
         XCTAssertEqual(m.microF1, 4.0 / 8, accuracy: 1e-12)  // TP 2, FP 1, FN 3
         let labelF1: [Double] = [1, 0, 2.0 / 3, 0]  // labels 0–3

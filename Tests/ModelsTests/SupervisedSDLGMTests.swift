@@ -4,18 +4,11 @@ import XCTest
 
 /// Supervised SDLGM and its baselines: gradients, a planted rule, the model file.
 final class SupervisedSDLGMTests: XCTestCase {
-    static func csr(_ rows: [[Int]], cols: Int) throws -> CSRMatrix {
-        var indptr: [Int64] = [0], indices: [Int64] = []
-        for row in rows { indices += row.sorted().map(Int64.init); indptr.append(Int64(indices.count)) }
-        return try CSRMatrix(rows: rows.count, cols: cols, indptr: indptr, indices: indices,
-                             values: (0..<indices.count).map { Float(1 + $0 % 3) * 0.5 })
-    }
-
     func testSparseLinearMatchesTheDenseProductAndItsGradients() throws {
         var g = SeededGenerator(seed: 3)
         var layer = SparseLinear(inputs: 6, outputs: 4, typicalNonZeros: 2, generator: &g)
         layer.bias = [0.1, -0.2, 0.3, 0]
-        let x = try Self.csr([[0, 3], [], [1, 2, 5], [5]], cols: 6)
+        let x = try csr([[0, 3], [], [1, 2, 5], [5]], cols: 6) { Float(1 + $0 % 3) * 0.5 }
         let dense = x.dense()
         var expected = Matrix.product(dense, layer.weight)
         for r in 0..<4 { for c in 0..<4 { expected[r, c] += layer.bias[c] } }
@@ -31,7 +24,7 @@ final class SupervisedSDLGMTests: XCTestCase {
     func testNetworkAndLossGradients() throws {
         var g = SeededGenerator(seed: 5)
         var network = SupervisedNetwork(features: 6, labels: 4, hidden: [5, 3], maxActive: 2, typicalNonZeros: 2, generator: &g)
-        let x = try Self.csr([[0, 3], [1, 2, 5], [4]], cols: 6)
+        let x = try csr([[0, 3], [1, 2, 5], [4]], cols: 6) { Float(1 + $0 % 3) * 0.5 }
         let orderings = [[2], [0, 3], [1, 2]]
         func loss(_ net: SupervisedNetwork) -> Double {
             let (level, scores, _) = net.forward(x)
@@ -57,7 +50,7 @@ final class SupervisedSDLGMTests: XCTestCase {
 
     func testOneVsAllLossGradient() throws {
         var scores = Matrix(rows: 2, cols: 3, storage: [0.5, -1, 2, 0, 0.3, -0.7])
-        let labels = try Self.csr([[0, 2], [1]], cols: 3)
+        let labels = try csr([[0, 2], [1]], cols: 3)
         let (_, grad) = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: labels)
         for i in scores.storage.indices {
             scores.storage[i] += 1e-3; let plus = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: labels).loss
@@ -82,7 +75,7 @@ final class SupervisedSDLGMTests: XCTestCase {
                 while f.count < count + 3 { f.insert(5 + g.below(15)) }  // noise features 5…19
                 features.append(f.sorted())
             }
-            return (try Self.csr(features, cols: 20), try Self.csr(labels, cols: 5))
+            return (try csr(features, cols: 20), try csr(labels, cols: 5))
         }
         let (x, y) = try sample(400)
         let (xt, yt) = try sample(100)
@@ -109,8 +102,8 @@ final class SupervisedSDLGMTests: XCTestCase {
     }
 
     func testBaselines() throws {
-        let x = try Self.csr([[0], [1], [0, 1], [2]], cols: 3)
-        let y = try Self.csr([[0], [1], [0, 1], [0]], cols: 3)
+        let x = try csr([[0], [1], [0, 1], [2]], cols: 3)
+        let y = try csr([[0], [1], [0, 1], [0]], cols: 3)
         let frequent = try MultiLabelTrainer(method: .mostFrequent, maxActive: 2, epochs: 1).train(features: x, labels: y)
         let (ranking, sets) = try frequent.predictor.predict(x, k: 3)
         XCTAssertEqual(Array(ranking.ranked(2)), [0, 1, 2], "by training frequency: 3, 2, 0")
