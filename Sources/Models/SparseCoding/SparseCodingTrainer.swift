@@ -16,10 +16,13 @@ public struct EpochRecord: Sendable, Codable, Equatable {
     public var seconds: Double
 }
 
-/// Trains ES-SC with diagonal Gaussian posteriors (`es-sc.md`, "Training schemes"):
-/// - `em`: per minibatch, an E-step maximising L over that batch's q by L-BFGS (warm-started from the batch's last
-///   q), then one gradient step on W = V/‖V‖ (the M-step);
-/// - `fullBatch`: one L-BFGS over V and every q_n.
+/// Trains ES-SC (`es-sc.md`, "Training schemes"):
+/// - `em` (diagonal q): per minibatch, an E-step maximising L over that batch's q by L-BFGS (warm-started from the
+///   batch's last q), then one gradient step on W = V/‖V‖ (the M-step); the `elbo-mc` and `map-l1` baselines run
+///   on this path with their own E-steps (`SparseCodingTrainer+Baselines.swift`);
+/// - `fullBatch` (diagonal or full q): one L-BFGS over V and every q_n;
+/// - `adam` (amortized q): Adam over the encoder and V on each minibatch (`SparseCodingTrainer+Amortized.swift`).
+/// Every epoch is recorded with L at β = 1 over all N (for amortized-lowrank, from one encoder pass over all N).
 public struct SparseCodingTrainer: Sendable {
     public enum Scheme: String, Sendable, CaseIterable { case em, fullBatch = "full-batch", adam }
 
@@ -60,7 +63,8 @@ public struct SparseCodingTrainer: Sendable {
     public var seed: UInt64 = 0
     /// Continue from a trained model (`sk-train --resume`): W (and the encoder, and σ², λ where they are learned)
     /// start from it, epochs are numbered on from its history, and annealing continues its schedule. Per-point
-    /// posteriors are not stored in model files, so non-amortized q start afresh (the E-steps refit them).
+    /// posteriors are not stored in model files, so non-amortized q start afresh (the E-steps refit them), and Adam's
+    /// moment estimates start afresh too.
     public var resume: Checkpoint?
 
     /// A trained model to continue from.
