@@ -33,7 +33,16 @@ final class SDLGMToolTests: XCTestCase {
         let text = try ToolHarness.run("sk-eval", [folder + "/sdlgm.h5", data])
         XCTAssertTrue(text.stdout.contains("P@k") && text.stdout.contains("micro-F1"), text.stdout)
 
-        let kept: Set = ["medical.h5", "sdlgm.h5", "one-vs-all.h5", "most-frequent.h5"]
+        // sk-encode: the hard codes, at most L0 labels per row, scores as values.
+        let encode = try ToolHarness.run("sk-encode", [folder + "/sdlgm.h5", data, "-o", folder + "/codes.h5", "--split", "test"])
+        XCTAssertEqual(encode.status, 0, encode.stderr)
+        let codesFile = try HDF5File.open(folder + "/codes.h5")
+        XCTAssertEqual(try codesFile.fileKind(), .codes)
+        let codes = try codesFile.readCSR("/codes")
+        XCTAssertEqual(codes.rows, 645)
+        XCTAssertTrue((0..<codes.rows).allSatisfy { (1...3).contains(codes.row($0).indices.count) }, "1 ≤ L̂ ≤ L0 = 3 labels per row")
+
+        let kept: Set = ["medical.h5", "sdlgm.h5", "one-vs-all.h5", "most-frequent.h5", "codes.h5"]
         assertFails(try ToolHarness.run("sk-train", ["sdlgm", data, "-o", folder + "/x.h5", "--mode", "unsupervised"]), code: 64,
                     containing: "--mode unsupervised is not available yet", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-train", ["sdlgm", data, "-o", folder + "/x.h5", "--split", "validation"]), code: 65,

@@ -117,6 +117,24 @@ public struct MultiLabelPredictor: Sendable {
         self.meanLabelCount = meanLabelCount
     }
 
+    /// The hard codes of the rows of `x`: each row's predicted label set with the labels' scores as values (for
+    /// most-frequent, the training frequencies).
+    public func codes(_ x: CSRMatrix, batchSize: Int = 512) throws -> CSRMatrix {
+        let sets = try predict(x, k: 1, batchSize: batchSize).sets
+        var values: [Float] = []
+        values.reserveCapacity(sets.nonZeros)
+        for start in stride(from: 0, to: x.rows, by: batchSize) {
+            let rows = Array(start..<min(x.rows, start + batchSize))
+            let scores = network.map { $0.forward(x.gatheringRows(rows)).labelScores }
+            for (i, row) in rows.enumerated() {
+                for label in sets.row(row).indices {
+                    values.append(scores.map { $0[i, Int(label)] } ?? Float(labelFrequencies[Int(label)]))
+                }
+            }
+        }
+        return try CSRMatrix(rows: sets.rows, cols: sets.cols, indptr: sets.indptr, indices: sets.indices, values: values)
+    }
+
     /// Rankings (top `k`) and predicted sets of every row of `x`, `batchSize` rows at a time.
     public func predict(_ x: CSRMatrix, k: Int = 5, batchSize: Int = 512) throws -> (ranking: TopKRanking, sets: CSRMatrix) {
         let c = labelFrequencies.count

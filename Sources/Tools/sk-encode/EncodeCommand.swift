@@ -13,16 +13,24 @@ struct EncodeCommand: SparseKitCommand {
             (or, for a model with an amortized encoder, the encoder's output), written as /codes (μ, N × H) and
             /codes_std (s, N × H) in a 'codes' file.
 
-            Example:
+            For supervised SDLGM models on a 'multilabel' file: the hard code of every row, its predicted label
+            set (the top L̂ = argmax p(L | x) labels, so at most L0 per row), as a CSR group /codes [N, C] whose
+            values are the label scores.
+
+            Examples:
               sk-encode model.h5 heldout-white.h5 -o codes.h5
+              sk-encode sdlgm.h5 bibtex.h5 -o codes.h5 --split test
             """,
         version: SparseKit.version)
 
     @Argument(help: "A model file.")
     var model: String
 
-    @Argument(help: "A 'patches' or 'whitened' file.")
+    @Argument(help: "A 'patches' or 'whitened' file (ES-SC), or a 'multilabel' file (SDLGM).")
     var data: String
+
+    @Option(help: "The split to encode (SDLGM; 'all' for every row).")
+    var split = "all"
 
     @Option(name: .shortAndLong, help: "The codes file to write.")
     var output: String
@@ -33,6 +41,7 @@ struct EncodeCommand: SparseKitCommand {
         try ToolRunner.requireDistinct(output: output, inputs: [model, data])
         let atomic = try AtomicOutput(path: output)
         let modelFile = try HDF5File.open(model)
+        if try modelFile.attribute("model")?.stringValue == "sdlgm" { return try encodeMultiLabel(modelFile, atomic) }
         let sc = try SparseCodingModel.read(from: modelFile)
         let x = try ModelInput.matching(data, model: model, modelFile: modelFile, dimension: sc.dimension)
         let mu: Matrix, std: Matrix
@@ -53,6 +62,29 @@ struct EncodeCommand: SparseKitCommand {
         }
         try common.finish(Result(output: output, points: x.rows, latents: sc.latents),
                           line: "sk-encode: \(x.rows) rows encoded with \(sc.latents) latents to \(output)")
+    }
+
+    func encodeMultiLabel(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {
+        let (predictor, maxActive) = try MultiLabelPredictor.read(from: modelFile)
+        let dataFile = try HDF5File.open(data)
+        guard try dataFile.fileKind() == .multilabel else {
+            throw SparseKitError.badInput(data, "is not a 'multilabel' file; SDLGM models encode multilabel files")
+        }
+        let (x, _) = try MultiLabelDataset.read(from: dataFile).rows(ofSplit: split == "all" ? nil : split, in: data)
+        guard x.cols == predictor.network?.input.inputs ?? x.cols else {
+            throw SparseKitError.badInput(data, "has \(x.cols) features; \(model) expects \(predictor.network!.input.inputs)")
+        }
+        let codes = try predictor.codes(x)
+        try atomic.commit { path in
+            let file = try HDF5File.create(path)
+            try file.write(codes, to: "/codes")
+            try file.setAttribute("model_file", .string(model))
+            try file.setAttribute("max_active", .int(maxActive))
+            try file.writeHeader(kind: .codes, history: try dataFile.history() + [ToolRunner.provenance("sk-encode", inputs: [model, data])])
+            try file.close()
+        }
+        try common.finish(Result(output: output, points: x.rows, latents: codes.cols),
+                          line: "sk-encode: \(x.rows) rows encoded as predicted label sets (\(codes.nonZeros) labels in all, of \(codes.cols)) to \(output)")
     }
 
     struct Result: Encodable {
