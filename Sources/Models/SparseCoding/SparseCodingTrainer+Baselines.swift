@@ -10,7 +10,8 @@ extension SparseCodingTrainer {
     /// `elbo-mc`, one pass over shuffled minibatches. E-step: `iterations` Adam steps (learning rate
     /// `monteCarloStepSize`) on the batch's (μ, ρ), each on fresh noise (S samples per point), W, σ², λ fixed. A
     /// deterministic optimizer on one fixed draw would overfit it: with S = 1, μ + s ε can sit at the MAP point for
-    /// any s, and the entropy term then drives s to infinity. M-step on fresh noise: one ascent step on V, and
+    /// any s, and the entropy term then drives s to infinity. The E-step always starts from the batch's last q.
+    /// M-step on fresh noise: one ascent step on V, and
     /// σ², λ moved a step towards the values maximising the estimate.
     func monteCarloEpoch(_ x: Matrix, _ state: inout State, _ generator: inout SeededGenerator) {
         let (n, h) = (x.rows, latents)
@@ -22,6 +23,7 @@ extension SparseCodingTrainer {
             let estimator = MonteCarloELBO(x: x.gathering(rows), samples: samples)
             let (w, norms) = ColumnNormalization.normalized(state.v)
             let (sigma2, lambda) = (state.sigma2, state.lambda)
+            // Always warm: a fixed budget of stochastic Adam steps from μ = 0 would leave q far from converged.
             var parameters = state.mu.gathering(rows).storage + state.rho.gathering(rows).storage
             var adam = Adam(learningRate: monteCarloStepSize)
             for _ in 0..<iterations {
@@ -49,8 +51,8 @@ extension SparseCodingTrainer {
         }
     }
 
-    /// `map-l1`, one pass over shuffled minibatches: FISTA codes for the batch (warm-started from its last codes,
-    /// `iterations` steps, α = `penalty`), then one descent step on V along the energy's gradient −Rᵀ Z / B
+    /// `map-l1`, one pass over shuffled minibatches: FISTA codes for the batch (from 0, or its last codes with
+    /// `warmStart`; `iterations` steps, α = `penalty`), then one descent step on V along the energy's gradient −Rᵀ Z / B
     /// (Olshausen & Field's dictionary update, columns kept at unit norm by W = V/‖V‖).
     func lassoEpoch(_ x: Matrix, _ v: inout Matrix, _ codes: inout Matrix, _ generator: inout SeededGenerator) {
         let n = x.rows
@@ -61,7 +63,7 @@ extension SparseCodingTrainer {
             let rows = Array(order[start..<min(n, start + batchSize)])
             let xb = x.gathering(rows)
             let (w, norms) = ColumnNormalization.normalized(v)
-            let z = coder.codes(xb, w: w, start: codes.gathering(rows))
+            let z = coder.codes(xb, w: w, start: warmStart ? codes.gathering(rows) : nil)
             codes.scattering(z, to: rows)
             var residual = xb
             Matrix.gemm(z, w, transposeB: true, alpha: -1, beta: 1, into: &residual)

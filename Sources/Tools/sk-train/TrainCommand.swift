@@ -72,6 +72,9 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(help: "L-BFGS iterations per E-step (em) or per epoch (full-batch).")
     var iterations = 100
 
+    @Flag(name: .customLong("warm-start"), help: "Start each minibatch's E-step from its previous q (em; default: μ = 0, s = 1, as the reference).")
+    var warmStart = false
+
     @Option(name: .customLong("lbfgs-history"), help: "L-BFGS memory: (s, y) pairs kept.")
     var lbfgsHistory = 20
 
@@ -158,6 +161,7 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.batchSize = batchSize
         trainer.iterations = iterations
         trainer.lbfgsHistory = lbfgsHistory
+        trainer.warmStart = warmStart
         trainer.learningRate = stepSize
         trainer.annealPrior = try parsedAnnealing()
         trainer.seed = seed
@@ -172,7 +176,7 @@ struct SparseCodingCommand: ParsableCommand {
         let configuration: [String: HDF5AttributeValue] = [
             "latents": .int(latents), "posterior": .string(posterior), "objective": .string(objective), "rank": .int(rank),
             "samples": .int(samples), "penalty": .double(penalty), "scheme": .string(scheme), "epochs": .int(epochs),
-            "batch_size": .int(batchSize), "iterations": .int(iterations), "lbfgs_history": .int(lbfgsHistory), "learning_rate": .double(stepSize),
+            "batch_size": .int(batchSize), "iterations": .int(iterations), "lbfgs_history": .int(lbfgsHistory), "warm_start": .int(warmStart ? 1 : 0), "learning_rate": .double(stepSize),
             "anneal_prior": .string(annealPrior ?? "none"), "seed": .int(Int(bitPattern: UInt(seed))), "resumed_from": .string(resume ?? "none"),
         ]
         try atomic.commit { path in
