@@ -3,7 +3,7 @@
 
 Run from anywhere, after `swift build -c release`:
 
-    python3 bench/natural_patches.py                  # N = 100,000, 10 epochs per model (about an hour on 2 cores)
+    python3 bench/natural_patches.py --epochs 3 --anneal 10:2   # the README's table: N = 100,000 (about 15 minutes on 2 cores)
     python3 bench/natural_patches.py --count 20000 --epochs 3 --quick-eval   # a smoke run in minutes
 
 Pipeline (only SparseKit tools; Python just drives them and formats the table):
@@ -12,7 +12,7 @@ Pipeline (only SparseKit tools; Python just drives them and formats the table):
 2. `sk-whiten --method zca --epsilon 1e-3` fits the whitening on the training patches; the held-out patches are whitened with the
    training transform (`--transform-from`).
 3. `sk-train sc` with H = 100, diagonal posteriors, the EM-like scheme, batch 512, the same seed (same initial W,
-   same batch order) for: `entropy` annealed (β_prior 10 -> 1 over 5 epochs), `entropy` without annealing,
+   same batch order) for: `entropy` annealed (β_prior 10 -> 1 over --anneal, default 5 epochs), `entropy` without annealing,
    `elbo-mc`, and `map-l1`.
 4. `sk-eval --loglik` on the held-out patches: held-out ELBO (W, σ², λ fixed, q fitted per point), the importance-
    sampled log-likelihood (mean ± standard error, ESS), and the Gini sparsity of the posterior means.
