@@ -54,6 +54,30 @@ final class EntropyObjectiveTests: XCTestCase {
         }
     }
 
+    /// The E-step path (fixed W: ‖R‖² and R W from X W and WᵀW, no residual) agrees with the general one.
+    func testFixedDictionaryEvaluationMatchesTheGeneralOne() {
+        let p = problem(b: 37, d: 20, h: 11, seed: 7)
+        let weights = EntropyWeights(likelihood: 0.8, prior: 2, posterior: 1.2)
+        var general = DiagonalEntropyObjective(x: p.x, weights: weights), fixed = general
+        fixed.fixDictionary(p.w)
+        let count = p.mu.storage.count
+        var (gMu, gRho, fMu, fRho) = ([Float](repeating: 0, count: count), [Float](repeating: 0, count: count),
+                                      [Float](repeating: 9, count: count), [Float](repeating: 9, count: count))
+        let expected = general.evaluate(w: p.w, mu: p.mu, rho: p.rho, gradMu: &gMu, gradRho: &gRho)
+        let actual = p.mu.storage.withUnsafeBufferPointer { mu in
+            p.rho.storage.withUnsafeBufferPointer { rho in
+                fixed.evaluate(mu: mu.baseAddress!, rho: rho.baseAddress!, gradMu: &fMu, gradRho: &fRho)
+            }
+        }
+        XCTAssertEqual(actual.value, expected.value, accuracy: 1e-5 * abs(expected.value))
+        XCTAssertEqual(actual.sigma2, expected.sigma2, accuracy: 1e-5 * expected.sigma2)
+        let scale = Double(gMu.map(abs).max()!)
+        for i in 0..<count {
+            XCTAssertEqual(Double(fMu[i]), Double(gMu[i]), accuracy: 1e-4 * scale)
+            XCTAssertEqual(fRho[i], gRho[i], accuracy: 1e-6)
+        }
+    }
+
     /// E|z| of the folded normal, and E‖x − W z‖² = ‖x − W μ‖² + Σ_h s_h² ‖w_h‖², against Monte Carlo.
     func testClosedFormsAgainstMonteCarlo() {
         var g = SeededGenerator(seed: 3)

@@ -86,6 +86,17 @@ public struct Matrix: Equatable, Sendable {
         return t
     }
 
+    /// Σ_r a_rc² for every column c, accumulated in double precision.
+    public func columnSquaredNorms() -> [Double] {
+        var norms = [Double](repeating: 0, count: cols)
+        storage.withUnsafeBufferPointer { a in
+            norms.withUnsafeMutableBufferPointer { norms in
+                for r in 0..<rows { for c in 0..<cols { norms[c] += Double(a[r * cols + c]) * Double(a[r * cols + c]) } }
+            }
+        }
+        return norms
+    }
+
     /// Whether every element is finite (no NaN, no ±Inf).
     public var isFinite: Bool { storage.allFinite }
 

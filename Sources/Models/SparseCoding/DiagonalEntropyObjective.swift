@@ -15,6 +15,10 @@ import Foundation
 ///   ∂L/∂s_nh = (1/B) [β_post / s_nh − β_lik s_nh ‖w_h‖²/σ² − β_prior √(2/π) exp(−μ²/(2s²)) / λ_h]
 ///   ∂L/∂W = β_lik (1/(B σ²)) (Rᵀ M − W S),  S = diag(Σ_n s_nh²)
 /// The scale s is parameterised by ρ = log s (so ∂L/∂ρ = s ∂L/∂s).
+///
+/// For an E-step (many evaluations at one W), `fixDictionary(_:)` precomputes X W, WᵀW and ‖X‖²; then
+/// `evaluate(mu:rho:gradMu:gradRho:)` never forms R: ‖R‖² = ‖X‖² − 2⟨M, XW⟩ + ⟨M, M WᵀW⟩ and R W = XW − M WᵀW,
+/// one B×H×H product per evaluation instead of two B×D×H ones.
 public struct DiagonalEntropyObjective {
     /// The value and its parts, per point.
     public struct Terms: Sendable, Equatable {
@@ -32,19 +36,15 @@ public struct DiagonalEntropyObjective {
     public let x: Matrix
     public var weights: EntropyWeights
 
-    // Work buffers, reused across evaluations.
-    private var residual: Matrix
-    private var rw: Matrix
-    /// Per element of the batch: s, ∂E|z|/∂μ and ∂E|z|/∂s, computed once in the forward pass.
-    private var scales: [Double] = []
-    private var foldedDMu: [Double] = []
-    private var foldedDS: [Double] = []
+    /// Work buffers, reused across evaluations (scratch only: copies of the objective share them).
+    private let workspace: Workspace
+    /// W, X W, WᵀW and ‖X‖², after `fixDictionary`.
+    private var fixed: (w: Matrix, xw: [Float], gram: Matrix, xSquared: Double, norms: [Double])?
 
     public init(x: Matrix, weights: EntropyWeights = .one) {
         self.x = x
         self.weights = weights
-        residual = Matrix(rows: x.rows, cols: x.cols)
-        rw = Matrix(rows: 0, cols: 0)
+        workspace = Workspace(x: x)
     }
 
     static let halfLogTwoPiE = 0.5 * log(2 * Double.pi * M_E)
@@ -54,75 +54,203 @@ public struct DiagonalEntropyObjective {
     public mutating func evaluate(w: Matrix, mu: Matrix, rho: Matrix, gradMu: UnsafeMutablePointer<Float>? = nil,
                                   gradRho: UnsafeMutablePointer<Float>? = nil, gradW: UnsafeMutablePointer<Float>? = nil) -> Terms
     {
-        let (b, d, h) = (x.rows, x.cols, w.cols)
-        precondition(mu.rows == b && mu.cols == h && rho.rows == b && rho.cols == h && w.rows == d, "shape mismatch")
-        // R = X − M Wᵀ.
-        residual.storage = x.storage
-        Matrix.gemm(mu, w, transposeB: true, alpha: -1, beta: 1, into: &residual)
-        let residualSquares = residual.storage.withUnsafeBufferPointer { Double(cblas_snrm2(Int32($0.count), $0.baseAddress, 1)) }
-        var norms = [Double](repeating: 0, count: h)
-        w.storage.withUnsafeBufferPointer { pw in for r in 0..<d { for c in 0..<h { norms[c] += Double(pw[r * h + c] * pw[r * h + c]) } } }
-
-        var traceTerm = 0.0, logS = 0.0
-        var sumS2 = [Double](repeating: 0, count: h)
-        var lambda = [Double](repeating: 0, count: h)
-        if scales.count != b * h {
-            scales = [Double](repeating: 0, count: b * h)
-            foldedDMu = scales
-            foldedDS = scales
-        }
-        mu.storage.withUnsafeBufferPointer { m in
+        precondition(mu.rows == x.rows && mu.cols == w.cols && rho.rows == x.rows && rho.cols == w.cols, "shape mismatch")
+        return mu.storage.withUnsafeBufferPointer { m in
             rho.storage.withUnsafeBufferPointer { r in
-                for n in 0..<b {
-                    for c in 0..<h {
-                        let i = n * h + c
-                        let s = exp(Double(r[i]))
-                        let folded = FoldedNormal.meanAbs(Double(m[i]), s)
-                        scales[i] = s
-                        foldedDMu[i] = folded.dMu
-                        foldedDS[i] = folded.dS
-                        sumS2[c] += s * s
-                        logS += Double(r[i])
-                        lambda[c] += folded.value
-                    }
-                }
+                evaluate(w: w, mu: m.baseAddress!, rho: r.baseAddress!, gradMu: gradMu, gradRho: gradRho, gradW: gradW)
             }
         }
-        for c in 0..<h { traceTerm += sumS2[c] * norms[c]; lambda[c] /= Double(b) }
-        let sigma2 = (residualSquares * residualSquares + traceTerm) / Double(b * d)
-        let posterior = logS / Double(b) + Double(h) * DiagonalEntropyObjective.halfLogTwoPiE
+    }
+
+    /// The same on raw row-major B × H buffers, for optimizers that hold (μ, ρ) in one vector.
+    public mutating func evaluate(w: Matrix, mu: UnsafePointer<Float>, rho: UnsafePointer<Float>,
+                                  gradMu: UnsafeMutablePointer<Float>? = nil, gradRho: UnsafeMutablePointer<Float>? = nil,
+                                  gradW: UnsafeMutablePointer<Float>? = nil) -> Terms
+    {
+        let (b, d, h) = (x.rows, x.cols, w.cols)
+        precondition(w.rows == d, "W must have D = \(d) rows")
+        let work = workspace.prepared(latents: h)
+        // R = X − M Wᵀ.
+        work.residual.update(from: x.storage, count: b * d)
+        w.storage.withUnsafeBufferPointer { pw in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(b), Int32(d), Int32(h), -1, mu, Int32(h),
+                        pw.baseAddress, Int32(h), 1, work.residual, Int32(d))
+        }
+        let residualNorm = Double(cblas_snrm2(Int32(b * d), work.residual, 1))
+        let norms = w.columnSquaredNorms()
+        let (terms, sumS2) = statistics(mu: mu, rho: rho, latents: h, norms: norms, residualSquares: residualNorm * residualNorm)
+        let likelihoodScale = weights.likelihood / (Double(b) * terms.sigma2)
+        if let gradMu {
+            // β_lik (R W)/(Bσ²)
+            w.storage.withUnsafeBufferPointer { pw in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(b), Int32(h), Int32(d), Float(likelihoodScale),
+                            work.residual, Int32(d), pw.baseAddress, Int32(h), 0, gradMu, Int32(h))
+            }
+        }
+        posteriorGradients(terms, latents: h, norms: norms, gradMu: gradMu, gradRho: gradRho)
+        if let gradW {
+            // β_lik/(Bσ²) (Rᵀ M − W S)
+            w.storage.withUnsafeBufferPointer { pw in
+                for r in 0..<d { for c in 0..<h { gradW[r * h + c] = -Float(likelihoodScale * sumS2[c]) * pw[r * h + c] } }
+            }
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(h), Int32(b), Float(likelihoodScale),
+                        work.residual, Int32(d), mu, Int32(h), 1, gradW, Int32(h))
+        }
+        return terms
+    }
+
+    /// Fixes W for the evaluations of `evaluate(mu:rho:gradMu:gradRho:)`: computes X W, WᵀW and ‖X‖² once.
+    public mutating func fixDictionary(_ w: Matrix) {
+        precondition(w.rows == x.cols, "W must have D = \(x.cols) rows")
+        var xw = Matrix(rows: x.rows, cols: w.cols), gram = Matrix(rows: w.cols, cols: w.cols)
+        Matrix.gemm(x, w, into: &xw)
+        Matrix.gram(w, into: &gram)
+        let xSquared = x.storage.withUnsafeBufferPointer { cblas_dsdot(Int32($0.count), $0.baseAddress, 1, $0.baseAddress, 1) }
+        fixed = (w, xw.storage, gram, xSquared, w.columnSquaredNorms())
+    }
+
+    /// L_β and its gradients w.r.t. μ and ρ at the W given to `fixDictionary` (which must have been called),
+    /// without forming the residual (see the type's documentation).
+    public mutating func evaluate(mu: UnsafePointer<Float>, rho: UnsafePointer<Float>,
+                                  gradMu: UnsafeMutablePointer<Float>? = nil, gradRho: UnsafeMutablePointer<Float>? = nil) -> Terms
+    {
+        guard let fixed else { preconditionFailure("fixDictionary(_:) must be called first") }
+        let (b, h) = (x.rows, fixed.w.cols)
+        let work = workspace.prepared(latents: h)
+        let product = work.product  // P = M WᵀW
+        fixed.gram.storage.withUnsafeBufferPointer { g in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(b), Int32(h), Int32(h), 1, mu, Int32(h),
+                        g.baseAddress, Int32(h), 0, product, Int32(h))
+        }
+        let count = Int32(b * h)
+        let residualSquares = fixed.xw.withUnsafeBufferPointer { xw in
+            fixed.xSquared - 2 * cblas_dsdot(count, mu, 1, xw.baseAddress, 1) + cblas_dsdot(count, mu, 1, product, 1)
+        }
+        let (terms, _) = statistics(mu: mu, rho: rho, latents: h, norms: fixed.norms, residualSquares: residualSquares)
+        if let gradMu {
+            // β_lik (R W)/(Bσ²) = β_lik (XW − P)/(Bσ²)
+            let likelihoodScale = Float(weights.likelihood / (Double(b) * terms.sigma2))
+            fixed.xw.withUnsafeBufferPointer { xw in
+                for i in 0..<(b * h) { gradMu[i] = likelihoodScale * (xw[i] - product[i]) }
+            }
+        }
+        posteriorGradients(terms, latents: h, norms: fixed.norms, gradMu: gradMu, gradRho: gradRho)
+        return terms
+    }
+
+    /// The folded-normal moments of every element (into the workspace), σ², λ and the terms of L_β; also
+    /// Σ_n s_nh² per latent.
+    private func statistics(mu: UnsafePointer<Float>, rho: UnsafePointer<Float>, latents h: Int, norms: [Double],
+                            residualSquares: Double) -> (Terms, sumS2: [Double])
+    {
+        let (b, d) = (x.rows, x.cols)
+        let work = workspace
+        // Folded-normal moments per element, eight at a time (VectorMath), then column sums in double precision.
+        let count = b * h
+        let (scales, dMu, dS, absMean) = (work.scales, work.foldedDMu, work.foldedDS, work.absMean)
+        for i in stride(from: 0, to: count, by: 8) {
+            let m = VectorMath.load(mu, at: i, count: count), r = VectorMath.load(rho, at: i, count: count)
+            let s = VectorMath.exp(r)
+            let t = m / s * 0.707_106_77  // μ/(√2 s)
+            let e = VectorMath.exp(-t * t)
+            let f = VectorMath.erf(t, expMinusSquare: e)
+            let slope = 0.797_884_56 * e  // ∂E|z|/∂s = √(2/π) e^(−t²)
+            VectorMath.store(s, scales, at: i, count: count)
+            VectorMath.store(f, dMu, at: i, count: count)  // ∂E|z|/∂μ = erf(t)
+            VectorMath.store(slope, dS, at: i, count: count)
+            VectorMath.store(s * slope + m * f, absMean, at: i, count: count)  // E|z|
+        }
+        let sumS2 = Self.columnSums(scales, rows: b, cols: h, squared: true)
+        let lambda = Self.columnSums(absMean, rows: b, cols: h).map { $0 / Double(b) }
+        let logS = Self.columnSums(rho, rows: b, cols: h)
+        let traceTerm = zip(sumS2, norms).reduce(0) { $0 + $1.0 * $1.1 }
+        let sigma2 = (residualSquares + traceTerm) / Double(b * d)
+        let posterior = logS.reduce(0, +) / Double(b) + Double(h) * DiagonalEntropyObjective.halfLogTwoPiE
         let prior = lambda.reduce(0) { $0 + log(2 * M_E * $1) }
         let noise = Double(d) / 2 * log(2 * Double.pi * M_E * sigma2)
         let terms = Terms(value: weights.posterior * posterior - weights.prior * prior - weights.likelihood * noise,
                           posteriorEntropy: posterior, priorEntropy: prior, noiseEntropy: noise, sigma2: sigma2, lambda: lambda)
+        return (terms, sumS2)
+    }
 
-        let likelihoodScale = weights.likelihood / (Double(b) * sigma2)
-        if gradMu != nil || gradRho != nil {
-            if gradMu != nil {
-                if rw.rows != b || rw.cols != h { rw = Matrix(rows: b, cols: h) }
-                Matrix.gemm(residual, w, alpha: Float(likelihoodScale), beta: 0, into: &rw)  // β_lik (R W)/(Bσ²)
+    /// Adds the prior's part to ∂L/∂μ (which holds the likelihood's part) and writes ∂L/∂ρ, from the moments
+    /// that `statistics` left in the workspace.
+    private func posteriorGradients(_ terms: Terms, latents h: Int, norms: [Double], gradMu: UnsafeMutablePointer<Float>?,
+                                    gradRho: UnsafeMutablePointer<Float>?)
+    {
+        let b = x.rows
+        let (scales, dMu, dS) = (workspace.scales, workspace.foldedDMu, workspace.foldedDS)
+        let prior = terms.lambda.map { Float(weights.prior / (Double(b) * $0)) }
+        prior.withUnsafeBufferPointer { prior in
+            if let gradMu {
+                // − β_prior erf(t)/(B λ)
+                for n in 0..<b { for c in 0..<h { gradMu[n * h + c] -= prior[c] * dMu[n * h + c] } }
             }
-            for n in 0..<b {
-                for c in 0..<h {
-                    let i = n * h + c
-                    let s = scales[i]
-                    if let gradMu {
-                        gradMu[i] = Float(Double(rw.storage[i]) - weights.prior * foldedDMu[i] / (Double(b) * lambda[c]))
-                    }
-                    if let gradRho {
-                        let dS = (weights.posterior / s - weights.likelihood * s * norms[c] / sigma2
-                            - weights.prior * foldedDS[i] / lambda[c]) / Double(b)
-                        gradRho[i] = Float(dS * s)
+            if let gradRho {
+                // s ∂L/∂s = (β_post − β_lik s² ‖w_h‖²/σ² − β_prior s ∂E|z|/∂s / λ_h) / B
+                let post = Float(weights.posterior / Double(b))
+                let likelihood = norms.map { Float(weights.likelihood * $0 / (Double(b) * terms.sigma2)) }
+                likelihood.withUnsafeBufferPointer { likelihood in
+                    for n in 0..<b {
+                        for c in 0..<h {
+                            let i = n * h + c, s = scales[i]
+                            gradRho[i] = post - likelihood[c] * s * s - prior[c] * s * dS[i]
+                        }
                     }
                 }
             }
         }
-        if let gradW {
-            // β_lik/(Bσ²) (Rᵀ M − W S)
-            var g = Matrix(rows: d, cols: h)
-            Matrix.gemm(residual, transposeA: true, mu, alpha: Float(likelihoodScale), beta: 0, into: &g)
-            for r in 0..<d { for c in 0..<h { gradW[r * h + c] = g[r, c] - Float(likelihoodScale * sumS2[c]) * w[r, c] } }
+    }
+
+    /// Σ_n a_nc (or Σ_n a_nc²) per column of a row-major matrix, in double precision.
+    private static func columnSums(_ a: UnsafePointer<Float>, rows: Int, cols: Int, squared: Bool = false) -> [Double] {
+        var sums = [Double](repeating: 0, count: cols)
+        sums.withUnsafeMutableBufferPointer { sums in
+            for n in 0..<rows {
+                let row = a + n * cols
+                if squared {
+                    for c in 0..<cols { sums[c] += Double(row[c]) * Double(row[c]) }
+                } else {
+                    for c in 0..<cols { sums[c] += Double(row[c]) }
+                }
+            }
         }
-        return terms
+        return sums
+    }
+
+    /// The residual and the per-element moments of one batch, allocated once.
+    private final class Workspace {
+        let points: Int, dimension: Int
+        private(set) var latents = 0
+        let residual: UnsafeMutablePointer<Float>
+        private(set) var scales: UnsafeMutablePointer<Float>
+        private(set) var foldedDMu: UnsafeMutablePointer<Float>
+        private(set) var foldedDS: UnsafeMutablePointer<Float>
+        private(set) var absMean: UnsafeMutablePointer<Float>
+        private(set) var product: UnsafeMutablePointer<Float>
+
+        init(x: Matrix) {
+            (points, dimension) = (x.rows, x.cols)
+            residual = .allocate(capacity: max(1, x.rows * x.cols))
+            (scales, foldedDMu, foldedDS, absMean, product) = (.allocate(capacity: 1), .allocate(capacity: 1),
+                                                               .allocate(capacity: 1), .allocate(capacity: 1), .allocate(capacity: 1))
+        }
+
+        /// Sized for H latents.
+        func prepared(latents h: Int) -> Workspace {
+            if h != latents {
+                for buffer in [scales, foldedDMu, foldedDS, absMean, product] { buffer.deallocate() }
+                let size = max(1, points * h)
+                (scales, foldedDMu, foldedDS, absMean, product) = (.allocate(capacity: size), .allocate(capacity: size),
+                                                                   .allocate(capacity: size), .allocate(capacity: size),
+                                                                   .allocate(capacity: size))
+                latents = h
+            }
+            return self
+        }
+
+        deinit {
+            for buffer in [residual, scales, foldedDMu, foldedDS, absMean, product] { buffer.deallocate() }
+        }
     }
 }

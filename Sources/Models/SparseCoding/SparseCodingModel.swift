@@ -22,11 +22,7 @@ public struct SparseCodingModel: Sendable, Equatable {
     public var latents: Int { w.cols }
 
     /// Squared column norms ‖w_h‖².
-    public var columnNormsSquared: [Double] {
-        var norms = [Double](repeating: 0, count: w.cols)
-        for d in 0..<w.rows { for h in 0..<w.cols { norms[h] += Double(w[d, h]) * Double(w[d, h]) } }
-        return norms
-    }
+    public var columnNormsSquared: [Double] { w.columnSquaredNorms() }
 
     /// Fixes the gauge (`es-sc.md`): unit-norm columns, each column's scale moved into λ_h (p(x) is unchanged).
     public mutating func normalizeColumns() {

@@ -98,8 +98,7 @@ enum ExactELBO {
         let (n, d, h) = (x.rows, x.cols, w.cols)
         var residual = x
         Matrix.gemm(mu, w, transposeB: true, alpha: -1, beta: 1, into: &residual)
-        var norms = [Double](repeating: 0, count: h)
-        for i in w.storage.indices { norms[i % h] += Double(w.storage[i]) * Double(w.storage[i]) }
+        let norms = w.columnSquaredNorms()
         var squares = dot(residual.storage, residual.storage), logS = 0.0, absolute = 0.0
         for i in 0..<(n * h) {
             let s = exp(Double(rho.storage[i]))

@@ -261,31 +261,37 @@ public struct SparseCodingTrainer: Sendable {
         let (n, d, h) = (x.rows, x.cols, latents)
         var order = Array(0..<n)
         order.shuffle(using: &generator)
-        for start in stride(from: 0, to: n, by: batchSize) {
-            let rows = Array(order[start..<min(n, start + batchSize)])
-            let b = rows.count
-            let xb = x.gathering(rows)
-            var parameters = initialPosteriors(rows, mu, rho)
-            let (w, norms) = ColumnNormalization.normalized(v)
-            var objective = DiagonalEntropyObjective(x: xb, weights: weights)
-            // E-step: maximise B·L over (μ, ρ) of the batch, W fixed.
-            LBFGS(history: lbfgsHistory, maxIterations: iterations).minimize(&parameters) { p, g in
-                let muB = Matrix(rows: b, cols: h, storage: Array(p[0..<(b * h)]))
-                let rhoB = Matrix(rows: b, cols: h, storage: Array(p[(b * h)...]))
-                let terms = g.withUnsafeMutableBufferPointer { gp in
-                    objective.evaluate(w: w, mu: muB, rho: rhoB, gradMu: gp.baseAddress!, gradRho: gp.baseAddress! + b * h)
+        // One BLAS thread: the E-step's products are small (B×H×H), and idle OpenBLAS threads spin between them
+        // (one epoch on 10,240 patches: 2.6 s with one thread, 3.1 s with two).
+        BLASThreads.with(1) {
+            for start in stride(from: 0, to: n, by: batchSize) {
+                let rows = Array(order[start..<min(n, start + batchSize)])
+                let b = rows.count
+                let xb = x.gathering(rows)
+                var parameters = initialPosteriors(rows, mu, rho)
+                let (w, norms) = ColumnNormalization.normalized(v)
+                var objective = DiagonalEntropyObjective(x: xb, weights: weights)
+                objective.fixDictionary(w)
+                // E-step: maximise B·L over (μ, ρ) of the batch, W fixed.
+                LBFGS(history: lbfgsHistory, maxIterations: iterations).minimize(&parameters) { p, g in
+                    let terms = p.withUnsafeBufferPointer { p in
+                        g.withUnsafeMutableBufferPointer { gp in
+                            objective.evaluate(mu: p.baseAddress!, rho: p.baseAddress! + b * h, gradMu: gp.baseAddress!,
+                                               gradRho: gp.baseAddress! + b * h)
+                        }
+                    }
+                    scale(&g, -Double(b))
+                    return -Double(b) * terms.value
                 }
-                for i in g.indices { g[i] *= -Float(b) }
-                return -Double(b) * terms.value
+                let muB = Matrix(rows: b, cols: h, storage: Array(parameters[0..<(b * h)]))
+                let rhoB = Matrix(rows: b, cols: h, storage: Array(parameters[(b * h)...]))
+                mu.scattering(muB, to: rows)
+                rho.scattering(rhoB, to: rows)
+                // M-step: one ascent step on V along ∂L/∂V.
+                var gradW = [Float](repeating: 0, count: d * h)
+                gradW.withUnsafeMutableBufferPointer { _ = objective.evaluate(w: w, mu: muB, rho: rhoB, gradW: $0.baseAddress!) }
+                ascend(&v, w: w, norms: norms, gradW: gradW)
             }
-            let muB = Matrix(rows: b, cols: h, storage: Array(parameters[0..<(b * h)]))
-            let rhoB = Matrix(rows: b, cols: h, storage: Array(parameters[(b * h)...]))
-            mu.scattering(muB, to: rows)
-            rho.scattering(rhoB, to: rows)
-            // M-step: one ascent step on V along ∂L/∂V.
-            var gradW = [Float](repeating: 0, count: d * h)
-            gradW.withUnsafeMutableBufferPointer { _ = objective.evaluate(w: w, mu: muB, rho: rhoB, gradW: $0.baseAddress!) }
-            ascend(&v, w: w, norms: norms, gradW: gradW)
         }
     }
 
