@@ -69,16 +69,11 @@ public struct DiagonalEntropyObjective {
     {
         let (b, d, h) = (x.rows, x.cols, w.cols)
         precondition(w.rows == d, "W must have D = \(d) rows")
-        let work = workspace.prepared(latents: h)
-        // R = X − M Wᵀ.
-        work.residual.update(from: x.storage, count: b * d)
-        w.storage.withUnsafeBufferPointer { pw in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(b), Int32(d), Int32(h), -1, mu, Int32(h),
-                        pw.baseAddress, Int32(h), 1, work.residual, Int32(d))
-        }
-        let residualNorm = Double(cblas_snrm2(Int32(b * d), work.residual, 1))
+        let sums = self.sums(w: w, mu: mu, rho: rho)
         let norms = w.columnSquaredNorms()
-        let (terms, sumS2) = statistics(mu: mu, rho: rho, latents: h, norms: norms, residualSquares: residualNorm * residualNorm)
+        let terms = Self.terms(sums, points: b, dimension: d, norms: norms, weights: weights)
+        let sumS2 = sums.sumS2
+        let work = workspace
         let likelihoodScale = weights.likelihood / (Double(b) * terms.sigma2)
         if let gradMu {
             // β_lik (R W)/(Bσ²)
@@ -126,7 +121,8 @@ public struct DiagonalEntropyObjective {
         let residualSquares = fixed.xw.withUnsafeBufferPointer { xw in
             fixed.xSquared - 2 * cblas_dsdot(count, mu, 1, xw.baseAddress, 1) + cblas_dsdot(count, mu, 1, product, 1)
         }
-        let (terms, _) = statistics(mu: mu, rho: rho, latents: h, norms: fixed.norms, residualSquares: residualSquares)
+        let sums = moments(mu: mu, rho: rho, latents: h, residualSquares: residualSquares)
+        let terms = Self.terms(sums, points: b, dimension: x.cols, norms: fixed.norms, weights: weights)
         if let gradMu {
             // β_lik (R W)/(Bσ²) = β_lik (XW − P)/(Bσ²)
             let likelihoodScale = Float(weights.likelihood / (Double(b) * terms.sigma2))
@@ -138,15 +134,28 @@ public struct DiagonalEntropyObjective {
         return terms
     }
 
-    /// The folded-normal moments of every element (into the workspace), σ², λ and the terms of L_β; also
-    /// Σ_n s_nh² per latent.
-    private func statistics(mu: UnsafePointer<Float>, rho: UnsafePointer<Float>, latents h: Int, norms: [Double],
-                            residualSquares: Double) -> (Terms, sumS2: [Double])
-    {
-        let (b, d) = (x.rows, x.cols)
+    /// The batch sums L is made of: ‖R‖², and per latent Σ_n s_nh², Σ_n E|z_nh|, Σ_n log s_nh.
+    struct Sums {
+        var residualSquares: Double
+        var sumS2: [Double]
+        var absMean: [Double]
+        var logS: [Double]
+
+        mutating func add(_ other: Sums) {
+            residualSquares += other.residualSquares
+            for c in sumS2.indices {
+                sumS2[c] += other.sumS2[c]
+                absMean[c] += other.absMean[c]
+                logS[c] += other.logS[c]
+            }
+        }
+    }
+
+    /// The folded-normal moments of every element (into the workspace) and their column sums.
+    private func moments(mu: UnsafePointer<Float>, rho: UnsafePointer<Float>, latents h: Int, residualSquares: Double) -> Sums {
         let work = workspace
         // Folded-normal moments per element, eight at a time (VectorMath), then column sums in double precision.
-        let count = b * h
+        let (b, count) = (x.rows, x.rows * h)
         let (scales, dMu, dS, absMean) = (work.scales, work.foldedDMu, work.foldedDS, work.absMean)
         for i in stride(from: 0, to: count, by: 8) {
             let m = VectorMath.load(mu, at: i, count: count), r = VectorMath.load(rho, at: i, count: count)
@@ -160,21 +169,57 @@ public struct DiagonalEntropyObjective {
             VectorMath.store(slope, dS, at: i, count: count)
             VectorMath.store(s * slope + m * f, absMean, at: i, count: count)  // E|z|
         }
-        let sumS2 = Self.columnSums(scales, rows: b, cols: h, squared: true)
-        let lambda = Self.columnSums(absMean, rows: b, cols: h).map { $0 / Double(b) }
-        let logS = Self.columnSums(rho, rows: b, cols: h)
-        let traceTerm = zip(sumS2, norms).reduce(0) { $0 + $1.0 * $1.1 }
-        let sigma2 = (residualSquares + traceTerm) / Double(b * d)
-        let posterior = logS.reduce(0, +) / Double(b) + Double(h) * DiagonalEntropyObjective.halfLogTwoPiE
+        return Sums(residualSquares: residualSquares, sumS2: Self.columnSums(scales, rows: b, cols: h, squared: true),
+                    absMean: Self.columnSums(absMean, rows: b, cols: h), logS: Self.columnSums(rho, rows: b, cols: h))
+    }
+
+    /// σ², λ and the terms of L_β from the sums over B points.
+    static func terms(_ sums: Sums, points b: Int, dimension d: Int, norms: [Double], weights: EntropyWeights) -> Terms {
+        let h = sums.sumS2.count
+        let lambda = sums.absMean.map { $0 / Double(b) }
+        let traceTerm = zip(sums.sumS2, norms).reduce(0) { $0 + $1.0 * $1.1 }
+        let sigma2 = (sums.residualSquares + traceTerm) / Double(b * d)
+        let posterior = sums.logS.reduce(0, +) / Double(b) + Double(h) * DiagonalEntropyObjective.halfLogTwoPiE
         let prior = lambda.reduce(0) { $0 + log(2 * M_E * $1) }
         let noise = Double(d) / 2 * log(2 * Double.pi * M_E * sigma2)
-        let terms = Terms(value: weights.posterior * posterior - weights.prior * prior - weights.likelihood * noise,
-                          posteriorEntropy: posterior, priorEntropy: prior, noiseEntropy: noise, sigma2: sigma2, lambda: lambda)
-        return (terms, sumS2)
+        return Terms(value: weights.posterior * posterior - weights.prior * prior - weights.likelihood * noise,
+                     posteriorEntropy: posterior, priorEntropy: prior, noiseEntropy: noise, sigma2: sigma2, lambda: lambda)
+    }
+
+    /// L_β over all rows of x at W and q (no gradients), `chunk` rows at a time, so the work buffers stay
+    /// chunk-sized however many rows there are.
+    public static func terms(x: Matrix, w: Matrix, mu: Matrix, rho: Matrix, weights: EntropyWeights = .one, chunk: Int = 4096) -> Terms {
+        precondition(mu.rows == x.rows && rho.rows == x.rows && mu.cols == w.cols && rho.cols == w.cols && w.rows == x.cols,
+                     "shape mismatch")
+        var total: Sums?
+        for first in stride(from: 0, to: x.rows, by: chunk) {
+            let rows = first..<min(x.rows, first + chunk)
+            let part = DiagonalEntropyObjective(x: x.rowSlice(rows))
+            let (m, r) = (mu.rowSlice(rows), rho.rowSlice(rows))
+            let sums = m.storage.withUnsafeBufferPointer { m in
+                r.storage.withUnsafeBufferPointer { r in part.sums(w: w, mu: m.baseAddress!, rho: r.baseAddress!) }
+            }
+            if total == nil { total = sums } else { total!.add(sums) }
+        }
+        guard let total else { preconditionFailure("no rows") }
+        return terms(total, points: x.rows, dimension: x.cols, norms: w.columnSquaredNorms(), weights: weights)
+    }
+
+    /// R = X − M Wᵀ into the workspace, and the sums of L.
+    private func sums(w: Matrix, mu: UnsafePointer<Float>, rho: UnsafePointer<Float>) -> Sums {
+        let (b, d, h) = (x.rows, x.cols, w.cols)
+        let work = workspace.prepared(latents: h)
+        work.residual.update(from: x.storage, count: b * d)
+        w.storage.withUnsafeBufferPointer { pw in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(b), Int32(d), Int32(h), -1, mu, Int32(h),
+                        pw.baseAddress, Int32(h), 1, work.residual, Int32(d))
+        }
+        let residualNorm = Double(cblas_snrm2(Int32(b * d), work.residual, 1))
+        return moments(mu: mu, rho: rho, latents: h, residualSquares: residualNorm * residualNorm)
     }
 
     /// Adds the prior's part to ∂L/∂μ (which holds the likelihood's part) and writes ∂L/∂ρ, from the moments
-    /// that `statistics` left in the workspace.
+    /// that `moments` left in the workspace.
     private func posteriorGradients(_ terms: Terms, latents h: Int, norms: [Double], gradMu: UnsafeMutablePointer<Float>?,
                                     gradRho: UnsafeMutablePointer<Float>?)
     {

@@ -27,8 +27,7 @@ public struct SparseCodingEvaluation: Codable, Sendable {
     public static func run(_ model: SparseCodingModel, on x: Matrix, samples: Int?, seed: UInt64) -> SparseCodingEvaluation {
         let estimators = HeldOutEstimators(model: model)
         let (elbo, mu, rho) = estimators.fitPosteriors(x)
-        var objective = DiagonalEntropyObjective(x: x)
-        let entropy = objective.evaluate(w: model.w, mu: mu, rho: rho)
+        let entropy = DiagonalEntropyObjective.terms(x: x, w: model.w, mu: mu, rho: rho)
         let heldOut = meanAndStandardError(elbo)
         var report = SparseCodingEvaluation(
             points: x.rows, objective: entropy.value, heldOutELBO: Estimate(mean: heldOut.mean, standardError: heldOut.standardError),

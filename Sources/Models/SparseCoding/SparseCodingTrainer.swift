@@ -220,8 +220,7 @@ public struct SparseCodingTrainer: Sendable {
             if posterior == .full {
                 return FullCovarianceEntropyObjective(x: x).evaluate(w: w, mu: state.mu, factors: state.factors)
             }
-            var objective = DiagonalEntropyObjective(x: x)
-            return objective.evaluate(w: w, mu: state.mu, rho: state.rho)
+            return DiagonalEntropyObjective.terms(x: x, w: w, mu: state.mu, rho: state.rho)
         case .elboMC:
             return ExactELBO.terms(x, w: w, sigma2: state.sigma2, lambda: state.lambda, mu: state.mu, rho: state.rho)
         case .mapL1:
