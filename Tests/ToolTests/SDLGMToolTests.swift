@@ -43,11 +43,81 @@ final class SDLGMToolTests: XCTestCase {
         XCTAssertTrue((0..<codes.rows).allSatisfy { (1...3).contains(codes.row($0).indices.count) }, "1 ≤ L̂ ≤ L0 = 3 labels per row")
 
         let kept: Set = ["medical.h5", "sdlgm.h5", "one-vs-all.h5", "most-frequent.h5", "codes.h5"]
-        assertFails(try ToolHarness.run("sk-train", ["sdlgm", data, "-o", folder + "/x.h5", "--mode", "unsupervised"]), code: 64,
-                    containing: "--mode unsupervised is not available yet", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", data, "-o", folder + "/x.h5", "--mode", "unsupervised",
+                                                     "--latents", "5", "--max-active", "6"]), code: 64,
+                    containing: "--max-active (L0) must be at most --latents (K)", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-train", ["sdlgm", data, "-o", folder + "/x.h5", "--split", "validation"]), code: 65,
                     containing: "has no split 'validation' (splits: ", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-eval", [folder + "/sdlgm.h5", ToolHarness.fixture("broken/good-4x4.h5")]), code: 65,
                     containing: "is not a 'multilabel' file", folder: folder, keeping: kept)
+    }
+
+    /// sk-synth bars → sk-train sdlgm --mode unsupervised → sk-eval → sk-encode → sk-inspect --tiles, --resume; and
+    /// a Bernoulli model of medical's binary word features.
+    func testUnsupervisedPipeline() throws {
+        let folder = try temporaryFolder(self)
+        let (bars, model) = (folder + "/bars.h5", folder + "/embed.h5")
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", bars, "--count", "400", "--seed", "1"]).status, 0)
+        let train = try ToolHarness.run("sk-train", ["sdlgm", bars, "-o", model, "--mode", "unsupervised", "--latents", "10",
+                                                     "--max-active", "3", "--hidden", "32", "--epochs", "6", "--batch-size", "50",
+                                                     "--learning-rate", "0.003", "--seed", "1", "--json"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let file = try HDF5File.open(model)
+        XCTAssertEqual(try file.attribute("mode"), .string("unsupervised"))
+        XCTAssertEqual(try file.attribute("max_active"), .int(3))
+        XCTAssertEqual(try file.attribute("latents"), .int(10))
+        XCTAssertEqual(try file.attribute("decoder"), .string("linear"))
+        XCTAssertEqual(try file.read("/history/objective", as: Double.self).0.count, 6)
+        XCTAssertEqual(try file.readMatrix("/model/decoder/layer0/weight").cols, 10)
+
+        let eval = try ToolHarness.run("sk-eval", [model, bars, "--json", "--elbo-samples", "3"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let report = try JSONDecoder().decode(UnsupervisedEvaluation.self, from: Data(eval.stdout.utf8))
+        XCTAssertEqual(report.points, 400)
+        XCTAssertEqual(report.activeCounts.count, 4, "counts of 0 … L0 active features")
+        XCTAssertEqual(report.activeCounts.reduce(0, +), 400)
+        XCTAssertTrue(report.heldOutELBO.mean.isFinite)
+        XCTAssertLessThan(report.reconstructionError, report.dataVariance)
+
+        let encode = try ToolHarness.run("sk-encode", [model, bars, "-o", folder + "/codes.h5"])
+        XCTAssertEqual(encode.status, 0, encode.stderr)
+        let codes = try HDF5File.open(folder + "/codes.h5").readCSR("/codes")
+        XCTAssertEqual(codes.rows, 400)
+        XCTAssertEqual(codes.cols, 10)
+        XCTAssertTrue((0..<codes.rows).allSatisfy { (1...3).contains(codes.row($0).indices.count) }, "1 ≤ L̂ ≤ L0 = 3 per row")
+        XCTAssertEqual(try ToolHarness.run("sk-inspect", [model, "--tiles", "-o", folder + "/fields.png"]).status, 0)
+
+        let resumed = try ToolHarness.run("sk-train", ["sdlgm", bars, "-o", folder + "/more.h5", "--mode", "unsupervised",
+                                                       "--latents", "10", "--max-active", "3", "--hidden", "32", "--epochs", "2",
+                                                       "--resume", model, "--seed", "2"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try HDF5File.open(folder + "/more.h5").read("/history/objective", as: Double.self).0.count, 8)
+
+        let kept: Set = ["bars.h5", "embed.h5", "codes.h5", "fields.png", "more.h5"]
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", bars, "-o", folder + "/x.h5", "--mode", "unsupervised",
+                                                     "--latents", "10", "--max-active", "3", "--resume", model, "--decoder", "mlp"]),
+                    code: 65, containing: "resume with the same", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", bars, "-o", folder + "/x.h5", "--mode", "unsupervised",
+                                                     "--likelihood", "bernoulli"]),
+                    code: 65, containing: "Bernoulli data must lie in [0, 1]", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", bars, "-o", folder + "/x.h5", "--mode", "unsupervised", "--tau", "1"]),
+                    code: 64, containing: "--tau takes START:END", folder: folder, keeping: kept)
+
+        // Binary word features as Bernoulli data: train on medical's train split, evaluate on its test split.
+        let medical = folder + "/medical.h5"
+        func fixture(_ name: String) -> String { ToolHarness.fixture("multilabel/" + name) }
+        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("medical-train.arff"), fixture("medical-test.arff"),
+                                                          "--format", "arff", "--xml", fixture("medical.xml"), "-o", medical]).status, 0)
+        let words = try ToolHarness.run("sk-train", ["sdlgm", medical, "-o", folder + "/words.h5", "--mode", "unsupervised",
+                                                     "--likelihood", "bernoulli", "--decoder", "mlp", "--latents", "20",
+                                                     "--max-active", "4", "--hidden", "32", "--epochs", "3", "--seed", "1"])
+        XCTAssertEqual(words.status, 0, words.stderr)
+        let wordsEval = try ToolHarness.run("sk-eval", [folder + "/words.h5", medical, "--split", "test", "--json", "--elbo-samples", "2"])
+        XCTAssertEqual(wordsEval.status, 0, wordsEval.stderr)
+        let wordsReport = try JSONDecoder().decode(UnsupervisedEvaluation.self, from: Data(wordsEval.stdout.utf8))
+        XCTAssertEqual(wordsReport.points, 645)
+        XCTAssertNil(wordsReport.sigma2)
+        assertFails(try ToolHarness.run("sk-inspect", [folder + "/words.h5", "--tiles", "-o", folder + "/x.png"]), code: 65,
+                    containing: "has an MLP decoder", folder: folder, keeping: kept.union(["medical.h5", "words.h5"]))
     }
 }

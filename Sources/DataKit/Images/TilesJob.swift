@@ -32,9 +32,13 @@ public struct TilesJob: Sendable {
         var tiles: Matrix
         let source: String
         if kind == .model {
-            let w = try file.readMatrix("/model/W")  // D × H: each column is one learned field
+            // D × H, each column one learned field: ES-SC's W, or the weight of SDLGM's linear decoder.
+            source = file.kind(of: "/model/W") == .dataset ? "/model/W" : "/model/decoder/layer0/weight"
+            if source != "/model/W", file.kind(of: "/model/decoder/layer1") != nil {
+                throw SparseKitError.badInput(input, "has an MLP decoder: its fields are not one matrix to draw (train with --decoder linear)")
+            }
+            let w = try file.readMatrix(source)
             tiles = w.transposed.rowSlice(0..<min(count, w.cols))
-            source = "/model/W columns"
         } else {
             let data = try file.dataMatrixDataset()
             let rows = min(count, data.shape[0])

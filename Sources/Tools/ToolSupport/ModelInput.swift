@@ -5,14 +5,31 @@ import DataKit
 public enum ModelInput {
     public static func matching(_ path: String, model: String, modelFile: HDF5File, dimension: Int) throws -> Matrix {
         let file = try HDF5File.open(path)
-        let kind = try file.requireKind(.patches, .whitened)
-        if kind == .patches, modelFile.kind(of: WhiteningTransform.group) == .group {
-            throw SparseKitError.badInput(path, "holds raw patches but \(model) was trained on whitened data; "
-                + "run sk-whiten \(path) -o OUT.h5 --transform-from \(model) first")
+        try file.requireKind(.patches, .whitened)
+        return try checked(try file.readDataMatrix(), file: file, model: model, modelFile: modelFile, dimension: dimension)
+    }
+
+    /// Dense rows for unsupervised models: `/data` of a patches or whitened file, or the features of a multilabel
+    /// file (of the split, every row for nil), densified.
+    public static func denseRows(_ path: String, split: String?) throws -> (rows: Matrix, file: HDF5File) {
+        let file = try HDF5File.open(path)
+        guard try file.requireKind(.patches, .whitened, .multilabel) == .multilabel else { return (try file.readDataMatrix(), file) }
+        return (try MultiLabelDataset.read(from: file).rows(ofSplit: split, in: path).features.dense(), file)
+    }
+
+    /// `denseRows` checked against a model as `matching` checks.
+    public static func denseRows(_ path: String, split: String?, model: String, modelFile: HDF5File, dimension: Int) throws -> Matrix {
+        let (rows, file) = try denseRows(path, split: split)
+        return try checked(rows, file: file, model: model, modelFile: modelFile, dimension: dimension)
+    }
+
+    static func checked(_ x: Matrix, file: HDF5File, model: String, modelFile: HDF5File, dimension: Int) throws -> Matrix {
+        if try file.fileKind() == .patches, modelFile.kind(of: WhiteningTransform.group) == .group {
+            throw SparseKitError.badInput(file.path, "holds raw patches but \(model) was trained on whitened data; "
+                + "run sk-whiten \(file.path) -o OUT.h5 --transform-from \(model) first")
         }
-        let x = try file.readDataMatrix()
         guard x.cols == dimension else {
-            throw SparseKitError.badInput(path, "rows have \(x.cols) values but \(model) expects \(dimension); "
+            throw SparseKitError.badInput(file.path, "rows have \(x.cols) values but \(model) expects \(dimension); "
                 + "prepare the data with the patch size and whitening used for training")
         }
         return x

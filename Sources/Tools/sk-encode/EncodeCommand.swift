@@ -13,6 +13,9 @@ struct EncodeCommand: SparseKitCommand {
             (or, for a model with an amortized encoder, the encoder's output), written as /codes (μ, N × H) and
             /codes_std (s, N × H) in a 'codes' file.
 
+            For unsupervised SDLGM models: the evaluation code of every row (L̂ = argmax q(L | x), the top-L̂ support
+            scores, values μ; at most L0 non-zeros per row) as a CSR group /codes [N, K].
+
             For supervised SDLGM models on a 'multilabel' file: the hard code of every row, its predicted label
             set (the top L̂ = argmax p(L | x) labels, so at most L0 per row), as a CSR group /codes [N, C] whose
             values are the label scores.
@@ -41,6 +44,7 @@ struct EncodeCommand: SparseKitCommand {
         try ToolRunner.requireDistinct(output: output, inputs: [model, data])
         let atomic = try AtomicOutput(path: output)
         let modelFile = try HDF5File.open(model)
+        if try UnsupervisedSDLGM.isUnsupervised(modelFile) { return try encodeUnsupervised(modelFile, atomic) }
         if try modelFile.attribute("model")?.stringValue == "sdlgm" { return try encodeMultiLabel(modelFile, atomic) }
         let sc = try SparseCodingModel.read(from: modelFile)
         let x = try ModelInput.matching(data, model: model, modelFile: modelFile, dimension: sc.dimension)
@@ -64,6 +68,29 @@ struct EncodeCommand: SparseKitCommand {
                           line: "sk-encode: \(x.rows) rows encoded with \(sc.latents) latents to \(output)")
     }
 
+    func encodeUnsupervised(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {
+        let sdlgm = try UnsupervisedSDLGM.read(from: modelFile)
+        let x = try ModelInput.denseRows(data, split: split == "all" ? nil : split, model: model, modelFile: modelFile,
+                                         dimension: sdlgm.dimension)
+        try writeSparseCodes(try sdlgm.codes(x), maxActive: sdlgm.maxActive, atomic,
+                             line: "sk-encode: \(x.rows) rows encoded with at most \(sdlgm.maxActive) of \(sdlgm.latents) features")
+    }
+
+    /// Writes CSR codes to the output.
+    func writeSparseCodes(_ codes: CSRMatrix, maxActive: Int, _ atomic: AtomicOutput, line: String) throws {
+        try atomic.commit { path in
+            let file = try HDF5File.create(path)
+            try file.write(codes, to: "/codes")
+            try file.setAttribute("model_file", .string(model))
+            try file.setAttribute("max_active", .int(maxActive))
+            try file.writeHeader(kind: .codes, history: try HDF5File.open(data).history()
+                + [ToolRunner.provenance("sk-encode", inputs: [model, data])])
+            try file.close()
+        }
+        try common.finish(Result(output: output, points: codes.rows, latents: codes.cols),
+                          line: line + " (\(codes.nonZeros) non-zeros) to \(output)")
+    }
+
     func encodeMultiLabel(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {
         let (predictor, maxActive) = try MultiLabelPredictor.read(from: modelFile)
         let dataFile = try HDF5File.open(data)
@@ -74,17 +101,8 @@ struct EncodeCommand: SparseKitCommand {
         guard x.cols == predictor.network?.input.inputs ?? x.cols else {
             throw SparseKitError.badInput(data, "has \(x.cols) features; \(model) expects \(predictor.network!.input.inputs)")
         }
-        let codes = try predictor.codes(x)
-        try atomic.commit { path in
-            let file = try HDF5File.create(path)
-            try file.write(codes, to: "/codes")
-            try file.setAttribute("model_file", .string(model))
-            try file.setAttribute("max_active", .int(maxActive))
-            try file.writeHeader(kind: .codes, history: try dataFile.history() + [ToolRunner.provenance("sk-encode", inputs: [model, data])])
-            try file.close()
-        }
-        try common.finish(Result(output: output, points: x.rows, latents: codes.cols),
-                          line: "sk-encode: \(x.rows) rows encoded as predicted label sets (\(codes.nonZeros) labels in all, of \(codes.cols)) to \(output)")
+        try writeSparseCodes(try predictor.codes(x), maxActive: maxActive, atomic,
+                             line: "sk-encode: \(x.rows) rows encoded as predicted label sets of \(predictor.labelFrequencies.count) labels")
     }
 
     struct Result: Encodable {

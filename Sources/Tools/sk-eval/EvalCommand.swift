@@ -15,6 +15,11 @@ struct EvalCommand: SparseKitCommand {
             coefficient of the posterior means, and σ², λ. A model file with only /model/W, /model/lambda and
             /model/sigma2 is enough.
 
+            For unsupervised SDLGM models (on the kind of file they were trained on): the held-out ELBO of the
+            discrete model (hard samples, --elbo-samples per point; mean ± standard error), its log-likelihood and
+            KL parts, the reconstruction error of the evaluation codes (L̂ = argmax q(L|x), the top-L̂ features,
+            values μ) against the data's variance, and the histogram of active features per code (never above L0).
+
             For supervised SDLGM models (and their baselines) on a 'multilabel' file: P@k, nDCG@k, PSP@k and
             PSnDCG@k for k = 1, 3, 5 on --split (propensities from the --propensity-split labels, normalized as
             pyxclib computes them), micro/macro/example F1, Hamming loss, subset accuracy and the mean predicted
@@ -24,6 +29,7 @@ struct EvalCommand: SparseKitCommand {
               sk-eval model.h5 heldout-white.h5
               sk-eval model.h5 heldout-white.h5 --loglik --samples 1000 --json | jq .logLikelihood
               sk-eval sdlgm.h5 bibtex.h5 --split test
+              sk-eval embed.h5 heldout-white.h5 --elbo-samples 20
             """,
         version: SparseKit.version)
 
@@ -42,6 +48,9 @@ struct EvalCommand: SparseKitCommand {
     @Option(help: "Seed of the importance samples.")
     var seed: UInt64 = 0
 
+    @Option(name: .customLong("elbo-samples"), help: "Samples per point of the held-out ELBO (unsupervised SDLGM).")
+    var elboSamples = 10
+
     @Option(help: "The split to evaluate (SDLGM; 'all' for every row).")
     var split = "test"
 
@@ -57,15 +66,24 @@ struct EvalCommand: SparseKitCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard samples >= 1, elboSamples >= 1 else { throw ValidationError("--samples and --elbo-samples must be at least 1") }
     }
 
     func run() throws {
         let modelFile = try HDF5File.open(model)
+        if try UnsupervisedSDLGM.isUnsupervised(modelFile) { return try runUnsupervised(modelFile) }
         if try modelFile.attribute("model")?.stringValue == "sdlgm" { return try runMultiLabel(modelFile) }
         let sc = try SparseCodingModel.read(from: modelFile)
         let x = try ModelInput.matching(data, model: model, modelFile: modelFile, dimension: sc.dimension)
         let report = SparseCodingEvaluation.run(sc, on: x, samples: loglik ? samples : nil, seed: seed)
+        if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
+    }
+
+    func runUnsupervised(_ modelFile: HDF5File) throws {
+        let sdlgm = try UnsupervisedSDLGM.read(from: modelFile)
+        let x = try ModelInput.denseRows(data, split: split == "all" ? nil : split, model: model, modelFile: modelFile,
+                                         dimension: sdlgm.dimension)
+        let report = try UnsupervisedEvaluation.run(sdlgm, on: x, samples: elboSamples, seed: seed)
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 

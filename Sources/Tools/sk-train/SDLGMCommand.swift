@@ -7,7 +7,7 @@ import ToolSupport
 struct SDLGMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sdlgm",
-        abstract: "Sparse deep latent generative model (SDLGM): supervised multi-label learning, with its baselines.",
+        abstract: "Sparse deep latent generative model (SDLGM): sparse embeddings, or supervised multi-label learning.",
         discussion: """
             Supervised mode (../shared/docs/sdlgm.md): on a 'multilabel' file, a shared MLP of the sparse features
             (the first layer multiplies the CSR rows by a dense weight, never densifying them) with two heads:
@@ -16,21 +16,30 @@ struct SDLGMCommand: ParsableCommand {
             truncated to L0 of them (counted in the report); points without labels are left out of the loss.
             --method one-vs-all trains the baseline logistic regression (same sparse first layer, no hidden layer),
             --method most-frequent the most-frequent-labels predictor. Evaluate with sk-eval --split test.
-            The unsupervised mode is not available in this version.
+
+            Unsupervised mode: on a 'patches' or 'whitened' file (real-valued rows, --likelihood gaussian) or the
+            features of a 'multilabel' file (densified per run, e.g. binary words with --likelihood bernoulli), K =
+            --latents features with at most L0 = --max-active of them active per point: the level L and the support
+            are sampled in two Gumbel-Softmax steps by an encoder MLP (--hidden), the decoder is linear (--decoder
+            linear: a sparse-coding dictionary with an exact L0 constraint) or an MLP; Adam on the ELBO, S = --samples
+            relaxed samples per point, temperatures annealed from --tau START to END, --straight-through for hard
+            codes forward. Evaluate with sk-eval (held-out ELBO), encode with sk-encode (CSR codes, ≤ L0 per row).
 
             Examples:
               sk-convert bibtex-train.arff bibtex-test.arff --format arff --xml bibtex.xml -o bibtex.h5
               sk-train sdlgm bibtex.h5 -o sdlgm.h5 --max-active 10 --hidden 512 --epochs 20 --seed 1
               sk-train sdlgm bibtex.h5 -o ova.h5 --method one-vs-all --epochs 20 --seed 1
+              sk-train sdlgm white.h5 -o embed.h5 --mode unsupervised --latents 100 --max-active 10 --epochs 20
+              sk-train sdlgm bibtex.h5 -o words.h5 --mode unsupervised --likelihood bernoulli --decoder mlp --split all
             """)
 
-    @Argument(help: "A 'multilabel' file.")
+    @Argument(help: "A 'multilabel' file (supervised); a 'patches', 'whitened' or 'multilabel' file (unsupervised).")
     var input: String
 
     @Option(name: .shortAndLong, help: "The model file to write.")
     var output: String
 
-    @Option(help: "supervised (unsupervised is not available yet).")
+    @Option(help: "supervised or unsupervised.")
     var mode = "supervised"
 
     @Option(help: "sdlgm, or a baseline: one-vs-all, most-frequent.")
@@ -54,17 +63,42 @@ struct SDLGMCommand: ParsableCommand {
     @Option(help: "The split to train on ('all' for every row).")
     var split = "train"
 
-    @Option(help: "Seed of the initial weights, the batch order and the sampled orderings.")
+    @Option(help: "Seed of the initial weights, the batch order and the sampled orderings or noise.")
     var seed: UInt64 = 0
+
+    @Option(help: "K: latent features (unsupervised).")
+    var latents = 100
+
+    @Option(help: "linear or mlp (unsupervised).")
+    var decoder = "linear"
+
+    @Option(help: "gaussian or bernoulli (unsupervised).")
+    var likelihood = "gaussian"
+
+    @Option(help: "Temperatures START:END of both Gumbel-Softmax steps, annealed exponentially per step (unsupervised).")
+    var tau = "1:0.5"
+
+    @Option(help: "Relaxed samples per point and step (unsupervised).")
+    var samples = 1
+
+    @Flag(name: .customLong("straight-through"), help: "Hard codes forward, relaxed gradients backward (unsupervised).")
+    var straightThrough = false
+
+    @Option(name: .customLong("kl-warmup"), help: "Epochs over which the KL terms' weight rises from 0 to 1 (unsupervised).")
+    var klWarmup = 0
+
+    @Option(help: "Continue training this unsupervised model (its layers and σ²; epochs numbered on).")
+    var resume: String?
 
     @OptionGroup var common: CommonOptions
 
     var hiddenSizes: [Int] { hidden.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
-        guard mode == "supervised" else {
-            throw ValidationError("--mode \(mode) is not available yet; this version trains --mode supervised")
+        guard mode == "supervised" || mode == "unsupervised" else {
+            throw ValidationError("--mode must be supervised or unsupervised")
         }
+        if mode == "unsupervised" { try validateUnsupervised() }
         guard MultiLabelTrainer.Method(rawValue: method) != nil else {
             throw ValidationError("--method must be sdlgm, one-vs-all or most-frequent")
         }
@@ -78,6 +112,7 @@ struct SDLGMCommand: ParsableCommand {
     }
 
     func run() throws {
+        if mode == "unsupervised" { return try runUnsupervised() }
         try ToolRunner.requireDistinct(output: output, inputs: [input])
         let atomic = try AtomicOutput(path: output)
         let file = try HDF5File.open(input)

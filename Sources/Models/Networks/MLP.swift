@@ -1,0 +1,81 @@
+import DataKit
+
+/// Linear layers with an activation between them and none after the last: x ↦ A_n(σ(… σ(A_1 x))), with the
+/// hand-written backward pass of its layers.
+public struct MLP: Sendable {
+    public var layers: [Linear]
+    public var activation: Activation
+
+    /// Layers sizes[0] → sizes[1] → … → sizes.last; the last layer's initial weights scaled by `lastGain`.
+    public init(sizes: [Int], activation: Activation = .relu, lastGain: Double = 1, generator: inout SeededGenerator) {
+        precondition(sizes.count >= 2 && sizes.allSatisfy { $0 >= 1 }, "MLP: at least an input and an output size")
+        self.activation = activation
+        layers = (1..<sizes.count).map { k in
+            Linear(inputs: sizes[k - 1], outputs: sizes[k], generator: &generator, gain: k == sizes.count - 1 ? lastGain : 1)
+        }
+    }
+
+    public init(layers: [Linear], activation: Activation = .relu) {
+        precondition(!layers.isEmpty && zip(layers, layers.dropFirst()).allSatisfy { $0.outputs == $1.inputs },
+                     "MLP: each layer's inputs must match the previous layer's outputs")
+        self.layers = layers
+        self.activation = activation
+    }
+
+    public var inputs: Int { layers[0].inputs }
+    public var outputs: Int { layers[layers.count - 1].outputs }
+
+    /// The input of every layer and the pre-activation of every hidden layer.
+    public struct Cache: Sendable {
+        var inputs: [Matrix] = []
+        var preActivations: [Matrix] = []
+    }
+
+    public func forward(_ x: Matrix) -> (output: Matrix, cache: Cache) {
+        var cache = Cache()
+        var current = x
+        for (k, layer) in layers.enumerated() {
+            cache.inputs.append(current)
+            current = layer.forward(current)
+            if k < layers.count - 1 {
+                cache.preActivations.append(current)
+                current = activation.forward(current)
+            }
+        }
+        return (current, cache)
+    }
+
+    /// Accumulates every layer's gradient from ∂/∂output; returns ∂/∂input.
+    @discardableResult
+    public mutating func backward(_ cache: Cache, _ gradOutput: Matrix) -> Matrix {
+        var d = gradOutput
+        for k in layers.indices.reversed() {
+            if k < layers.count - 1 { d = activation.backward(cache.preActivations[k], d) }
+            d = layers[k].backward(cache.inputs[k], d)
+        }
+        return d
+    }
+
+    public mutating func zeroGradients() { layers.zeroGradients() }
+}
+
+extension Array where Element == Linear {
+    /// Every weight and bias, layer by layer, as one buffer (for Adam), and back.
+    public var parameters: [Float] {
+        get { flatMap { $0.weight.storage + $0.bias } }
+        set {
+            var offset = 0
+            for k in indices {
+                let (w, b) = (self[k].weight.storage.count, self[k].bias.count)
+                self[k].weight.storage = [Float](newValue[offset..<(offset + w)])
+                self[k].bias = [Float](newValue[(offset + w)..<(offset + w + b)])
+                offset += w + b
+            }
+        }
+    }
+
+    /// The accumulated gradients in the order of `parameters`.
+    public var gradients: [Float] { flatMap { $0.weightGradient.storage + $0.biasGradient } }
+
+    public mutating func zeroGradients() { for k in indices { self[k].zeroGradients() } }
+}

@@ -1,0 +1,98 @@
+import DataKit
+import Foundation
+
+/// Unsupervised SDLGM models in the contract's layout (`formats.md`, "Models"): attributes `model` = `sdlgm`,
+/// `mode` = `unsupervised`, `max_active` (L0), `latents` (K), `likelihood`, `decoder`; the encoder's layers at
+/// `/model/encoder/layer<k>/{weight,bias}` (weight out × in), the decoder's at `/model/decoder/layer<k>/…`,
+/// `/model/log_sigma2` (scalar); `/history/objective` (the training ELBO per point) and the other columns of
+/// `UnsupervisedTrainer.EpochRecord`.
+extension UnsupervisedSDLGM {
+    public func write(to file: HDF5File, history: [UnsupervisedTrainer.EpochRecord], configuration: [String: HDF5AttributeValue],
+                      provenance: [String]) throws {
+        try file.createGroup("/model")
+        for (name, network) in [("encoder", encoder), ("decoder", decoder)] {
+            for (k, layer) in network.layers.enumerated() {
+                try file.write(layer.weight, to: "/model/\(name)/layer\(k)/weight")
+                try file.write(layer.bias, shape: [layer.bias.count], to: "/model/\(name)/layer\(k)/bias")
+            }
+        }
+        try file.write([logNoiseVariance], shape: [], to: "/model/log_sigma2")
+        try file.setAttribute("model", .string("sdlgm"))
+        try file.setAttribute("mode", .string("unsupervised"))
+        try file.setAttribute("max_active", .int(maxActive))
+        try file.setAttribute("latents", .int(latents))
+        try file.setAttribute("likelihood", .string(likelihood.rawValue))
+        try file.setAttribute("decoder", .string(decoderKind.rawValue))
+        try file.createGroup("/config")
+        for (name, value) in configuration.sorted(by: { $0.key < $1.key }) { try file.setAttribute(name, value, on: "/config") }
+        for (name, path) in UnsupervisedTrainer.EpochRecord.columns {
+            try file.write(history.map { $0[keyPath: path] }, shape: [history.count], to: "/history/" + name)
+        }
+        try file.writeHeader(kind: .model, history: provenance)
+    }
+
+    /// Whether a model file holds an unsupervised SDLGM model.
+    public static func isUnsupervised(_ file: HDF5File) throws -> Bool {
+        try file.attribute("model")?.stringValue == "sdlgm" && file.attribute("mode")?.stringValue == "unsupervised"
+    }
+
+    /// Reads a model written by `write`, checking that the layers fit together.
+    public static func read(from file: HDF5File) throws -> UnsupervisedSDLGM {
+        try file.requireKind(.model)
+        guard try isUnsupervised(file), case .int(let maxActive)? = try file.attribute("max_active"),
+              let name = try file.attribute("likelihood")?.stringValue, let likelihood = Likelihood(rawValue: name)
+        else { throw SparseKitError.badInput(file.path, "is not an unsupervised SDLGM model (attributes model, mode, max_active, likelihood)") }
+        func network(_ name: String) throws -> MLP {
+            var layers: [Linear] = []
+            while file.kind(of: "/model/\(name)/layer\(layers.count)") == .group {
+                let group = "/model/\(name)/layer\(layers.count)"
+                let weight = try file.readMatrix(group + "/weight")
+                let (bias, _) = try file.read(group + "/bias", as: Float.self)
+                guard bias.count == weight.rows, weight.isFinite, bias.allSatisfy(\.isFinite) else {
+                    throw SparseKitError.badInput(file.path, "\(group): bias and weight differ in size or are not finite")
+                }
+                if let previous = layers.last, previous.outputs != weight.cols {
+                    throw SparseKitError.badInput(file.path, "\(group) takes \(weight.cols) inputs, the layer before gives \(previous.outputs)")
+                }
+                layers.append(Linear(weight: weight, bias: bias))
+            }
+            guard !layers.isEmpty else { throw SparseKitError.badInput(file.path, "has no /model/\(name)/layer0") }
+            return MLP(layers: layers)
+        }
+        let (encoder, decoder) = (try network("encoder"), try network("decoder"))
+        let (logSigma2, _) = try file.read("/model/log_sigma2", as: Float.self)
+        guard decoder.outputs == encoder.inputs, encoder.outputs == maxActive + 3 * decoder.inputs, maxActive >= 1,
+              maxActive <= decoder.inputs, logSigma2.count == 1, logSigma2[0].isFinite
+        else {
+            throw SparseKitError.badInput(file.path, "encoder, decoder, max_active and log_sigma2 do not fit together")
+        }
+        return UnsupervisedSDLGM(encoder: encoder, decoder: decoder, logNoiseVariance: logSigma2[0], maxActive: maxActive,
+                                 likelihood: likelihood)
+    }
+}
+
+extension UnsupervisedTrainer.EpochRecord {
+    /// The history a model file holds (epochs numbered from 1).
+    public static func read(from file: HDF5File) throws -> [Self] {
+        var records: [Self] = []
+        for (name, path) in columns {
+            let (values, _) = try file.read("/history/" + name, as: Double.self)
+            if records.isEmpty {
+                records = values.indices.map { Self(epoch: $0 + 1, elbo: 0, logLikelihood: 0, levelKL: 0, supportKL: 0, valueKL: 0,
+                                                    meanSquaredError: 0, active: 0, temperature: 0, sigma2: 0, seconds: 0) }
+            }
+            guard values.count == records.count else {
+                throw SparseKitError.badInput(file.path, "/history/\(name) has \(values.count) epochs, /history/objective \(records.count)")
+            }
+            for k in values.indices { records[k][keyPath: path] = values[k] }
+        }
+        return records
+    }
+
+    /// The `/history/<name>` datasets and the fields they hold.
+    static var columns: [(String, WritableKeyPath<Self, Double>)] { [
+        ("objective", \.elbo), ("log_likelihood", \.logLikelihood), ("level_kl", \.levelKL), ("support_kl", \.supportKL),
+        ("value_kl", \.valueKL), ("mean_squared_error", \.meanSquaredError), ("active", \.active),
+        ("temperature", \.temperature), ("sigma2", \.sigma2), ("seconds", \.seconds),
+    ] }
+}

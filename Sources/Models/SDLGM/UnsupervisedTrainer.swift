@@ -1,0 +1,124 @@
+import DataKit
+import Foundation
+
+/// Trains unsupervised SDLGM (`sdlgm.md`) by amortized variational inference: Adam on −ELBO over the encoder, the
+/// decoder and log σ², the ELBO estimated with `samples` draws of the relaxed (or straight-through) two-step sample
+/// per point, both temperatures annealed exponentially per step from `temperatures.start` to `temperatures.end`.
+public struct UnsupervisedTrainer: Sendable {
+    public var latents = 100
+    public var maxActive = 10
+    public var hidden = [256]
+    public var decoder = UnsupervisedSDLGM.DecoderKind.linear
+    public var likelihood = UnsupervisedSDLGM.Likelihood.gaussian
+    public var epochs = 20
+    public var batchSize = 128
+    public var learningRate = 1e-3
+    public var samples = 1
+    public var temperatures = (start: 1.0, end: 0.5)
+    public var straightThrough = false
+    /// Epochs over which the KL weight β rises linearly from 0 to 1 (0: β = 1 throughout).
+    public var klWarmup = 0
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    /// One epoch's record, means per point over the epoch's batches (the training estimate).
+    public struct EpochRecord: Sendable, Codable, Equatable {
+        public var epoch: Int
+        public var elbo: Double
+        public var logLikelihood: Double
+        public var levelKL: Double
+        public var supportKL: Double
+        public var valueKL: Double
+        /// ‖x − E[x | z]‖² / D.
+        public var meanSquaredError: Double
+        /// Mean number of active features (Σ m for relaxed masks).
+        public var active: Double
+        public var temperature: Double
+        public var sigma2: Double
+        public var seconds: Double
+    }
+
+    /// The temperature after `step` of `total` steps.
+    func temperature(step: Int, total: Int) -> Double {
+        temperatures.start * pow(temperatures.end / temperatures.start, Double(step) / Double(max(total, 1)))
+    }
+
+    /// Trains on the rows of x from a fresh model (or from `start`); `report` sees every epoch and may stop training.
+    public func train(_ x: Matrix, from start: UnsupervisedSDLGM? = nil, report: (EpochRecord) -> Bool = { _ in true }) throws
+        -> (model: UnsupervisedSDLGM, history: [EpochRecord])
+    {
+        guard x.rows > 0 else { throw SparseKitError.usage("no training points") }
+        var generator = SeededGenerator(seed: seed)
+        var model: UnsupervisedSDLGM
+        if let start {
+            model = start
+        } else {
+            model = UnsupervisedSDLGM(dimension: x.cols, latents: latents, maxActive: maxActive, hidden: hidden, decoder: decoder,
+                                      likelihood: likelihood, generator: &generator)
+        }
+        var adam = Adam(learningRate: learningRate)
+        var order = Array(0..<x.rows)
+        let batches = (x.rows + batchSize - 1) / batchSize
+        var history: [EpochRecord] = []
+        var step = 0
+        for epoch in 0..<epochs {
+            let started = Date()
+            order.shuffle(using: &generator)
+            var sums = UnsupervisedObjective.Terms()
+            var tau = temperatures.start
+            for first in stride(from: 0, to: x.rows, by: batchSize) {
+                let xb = x.gathering(Array(order[first..<min(x.rows, first + batchSize)]))
+                tau = temperature(step: step, total: epochs * batches)
+                let klWeight = klWarmup > 0 ? min(1, Double(step + 1) / Double(klWarmup * batches)) : 1
+                model.encoder.zeroGradients()
+                model.decoder.zeroGradients()
+                var gradLogNoiseVariance = 0.0
+                for _ in 0..<samples {
+                    let noise = UnsupervisedObjective.Noise(points: xb.rows, maxActive: model.maxActive, latents: model.latents,
+                                                            generator: &generator)
+                    let (terms, _, gradSigma) = UnsupervisedObjective.evaluate(
+                        &model, xb, noise: noise, mode: straightThrough ? .straightThrough : .relaxed,
+                        levelTemperature: tau, supportTemperature: tau, klWeight: klWeight, accumulateGradients: true)
+                    sums.add(terms, weight: 1 / Double(samples))
+                    gradLogNoiseVariance += gradSigma
+                }
+                var parameters = model.encoder.layers.parameters + model.decoder.layers.parameters + [model.logNoiseVariance]
+                var gradients = model.encoder.layers.gradients + model.decoder.layers.gradients + [Float(gradLogNoiseVariance)]
+                if samples > 1 { for i in gradients.indices { gradients[i] /= Float(samples) } }
+                if model.likelihood == .bernoulli { gradients[gradients.count - 1] = 0 }
+                adam.update(&parameters, gradients)
+                let split = model.encoder.layers.parameters.count
+                model.encoder.layers.parameters = Array(parameters[0..<split])
+                model.decoder.layers.parameters = Array(parameters[split..<(parameters.count - 1)])
+                model.logNoiseVariance = parameters[parameters.count - 1]
+                step += 1
+            }
+            let n = Double(x.rows)
+            let record = EpochRecord(
+                epoch: epoch + 1, elbo: sums.elbo / n, logLikelihood: sums.logLikelihood / n, levelKL: sums.levelKL / n,
+                supportKL: sums.supportKL / n, valueKL: sums.valueKL / n, meanSquaredError: sums.squaredError / (n * Double(x.cols)),
+                active: sums.active / n, temperature: tau, sigma2: exp(Double(model.logNoiseVariance)),
+                seconds: Date().timeIntervalSince(started))
+            guard record.elbo.isFinite else {
+                throw SparseKitError.badInput(nil, "training diverged at epoch \(epoch + 1) (ELBO \(record.elbo))")
+            }
+            history.append(record)
+            if !report(record) { break }
+        }
+        return (model, history)
+    }
+}
+
+extension UnsupervisedObjective.Terms {
+    /// Adds `weight` times each of other's sums.
+    mutating func add(_ other: Self, weight: Double = 1) {
+        elbo += weight * other.elbo
+        logLikelihood += weight * other.logLikelihood
+        levelKL += weight * other.levelKL
+        supportKL += weight * other.supportKL
+        valueKL += weight * other.valueKL
+        squaredError += weight * other.squaredError
+        active += weight * other.active
+    }
+}
