@@ -16,7 +16,7 @@ W = V / ||V||_col, and the objective
 
 with sigma^2 and lambda at their closed forms over the batch. Per minibatch of 512 (shuffled once per epoch):
 E-step = L-BFGS (history 10, at most 100 iterations, strong Wolfe line search) on the batch's (mu, rho) with W
-fixed, minimising -B L from the batch's previous values (mu = 0, rho = 0 in the first epoch); M-step = one
+fixed, minimising -B L from mu = 0, rho = 0 (sk-train's default, as the authors' code); M-step = one
 gradient-ascent step on V with learning rate 0.5.
 
 The two sides:
@@ -235,8 +235,9 @@ def reference_epoch(args):
             xb = x[rows]
             with torch.no_grad():
                 w = v / v.norm(dim=0, keepdim=True)
-            mu_b = mu[rows].clone().requires_grad_(True)
-            rho_b = rho[rows].clone().requires_grad_(True)
+            # Every E-step starts from mu = 0, rho = 0, as sk-train does by default (and the authors' code).
+            mu_b = torch.zeros(len(rows), h, requires_grad=True)
+            rho_b = torch.zeros(len(rows), h, requires_grad=True)
             # E-step: minimise -B L over the batch's (mu, rho), W fixed.
             t0 = time.perf_counter()
             optimizer = torch.optim.LBFGS([mu_b, rho_b], history_size=args.history, max_iter=args.iterations,

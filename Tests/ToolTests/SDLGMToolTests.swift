@@ -42,7 +42,18 @@ final class SDLGMToolTests: XCTestCase {
         XCTAssertEqual(codes.rows, 645)
         XCTAssertTrue((0..<codes.rows).allSatisfy { (1...3).contains(codes.row($0).indices.count) }, "1 ≤ L̂ ≤ L0 = 3 labels per row")
 
-        let kept: Set = ["medical.h5", "sdlgm.h5", "one-vs-all.h5", "most-frequent.h5", "codes.h5"]
+        // --resume: the network continues, epochs numbered on.
+        let resumed = try ToolHarness.run("sk-train", ["sdlgm", data, "-o", folder + "/more.h5", "--max-active", "3", "--hidden", "32",
+                                                       "--epochs", "2", "--batch-size", "32", "--resume", folder + "/sdlgm.h5"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let history = try HDF5File.open(folder + "/more.h5").read("/history/objective", as: Double.self).0
+        XCTAssertEqual(history.count, 17)
+        XCTAssertGreaterThan(history[15], history[0], "the resumed epochs continue from the trained loss, not from scratch")
+
+        let kept: Set = ["medical.h5", "sdlgm.h5", "one-vs-all.h5", "most-frequent.h5", "codes.h5", "more.h5"]
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", data, "-o", folder + "/x.h5", "--max-active", "3", "--hidden", "16",
+                                                     "--resume", folder + "/sdlgm.h5"]), code: 65,
+                    containing: "resume with the same", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-train", ["sdlgm", data, "-o", folder + "/x.h5", "--mode", "unsupervised",
                                                      "--latents", "5", "--max-active", "6"]), code: 64,
                     containing: "--max-active (L0) must be at most --latents (K)", folder: folder, keeping: kept)

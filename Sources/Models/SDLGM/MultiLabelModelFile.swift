@@ -83,3 +83,15 @@ extension MultiLabelPredictor {
         return (MultiLabelPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount), maxActive)
     }
 }
+
+extension MultiLabelTrainer.EpochRecord {
+    /// The history a model file holds (epochs numbered from 1).
+    public static func read(from file: HDF5File) throws -> [Self] {
+        let (objective, _) = try file.read("/history/objective", as: Double.self)
+        let (seconds, _) = try file.read("/history/seconds", as: Double.self)
+        guard objective.count == seconds.count else {
+            throw SparseKitError.badInput(file.path, "/history/seconds has \(seconds.count) epochs, /history/objective \(objective.count)")
+        }
+        return objective.indices.map { Self(epoch: $0 + 1, loss: -objective[$0], seconds: seconds[$0]) }
+    }
+}

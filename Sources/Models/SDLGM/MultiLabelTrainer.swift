@@ -39,7 +39,10 @@ public struct MultiLabelTrainer: Sendable {
         public var pointsWithoutLabels: Int
     }
 
-    public func train(features x: CSRMatrix, labels y: CSRMatrix, report: (EpochRecord) -> Bool = { _ in true }) throws -> Result {
+    /// Trains on the rows of x (labels y) from a fresh network, or from `start` (a network of the same method and
+    /// sizes, for `--resume`; Adam's moments start afresh).
+    public func train(features x: CSRMatrix, labels y: CSRMatrix, from start: SupervisedNetwork? = nil,
+                      report: (EpochRecord) -> Bool = { _ in true }) throws -> Result {
         guard x.rows == y.rows, x.rows > 0 else { throw SparseKitError.usage("no training points") }
         let counts = (0..<y.rows).map { y.row($0).indices.count }
         let truncated = counts.filter { $0 > maxActive }.count, unlabeled = counts.filter { $0 == 0 }.count
@@ -51,7 +54,7 @@ public struct MultiLabelTrainer: Sendable {
             return Result(predictor: predictor, history: [], truncatedPoints: truncated, pointsWithoutLabels: unlabeled)
         }
         var generator = SeededGenerator(seed: seed)
-        var network = SupervisedNetwork(
+        var network = start ?? SupervisedNetwork(
             features: x.cols, labels: y.cols, hidden: method == .sdlgm ? hidden : [], maxActive: method == .sdlgm ? maxActive : nil,
             typicalNonZeros: max(1, x.nonZeros / x.rows), generator: &generator)
         var adam = Adam(learningRate: learningRate)

@@ -87,7 +87,7 @@ struct SDLGMCommand: ParsableCommand {
     @Option(name: .customLong("kl-warmup"), help: "Epochs over which the KL terms' weight rises from 0 to 1 (unsupervised).")
     var klWarmup = 0
 
-    @Option(help: "Continue training this unsupervised model (its layers and σ²; epochs numbered on).")
+    @Option(help: "Continue training this model (its weights, and σ² when unsupervised; epochs numbered on; Adam restarts).")
     var resume: String?
 
     @OptionGroup var common: CommonOptions
@@ -99,6 +99,7 @@ struct SDLGMCommand: ParsableCommand {
             throw ValidationError("--mode must be supervised or unsupervised")
         }
         if mode == "unsupervised" { try validateUnsupervised() }
+        if resume != nil, method == "most-frequent" { throw ValidationError("--resume continues a network: sdlgm or one-vs-all") }
         guard MultiLabelTrainer.Method(rawValue: method) != nil else {
             throw ValidationError("--method must be sdlgm, one-vs-all or most-frequent")
         }
@@ -123,21 +124,37 @@ struct SDLGMCommand: ParsableCommand {
         trainer.batchSize = batchSize
         trainer.learningRate = learningRate
         trainer.seed = seed
-        let result = try trainer.train(features: x, labels: y) { record in
-            ProgressReporter.note(String(format: "epoch %d/%d: loss = %.4f per point  (%.1f s)", record.epoch, epochs, record.loss,
-                                         record.seconds), quiet: common.quiet || common.json)
+        var start: SupervisedNetwork?, previous: [MultiLabelTrainer.EpochRecord] = []
+        if let resume {
+            let file = try HDF5File.open(resume)
+            let (predictor, trainedMaxActive) = try MultiLabelPredictor.read(from: file)
+            let sizes = predictor.network.map { [$0.input.outputs] + $0.hidden.map(\.outputs) }
+            guard predictor.method == trainer.method, trainedMaxActive == maxActive, let network = predictor.network,
+                  network.input.inputs == x.cols, network.labels == y.cols,
+                  trainer.method == .oneVsAll || sizes == hiddenSizes
+            else {
+                throw SparseKitError.badInput(resume, "was trained with another --method, --max-active, --hidden or data shape; resume with the same")
+            }
+            (start, previous) = (network, try MultiLabelTrainer.EpochRecord.read(from: file))
+        }
+        let trained = try trainer.train(features: x, labels: y, from: start) { record in
+            ProgressReporter.note(String(format: "epoch %d/%d: loss = %.4f per point  (%.1f s)", previous.count + record.epoch,
+                                         previous.count + epochs, record.loss, record.seconds), quiet: common.quiet || common.json)
             return true
         }
+        var result = trained
+        result.history = previous + trained.history.map { var r = $0; r.epoch += previous.count; return r }
         let configuration: [String: HDF5AttributeValue] = [
             "mode": .string(mode), "method": .string(method), "max_active": .int(maxActive), "hidden": .string(hidden),
             "epochs": .int(epochs), "batch_size": .int(batchSize), "learning_rate": .double(learningRate), "split": .string(split),
             "seed": .int(Int(bitPattern: UInt(seed))), "truncated_points": .int(result.truncatedPoints),
+            "resumed_from": .string(resume ?? "none"),
             "points_without_labels": .int(result.pointsWithoutLabels),
         ]
         try atomic.commit { path in
             let out = try HDF5File.create(path)
             try result.predictor.write(to: out, maxActive: maxActive, history: result.history, configuration: configuration,
-                                       provenance: try file.history() + [ToolRunner.provenance("sk-train sdlgm", inputs: [input])])
+                                       provenance: try file.history() + [ToolRunner.provenance("sk-train sdlgm", inputs: [input] + (resume.map { [$0] } ?? []))])
             try out.close()
         }
         let summary = Summary(output: output, method: method, points: x.rows, labels: y.cols, epochs: result.history.count,
