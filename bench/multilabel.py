@@ -15,21 +15,12 @@ reaches P@1 0.53 on bibtex in the same 20 epochs) and `most-frequent`, 20 epochs
 import json
 import os
 import subprocess
-import sys
 import time
 
-BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
-PACKAGE_DIR = os.path.dirname(BENCH_DIR)
+from sparsekit import BENCH_DIR, PACKAGE_DIR, tool
+
 DATA_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "multilabel"))
-BIN = os.path.join(PACKAGE_DIR, ".build", "release")
 METHODS = {"sdlgm": ["--learning-rate", "0.001"], "one-vs-all": ["--learning-rate", "0.01"], "most-frequent": []}
-
-
-def tool(name, *args):
-    result = subprocess.run([os.path.join(BIN, name)] + [str(a) for a in args], stdout=subprocess.PIPE, text=True)
-    if result.returncode != 0:
-        sys.exit(f"{name} failed with exit code {result.returncode}")
-    return result.stdout
 
 
 def main():

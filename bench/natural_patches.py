@@ -25,24 +25,14 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import time
 
-BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
-PACKAGE_DIR = os.path.dirname(BENCH_DIR)
+from sparsekit import BENCH_DIR, PACKAGE_DIR, tool
+
 IMAGE_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "images"))
 PHOTOS = ["brick.png", "camera.png", "chelsea.png", "grass.png", "gravel.png", "horse.png"]
-BIN = os.path.join(PACKAGE_DIR, ".build", "release")
 
 
-def tool(name, *args):
-    """Runs a SparseKit tool, echoing its command line; returns stdout."""
-    command = [os.path.join(BIN, name)] + [str(a) for a in args]
-    print("+", " ".join(command[0:1] + command[1:]).replace(PACKAGE_DIR + "/", ""), flush=True)
-    result = subprocess.run(command, stdout=subprocess.PIPE, text=True)
-    if result.returncode != 0:
-        sys.exit(f"{name} failed with exit code {result.returncode}")
-    return result.stdout
 
 
 def history(path):
@@ -152,7 +142,7 @@ def write_markdown(options, samples, results, headline, path):
     if headline:
         rep, hist = headline["report"], headline["history"]
         ll = rep.get("logLikelihood")
-        lines += ["", f"## The annealed model trained longer", "",
+        lines += ["", "## The annealed model trained longer", "",
                   f"`{os.path.relpath(headline['path'], PACKAGE_DIR)}`, trained apart on the same training patches "
                   "(H = 100, diagonal, EM-like, β_prior annealed 10 → 1 over 5 epochs), evaluated on the same held-out "
                   f"patches: held-out ELBO {rep['heldOutELBO']['mean']:.2f} ± {rep['heldOutELBO']['standardError']:.2f}, "

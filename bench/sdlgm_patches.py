@@ -4,7 +4,7 @@
 Run after `python3 bench/natural_patches.py --epochs 3 --anneal 10:2` (it makes the whitened training and held-out
 patches in bench/out/np-100000-3/ and the ES-SC models evaluated there) and `swift build -c release`:
 
-    python3 bench/sdlgm_patches.py                      # K = 100, L0 = 5, 10, 20, 10 epochs each (about 8 minutes)
+    python3 bench/sdlgm_patches.py --epochs 15          # K = 100, L0 = 5, 10, 20 (about 11 minutes on 2 cores)
     python3 bench/sdlgm_patches.py --epochs 2 --only 10   # a smoke run
 
 For each L0: `sk-train sdlgm TRAIN --mode unsupervised --latents 100 --max-active L0 --decoder linear --likelihood
@@ -21,19 +21,10 @@ import subprocess
 import sys
 import time
 
-BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
-PACKAGE_DIR = os.path.dirname(BENCH_DIR)
-BIN = os.path.join(PACKAGE_DIR, ".build", "release")
+from sparsekit import BENCH_DIR, PACKAGE_DIR, tool
 
 
-def tool(name, *args):
-    """Runs a SparseKit tool, echoing its command line; returns stdout."""
-    command = [os.path.join(BIN, name)] + [str(a) for a in args]
-    print("+", " ".join(command).replace(PACKAGE_DIR + "/", ""), flush=True)
-    result = subprocess.run(command, stdout=subprocess.PIPE, text=True)
-    if result.returncode != 0:
-        sys.exit(f"{name} failed with exit code {result.returncode}")
-    return result.stdout
+
 
 
 def main():

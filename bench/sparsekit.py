@@ -1,0 +1,20 @@
+"""What the result scripts in bench/ share: where the package and its release binaries are, and running a tool."""
+
+import os
+import subprocess
+import sys
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+PACKAGE_DIR = os.path.dirname(BENCH_DIR)
+BIN = os.path.join(PACKAGE_DIR, ".build", "release")
+
+
+def tool(name, *args, echo=True):
+    """Runs a SparseKit tool from the release build (echoing its command line); exits on failure; returns stdout."""
+    command = [os.path.join(BIN, name)] + [str(a) for a in args]
+    if echo:
+        print("+", " ".join(command).replace(PACKAGE_DIR + "/", ""), flush=True)
+    result = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{name} failed with exit code {result.returncode}")
+    return result.stdout
