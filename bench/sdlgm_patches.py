@@ -76,7 +76,7 @@ def write_markdown(options, rows, essc, path):
         "Held-out ELBO of the discrete model (hard samples, 10 per patch; mean ± standard error over patches), nats per "
         "patch. The ES-SC rows (H = 100, 3 EM-like epochs) are evaluated on the same held-out patches.",
         "",
-        "| model | held-out ELBO | held-out log-likelihood (IS) | E log p(x|z) | KL level / support / values | "
+        "| model | held-out ELBO | held-out log-likelihood (IS) | E log p(x \\| z) | KL level / support / values | "
         "reconstruction error (data variance) | mean active | σ² | train time |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
