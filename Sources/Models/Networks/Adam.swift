@@ -1,33 +1,62 @@
 import Foundation
 
-/// Adam (Kingma & Ba 2015) over one parameter buffer: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
+/// Adam (Kingma & Ba 2015) over one parameter vector: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
 /// θ ← θ − lr · m̂ / (√v̂ + ε) with the bias corrections m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ). Minimises.
+///
+/// The moments are single precision (as PyTorch keeps them), and the step is taken in its equivalent form
+/// θ ← θ − α_t m / (√v + ε̂_t), α_t = lr √(1−β₂ᵗ)/(1−β₁ᵗ), ε̂_t = ε √(1−β₂ᵗ), in one vectorizable pass. The vector
+/// may be held in pieces (the weight and bias buffers of a network's layers): `beginStep` once per step, then
+/// `update(_:_:offset:)` for each piece at its offset in the whole.
 public struct Adam: Sendable {
     public var learningRate: Double
     public var beta1 = 0.9
     public var beta2 = 0.999
     public var epsilon = 1e-8
-    private var m: [Double] = []
-    private var v: [Double] = []
+    private var m: [Float] = []
+    private var v: [Float] = []
     public private(set) var step = 0
+    private var stepSize: Float = 0
+    private var scaledEpsilon: Float = 0
 
     public init(learningRate: Double = 1e-3) { self.learningRate = learningRate }
 
     /// One update of `parameters` along the gradient `gradient` (same length, the same buffer every call).
     public mutating func update(_ parameters: inout [Float], _ gradient: [Float]) {
         precondition(parameters.count == gradient.count, "Adam: gradient and parameters differ in length")
-        if m.count != parameters.count {
-            m = [Double](repeating: 0, count: parameters.count)
+        beginStep(parameterCount: parameters.count)
+        update(&parameters, gradient, offset: 0)
+    }
+
+    /// Starts step t + 1 of a vector of `parameterCount` values (zeroing the moments if the count changed).
+    public mutating func beginStep(parameterCount: Int) {
+        if m.count != parameterCount {
+            m = [Float](repeating: 0, count: parameterCount)
             v = m
             step = 0
         }
         step += 1
         let correction1 = 1 - pow(beta1, Double(step)), correction2 = 1 - pow(beta2, Double(step))
-        for i in parameters.indices {
-            let g = Double(gradient[i])
-            m[i] = beta1 * m[i] + (1 - beta1) * g
-            v[i] = beta2 * v[i] + (1 - beta2) * g * g
-            parameters[i] -= Float(learningRate * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + epsilon))
+        stepSize = Float(learningRate * correction2.squareRoot() / correction1)
+        scaledEpsilon = Float(epsilon * correction2.squareRoot())
+    }
+
+    /// Updates the piece `parameters` of the vector, which starts at `offset` in it, along its `gradient`.
+    public mutating func update(_ parameters: inout [Float], _ gradient: [Float], offset: Int) {
+        precondition(parameters.count == gradient.count && offset + parameters.count <= m.count, "Adam: piece out of range")
+        let (b1, b2, alpha, eps) = (Float(beta1), Float(beta2), stepSize, scaledEpsilon)
+        parameters.withUnsafeMutableBufferPointer { theta in
+            gradient.withUnsafeBufferPointer { g in
+                m.withUnsafeMutableBufferPointer { m in
+                    v.withUnsafeMutableBufferPointer { v in
+                        let (m, v) = (m.baseAddress! + offset, v.baseAddress! + offset)
+                        for i in 0..<theta.count {
+                            m[i] = b1 * m[i] + (1 - b1) * g[i]
+                            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                            theta[i] -= alpha * m[i] / (v[i].squareRoot() + eps)
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -51,6 +51,12 @@ public struct Linear: Sendable {
         return Matrix.product(dy, weight)
     }
 
+    /// Multiplies the accumulated gradients by `factor`.
+    public mutating func scaleGradients(by factor: Float) {
+        for i in weightGradient.storage.indices { weightGradient.storage[i] *= factor }
+        for i in biasGradient.indices { biasGradient[i] *= factor }
+    }
+
     public mutating func zeroGradients() {
         weightGradient = Matrix(rows: outputs, cols: inputs)
         biasGradient = [Float](repeating: 0, count: outputs)

@@ -74,8 +74,22 @@ extension Array where Element == Linear {
         }
     }
 
+    /// How many weights and biases there are.
+    public var parameterCount: Int { reduce(0) { $0 + $1.weight.storage.count + $1.bias.count } }
+
     /// The accumulated gradients in the order of `parameters`.
     public var gradients: [Float] { flatMap { $0.weightGradient.storage + $0.biasGradient } }
 
     public mutating func zeroGradients() { for k in indices { self[k].zeroGradients() } }
+
+    /// Adam updates of every weight and bias in place (after `adam.beginStep`), the layers' pieces starting at
+    /// `offset` in the optimizer's vector, in the order of `parameters`; advances `offset` past them.
+    public mutating func step(_ adam: inout Adam, offset: inout Int) {
+        for k in indices {
+            adam.update(&self[k].weight.storage, self[k].weightGradient.storage, offset: offset)
+            offset += self[k].weight.storage.count
+            adam.update(&self[k].bias, self[k].biasGradient, offset: offset)
+            offset += self[k].bias.count
+        }
+    }
 }

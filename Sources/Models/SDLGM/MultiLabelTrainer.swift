@@ -86,9 +86,7 @@ public struct MultiLabelTrainer: Sendable {
                     lossSum += loss * Double(rows.count)
                     network.backward(cache, gradLevel: nil, gradLabels: gradLabels)
                 }
-                var parameters = network.parameters
-                adam.update(&parameters, network.gradients)
-                network.parameters = parameters
+                network.step(&adam)
             }
             let record = EpochRecord(epoch: epoch + 1, loss: lossSum / Double(max(order.count, 1)),
                                      seconds: Date().timeIntervalSince(started))

@@ -91,6 +91,17 @@ public struct SupervisedNetwork: Sendable {
         input.weightGradient.storage + input.biasGradient + denseLayers.flatMap { $0.weightGradient.storage + $0.biasGradient }
     }
 
+    /// One Adam step over every weight and bias in place, the pieces at their offsets in `parameters`.
+    public mutating func step(_ adam: inout Adam) {
+        adam.beginStep(parameterCount: input.weight.storage.count + input.bias.count + denseLayers.parameterCount)
+        adam.update(&input.weight.storage, input.weightGradient.storage, offset: 0)
+        adam.update(&input.bias, input.biasGradient, offset: input.weight.storage.count)
+        var offset = input.weight.storage.count + input.bias.count
+        var dense = denseLayers
+        dense.step(&adam, offset: &offset)
+        denseLayers = dense
+    }
+
     public mutating func zeroGradients() {
         input.zeroGradients()
         denseLayers = denseLayers.map { var layer = $0; layer.zeroGradients(); return layer }

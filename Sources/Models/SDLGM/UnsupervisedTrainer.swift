@@ -83,15 +83,19 @@ public struct UnsupervisedTrainer: Sendable {
                     sums.add(terms, weight: 1 / Double(samples))
                     gradLogNoiseVariance += gradSigma
                 }
-                var parameters = model.encoder.layers.parameters + model.decoder.layers.parameters + [model.logNoiseVariance]
-                var gradients = model.encoder.layers.gradients + model.decoder.layers.gradients + [Float(gradLogNoiseVariance)]
-                if samples > 1 { for i in gradients.indices { gradients[i] /= Float(samples) } }
-                if model.likelihood == .bernoulli { gradients[gradients.count - 1] = 0 }
-                adam.update(&parameters, gradients)
-                let split = model.encoder.layers.parameters.count
-                model.encoder.layers.parameters = Array(parameters[0..<split])
-                model.decoder.layers.parameters = Array(parameters[split..<(parameters.count - 1)])
-                model.logNoiseVariance = parameters[parameters.count - 1]
+                if samples > 1 {  // the mean over the samples
+                    for k in model.encoder.layers.indices { model.encoder.layers[k].scaleGradients(by: 1 / Float(samples)) }
+                    for k in model.decoder.layers.indices { model.decoder.layers[k].scaleGradients(by: 1 / Float(samples)) }
+                    gradLogNoiseVariance /= Double(samples)
+                }
+                if model.likelihood == .bernoulli { gradLogNoiseVariance = 0 }
+                adam.beginStep(parameterCount: model.encoder.layers.parameterCount + model.decoder.layers.parameterCount + 1)
+                var offset = 0
+                model.encoder.layers.step(&adam, offset: &offset)
+                model.decoder.layers.step(&adam, offset: &offset)
+                var logNoiseVariance = [model.logNoiseVariance]
+                adam.update(&logNoiseVariance, [Float(gradLogNoiseVariance)], offset: offset)
+                model.logNoiseVariance = logNoiseVariance[0]
                 step += 1
             }
             let n = Double(x.rows)
