@@ -14,10 +14,9 @@ reaches P@1 0.53 on bibtex in the same 20 epochs) and `most-frequent`, 20 epochs
 
 import json
 import os
-import subprocess
 import time
 
-from sparsekit import BENCH_DIR, PACKAGE_DIR, tool
+from sparsekit import commit as sparsekit_commit, BENCH_DIR, PACKAGE_DIR, tool
 
 DATA_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "multilabel"))
 METHODS = {"sdlgm": ["--learning-rate", "0.001"], "one-vs-all": ["--learning-rate", "0.01"], "most-frequent": []}
@@ -41,8 +40,7 @@ def main():
             report = json.loads(tool("sk-eval", model, data, "--split", "test", "--json"))
             rows.append((dataset, method, report, seconds))
             print(dataset, method, [round(m["precision"], 4) for m in report["ranking"]], f"{seconds:.1f} s", flush=True)
-    commit = subprocess.run(["git", "-C", PACKAGE_DIR, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
-                            text=True).stdout.strip()
+    commit = sparsekit_commit()
     lines = ["# Supervised multi-label results", "",
              f"Made by `python3 bench/multilabel.py` (commit {commit}) on the published train/test splits of the Mulan "
              "datasets in ../shared/data/multilabel: trained on the train split, evaluated on the test split. SDLGM: "

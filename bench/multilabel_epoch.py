@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 
-from sparsekit import BIN, PACKAGE_DIR, tool
+from sparsekit import commit as sparsekit_commit, BIN, PACKAGE_DIR, tool
 
 DATA_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "multilabel", "bibtex"))
 HIDDEN, MAX_ACTIVE, BATCH, LEARNING_RATE = 512, 10, 128, 1e-3
@@ -89,8 +89,7 @@ def run(options):
     n_train = ref["train_rows"]
     print("Supervised SDLGM epoch benchmark: sk-train sdlgm against a PyTorch CPU reference, bibtex")
     print("=" * 100)
-    commit = subprocess.run(["git", "-C", PACKAGE_DIR, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
-                            text=True).stdout.strip()
+    commit = sparsekit_commit()
     print(f"SparseKit commit {commit}; reference: torch {ref['torch']} (float32, OMP_WAIT_POLICY=PASSIVE); "
           f"nproc {os.cpu_count()}")
     print(f"workload: {n_train} training rows, F = {ref['features']}, C = {ref['labels']}, hidden {HIDDEN}, "

@@ -24,10 +24,9 @@ Writes docs/natural-patches.md (tables) and docs/natural-patches-fields.png; int
 import argparse
 import json
 import os
-import subprocess
 import time
 
-from sparsekit import BENCH_DIR, PACKAGE_DIR, tool
+from sparsekit import commit as sparsekit_commit, BENCH_DIR, PACKAGE_DIR, tool
 
 IMAGE_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "images"))
 PHOTOS = ["brick.png", "camera.png", "chelsea.png", "grass.png", "gravel.png", "horse.png"]
@@ -104,8 +103,7 @@ def main():
 
 
 def write_markdown(options, samples, results, headline, path):
-    commit = subprocess.run(["git", "-C", PACKAGE_DIR, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
-                            text=True).stdout.strip()
+    commit = sparsekit_commit()
     lines = [
         "# ES-SC on natural image patches",
         "",

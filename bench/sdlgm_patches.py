@@ -17,11 +17,10 @@ patches. Writes docs/sdlgm-patches.md and docs/sdlgm-patches-fields.png (the L0 
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
-from sparsekit import BENCH_DIR, PACKAGE_DIR, tool
+from sparsekit import commit as sparsekit_commit, BENCH_DIR, PACKAGE_DIR, tool
 
 
 
@@ -64,8 +63,7 @@ def main():
 
 
 def write_markdown(options, rows, essc, path):
-    commit = subprocess.run(["git", "-C", PACKAGE_DIR, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
-                            text=True).stdout.strip()
+    commit = sparsekit_commit()
     lines = [
         "# Unsupervised SDLGM on natural image patches",
         "",

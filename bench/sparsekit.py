@@ -18,3 +18,9 @@ def tool(name, *args, echo=True):
     if result.returncode != 0:
         sys.exit(f"{name} failed with exit code {result.returncode}")
     return result.stdout
+
+
+def commit():
+    """The package's short commit hash, for the provenance line of a results page."""
+    return subprocess.run(["git", "-C", PACKAGE_DIR, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                          text=True).stdout.strip()
