@@ -36,6 +36,9 @@ public struct AtomicOutput: Sendable {
                 throw SparseKitError.cannotCreate(finalPath, "cannot rename the finished file into place: \(reason)")
             }
             return result
+        } catch let error as SparseKitError where error.file == temporaryPath {
+            unlink(temporaryPath)
+            throw SparseKitError(error.kind, file: finalPath, error.problem)  // the user knows the path they gave
         } catch {
             unlink(temporaryPath)
             throw error

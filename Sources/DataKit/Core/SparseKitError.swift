@@ -6,6 +6,8 @@ public struct SparseKitError: Error, CustomStringConvertible, Equatable, Sendabl
     /// What went wrong, which decides the exit code.
     public enum Kind: Sendable, Equatable {
         case usage, badInput, missingInput, cannotCreateOutput, `internal`
+        /// Stopped by SIGINT or SIGTERM after saving what can be resumed (exit 130, the shell's 128 + SIGINT).
+        case interrupted
     }
 
     public let kind: Kind
@@ -28,6 +30,7 @@ public struct SparseKitError: Error, CustomStringConvertible, Equatable, Sendabl
         case .missingInput: return 66
         case .cannotCreateOutput: return 73
         case .internal: return 70
+        case .interrupted: return 130
         }
     }
 
@@ -45,4 +48,5 @@ public struct SparseKitError: Error, CustomStringConvertible, Equatable, Sendabl
         .init(.cannotCreateOutput, file: file, problem)
     }
     public static func `internal`(_ problem: String) -> SparseKitError { .init(.internal, problem) }
+    public static func interrupted(_ file: String, _ problem: String) -> SparseKitError { .init(.interrupted, file: file, problem) }
 }

@@ -37,6 +37,8 @@ public struct MultiLabelTrainer: Sendable {
         /// Training points with more than L0 labels (truncated) and with none (left out of the sdlgm loss).
         public var truncatedPoints: Int
         public var pointsWithoutLabels: Int
+        /// Whether SIGINT/SIGTERM stopped training (after a minibatch; the last record is that partial epoch).
+        public var interrupted = false
     }
 
     /// Trains on the rows of x (labels y) from a fresh network, or from `start` (a network of the same method and
@@ -64,9 +66,10 @@ public struct MultiLabelTrainer: Sendable {
         for epoch in 0..<epochs {
             let started = Date()
             order.shuffle(using: &generator)
-            var lossSum = 0.0
-            for start in stride(from: 0, to: order.count, by: batchSize) {
+            var lossSum = 0.0, processed = 0  // all rows, unless interrupted
+            for start in stride(from: 0, to: order.count, by: batchSize) where !Interruption.requested {
                 let rows = Array(order[start..<min(order.count, start + batchSize)])
+                processed += rows.count
                 let (xb, yb) = (x.gatheringRows(rows), y.gatheringRows(rows))
                 let (levelLogits, scores, cache) = network.forward(xb)
                 network.zeroGradients()
@@ -88,16 +91,17 @@ public struct MultiLabelTrainer: Sendable {
                 }
                 network.step(&adam)
             }
-            let record = EpochRecord(epoch: epoch + 1, loss: lossSum / Double(max(order.count, 1)),
+            let record = EpochRecord(epoch: epoch + 1, loss: lossSum / Double(max(processed, 1)),
                                      seconds: Date().timeIntervalSince(started))
             guard record.loss.isFinite else {
                 throw SparseKitError.badInput(nil, "training diverged at epoch \(epoch + 1) (loss \(record.loss))")
             }
             history.append(record)
-            if !report(record) { break }
+            if !report(record) || Interruption.requested { break }
         }
         let predictor = MultiLabelPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount)
-        return Result(predictor: predictor, history: history, truncatedPoints: truncated, pointsWithoutLabels: unlabeled)
+        return Result(predictor: predictor, history: history, truncatedPoints: truncated, pointsWithoutLabels: unlabeled,
+                      interrupted: Interruption.requested)
     }
 }
 

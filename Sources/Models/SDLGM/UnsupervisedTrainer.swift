@@ -66,9 +66,11 @@ public struct UnsupervisedTrainer: Sendable {
             let started = Date()
             order.shuffle(using: &generator)
             var sums = UnsupervisedObjective.Terms()
+            var processed = 0  // all rows, unless interrupted
             var tau = temperatures.start
-            for first in stride(from: 0, to: x.rows, by: batchSize) {
+            for first in stride(from: 0, to: x.rows, by: batchSize) where !Interruption.requested {
                 let xb = x.gathering(Array(order[first..<min(x.rows, first + batchSize)]))
+                processed += xb.rows
                 tau = temperature(step: step, total: epochs * batches)
                 let klWeight = klWarmup > 0 ? min(1, Double(step + 1) / Double(klWarmup * batches)) : 1
                 model.encoder.zeroGradients()
@@ -98,7 +100,7 @@ public struct UnsupervisedTrainer: Sendable {
                 model.logNoiseVariance = logNoiseVariance[0]
                 step += 1
             }
-            let n = Double(x.rows)
+            let n = Double(max(processed, 1))
             let record = EpochRecord(
                 epoch: epoch + 1, elbo: sums.elbo / n, logLikelihood: sums.logLikelihood / n, levelKL: sums.levelKL / n,
                 supportKL: sums.supportKL / n, valueKL: sums.valueKL / n, meanSquaredError: sums.squaredError / (n * Double(x.cols)),
@@ -108,7 +110,7 @@ public struct UnsupervisedTrainer: Sendable {
                 throw SparseKitError.badInput(nil, "training diverged at epoch \(epoch + 1) (ELBO \(record.elbo))")
             }
             history.append(record)
-            if !report(record) { break }
+            if !report(record) || Interruption.requested { break }
         }
         return (model, history)
     }

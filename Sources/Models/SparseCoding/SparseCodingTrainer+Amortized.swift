@@ -13,7 +13,7 @@ extension SparseCodingTrainer {
         let n = x.rows
         var order = Array(0..<n)
         order.shuffle(using: &generator)
-        for start in stride(from: 0, to: n, by: batchSize) {
+        for start in stride(from: 0, to: n, by: batchSize) where !Interruption.requested {
             let rows = Array(order[start..<min(n, start + batchSize)])
             let xb = x.gathering(rows)
             let (w, norms) = ColumnNormalization.normalized(state.v)

@@ -17,7 +17,7 @@ extension SparseCodingTrainer {
         let (n, h) = (x.rows, latents)
         var order = Array(0..<n)
         order.shuffle(using: &generator)
-        for start in stride(from: 0, to: n, by: batchSize) {
+        for start in stride(from: 0, to: n, by: batchSize) where !Interruption.requested {
             let rows = Array(order[start..<min(n, start + batchSize)])
             let b = rows.count
             let estimator = MonteCarloELBO(x: x.gathering(rows), samples: samples)
@@ -59,7 +59,7 @@ extension SparseCodingTrainer {
         let coder = LassoCoder(penalty: penalty, iterations: iterations)
         var order = Array(0..<n)
         order.shuffle(using: &generator)
-        for start in stride(from: 0, to: n, by: batchSize) {
+        for start in stride(from: 0, to: n, by: batchSize) where !Interruption.requested {
             let rows = Array(order[start..<min(n, start + batchSize)])
             let xb = x.gathering(rows)
             let (w, norms) = ColumnNormalization.normalized(v)

@@ -109,6 +109,9 @@ public struct SparseCodingTrainer: Sendable {
         /// Why training stopped before its last epoch (divergence), if it did; the result is then the last good
         /// epoch's.
         public var stoppedEarly: String?
+        /// Whether SIGINT/SIGTERM stopped training (after a minibatch; the last epoch in the history is that partial
+        /// epoch, evaluated as it stood).
+        public var interrupted = false
     }
 
     /// Trains on the rows of `x`. `report` sees each epoch's record; returning false stops early (keeping the model).
@@ -200,6 +203,11 @@ public struct SparseCodingTrainer: Sendable {
                 betaPrior: weights.prior, seconds: Date().timeIntervalSince(started))
             history.append(record)
             if !report(record) { break }
+            if Interruption.requested {
+                var result = finish(x, state, history)
+                result.interrupted = true
+                return result
+            }
         }
         return finish(x, state, history)
     }
@@ -263,7 +271,7 @@ public struct SparseCodingTrainer: Sendable {
         // One BLAS thread: the E-step's products are small (B×H×H), and idle OpenBLAS threads spin between them
         // (one epoch on 10,240 patches: 2.6 s with one thread, 3.1 s with two).
         BLASThreads.with(1) {
-            for start in stride(from: 0, to: n, by: batchSize) {
+            for start in stride(from: 0, to: n, by: batchSize) where !Interruption.requested {
                 let rows = Array(order[start..<min(n, start + batchSize)])
                 let b = rows.count
                 let xb = x.gathering(rows)

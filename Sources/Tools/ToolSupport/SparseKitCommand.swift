@@ -10,12 +10,16 @@ public protocol SparseKitCommand: ParsableCommand {}
 extension SparseKitCommand {
     public static func main() {
         let name = configuration.commandName ?? "sparsekit"
+        // Past a file-size limit (ulimit -f) a write must fail with EFBIG, reported as exit 73, not kill the process
+        // with SIGXFSZ before the partial temporary file can be removed.
+        signal(SIGXFSZ, SIG_IGN)
+        Interruption.install()
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as SparseKitError {
             ToolRunner.printError("\(name): \(error)")
-            Foundation.exit(error.exitCode)
+            failed(error.exitCode)
         } catch {
             let code = exitCode(for: error)
             if code == .success {  // --help, --version
@@ -27,7 +31,15 @@ extension SparseKitCommand {
                 let text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
                 ToolRunner.printError("\(name): \(code == .validationFailure ? "" : "internal error: ")\(text)")
             }
-            Foundation.exit(code == .failure ? 70 : code.rawValue)
+            failed(code == .failure ? 70 : code.rawValue)
         }
+    }
+
+    /// Ends a failed run: flushes the standard streams and exits without the C library's exit handlers, so that
+    /// HDF5's shutdown does not touch a file whose writes just failed (a full disk or `ulimit -f`: HDF5 then
+    /// crashes while closing it). Outputs are safe already: the temporary file was removed when the error arose.
+    static func failed(_ code: Int32) -> Never {
+        fflush(nil)
+        _exit(code)
     }
 }

@@ -71,6 +71,7 @@ extension SDLGMCommand {
             try PatchGeometry.read(from: data)?.write(to: file)
             try file.close()
         }
+        if Interruption.requested { throw ToolRunner.interrupted(output, epochs: history.count) }
         let last = history.last!
         try common.finish(last, line: String(format: "sk-train sdlgm: unsupervised, ELBO %.4f nats/point, %.2f active of L0 = %d after %d epochs; model in %@",
                                              last.elbo, last.active, maxActive, last.epoch, output))

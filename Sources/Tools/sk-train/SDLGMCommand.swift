@@ -157,6 +157,7 @@ struct SDLGMCommand: ParsableCommand {
                                        provenance: try file.history() + [ToolRunner.provenance("sk-train sdlgm", inputs: [input] + (resume.map { [$0] } ?? []))])
             try out.close()
         }
+        if result.interrupted { throw ToolRunner.interrupted(output, epochs: result.history.count) }
         let summary = Summary(output: output, method: method, points: x.rows, labels: y.cols, epochs: result.history.count,
                               finalLoss: result.history.last?.loss, truncatedPoints: result.truncatedPoints,
                               pointsWithoutLabels: result.pointsWithoutLabels)

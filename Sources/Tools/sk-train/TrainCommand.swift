@@ -189,6 +189,7 @@ struct SparseCodingCommand: ParsableCommand {
             try file.close()
         }
         if let stoppedEarly = result.stoppedEarly { throw SparseKitError.badInput(input, stoppedEarly + "; model written to \(output)") }
+        if result.interrupted { throw ToolRunner.interrupted(output, epochs: result.history.count) }
         let last = result.history.last!
         try common.finish(last, line: String(format: "sk-train sc: %@ = %.4f nats/point after %d epochs; model in %@",
                                              objectiveLabel, last.objective, last.epoch, output))

@@ -1,0 +1,95 @@
+import DataKit
+import Foundation
+import XCTest
+
+/// Faults from outside (issue 6): SIGINT during training, SIGKILL during a write, a file-size limit, an output
+/// that cannot be created. Nothing half-written is ever left at an output path.
+final class FaultToolTests: XCTestCase {
+    /// Starts a tool, waits `seconds`, sends `signal`, and returns its exit status and stderr.
+    func runAndSignal(_ tool: String, _ arguments: [String], after seconds: Double, signal: Int32) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = ToolHarness.products.appendingPathComponent(tool)
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: seconds)
+        XCTAssertTrue(process.isRunning, "\(tool) ended before the signal; give it more work")
+        kill(process.processIdentifier, signal)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stderr)
+    }
+
+    func epochs(_ path: String) throws -> Int { try HDF5File.open(path).read("/history/objective", as: Double.self).0.count }
+
+    /// SIGINT stops training after the current minibatch, writes the model (exit 130, one line saying so), and
+    /// `--resume` continues from it; for ES-SC and for both SDLGM modes.
+    func testInterruptedTrainingSavesAResumableModel() throws {
+        let folder = try temporaryFolder(self)
+        let bars = folder + "/bars.h5"
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", bars, "--count", "2000", "--seed", "1"]).status, 0)
+        let runs: [(String, [String])] = [
+            ("sc", ["sc", bars, "--latents", "10", "--scheme", "em", "--batch-size", "100", "--seed", "1"]),
+            ("unsupervised", ["sdlgm", bars, "--mode", "unsupervised", "--latents", "10", "--max-active", "3", "--hidden", "16",
+                              "--batch-size", "20", "--seed", "1"]),
+        ]
+        for (name, arguments) in runs {
+            let model = folder + "/\(name).h5"
+            let (status, stderr) = try runAndSignal("sk-train", arguments + ["-o", model, "--epochs", "100000", "--quiet"],
+                                                   after: 2, signal: SIGINT)
+            XCTAssertEqual(status, 130, "\(name): \(stderr)")
+            XCTAssertTrue(stderr.contains("interrupted") && stderr.contains("--resume \(model)"), stderr)
+            XCTAssertEqual(stderr.split(separator: "\n").count, 1, stderr)
+            let saved = try epochs(model)
+            XCTAssertGreaterThanOrEqual(saved, 1)
+            let resumed = try ToolHarness.run("sk-train", arguments + ["-o", model, "--epochs", "1", "--resume", model])
+            XCTAssertEqual(resumed.status, 0, resumed.stderr)
+            XCTAssertEqual(try epochs(model), saved + 1)
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains(".tmp-") }
+        XCTAssertEqual(left, [], "no temporary files after orderly stops")
+    }
+
+    /// SIGKILL while sk-patches streams its output: the file that stood at the path before is untouched (same bytes),
+    /// and nothing new appears at the path.
+    func testKilledWriteLeavesThePreviousFile() throws {
+        let folder = try temporaryFolder(self)
+        let output = folder + "/patches.h5"
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", output, "--count", "10", "--seed", "1"]).status, 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: output))
+        let images = try FileManager.default.contentsOfDirectory(atPath: ToolHarness.fixture("images"))
+            .filter { $0.hasSuffix(".png") }.map { ToolHarness.fixture("images/" + $0) }
+        let (status, _) = try runAndSignal("sk-patches", images + ["-o", output, "--count", "50000000", "--seed", "1"],
+                                           after: 1.5, signal: SIGKILL)
+        XCTAssertEqual(status, SIGKILL, "killed by the signal")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: output)), before, "the previous file is intact")
+    }
+
+    /// Past `ulimit -f`, writing fails with exit 73 and one line; no output and no temporary file is left.
+    func testFileSizeLimitFailsCleanly() throws {
+        let folder = try temporaryFolder(self)
+        let tool = ToolHarness.products.appendingPathComponent("sk-synth").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -f 20 && exec \"$0\" bars -o \"$1\" --count 200000 --seed 1", tool, folder + "/big.h5"]
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 73, stderr)
+        XCTAssertTrue(stderr.hasPrefix("sk-synth: \(folder)/big.h5: ") && stderr.contains("write failed"), stderr)
+        XCTAssertEqual(stderr.split(separator: "\n").count, 1, stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [], "nothing left behind")
+    }
+
+    /// An output on a read-only file system (here /proc, which even root cannot write) fails with exit 73.
+    func testUnwritableOutputFolder() throws {
+        let result = try ToolHarness.run("sk-synth", ["bars", "-o", "/proc/sparsekit-test.h5", "--count", "10"])
+        XCTAssertEqual(result.status, 73, result.stderr)
+        XCTAssertTrue(result.stderr.contains("/proc/"), result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+    }
+}
