@@ -85,11 +85,16 @@ final class FaultToolTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [], "nothing left behind")
     }
 
-    /// An output on a read-only file system (here /proc, which even root cannot write) fails with exit 73.
-    func testUnwritableOutputFolder() throws {
+    /// An output on a read-only file system (here /proc, which even root cannot write), or a path that is a folder,
+    /// fails with exit 73.
+    func testUnwritableOutput() throws {
         let result = try ToolHarness.run("sk-synth", ["bars", "-o", "/proc/sparsekit-test.h5", "--count", "10"])
         XCTAssertEqual(result.status, 73, result.stderr)
         XCTAssertTrue(result.stderr.contains("/proc/"), result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        let folder = try temporaryFolder(self)
+        try FileManager.default.createDirectory(atPath: folder + "/out.h5", withIntermediateDirectories: false)
+        assertFails(try ToolHarness.run("sk-synth", ["bars", "-o", folder + "/out.h5", "--count", "10"]), code: 73,
+                    containing: "is a folder", folder: folder, keeping: ["out.h5"])
     }
 }

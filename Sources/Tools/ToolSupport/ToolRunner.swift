@@ -22,13 +22,13 @@ public enum ToolRunner {
         }
     }
 
-    /// Prints `value` as one JSON document on standard output (sorted keys, so output is stable).
     /// The error a trainer ends with after SIGINT/SIGTERM, once its model is written.
     public static func interrupted(_ output: String, epochs: Int) -> SparseKitError {
         .interrupted(output, "interrupted; the model after \(epochs) epoch\(epochs == 1 ? "" : "s") (the last one partial) is "
             + "written here, continue with --resume \(output)")
     }
 
+    /// Prints `value` as one JSON document on standard output (sorted keys, so output is stable).
     public static func printJSON<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
