@@ -73,3 +73,13 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets, only when SPARSEKIT_FUZZ is set (they have no main of their own: libFuzzer supplies it), built
+// with `-sanitize=fuzzer,address -parse-as-library`; see fuzz/README.md.
+if Context.environment["SPARSEKIT_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["DataKit"], path: "fuzz/Support"))
+    for name in ["png", "xc", "libsvm", "arff", "hdf5"] {
+        package.targets.append(.executableTarget(name: "fuzz-" + name, dependencies: ["DataKit", "FuzzSupport"], path: "fuzz/" + name))
+        package.products.append(.executable(name: "fuzz-" + name, targets: ["fuzz-" + name]))
+    }
+}

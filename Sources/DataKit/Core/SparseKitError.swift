@@ -34,9 +34,22 @@ public struct SparseKitError: Error, CustomStringConvertible, Equatable, Sendabl
         }
     }
 
+    /// One line whatever the file name or the problem hold: control characters (a newline in a file name, bytes of
+    /// a corrupt file quoted in the problem) are written as `\u{…}` escapes.
     public var description: String {
-        if let file { return "\(file): \(problem)" }
-        return problem
+        SparseKitError.oneLine(file.map { "\($0): \(problem)" } ?? problem)
+    }
+
+    static func oneLine(_ text: String) -> String {
+        var line = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control {
+                line += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                line.unicodeScalars.append(scalar)
+            }
+        }
+        return line
     }
 
     public static func usage(_ problem: String) -> SparseKitError { .init(.usage, problem) }

@@ -26,12 +26,32 @@ public enum PNGCodec {
         return try decode([UInt8](data), name: path)
     }
 
+    /// Walks the chunk structure (4-byte length, 4-byte type, data, CRC) and refuses a chunk whose declared length
+    /// runs past the end of the bytes: libpng allocates a chunk's declared length before reading it, so a 1 KiB file
+    /// declaring a 1.8 GiB text chunk made it allocate 1.8 GiB (found by fuzzing, fuzz/crashes/png/).
+    static func checkChunkLengths(_ bytes: [UInt8], name: String) throws {
+        var offset = 8
+        while offset + 8 <= bytes.count {
+            let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+            let typeBytes = bytes[(offset + 4)..<(offset + 8)]
+            let type = typeBytes.allSatisfy({ (65...90).contains($0) || (97...122).contains($0) })
+                ? String(decoding: typeBytes, as: UTF8.self) : typeBytes.map { String(format: "%02x", $0) }.joined()
+            guard length <= bytes.count - offset - 12 else {
+                throw SparseKitError.badInput(name, "corrupt or truncated PNG: chunk '\(type)' at byte \(offset) declares \(length) "
+                    + "bytes, more than the file holds")
+            }
+            if type == "IEND" { return }
+            offset += 12 + length
+        }
+    }
+
     /// Decodes PNG bytes; `name` is used in error messages.
     public static func decode(_ bytes: [UInt8], name: String) throws -> PNGImage {
         let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         guard bytes.count >= 8, Array(bytes.prefix(8)) == signature else {
             throw SparseKitError.badInput(name, bytes.isEmpty ? "is empty, not a PNG image" : "is not a PNG image (bad signature)")
         }
+        try checkChunkLengths(bytes, name: name)
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
         defer { png_image_free(&image) }
