@@ -37,6 +37,13 @@ final class WhitenAndInspectToolTests: XCTestCase {
         XCTAssertEqual(try ToolHarness.run("sk-whiten", [heldOut, "-o", folder + "/hw.h5", "--transform-from",
                                                          folder + "/w.h5"]).status, 0)
         XCTAssertEqual(try HDF5File.open(folder + "/hw.h5").dataset("/data").shape, [3000, 36])
+
+        // A model trained on the whitened patches carries the transform: it whitens held-out data the same way.
+        XCTAssertEqual(try ToolHarness.run("sk-train", ["sc", folder + "/w.h5", "-o", folder + "/m.h5", "--latents", "4",
+                                                        "--epochs", "1", "--quiet"]).status, 0)
+        let viaModel = try ToolHarness.run("sk-whiten", [heldOut, "-o", folder + "/hm.h5", "--transform-from", folder + "/m.h5"])
+        XCTAssertEqual(viaModel.status, 0, viaModel.stderr)
+        XCTAssertEqual(try HDF5File.open(folder + "/hm.h5").readMatrix("/data"), try HDF5File.open(folder + "/hw.h5").readMatrix("/data"))
     }
 
     func testPCAKeepsComponents() throws {
@@ -83,7 +90,7 @@ final class WhitenAndInspectToolTests: XCTestCase {
         assertFails(try run([eight, "-o", out, "--transform-from", folder + "/w6.h5"]), code: 65,
                     containing: "expects 36; rerun sk-patches", folder: folder, keeping: ["p.h5", "w6.h5", "p8.h5"])
         assertFails(try run([patches, "-o", out, "--transform-from", patches]), code: 65,
-                    containing: "is a 'patches' file; expected whitened", folder: folder, keeping: ["p.h5", "w6.h5", "p8.h5"])
+                    containing: "is a 'patches' file; expected whitened or model", folder: folder, keeping: ["p.h5", "w6.h5", "p8.h5"])
     }
 
     func testInspectReportsAndRejects() throws {

@@ -52,7 +52,10 @@ public struct WhitenJob: Sendable {
         case .fit(_, _, _, let f): filter = f
         case .stored(let path):
             let fitted = try HDF5File.open(path)
-            try fitted.requireKind(.whitened)
+            // A whitened file, or a model trained on one (sk-train copies the transform into the model).
+            if try fitted.requireKind(.whitened, .model) == .model, fitted.kind(of: WhiteningTransform.group) != .group {
+                throw SparseKitError.badInput(path, "is a model trained on data that were not whitened: it holds no transform")
+            }
             let transform = try WhiteningTransform.read(from: fitted)
             guard transform.inputDimension == d else {
                 throw SparseKitError.badInput(input, "rows have \(d) values but the transform in \(path) expects "

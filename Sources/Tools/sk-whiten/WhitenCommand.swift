@@ -49,7 +49,7 @@ struct WhitenCommand: SparseKitCommand {
     @Flag(name: .customLong("remove-patch-mean"), help: "Subtract each patch's own mean (after --dog).")
     var removePatchMean = false
 
-    @Option(name: .customLong("transform-from"), help: "Apply the transform stored in this whitened file instead of fitting.")
+    @Option(name: .customLong("transform-from"), help: "Apply the transform stored in this whitened file (or a model trained on one) instead of fitting.")
     var transformFrom: String?
 
     @OptionGroup var common: CommonOptions
