@@ -90,6 +90,29 @@ final class NetworkTests: XCTestCase {
         for i in 0..<5 { XCTAssertEqual(p[i], Float(i), accuracy: 0.05) }
     }
 
+    /// The eight-lane update over a vector held in two pieces (lengths not multiples of 8) follows the textbook
+    /// update, computed here in double precision with the bias corrections, for several steps.
+    func testAdamPiecesMatchTextbookUpdate() {
+        var g = SeededGenerator(seed: 5)
+        let n = [13, 29]
+        var pieces = n.map { count in (0..<count).map { _ in Float.random(in: -1...1, using: &g) } }
+        var theta = pieces.flatMap { $0 }.map(Double.init), m = [Double](repeating: 0, count: 42), v = m
+        var adam = Adam(learningRate: 0.01)
+        for t in 1...6 {
+            let gradients = n.map { count in (0..<count).map { _ in Float.random(in: -2...2, using: &g) } }
+            adam.beginStep(parameterCount: 42)
+            adam.update(&pieces[0], gradients[0], offset: 0)
+            adam.update(&pieces[1], gradients[1], offset: 13)
+            for (i, gi) in gradients.flatMap({ $0 }).map(Double.init).enumerated() {
+                m[i] = 0.9 * m[i] + 0.1 * gi
+                v[i] = 0.999 * v[i] + 0.001 * gi * gi
+                let (mHat, vHat) = (m[i] / (1 - pow(0.9, Double(t))), v[i] / (1 - pow(0.999, Double(t))))
+                theta[i] -= 0.01 * mHat / (vHat.squareRoot() + 1e-8)
+            }
+        }
+        for (i, value) in pieces.flatMap({ $0 }).enumerated() { XCTAssertEqual(Double(value), theta[i], accuracy: 1e-5) }
+    }
+
     /// The amortized encoder (diagonal, and with a low-rank head): loss Σ a∘μ + Σ b∘s (+ Σ c∘U), every weight and
     /// bias checked against central differences.
     func testGaussianEncoderGradients() {

@@ -45,6 +45,13 @@ public struct MultiLabelTrainer: Sendable {
     /// sizes, for `--resume`; Adam's moments start afresh).
     public func train(features x: CSRMatrix, labels y: CSRMatrix, from start: SupervisedNetwork? = nil,
                       report: (EpochRecord) -> Bool = { _ in true }) throws -> Result {
+        // The products are small (a batch times the hidden layer): one BLAS thread is as fast, and the second one's
+        // spinning between calls cost a core of system time (measured on bibtex).
+        try BLASThreads.with(1) { try trainOnOneBLASThread(features: x, labels: y, from: start, report: report) }
+    }
+
+    private func trainOnOneBLASThread(features x: CSRMatrix, labels y: CSRMatrix, from start: SupervisedNetwork?,
+                                      report: (EpochRecord) -> Bool) throws -> Result {
         guard x.rows == y.rows, x.rows > 0 else { throw SparseKitError.usage("no training points") }
         let counts = (0..<y.rows).map { y.row($0).indices.count }
         let truncated = counts.filter { $0 > maxActive }.count, unlabeled = counts.filter { $0 == 0 }.count
