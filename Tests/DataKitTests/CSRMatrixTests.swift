@@ -18,6 +18,20 @@ final class CSRMatrixTests: XCTestCase {
         XCTAssertLessThan(csr.multiplied(by: w).maxAbsDifference(Matrix.product(dense, w)), 1e-5)
     }
 
+    /// The transpose (an empty column included) and dW += Xᵀ dY against the dense products.
+    func testTransposeAndTransposedProduct() throws {
+        var dense = sparseRandom(30, 12, seed: 4)
+        for i in 0..<30 { dense[i, 7] = 0 }
+        let csr = CSRMatrix(dense: dense)
+        XCTAssertEqual(csr.transposed().dense(), dense.transposed)
+        XCTAssertEqual(csr.transposed().transposed(), csr)
+        let dy = randomMatrix(30, 5, seed: 5)
+        var into = randomMatrix(12, 5, seed: 6)
+        let expected = Matrix.product(dense.transposed, dy).storage.enumerated().map { $0.element + into.storage[$0.offset] }
+        csr.accumulateTransposedProduct(dy, into: &into)
+        XCTAssertLessThan(into.maxAbsDifference(Matrix(rows: 12, cols: 5, storage: expected)), 1e-5)
+    }
+
     func testHDF5GroupRoundTripInTheAnndataLayout() throws {
         let path = try temporaryFolder(self) + "/csr.h5"
         let csr = CSRMatrix(dense: sparseRandom(40, 9, seed: 3))

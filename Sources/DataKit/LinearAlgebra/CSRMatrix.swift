@@ -92,25 +92,70 @@ public struct CSRMatrix: Equatable, Sendable {
         return m
     }
 
+    /// The transpose, as a CSR matrix (cols × rows; that is, `self` in compressed-column form). Entries of each
+    /// result row come in increasing original row order. A counting sort: O(nonZeros + cols).
+    public func transposed() -> CSRMatrix {
+        var counts = [Int64](repeating: 0, count: cols + 1)
+        for j in indices { counts[Int(j) + 1] += 1 }
+        for j in 0..<cols { counts[j + 1] += counts[j] }
+        var result = CSRMatrix(empty: cols, cols: rows)
+        result.indptr = counts
+        result.indices = [Int64](repeating: 0, count: nonZeros)
+        result.values = [Float](repeating: 0, count: nonZeros)
+        var next = counts
+        for i in 0..<rows {
+            for k in Int(indptr[i])..<Int(indptr[i + 1]) {
+                let slot = Int(next[Int(indices[k])])
+                next[Int(indices[k])] += 1
+                result.indices[slot] = Int64(i)
+                result.values[slot] = values[k]
+            }
+        }
+        return result
+    }
+
     /// The product `self · w` with a dense `w` (cols × H), touching only the stored entries: for each non-zero
-    /// x_ij, row i of the result gains x_ij · (row j of w).
+    /// x_ij, row i of the result gains x_ij · (row j of w). Taken column by column of `self`, so each row of `w` is
+    /// read once per call however many rows use it (the result, rows × H, is the part that stays in cache).
     public func multiplied(by w: Matrix) -> Matrix {
         precondition(w.rows == cols, "multiplied(by:): \(rows)×\(cols) times \(w.rows)×\(w.cols)")
         var out = Matrix(rows: rows, cols: w.cols)
-        let h = w.cols
-        w.storage.withUnsafeBufferPointer { weights in
-            out.storage.withUnsafeMutableBufferPointer { result in
-                for i in 0..<rows {
-                    let target = result.baseAddress! + i * h
-                    for k in Int(indptr[i])..<Int(indptr[i + 1]) {
-                        let source = weights.baseAddress! + Int(indices[k]) * h
-                        let x = values[k]
-                        for c in 0..<h { target[c] += x * source[c] }
+        let byColumn = transposed(), h = w.cols
+        w.storage.withUnsafeBufferPointer { w in
+            out.storage.withUnsafeMutableBufferPointer { out in
+                for j in 0..<cols {
+                    for k in Int(byColumn.indptr[j])..<Int(byColumn.indptr[j + 1]) {
+                        Self.addScaled(byColumn.values[k], w.baseAddress! + j * h,
+                                       to: out.baseAddress! + Int(byColumn.indices[k]) * h, count: h)
                     }
                 }
             }
         }
         return out
+    }
+
+    /// `into += selfᵀ · dy` for a dense `dy` (rows × H) and `into` (cols × H): row j of `into` gains
+    /// x_ij · (row i of dy) for every stored x_ij, one row j at a time (the gradient of a sparse layer's weight).
+    public func accumulateTransposedProduct(_ dy: Matrix, into: inout Matrix) {
+        precondition(dy.rows == rows && into.rows == cols && into.cols == dy.cols,
+                     "accumulateTransposedProduct: (\(rows)×\(cols))ᵀ times \(dy.rows)×\(dy.cols) into \(into.rows)×\(into.cols)")
+        let byColumn = transposed(), h = dy.cols
+        dy.storage.withUnsafeBufferPointer { dy in
+            into.storage.withUnsafeMutableBufferPointer { into in
+                for j in 0..<cols {
+                    for k in Int(byColumn.indptr[j])..<Int(byColumn.indptr[j + 1]) {
+                        Self.addScaled(byColumn.values[k], dy.baseAddress! + Int(byColumn.indices[k]) * h,
+                                       to: into.baseAddress! + j * h, count: h)
+                    }
+                }
+            }
+        }
+    }
+
+    /// target[0..<count] += x · source[0..<count].
+    @inline(__always)
+    private static func addScaled(_ x: Float, _ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+        for c in 0..<count { target[c] += x * source[c] }
     }
 }
 

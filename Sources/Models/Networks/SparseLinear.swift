@@ -1,4 +1,3 @@
-import CBLAS
 import DataKit
 
 /// A fully connected layer on SPARSE input, y = x W + b for a CSR batch x (B × F), never densifying x:
@@ -38,18 +37,9 @@ public struct SparseLinear: Sendable {
 
     /// Accumulates dW and db from the batch `x` and the output gradient `dy`.
     public mutating func backward(_ x: CSRMatrix, _ dy: Matrix) {
+        x.accumulateTransposedProduct(dy, into: &weightGradient)
         let h = outputs
-        dy.storage.withUnsafeBufferPointer { g in
-            weightGradient.storage.withUnsafeMutableBufferPointer { dw in
-                for i in 0..<x.rows {
-                    let (columns, values) = x.row(i)
-                    for (j, v) in zip(columns, values) {
-                        cblas_saxpy(Int32(h), v, g.baseAddress! + i * h, 1, dw.baseAddress! + Int(j) * h, 1)
-                    }
-                }
-            }
-            for i in 0..<x.rows { for c in 0..<h { biasGradient[c] += g[i * h + c] } }
-        }
+        for i in 0..<x.rows { for c in 0..<h { biasGradient[c] += dy.storage[i * h + c] } }
     }
 
     public mutating func zeroGradients() {
