@@ -126,6 +126,24 @@ final class SparseCodingToolTests: XCTestCase {
                     containing: "was trained with --posterior amortized, not diagonal", folder: folder,
                     keeping: ["a.h5", "b.h5", "bars.h5"])
     }
+
+    /// --stream trains from disk (recorded in /config, resumable), and says why when the settings need memory.
+    func testStreamFromDisk() throws {
+        let folder = try temporaryFolder(self)
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", folder + "/bars.h5", "--count", "300", "--seed", "1"]).status, 0)
+        let common = ["sc", folder + "/bars.h5", "--latents", "10", "--batch-size", "50", "--iterations", "20", "--stream", "--seed", "1"]
+        let train = try ToolHarness.run("sk-train", common + ["-o", folder + "/m.h5", "--epochs", "2", "--json"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stdout.contains("\"epoch\":2") || train.stdout.contains("\"epoch\" : 2"), train.stdout)
+        let model = try HDF5File.open(folder + "/m.h5")
+        XCTAssertEqual(try model.attribute("streamed", of: "/config"), .int(1))
+        XCTAssertEqual(try model.read("/history/objective", as: Double.self).values.count, 2)
+        let resumed = try ToolHarness.run("sk-train", common + ["-o", folder + "/m.h5", "--epochs", "1", "--resume", folder + "/m.h5"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try HDF5File.open(folder + "/m.h5").read("/history/objective", as: Double.self).values.count, 3)
+        assertFails(try ToolHarness.run("sk-train", common + ["-o", folder + "/x.h5", "--objective", "map-l1"]), code: 64,
+                    containing: "--stream: the map-l1 baseline trains from memory only", folder: folder, keeping: ["bars.h5", "m.h5"])
+    }
 }
 
 

@@ -194,15 +194,20 @@ public struct DiagonalEntropyObjective {
         var total: Sums?
         for first in stride(from: 0, to: x.rows, by: chunk) {
             let rows = first..<min(x.rows, first + chunk)
-            let part = DiagonalEntropyObjective(x: x.rowSlice(rows))
-            let (m, r) = (mu.rowSlice(rows), rho.rowSlice(rows))
-            let sums = m.storage.withUnsafeBufferPointer { m in
-                r.storage.withUnsafeBufferPointer { r in part.sums(w: w, mu: m.baseAddress!, rho: r.baseAddress!) }
-            }
+            let sums = sums(x: x.rowSlice(rows), w: w, mu: mu.rowSlice(rows), rho: rho.rowSlice(rows))
             if total == nil { total = sums } else { total!.add(sums) }
         }
         guard let total else { preconditionFailure("no rows") }
         return terms(total, points: x.rows, dimension: x.cols, norms: w.columnSquaredNorms(), weights: weights)
+    }
+
+    /// The sums behind L over the rows of `x` at W and q, to be added up over batches and turned into L by
+    /// `terms(_:points:dimension:norms:weights:)`.
+    static func sums(x: Matrix, w: Matrix, mu: Matrix, rho: Matrix) -> Sums {
+        let part = DiagonalEntropyObjective(x: x)
+        return mu.storage.withUnsafeBufferPointer { m in
+            rho.storage.withUnsafeBufferPointer { r in part.sums(w: w, mu: m.baseAddress!, rho: r.baseAddress!) }
+        }
     }
 
     /// R = X − M Wᵀ into the workspace, and the sums of L.

@@ -14,27 +14,33 @@ extension SparseCodingTrainer {
         var order = Array(0..<n)
         order.shuffle(using: &generator)
         for start in stride(from: 0, to: n, by: batchSize) where !Interruption.requested {
-            let rows = Array(order[start..<min(n, start + batchSize)])
-            let xb = x.gathering(rows)
-            let (w, norms) = ColumnNormalization.normalized(state.v)
-            let (output, cache) = encoder.forward(xb)
-            let ascent = Self.objectiveGradients(xb, w: w, output, rank: rank, weights: weights)
-            // Descent on −L.
-            encoder.zeroGradients()
-            encoder.backward(cache, gradMu: ascent.mu.negated, gradScale: ascent.scale.negated, gradFactors: ascent.factors?.negated)
-            var gradV = [Float](repeating: 0, count: w.storage.count)
-            ascent.w.storage.withUnsafeBufferPointer { ColumnNormalization.backward(w: w, norms: norms, gradW: $0.baseAddress!, into: &gradV) }
-            scale(&gradV, -1)
-            var parameters = encoder.parameters + state.v.storage
-            adam.update(&parameters, encoder.gradients + gradV)
-            let split = parameters.count - state.v.storage.count
-            encoder.parameters = Array(parameters[0..<split])
-            state.v.storage = Array(parameters[split...])
+            _ = amortizedStep(x.gathering(Array(order[start..<min(n, start + batchSize)])), &state.v, &encoder, &adam, weights)
         }
         state.encoder = encoder
         let (mu, scales) = encoder.encode(x, batchSize: batchSize)  // marginal s for the diagonal record
         state.mu = mu
         state.rho = Matrix(rows: scales.rows, cols: scales.cols, storage: scales.storage.map { Foundation.log($0) })
+    }
+
+    /// One Adam step on −L_β of the minibatch `xb` over the encoder and V together. Returns the encoder's output
+    /// for the batch and the W it was evaluated at, both from before the step.
+    func amortizedStep(_ xb: Matrix, _ v: inout Matrix, _ encoder: inout GaussianEncoder, _ adam: inout Adam,
+                       _ weights: EntropyWeights) -> (output: GaussianEncoder.Output, w: Matrix) {
+        let (w, norms) = ColumnNormalization.normalized(v)
+        let (output, cache) = encoder.forward(xb)
+        let ascent = Self.objectiveGradients(xb, w: w, output, rank: rank, weights: weights)
+        // Descent on −L.
+        encoder.zeroGradients()
+        encoder.backward(cache, gradMu: ascent.mu.negated, gradScale: ascent.scale.negated, gradFactors: ascent.factors?.negated)
+        var gradV = [Float](repeating: 0, count: w.storage.count)
+        ascent.w.storage.withUnsafeBufferPointer { ColumnNormalization.backward(w: w, norms: norms, gradW: $0.baseAddress!, into: &gradV) }
+        scale(&gradV, -1)
+        var parameters = encoder.parameters + v.storage
+        adam.update(&parameters, encoder.gradients + gradV)
+        let split = parameters.count - v.storage.count
+        encoder.parameters = Array(parameters[0..<split])
+        v.storage = Array(parameters[split...])
+        return (output, w)
     }
 
     /// ∂L_β/∂(μ, s, factors, W) of a batch for the encoder's output: the diagonal objective (with ∂/∂s = (∂/∂ρ)/s)

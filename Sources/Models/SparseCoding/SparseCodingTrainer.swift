@@ -143,30 +143,16 @@ public struct SparseCodingTrainer: Sendable {
         guard objective == .entropy || (scheme == .em && posterior == .diagonal) else {
             throw SparseKitError.usage("the \(objective.rawValue) baseline trains diagonal posteriors with the em scheme")
         }
+        let start = try startingPoint(dimension: d)
         var state = State(
-            v: SparseCodingModel.initial(dimension: d, latents: h, seed: seed).w, mu: Matrix(rows: n, cols: h),
-            rho: Matrix(rows: n, cols: h), factors: [Float](repeating: 0, count: posterior == .full ? n * h * h : 0),  // L_n = I
+            v: start.v, mu: Matrix(rows: n, cols: h), rho: Matrix(rows: n, cols: h),
+            factors: [Float](repeating: 0, count: posterior == .full ? n * h * h : 0),  // L_n = I
             sigma2: max(x.storage.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(n * d), 1e-6),
-            lambda: [Double](repeating: 1, count: h), encoder: nil)
-        if posterior.isAmortized {
-            var encoderGenerator = SeededGenerator(seed: seed &+ 2)
-            state.encoder = GaussianEncoder(dimension: d, latents: h, rank: posterior == .amortizedLowRank ? rank : 0,
-                                            generator: &encoderGenerator)
-        }
-        var history: [EpochRecord] = []
+            lambda: [Double](repeating: 1, count: h), encoder: start.encoder)
         if let resume {
-            guard resume.model.dimension == d, resume.model.latents == h else {
-                throw SparseKitError.usage("the model to resume has D = \(resume.model.dimension), H = \(resume.model.latents); "
-                    + "the data and --latents give D = \(d), H = \(h)")
-            }
-            guard (resume.encoder != nil) == posterior.isAmortized, (resume.encoder?.rank ?? 0) == (state.encoder?.rank ?? 0) else {
-                throw SparseKitError.usage("the model to resume was trained with other posteriors (an encoder exactly when amortized)")
-            }
-            state.v = resume.model.w
             (state.sigma2, state.lambda) = (Double(resume.model.sigma2), resume.model.lambda.map(Double.init))
-            state.encoder = resume.encoder ?? state.encoder
-            history = resume.history
         }
+        var history = start.history
         let firstEpoch = history.count
         var adam = Adam(learningRate: learningRate)
         var lastGood: State?
@@ -210,6 +196,27 @@ public struct SparseCodingTrainer: Sendable {
             }
         }
         return finish(x, state, history)
+    }
+
+    /// Where training starts: V seeded (W = V/‖V‖ at the data dimension `d`), a seeded encoder for amortized q, and
+    /// no history; or W, the encoder and the history of the `resume` checkpoint, after checking they fit.
+    func startingPoint(dimension d: Int) throws -> (v: Matrix, encoder: GaussianEncoder?, history: [EpochRecord]) {
+        let h = latents
+        var encoder: GaussianEncoder?
+        if posterior.isAmortized {
+            var encoderGenerator = SeededGenerator(seed: seed &+ 2)
+            encoder = GaussianEncoder(dimension: d, latents: h, rank: posterior == .amortizedLowRank ? rank : 0,
+                                      generator: &encoderGenerator)
+        }
+        guard let resume else { return (SparseCodingModel.initial(dimension: d, latents: h, seed: seed).w, encoder, []) }
+        guard resume.model.dimension == d, resume.model.latents == h else {
+            throw SparseKitError.usage("the model to resume has D = \(resume.model.dimension), H = \(resume.model.latents); "
+                + "the data and --latents give D = \(d), H = \(h)")
+        }
+        guard (resume.encoder != nil) == posterior.isAmortized, (resume.encoder?.rank ?? 0) == (encoder?.rank ?? 0) else {
+            throw SparseKitError.usage("the model to resume was trained with other posteriors (an encoder exactly when amortized)")
+        }
+        return (resume.model.w, resume.encoder ?? encoder, resume.history)
     }
 
     /// The epoch's record terms over all N: for `entropy`, L at β = 1 with σ², λ at their closed forms; for
@@ -265,41 +272,45 @@ public struct SparseCodingTrainer: Sendable {
     func emEpoch(_ x: Matrix, _ v: inout Matrix, _ mu: inout Matrix, _ rho: inout Matrix, _ weights: EntropyWeights,
                  _ generator: inout SeededGenerator)
     {
-        let (n, d, h) = (x.rows, x.cols, latents)
+        let n = x.rows
         var order = Array(0..<n)
         order.shuffle(using: &generator)
-        // One BLAS thread: the E-step's products are small (B×H×H), and idle OpenBLAS threads spin between them
-        // (one epoch on 10,240 patches: 2.6 s with one thread, 3.1 s with two).
-        BLASThreads.with(1) {
+        BLASThreads.with(1) {  // see emStep
             for start in stride(from: 0, to: n, by: batchSize) where !Interruption.requested {
                 let rows = Array(order[start..<min(n, start + batchSize)])
-                let b = rows.count
-                let xb = x.gathering(rows)
-                var parameters = initialPosteriors(rows, mu, rho)
-                let (w, norms) = ColumnNormalization.normalized(v)
-                var objective = DiagonalEntropyObjective(x: xb, weights: weights)
-                objective.fixDictionary(w)
-                // E-step: maximise B·L over (μ, ρ) of the batch, W fixed.
-                LBFGS(history: lbfgsHistory, maxIterations: iterations).minimize(&parameters) { p, g in
-                    let terms = p.withUnsafeBufferPointer { p in
-                        g.withUnsafeMutableBufferPointer { gp in
-                            objective.evaluate(mu: p.baseAddress!, rho: p.baseAddress! + b * h, gradMu: gp.baseAddress!,
-                                               gradRho: gp.baseAddress! + b * h)
-                        }
-                    }
-                    scale(&g, -Double(b))
-                    return -Double(b) * terms.value
-                }
-                let muB = Matrix(rows: b, cols: h, storage: Array(parameters[0..<(b * h)]))
-                let rhoB = Matrix(rows: b, cols: h, storage: Array(parameters[(b * h)...]))
+                let (muB, rhoB, _) = emStep(x.gathering(rows), &v, from: initialPosteriors(rows, mu, rho), weights)
                 mu.scattering(muB, to: rows)
                 rho.scattering(rhoB, to: rows)
-                // M-step: one ascent step on V along ∂L/∂V.
-                var gradW = [Float](repeating: 0, count: d * h)
-                gradW.withUnsafeMutableBufferPointer { _ = objective.evaluate(w: w, mu: muB, rho: rhoB, gradW: $0.baseAddress!) }
-                ascend(&v, w: w, norms: norms, gradW: gradW)
             }
         }
+    }
+
+    /// The em scheme on one minibatch `xb`: the E-step maximises B·L over the batch's (μ, ρ), flattened in `start`,
+    /// at fixed W = V/‖V‖; then the M-step takes one ascent step on V along ∂L/∂V. Returns the fitted (μ, ρ) and the
+    /// W they were fitted at. Run with one BLAS thread: the E-step's products are small (B×H×H), and idle OpenBLAS
+    /// threads spin between them (one epoch on 10,240 patches: 2.6 s with one thread, 3.1 s with two).
+    func emStep(_ xb: Matrix, _ v: inout Matrix, from start: [Float], _ weights: EntropyWeights) -> (mu: Matrix, rho: Matrix, w: Matrix) {
+        let (b, d, h) = (xb.rows, xb.cols, latents)
+        var parameters = start
+        let (w, norms) = ColumnNormalization.normalized(v)
+        var objective = DiagonalEntropyObjective(x: xb, weights: weights)
+        objective.fixDictionary(w)
+        LBFGS(history: lbfgsHistory, maxIterations: iterations).minimize(&parameters) { p, g in
+            let terms = p.withUnsafeBufferPointer { p in
+                g.withUnsafeMutableBufferPointer { gp in
+                    objective.evaluate(mu: p.baseAddress!, rho: p.baseAddress! + b * h, gradMu: gp.baseAddress!,
+                                       gradRho: gp.baseAddress! + b * h)
+                }
+            }
+            scale(&g, -Double(b))
+            return -Double(b) * terms.value
+        }
+        let muB = Matrix(rows: b, cols: h, storage: Array(parameters[0..<(b * h)]))
+        let rhoB = Matrix(rows: b, cols: h, storage: Array(parameters[(b * h)...]))
+        var gradW = [Float](repeating: 0, count: d * h)
+        gradW.withUnsafeMutableBufferPointer { _ = objective.evaluate(w: w, mu: muB, rho: rhoB, gradW: $0.baseAddress!) }
+        ascend(&v, w: w, norms: norms, gradW: gradW)
+        return (muB, rhoB, w)
     }
 
     /// A minibatch's starting (μ, ρ), flattened: its previous values with `warmStart`, else μ = 0, ρ = log s = 0.

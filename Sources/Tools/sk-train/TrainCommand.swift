@@ -90,6 +90,9 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(help: "Seed of the initial W and the minibatch order.")
     var seed: UInt64 = 0
 
+    @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory. Trains diagonal q with --scheme em or amortized q with --scheme adam; automatic when /data exceeds half of the machine's memory.")
+    var stream = false
+
     @OptionGroup var common: CommonOptions
 
     func parsedAnnealing() throws -> (Double, Int)? {
@@ -151,7 +154,6 @@ struct SparseCodingCommand: ParsableCommand {
         try ToolRunner.requireDistinct(output: output, inputs: [input])  // -o may be the --resume file: output is atomic
         let atomic = try AtomicOutput(path: output)
         let data = try HDF5File.open(input)
-        let x = try data.readDataMatrix()
         var trainer = SparseCodingTrainer(latents: latents, scheme: SparseCodingTrainer.Scheme(rawValue: scheme)!, epochs: epochs)
         trainer.posterior = SparseCodingTrainer.Posterior(rawValue: posterior)!
         trainer.objective = SparseCodingTrainer.Objective(rawValue: objective)!
@@ -167,17 +169,26 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.seed = seed
         if let resume { trainer.resume = try checkpoint(resume) }
         let totalEpochs = (trainer.resume?.history.count ?? 0) + epochs
-        let result = try trainer.train(x) { record in
+        let reader = try ShuffledRowReader(file: data)
+        let streaming = stream || reader.dataBytes > Int(ProcessInfo.processInfo.physicalMemory / 2)
+        if streaming, let restriction = trainer.streamingRestriction {
+            throw SparseKitError.usage(stream ? "--stream: \(restriction)"
+                : "\(input): /data takes \(reader.dataBytes >> 20) MiB, more than half of this machine's memory, so it must be "
+                    + "streamed from disk, but \(restriction)")
+        }
+        let report = { (record: EpochRecord) -> Bool in
             ProgressReporter.note(String(format: "epoch %d/%d: %@ = %.4f nats/point  σ² = %.5g  mean λ = %.4g  Gini = %.3f  β_prior = %.2f  (%.1f s)",
                                          record.epoch, totalEpochs, objectiveLabel, record.objective, record.sigma2, record.meanLambda, record.gini,
                                          record.betaPrior, record.seconds), quiet: common.quiet || common.json)
             return true
         }
+        let result = streaming ? try trainer.train(streaming: reader, report: report) : try trainer.train(data.readDataMatrix(), report: report)
         let configuration: [String: HDF5AttributeValue] = [
             "latents": .int(latents), "posterior": .string(posterior), "objective": .string(objective), "rank": .int(rank),
             "samples": .int(samples), "penalty": .double(penalty), "scheme": .string(scheme), "epochs": .int(epochs),
             "batch_size": .int(batchSize), "iterations": .int(iterations), "lbfgs_history": .int(lbfgsHistory), "warm_start": .int(warmStart ? 1 : 0), "learning_rate": .double(stepSize),
             "anneal_prior": .string(annealPrior ?? "none"), "seed": .int(Int(bitPattern: UInt(seed))), "resumed_from": .string(resume ?? "none"),
+            "streamed": .int(streaming ? 1 : 0),
         ]
         try atomic.commit { path in
             let file = try HDF5File.create(path)

@@ -1,0 +1,59 @@
+import DataKit
+@testable import Models
+import XCTest
+
+/// ES-SC trained from minibatches read from disk (`SparseCodingTrainer.train(streaming:)`).
+final class StreamingTrainingTests: XCTestCase {
+    func barsFile(count: Int) throws -> (path: String, x: Matrix) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sparsekit-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        let (x, _, _) = BarsData.sample(count: count, seed: 1)
+        let f = try HDF5File.create(folder + "/bars.h5")
+        try f.write(x, to: "/data")
+        try f.writeHeader(kind: .patches, history: ["test"])
+        try f.close()
+        return (folder + "/bars.h5", x)
+    }
+
+    /// With the whole file in one block, the reader's order is the in-memory trainer's (the same draws from the same
+    /// generator), so both take the same steps: the same W bit for bit. Their records differ only in where L is
+    /// evaluated (the running sums of each batch against one pass at the epoch's end), by little once W settles.
+    func testStreamingEMTakesTheInMemorySteps() throws {
+        let (path, x) = try barsFile(count: 600)
+        var trainer = SparseCodingTrainer(latents: 10, scheme: .em, epochs: 4)
+        (trainer.batchSize, trainer.iterations, trainer.learningRate, trainer.seed) = (100, 30, 0.05, 3)
+        let inMemory = try trainer.train(x)
+        let streamed = try trainer.train(streaming: try ShuffledRowReader(file: try HDF5File.open(path)))
+        XCTAssertEqual(streamed.model.w, inMemory.model.w)
+        XCTAssertEqual(streamed.mu.rows, 0, "no per-point state")
+        let (a, b) = (inMemory.history.last!, streamed.history.last!)
+        XCTAssertEqual(b.objective, a.objective, accuracy: 0.05 * abs(a.objective))
+        XCTAssertEqual(b.sigma2, a.sigma2, accuracy: 0.05 * a.sigma2)
+        XCTAssertEqual(Double(streamed.model.sigma2), b.sigma2, accuracy: 1e-6 * b.sigma2, "the model keeps the running σ²")
+        for (earlier, later) in zip(streamed.history, streamed.history.dropFirst()) {
+            XCTAssertGreaterThan(later.objective, earlier.objective, "the running L rises on these settings")
+        }
+    }
+
+    /// Small blocks and buffer: amortized q trains with Adam from disk, and its running L rises; settings that
+    /// keep per-point state are refused.
+    func testStreamingAdamAndRestrictions() throws {
+        let (path, _) = try barsFile(count: 500)
+        let reader = try ShuffledRowReader(file: try HDF5File.open(path), blockRows: 40, bufferBlocks: 3)
+        var trainer = SparseCodingTrainer(latents: 10, scheme: .adam, epochs: 6)
+        (trainer.posterior, trainer.batchSize, trainer.learningRate, trainer.seed) = (.amortized, 50, 0.01, 1)
+        let result = try trainer.train(streaming: reader)
+        XCTAssertNotNil(result.encoder)
+        XCTAssertGreaterThan(result.history.last!.objective, result.history.first!.objective + 1)
+        XCTAssertEqual(result.history.map(\.epoch), Array(1...6))
+        for (scheme, posterior, objective, warm) in [(SparseCodingTrainer.Scheme.fullBatch, SparseCodingTrainer.Posterior.diagonal, SparseCodingTrainer.Objective.entropy, false),
+                                                     (.em, .diagonal, .mapL1, false), (.em, .diagonal, .entropy, true),
+                                                     (.adam, .amortizedLowRank, .entropy, false)] {
+            var refused = SparseCodingTrainer(latents: 10, scheme: scheme, epochs: 1)
+            (refused.posterior, refused.objective, refused.warmStart) = (posterior, objective, warm)
+            XCTAssertNotNil(refused.streamingRestriction)
+            XCTAssertThrowsError(try refused.train(streaming: reader))
+        }
+    }
+}
