@@ -21,7 +21,7 @@ final class ShuffledRowReaderTests: XCTestCase {
         XCTAssertEqual([reader.rows, reader.cols, reader.dataBytes], [1003, 3, 1003 * 12])
         func epoch(_ generator: inout SeededGenerator) throws -> [[Int]] {
             var batches: [[Int]] = []
-            try reader.forEachBatch(size: 50, using: &generator) { batch in
+            try reader.forEachBatch(size: 50, using: &generator) { batch, _ in
                 for i in 0..<batch.rows { XCTAssertEqual([batch[i, 1], batch[i, 2]], [2 * batch[i, 0], 3 * batch[i, 0]]) }
                 batches.append((0..<batch.rows).map { Int(batch[$0, 0]) })
                 return true
@@ -40,14 +40,14 @@ final class ShuffledRowReaderTests: XCTestCase {
         var again = SeededGenerator(seed: 1)
         XCTAssertEqual(try epoch(&again), first, "same seed, same order")
         var stopped = 0
-        try reader.forEachBatch(size: 10, using: &g) { _ in stopped += 1; return stopped < 4 }
+        try reader.forEachBatch(size: 10, using: &g) { _, _ in stopped += 1; return stopped < 4 }
         XCTAssertEqual(stopped, 4, "returning false ends the epoch")
     }
 
     func testNonFiniteValuesAndWrongKindsAreNamed() throws {
         let reader = try ShuffledRowReader(file: try HDF5File.open(try numberedFile(rows: 300, poison: 217)), blockRows: 32)
         var g = SeededGenerator(seed: 2)
-        assertThrows(.badInput, containing: "/data holds NaN at row 217") { try reader.forEachBatch(size: 16, using: &g) { _ in true } }
+        assertThrows(.badInput, containing: "/data holds NaN at row 217") { try reader.forEachBatch(size: 16, using: &g) { _, _ in true } }
         let path = try temporaryFolder(self) + "/model.h5"
         let f = try HDF5File.create(path)
         try f.writeHeader(kind: .model, history: [])

@@ -56,4 +56,21 @@ final class StreamingTrainingTests: XCTestCase {
             XCTAssertThrowsError(try refused.train(streaming: reader))
         }
     }
+
+    /// Unsupervised SDLGM from disk: with one block, the first epoch sees the in-memory batches and noise (the same
+    /// generator draws), so the models agree bit for bit; with small blocks, training still proceeds.
+    func testStreamingUnsupervisedSDLGM() throws {
+        let (path, x) = try barsFile(count: 300)
+        var trainer = UnsupervisedTrainer()
+        (trainer.latents, trainer.maxActive, trainer.hidden, trainer.epochs, trainer.batchSize, trainer.seed) = (10, 3, [16], 1, 50, 4)
+        let inMemory = try trainer.train(x)
+        let streamed = try trainer.train(streaming: try ShuffledRowReader(file: try HDF5File.open(path)))
+        XCTAssertEqual(streamed.model.encoder.layers.parameters, inMemory.model.encoder.layers.parameters)
+        XCTAssertEqual(streamed.model.decoder.layers.parameters, inMemory.model.decoder.layers.parameters)
+        XCTAssertEqual(streamed.history.map(\.elbo), inMemory.history.map(\.elbo))
+        trainer.epochs = 8
+        trainer.learningRate = 0.01
+        let small = try trainer.train(streaming: try ShuffledRowReader(file: try HDF5File.open(path), blockRows: 32, bufferBlocks: 2))
+        XCTAssertGreaterThan(small.history.last!.elbo, small.history.first!.elbo + 5, "\(small.history.map(\.elbo))")
+    }
 }

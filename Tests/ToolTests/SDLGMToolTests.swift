@@ -114,6 +114,19 @@ final class SDLGMToolTests: XCTestCase {
         assertFails(try ToolHarness.run("sk-train", ["sdlgm", bars, "-o", folder + "/x.h5", "--mode", "unsupervised", "--tau", "1"]),
                     code: 64, containing: "--tau takes START:END", folder: folder, keeping: kept)
 
+        // From disk: the same model file, marked streamed; a value outside [0, 1] is named by row as it is read.
+        let streamed = try ToolHarness.run("sk-train", ["sdlgm", bars, "-o", folder + "/streamed.h5", "--mode", "unsupervised",
+                                                        "--latents", "10", "--max-active", "3", "--hidden", "32", "--epochs", "2",
+                                                        "--stream", "--seed", "1"])
+        XCTAssertEqual(streamed.status, 0, streamed.stderr)
+        XCTAssertEqual(try HDF5File.open(folder + "/streamed.h5").attribute("streamed", of: "/config"), .int(1))
+        XCTAssertEqual(try ToolHarness.run("sk-eval", [folder + "/streamed.h5", bars]).status, 0)
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", bars, "-o", folder + "/x.h5", "--mode", "unsupervised",
+                                                     "--likelihood", "bernoulli", "--stream"]),
+                    code: 65, containing: "/data holds -", folder: folder, keeping: kept.union(["streamed.h5"]))
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", bars, "-o", folder + "/x.h5", "--stream"]),
+                    code: 64, containing: "--stream trains unsupervised models", folder: folder, keeping: kept.union(["streamed.h5"]))
+
         // Binary word features as Bernoulli data: train on medical's train split, evaluate on its test split.
         let medical = folder + "/medical.h5"
         func fixture(_ name: String) -> String { ToolHarness.fixture("multilabel/" + name) }
@@ -129,6 +142,6 @@ final class SDLGMToolTests: XCTestCase {
         XCTAssertEqual(wordsReport.points, 645)
         XCTAssertNil(wordsReport.sigma2)
         assertFails(try ToolHarness.run("sk-inspect", [folder + "/words.h5", "--tiles", "-o", folder + "/x.png"]), code: 65,
-                    containing: "has an MLP decoder", folder: folder, keeping: kept.union(["medical.h5", "words.h5"]))
+                    containing: "has an MLP decoder", folder: folder, keeping: kept.union(["medical.h5", "words.h5", "streamed.h5"]))
     }
 }

@@ -49,27 +49,49 @@ public struct UnsupervisedTrainer: Sendable {
         -> (model: UnsupervisedSDLGM, history: [EpochRecord])
     {
         guard x.rows > 0 else { throw SparseKitError.usage("no training points") }
+        var order = Array(0..<x.rows)
+        return try train(dimension: x.cols, rows: x.rows, from: start, report: report) { generator, body in
+            order.shuffle(using: &generator)
+            for first in stride(from: 0, to: x.rows, by: batchSize) {
+                guard try body(x.gathering(Array(order[first..<min(x.rows, first + batchSize)])), &generator) else { return }
+            }
+        }
+    }
+
+    /// Trains on every row of `reader`'s file each epoch, reading minibatches from disk: memory holds the model,
+    /// Adam's moments and the reader's buffer, whatever the file's size.
+    public func train(streaming reader: ShuffledRowReader, from start: UnsupervisedSDLGM? = nil,
+                      report: (EpochRecord) -> Bool = { _ in true }) throws -> (model: UnsupervisedSDLGM, history: [EpochRecord])
+    {
+        try train(dimension: reader.cols, rows: reader.rows, from: start, report: report) { generator, body in
+            try reader.forEachBatch(size: batchSize, using: &generator, body)
+        }
+    }
+
+    /// The training loop over the minibatches that `epochBatches` hands to its body, one epoch per call (the body
+    /// draws its noise from the generator it is lent, and returns false to end the epoch).
+    private func train(dimension: Int, rows: Int, from start: UnsupervisedSDLGM?, report: (EpochRecord) -> Bool,
+                       epochBatches: (inout SeededGenerator, (Matrix, inout SeededGenerator) throws -> Bool) throws -> Void) throws
+        -> (model: UnsupervisedSDLGM, history: [EpochRecord])
+    {
         var generator = SeededGenerator(seed: seed)
         var model: UnsupervisedSDLGM
         if let start {
             model = start
         } else {
-            model = UnsupervisedSDLGM(dimension: x.cols, latents: latents, maxActive: maxActive, hidden: hidden, decoder: decoder,
+            model = UnsupervisedSDLGM(dimension: dimension, latents: latents, maxActive: maxActive, hidden: hidden, decoder: decoder,
                                       likelihood: likelihood, generator: &generator)
         }
         var adam = Adam(learningRate: learningRate)
-        var order = Array(0..<x.rows)
-        let batches = (x.rows + batchSize - 1) / batchSize
+        let batches = (rows + batchSize - 1) / batchSize
         var history: [EpochRecord] = []
         var step = 0
         for epoch in 0..<epochs {
             let started = Date()
-            order.shuffle(using: &generator)
             var sums = UnsupervisedObjective.Terms()
             var processed = 0  // all rows, unless interrupted
             var tau = temperatures.start
-            for first in stride(from: 0, to: x.rows, by: batchSize) where !Interruption.requested {
-                let xb = x.gathering(Array(order[first..<min(x.rows, first + batchSize)]))
+            try epochBatches(&generator) { xb, generator in
                 processed += xb.rows
                 tau = temperature(step: step, total: epochs * batches)
                 let klWeight = klWarmup > 0 ? min(1, Double(step + 1) / Double(klWarmup * batches)) : 1
@@ -99,11 +121,12 @@ public struct UnsupervisedTrainer: Sendable {
                 adam.update(&logNoiseVariance, [Float(gradLogNoiseVariance)], offset: offset)
                 model.logNoiseVariance = logNoiseVariance[0]
                 step += 1
+                return !Interruption.requested
             }
             let n = Double(max(processed, 1))
             let record = EpochRecord(
                 epoch: epoch + 1, elbo: sums.elbo / n, logLikelihood: sums.logLikelihood / n, levelKL: sums.levelKL / n,
-                supportKL: sums.supportKL / n, valueKL: sums.valueKL / n, meanSquaredError: sums.squaredError / (n * Double(x.cols)),
+                supportKL: sums.supportKL / n, valueKL: sums.valueKL / n, meanSquaredError: sums.squaredError / (n * Double(dimension)),
                 active: sums.active / n, temperature: tau, sigma2: exp(Double(model.logNoiseVariance)),
                 seconds: Date().timeIntervalSince(started))
             guard record.elbo.isFinite else {

@@ -40,7 +40,7 @@ extension SparseCodingTrainer {
             var totals: DiagonalEntropyObjective.Sums?
             var (points, giniSum) = (0, 0.0)
             try BLASThreads.with(blasThreads) {
-                try reader.forEachBatch(size: batchSize, using: &generator) { xb in
+                try reader.forEachBatch(size: batchSize, using: &generator) { xb, _ in
                     let (mu, rho, w): (Matrix, Matrix, Matrix)
                     if scheme == .em {
                         (mu, rho, w) = emStep(xb, &v, from: [Float](repeating: 0, count: 2 * xb.rows * h), weights)

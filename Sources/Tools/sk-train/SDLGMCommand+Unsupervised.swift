@@ -25,10 +25,20 @@ extension SDLGMCommand {
     func runUnsupervised() throws {
         try ToolRunner.requireDistinct(output: output, inputs: [input])  // -o may be the --resume file: output is atomic
         let atomic = try AtomicOutput(path: output)
-        let (x, data) = try ModelInput.denseRows(input, split: split == "all" ? nil : split)
-        if likelihood == "bernoulli", let bad = x.storage.first(where: { !(0...1).contains($0) }) {
+        let data = try HDF5File.open(input)
+        var reader: ShuffledRowReader?  // set when streaming from disk
+        if try data.requireKind(.patches, .whitened, .multilabel) != .multilabel {
+            reader = try ShuffledRowReader(file: data)
+            reader!.allowedRange = likelihood == "bernoulli" ? 0...1 : nil
+            if !stream, !reader!.exceedsHalfOfMemory { reader = nil }
+        } else if stream {
+            throw SparseKitError.usage("--stream reads patches or whitened files; \(input) is a multilabel file")
+        }
+        let x = reader == nil ? try ModelInput.denseRows(input, split: split == "all" ? nil : split).rows : nil
+        if likelihood == "bernoulli", let x, let bad = x.storage.first(where: { !(0...1).contains($0) }) {
             throw SparseKitError.badInput(input, "holds \(bad): Bernoulli data must lie in [0, 1]")
         }
+        let dimension = reader?.cols ?? x!.cols
         var trainer = UnsupervisedTrainer()
         (trainer.latents, trainer.maxActive, trainer.hidden) = (latents, maxActive, hiddenSizes)
         trainer.decoder = UnsupervisedSDLGM.DecoderKind(rawValue: decoder)!
@@ -40,7 +50,7 @@ extension SDLGMCommand {
         if let resume {
             let file = try HDF5File.open(resume)
             let model = try UnsupervisedSDLGM.read(from: file)
-            guard model.dimension == x.cols, model.latents == latents, model.maxActive == maxActive,
+            guard model.dimension == dimension, model.latents == latents, model.maxActive == maxActive,
                   model.likelihood.rawValue == likelihood, model.decoderKind.rawValue == decoder
             else {
                 throw SparseKitError.badInput(resume, "was trained with D = \(model.dimension), --latents \(model.latents), "
@@ -49,19 +59,21 @@ extension SDLGMCommand {
             }
             (start, previous) = (model, try UnsupervisedTrainer.EpochRecord.read(from: file))
         }
-        let (model, trained) = try trainer.train(x, from: start) { record in
+        let report = { (record: UnsupervisedTrainer.EpochRecord) -> Bool in
             ProgressReporter.note(String(format: "epoch %d/%d: ELBO = %.4f nats/point  MSE = %.5g  active = %.2f  τ = %.3f  (%.1f s)",
                                          previous.count + record.epoch, previous.count + epochs, record.elbo, record.meanSquaredError,
                                          record.active, record.temperature, record.seconds), quiet: common.quiet || common.json)
             return true
         }
+        let (model, trained) = try reader.map { try trainer.train(streaming: $0, from: start, report: report) }
+            ?? trainer.train(x!, from: start, report: report)
         let history = previous + trained.map { var r = $0; r.epoch += previous.count; return r }
         let configuration: [String: HDF5AttributeValue] = [
             "mode": .string(mode), "latents": .int(latents), "max_active": .int(maxActive), "hidden": .string(hidden),
             "decoder": .string(decoder), "likelihood": .string(likelihood), "epochs": .int(epochs), "batch_size": .int(batchSize),
             "learning_rate": .double(learningRate), "tau": .string(tau), "samples": .int(samples),
             "straight_through": .int(straightThrough ? 1 : 0), "kl_warmup": .int(klWarmup), "split": .string(split), "seed": .int(Int(bitPattern: UInt(seed))),
-            "resumed_from": .string(resume ?? "none"),
+            "resumed_from": .string(resume ?? "none"), "streamed": .int(reader == nil ? 0 : 1),
         ]
         try atomic.commit { path in
             let file = try HDF5File.create(path)

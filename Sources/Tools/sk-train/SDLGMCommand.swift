@@ -90,6 +90,9 @@ struct SDLGMCommand: ParsableCommand {
     @Option(help: "Continue training this model (its weights, and σ² when unsupervised; epochs numbered on; Adam restarts).")
     var resume: String?
 
+    @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory (unsupervised, on patches or whitened files). Automatic when /data exceeds half of the machine's memory.")
+    var stream = false
+
     @OptionGroup var common: CommonOptions
 
     var hiddenSizes: [Int] { hidden.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -99,6 +102,7 @@ struct SDLGMCommand: ParsableCommand {
             throw ValidationError("--mode must be supervised or unsupervised")
         }
         if mode == "unsupervised" { try validateUnsupervised() }
+        if stream, mode != "unsupervised" { throw ValidationError("--stream trains unsupervised models (on patches or whitened files)") }
         if resume != nil, method == "most-frequent" { throw ValidationError("--resume continues a network: sdlgm or one-vs-all") }
         guard MultiLabelTrainer.Method(rawValue: method) != nil else {
             throw ValidationError("--method must be sdlgm, one-vs-all or most-frequent")

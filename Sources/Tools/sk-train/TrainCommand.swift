@@ -170,7 +170,7 @@ struct SparseCodingCommand: ParsableCommand {
         if let resume { trainer.resume = try checkpoint(resume) }
         let totalEpochs = (trainer.resume?.history.count ?? 0) + epochs
         let reader = try ShuffledRowReader(file: data)
-        let streaming = stream || reader.dataBytes > Int(ProcessInfo.processInfo.physicalMemory / 2)
+        let streaming = stream || reader.exceedsHalfOfMemory
         if streaming, let restriction = trainer.streamingRestriction {
             throw SparseKitError.usage(stream ? "--stream: \(restriction)"
                 : "\(input): /data takes \(reader.dataBytes >> 20) MiB, more than half of this machine's memory, so it must be "
