@@ -73,4 +73,41 @@ final class StreamingTrainingTests: XCTestCase {
         let small = try trainer.train(streaming: try ShuffledRowReader(file: try HDF5File.open(path), blockRows: 32, bufferBlocks: 2))
         XCTAssertGreaterThan(small.history.last!.elbo, small.history.first!.elbo + 5, "\(small.history.map(\.elbo))")
     }
+
+    /// Supervised SDLGM from disk: the planted rule of `SupervisedSDLGMTests` is learned to P@1 = 1 with small
+    /// blocks, and the label statistics (frequencies, truncated and unlabelled points) equal the in-memory ones.
+    func testStreamingSupervisedSDLGMLearnsThePlantedRule() throws {
+        var g = SeededGenerator(seed: 9)
+        func sample(_ n: Int) throws -> (CSRMatrix, CSRMatrix) {
+            var features: [[Int]] = [], labels: [[Int]] = []
+            for i in 0..<n {
+                let count = i % 50 == 0 ? 0 : 1 + g.below(4)  // some points without labels, some above L0 = 3
+                var set = Set<Int>()
+                while set.count < count { set.insert(g.below(5)) }
+                labels.append(set.sorted())
+                var f = Set(set)
+                while f.count < count + 3 { f.insert(5 + g.below(15)) }
+                features.append(f.sorted())
+            }
+            return (try csr(features, cols: 20), try csr(labels, cols: 5))
+        }
+        let (x, y) = try sample(400), (xt, yt) = try sample(100)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sparsekit-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        let file = try HDF5File.create(folder + "/planted.h5")
+        try MultiLabelDataset(features: x, labels: y, sourceFormat: "test").write(to: file, history: [])
+        try file.close()
+        var trainer = MultiLabelTrainer(method: .sdlgm, maxActive: 3, epochs: 30)
+        (trainer.hidden, trainer.batchSize, trainer.learningRate, trainer.seed) = ([16], 32, 0.01, 1)
+        let reader = try MultiLabelRowReader(file: try HDF5File.open(folder + "/planted.h5"), split: nil, blockRows: 48, bufferBlocks: 2)
+        let streamed = try trainer.train(streaming: reader)
+        let inMemory = try trainer.train(features: x, labels: y)
+        XCTAssertEqual(streamed.predictor.labelFrequencies, inMemory.predictor.labelFrequencies)
+        XCTAssertEqual(streamed.predictor.meanLabelCount, inMemory.predictor.meanLabelCount)
+        XCTAssertEqual([streamed.truncatedPoints, streamed.pointsWithoutLabels], [inMemory.truncatedPoints, inMemory.pointsWithoutLabels])
+        XCTAssertEqual(streamed.pointsWithoutLabels, 8)
+        let report = try MultiLabelEvaluation.run(streamed.predictor, features: xt, labels: yt, trainingLabels: y)
+        XCTAssertEqual(report.ranking[0].precision, 0.98, accuracy: 0.001, "P@1: every labelled test point right (2 of 100 have no labels)")
+    }
 }

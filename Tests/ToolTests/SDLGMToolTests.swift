@@ -30,6 +30,17 @@ final class SDLGMToolTests: XCTestCase {
         }
         XCTAssertGreaterThan(precision["sdlgm"]!, precision["most-frequent"]! + 0.1, "\(precision)")
         XCTAssertGreaterThan(precision["one-vs-all"]!, precision["most-frequent"]! + 0.1, "\(precision)")
+        // --stream: the same training from minibatches read from disk learns as well.
+        let streamed = try ToolHarness.run("sk-train", ["sdlgm", data, "-o", folder + "/streamed.h5", "--max-active", "3",
+                                                        "--hidden", "32", "--epochs", "15", "--batch-size", "32",
+                                                        "--learning-rate", "0.003", "--seed", "1", "--stream"])
+        XCTAssertEqual(streamed.status, 0, streamed.stderr)
+        XCTAssertEqual(try HDF5File.open(folder + "/streamed.h5").attribute("streamed", of: "/config"), .int(1))
+        let streamedEval = try ToolHarness.run("sk-eval", [folder + "/streamed.h5", data, "--split", "test", "--json"])
+        let streamedPrecision = try JSONDecoder().decode(MultiLabelEvaluation.self, from: Data(streamedEval.stdout.utf8)).ranking[0].precision
+        XCTAssertEqual(streamedPrecision, precision["sdlgm"]!, accuracy: 0.05)
+        XCTAssertGreaterThan(streamedPrecision, precision["most-frequent"]! + 0.1)
+
         let text = try ToolHarness.run("sk-eval", [folder + "/sdlgm.h5", data])
         XCTAssertTrue(text.stdout.contains("P@k") && text.stdout.contains("micro-F1"), text.stdout)
 
@@ -50,7 +61,7 @@ final class SDLGMToolTests: XCTestCase {
         XCTAssertEqual(history.count, 17)
         XCTAssertGreaterThan(history[15], history[0], "the resumed epochs continue from the trained loss, not from scratch")
 
-        let kept: Set = ["medical.h5", "sdlgm.h5", "one-vs-all.h5", "most-frequent.h5", "codes.h5", "more.h5"]
+        let kept: Set = ["medical.h5", "sdlgm.h5", "one-vs-all.h5", "most-frequent.h5", "codes.h5", "more.h5", "streamed.h5"]
         assertFails(try ToolHarness.run("sk-train", ["sdlgm", data, "-o", folder + "/x.h5", "--max-active", "3", "--hidden", "16",
                                                      "--resume", folder + "/sdlgm.h5"]), code: 65,
                     containing: "resume with the same", folder: folder, keeping: kept)
@@ -125,7 +136,7 @@ final class SDLGMToolTests: XCTestCase {
                                                      "--likelihood", "bernoulli", "--stream"]),
                     code: 65, containing: "/data holds -", folder: folder, keeping: kept.union(["streamed.h5"]))
         assertFails(try ToolHarness.run("sk-train", ["sdlgm", bars, "-o", folder + "/x.h5", "--stream"]),
-                    code: 64, containing: "--stream trains unsupervised models", folder: folder, keeping: kept.union(["streamed.h5"]))
+                    code: 65, containing: "is a 'patches' file; expected multilabel", folder: folder, keeping: kept.union(["streamed.h5"]))
 
         // Binary word features as Bernoulli data: train on medical's train split, evaluate on its test split.
         let medical = folder + "/medical.h5"

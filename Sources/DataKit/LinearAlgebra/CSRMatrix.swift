@@ -74,6 +74,19 @@ public struct CSRMatrix: Equatable, Sendable {
         return result
     }
 
+    /// The rows of `parts` one after another (all with the same columns).
+    public static func stacking(_ parts: [CSRMatrix]) -> CSRMatrix {
+        var result = CSRMatrix(empty: parts.reduce(0) { $0 + $1.rows }, cols: parts.first?.cols ?? 0)
+        for part in parts {
+            precondition(part.cols == result.cols, "stacking: \(part.cols) columns among \(result.cols)")
+            let offset = Int64(result.indices.count)
+            result.indptr += part.indptr.dropFirst().map { $0 + offset }
+            result.indices += part.indices
+            result.values += part.values
+        }
+        return result
+    }
+
     /// No rows yet: `rows` is set, `indptr` holds the leading 0 (for builders that append rows).
     private init(empty rows: Int, cols: Int) {
         self.rows = rows
@@ -175,6 +188,33 @@ extension HDF5File {
 
     /// Reads and validates the CSR group at `groupPath`, naming the file and group in any error.
     public func readCSR(_ groupPath: String) throws -> CSRMatrix {
+        let shape = try csrShape(groupPath)
+        return try namingGroup(groupPath) {
+            try CSRMatrix(rows: shape.rows, cols: shape.cols, indptr: try read(groupPath + "/indptr", as: Int64.self).values,
+                          indices: try read(groupPath + "/indices", as: Int64.self).values,
+                          values: try read(groupPath + "/data", as: Float.self).values)
+        }
+    }
+
+    /// Reads and validates rows `range` of the CSR group at `groupPath` by hyperslab (its slice of `indptr`, then
+    /// of `indices` and `data`), without reading the rest.
+    public func readCSRRows(_ groupPath: String, _ range: Range<Int>) throws -> CSRMatrix {
+        let shape = try csrShape(groupPath)
+        guard range.lowerBound >= 0, range.upperBound <= shape.rows else {
+            throw SparseKitError.badInput(path, "\(groupPath) has \(shape.rows) rows, not \(range)")
+        }
+        return try namingGroup(groupPath) {
+            let pointers = try dataset(groupPath + "/indptr").readRows(range.lowerBound, count: range.count + 1, as: Int64.self)
+            let (first, count) = (Int(pointers[0]), Int(pointers[range.count] - pointers[0]))
+            guard first >= 0, count >= 0 else { throw SparseKitError.badInput(nil, "indptr decreases near row \(range.lowerBound)") }
+            return try CSRMatrix(rows: range.count, cols: shape.cols, indptr: pointers.map { $0 - pointers[0] },
+                                 indices: try dataset(groupPath + "/indices").readRows(first, count: count, as: Int64.self),
+                                 values: try dataset(groupPath + "/data").readRows(first, count: count, as: Float.self))
+        }
+    }
+
+    /// The shape of the CSR group at `groupPath`, after checking its encoding.
+    private func csrShape(_ groupPath: String) throws -> (rows: Int, cols: Int) {
         guard kind(of: groupPath) == .group else { throw SparseKitError.badInput(path, "has no CSR group \(groupPath)") }
         guard try attribute("encoding-type", of: groupPath)?.stringValue == "csr_matrix" else {
             throw SparseKitError.badInput(path, "\(groupPath) is not a CSR group (encoding-type is not csr_matrix)")
@@ -182,10 +222,13 @@ extension HDF5File {
         guard let shape = try attribute("shape", of: groupPath)?.intsValue, shape.count == 2 else {
             throw SparseKitError.badInput(path, "\(groupPath) has no valid 'shape' attribute")
         }
+        return (shape[0], shape[1])
+    }
+
+    /// Runs `body`, naming this file and the group in an error that names no file.
+    private func namingGroup<T>(_ groupPath: String, _ body: () throws -> T) throws -> T {
         do {
-            return try CSRMatrix(rows: shape[0], cols: shape[1], indptr: try read(groupPath + "/indptr", as: Int64.self).values,
-                                 indices: try read(groupPath + "/indices", as: Int64.self).values,
-                                 values: try read(groupPath + "/data", as: Float.self).values)
+            return try body()
         } catch let error as SparseKitError where error.file == nil {
             throw SparseKitError.badInput(path, "\(groupPath): \(error.problem)")
         }

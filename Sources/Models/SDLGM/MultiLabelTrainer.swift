@@ -45,58 +45,96 @@ public struct MultiLabelTrainer: Sendable {
     /// sizes, for `--resume`; Adam's moments start afresh).
     public func train(features x: CSRMatrix, labels y: CSRMatrix, from start: SupervisedNetwork? = nil,
                       report: (EpochRecord) -> Bool = { _ in true }) throws -> Result {
-        // The products are small (a batch times the hidden layer): one BLAS thread is as fast, and the second one's
-        // spinning between calls cost a core of system time (measured on bibtex).
-        try BLASThreads.with(1) { try trainOnOneBLASThread(features: x, labels: y, from: start, report: report) }
+        guard x.rows == y.rows, x.rows > 0 else { throw SparseKitError.usage("no training points") }
+        var tally = LabelTally(labels: y.cols)
+        tally.add(y, maxActive: maxActive)
+        // sdlgm learns from labelled points only: a level L ≥ 1 cannot describe an empty set.
+        var order = method == .sdlgm ? (0..<x.rows).filter { y.indptr[$0 + 1] > y.indptr[$0] } : Array(0..<x.rows)
+        return try train(tally, features: x.cols, typicalNonZeros: max(1, x.nonZeros / x.rows), from: start, report: report) { generator, body in
+            order.shuffle(using: &generator)
+            for first in stride(from: 0, to: order.count, by: batchSize) {
+                let rows = Array(order[first..<min(order.count, first + batchSize)])
+                guard try body(x.gatheringRows(rows), y.gatheringRows(rows), &generator) else { return }
+            }
+        }
     }
 
-    private func trainOnOneBLASThread(features x: CSRMatrix, labels y: CSRMatrix, from start: SupervisedNetwork?,
-                                      report: (EpochRecord) -> Bool) throws -> Result {
-        guard x.rows == y.rows, x.rows > 0 else { throw SparseKitError.usage("no training points") }
-        let counts = (0..<y.rows).map { y.row($0).indices.count }
-        let truncated = counts.filter { $0 > maxActive }.count, unlabeled = counts.filter { $0 == 0 }.count
-        var frequencies = [Double](repeating: 0, count: y.cols)
-        for j in y.indices { frequencies[Int(j)] += 1 / Double(y.rows) }
-        let meanCount = Double(counts.reduce(0, +)) / Double(y.rows)
+    /// Trains on every row of `reader`'s split each epoch, reading minibatches from disk: memory holds the network,
+    /// Adam's moments and the reader's buffer. A first pass over the labels (and the features' row pointers) gives
+    /// the label statistics and the initial weights' scale; sdlgm leaves each batch's unlabelled rows out.
+    public func train(streaming reader: MultiLabelRowReader, from start: SupervisedNetwork? = nil,
+                      report: (EpochRecord) -> Bool = { _ in true }) throws -> Result {
+        guard reader.rows > 0 else { throw SparseKitError.usage("no training points") }
+        var tally = LabelTally(labels: reader.labelCount)
+        var featureNonZeros = 0
+        for first in stride(from: 0, to: reader.rows, by: reader.blockRows) {
+            let range = first..<min(reader.rows, first + reader.blockRows)
+            tally.add(try reader.readLabels(range), maxActive: maxActive)
+            featureNonZeros += try reader.featureCounts(range).reduce(0, +)
+        }
+        let typical = max(1, featureNonZeros / reader.rows)
+        return try train(tally, features: reader.featureCount, typicalNonZeros: typical, from: start, report: report) { generator, body in
+            try reader.forEachBatch(size: batchSize, using: &generator) { batch, generator in
+                var batch = batch
+                if method == .sdlgm {
+                    let labelled = (0..<batch.labels.rows).filter { batch.labels.indptr[$0 + 1] > batch.labels.indptr[$0] }
+                    guard !labelled.isEmpty else { return true }
+                    if labelled.count < batch.labels.rows { batch = MultiLabelRowReader.gathering(labelled, of: batch) }
+                }
+                return try body(batch.features, batch.labels, &generator)
+            }
+        }
+    }
+
+    /// What training needs to know of the labels: how often each occurs, and the label-set sizes.
+    struct LabelTally {
+        var occurrences: [Int]
+        var rows = 0, labelTotal = 0, truncated = 0, unlabeled = 0
+
+        init(labels: Int) { occurrences = [Int](repeating: 0, count: labels) }
+
+        mutating func add(_ y: CSRMatrix, maxActive: Int) {
+            for j in y.indices { occurrences[Int(j)] += 1 }
+            for i in 0..<y.rows {
+                let count = Int(y.indptr[i + 1] - y.indptr[i])
+                (labelTotal, truncated, unlabeled) = (labelTotal + count, truncated + (count > maxActive ? 1 : 0), unlabeled + (count == 0 ? 1 : 0))
+            }
+            rows += y.rows
+        }
+
+        var frequencies: [Double] { occurrences.map { Double($0) / Double(rows) } }
+        var meanCount: Double { Double(labelTotal) / Double(rows) }
+    }
+
+    /// The training loop over the minibatches (features, labels) that `epochBatches` hands to its body, one epoch
+    /// per call (the body draws the truncations and orderings from the generator it is lent, and returns false to
+    /// end the epoch). One BLAS thread: the products are small (a batch times the hidden layer), and a second
+    /// thread's spinning between calls cost a core of system time (measured on bibtex).
+    private func train(_ tally: LabelTally, features: Int, typicalNonZeros: Int, from start: SupervisedNetwork?,
+                       report: (EpochRecord) -> Bool,
+                       epochBatches: (inout SeededGenerator, (CSRMatrix, CSRMatrix, inout SeededGenerator) throws -> Bool) throws -> Void)
+        throws -> Result
+    {
+        let (frequencies, meanCount) = (tally.frequencies, tally.meanCount)
         guard method != .mostFrequent else {
             let predictor = MultiLabelPredictor(method: method, network: nil, labelFrequencies: frequencies, meanLabelCount: meanCount)
-            return Result(predictor: predictor, history: [], truncatedPoints: truncated, pointsWithoutLabels: unlabeled)
+            return Result(predictor: predictor, history: [], truncatedPoints: tally.truncated, pointsWithoutLabels: tally.unlabeled)
         }
         var generator = SeededGenerator(seed: seed)
         var network = start ?? SupervisedNetwork(
-            features: x.cols, labels: y.cols, hidden: method == .sdlgm ? hidden : [], maxActive: method == .sdlgm ? maxActive : nil,
-            typicalNonZeros: max(1, x.nonZeros / x.rows), generator: &generator)
+            features: features, labels: tally.occurrences.count, hidden: method == .sdlgm ? hidden : [],
+            maxActive: method == .sdlgm ? maxActive : nil, typicalNonZeros: typicalNonZeros, generator: &generator)
         var adam = Adam(learningRate: learningRate)
         var history: [EpochRecord] = []
-        // sdlgm learns from labelled points only: a level L ≥ 1 cannot describe an empty set.
-        var order = method == .sdlgm ? (0..<x.rows).filter { counts[$0] > 0 } : Array(0..<x.rows)
         for epoch in 0..<epochs {
             let started = Date()
-            order.shuffle(using: &generator)
             var lossSum = 0.0, processed = 0  // all rows, unless interrupted
-            for start in stride(from: 0, to: order.count, by: batchSize) where !Interruption.requested {
-                let rows = Array(order[start..<min(order.count, start + batchSize)])
-                processed += rows.count
-                let (xb, yb) = (x.gatheringRows(rows), y.gatheringRows(rows))
-                let (levelLogits, scores, cache) = network.forward(xb)
-                network.zeroGradients()
-                if method == .sdlgm {
-                    let orderings = (0..<rows.count).map { i -> [Int] in
-                        var set = yb.row(i).indices.map { Int($0) }
-                        if set.count > maxActive { set.shuffle(using: &generator); set = Array(set.prefix(maxActive)) }
-                        return PlackettLuce.sampleOrdering(set, scores: scores.storage[(i * scores.cols)..<((i + 1) * scores.cols)],
-                                                           using: &generator)
-                    }
-                    let (loss, gradLevel, gradLabels) = MultiLabelObjectives.sdlgm(levelLogits: levelLogits!, labelScores: scores,
-                                                                                    orderings: orderings)
-                    lossSum += loss * Double(rows.count)
-                    network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
-                } else {
-                    let (loss, gradLabels) = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: yb)
-                    lossSum += loss * Double(rows.count)
-                    network.backward(cache, gradLevel: nil, gradLabels: gradLabels)
+            try BLASThreads.with(1) {
+                try epochBatches(&generator) { xb, yb, generator in
+                    lossSum += step(&network, &adam, xb, yb, &generator) * Double(xb.rows)
+                    processed += xb.rows
+                    return !Interruption.requested
                 }
-                network.step(&adam)
             }
             let record = EpochRecord(epoch: epoch + 1, loss: lossSum / Double(max(processed, 1)),
                                      seconds: Date().timeIntervalSince(started))
@@ -107,8 +145,35 @@ public struct MultiLabelTrainer: Sendable {
             if !report(record) || Interruption.requested { break }
         }
         let predictor = MultiLabelPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount)
-        return Result(predictor: predictor, history: history, truncatedPoints: truncated, pointsWithoutLabels: unlabeled,
-                      interrupted: Interruption.requested)
+        return Result(predictor: predictor, history: history, truncatedPoints: tally.truncated,
+                      pointsWithoutLabels: tally.unlabeled, interrupted: Interruption.requested)
+    }
+
+    /// One Adam step on the minibatch (xb, yb): sdlgm draws each label set's truncation (above L0) and ordering
+    /// from `generator`. Returns the batch's mean loss.
+    private func step(_ network: inout SupervisedNetwork, _ adam: inout Adam, _ xb: CSRMatrix, _ yb: CSRMatrix,
+                      _ generator: inout SeededGenerator) -> Double {
+        let (levelLogits, scores, cache) = network.forward(xb)
+        network.zeroGradients()
+        let loss: Double
+        if method == .sdlgm {
+            let orderings = (0..<xb.rows).map { i -> [Int] in
+                var set = yb.row(i).indices.map { Int($0) }
+                if set.count > maxActive { set.shuffle(using: &generator); set = Array(set.prefix(maxActive)) }
+                return PlackettLuce.sampleOrdering(set, scores: scores.storage[(i * scores.cols)..<((i + 1) * scores.cols)],
+                                                   using: &generator)
+            }
+            let (value, gradLevel, gradLabels) = MultiLabelObjectives.sdlgm(levelLogits: levelLogits!, labelScores: scores,
+                                                                             orderings: orderings)
+            network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
+            loss = value
+        } else {
+            let (value, gradLabels) = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: yb)
+            network.backward(cache, gradLevel: nil, gradLabels: gradLabels)
+            loss = value
+        }
+        network.step(&adam)
+        return loss
     }
 }
 

@@ -90,7 +90,7 @@ struct SDLGMCommand: ParsableCommand {
     @Option(help: "Continue training this model (its weights, and σ² when unsupervised; epochs numbered on; Adam restarts).")
     var resume: String?
 
-    @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory (unsupervised, on patches or whitened files). Automatic when /data exceeds half of the machine's memory.")
+    @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory (supervised: multilabel files; unsupervised: patches or whitened files). Automatic when the data exceed half of the machine's memory.")
     var stream = false
 
     @OptionGroup var common: CommonOptions
@@ -102,7 +102,6 @@ struct SDLGMCommand: ParsableCommand {
             throw ValidationError("--mode must be supervised or unsupervised")
         }
         if mode == "unsupervised" { try validateUnsupervised() }
-        if stream, mode != "unsupervised" { throw ValidationError("--stream trains unsupervised models (on patches or whitened files)") }
         if resume != nil, method == "most-frequent" { throw ValidationError("--resume continues a network: sdlgm or one-vs-all") }
         guard MultiLabelTrainer.Method(rawValue: method) != nil else {
             throw ValidationError("--method must be sdlgm, one-vs-all or most-frequent")
@@ -121,8 +120,10 @@ struct SDLGMCommand: ParsableCommand {
         try ToolRunner.requireDistinct(output: output, inputs: [input])
         let atomic = try AtomicOutput(path: output)
         let file = try HDF5File.open(input)
-        let data = try MultiLabelDataset.read(from: file)
-        let (x, y) = try data.rows(ofSplit: split == "all" ? nil : split, in: input)
+        let reader = try MultiLabelRowReader(file: file, split: split == "all" ? nil : split)
+        let streaming = stream || reader.exceedsHalfOfMemory
+        let rows = streaming ? nil : try MultiLabelDataset.read(from: file).rows(ofSplit: split == "all" ? nil : split, in: input)
+        let (points, features, labels) = (reader.rows, reader.featureCount, reader.labelCount)
         var trainer = MultiLabelTrainer(method: MultiLabelTrainer.Method(rawValue: method)!, maxActive: maxActive, epochs: epochs)
         trainer.hidden = hiddenSizes
         trainer.batchSize = batchSize
@@ -134,25 +135,27 @@ struct SDLGMCommand: ParsableCommand {
             let (predictor, trainedMaxActive) = try MultiLabelPredictor.read(from: file)
             let sizes = predictor.network.map { [$0.input.outputs] + $0.hidden.map(\.outputs) }
             guard predictor.method == trainer.method, trainedMaxActive == maxActive, let network = predictor.network,
-                  network.input.inputs == x.cols, network.labels == y.cols,
+                  network.input.inputs == features, network.labels == labels,
                   trainer.method == .oneVsAll || sizes == hiddenSizes
             else {
                 throw SparseKitError.badInput(resume, "was trained with another --method, --max-active, --hidden or data shape; resume with the same")
             }
             (start, previous) = (network, try MultiLabelTrainer.EpochRecord.read(from: file))
         }
-        let trained = try trainer.train(features: x, labels: y, from: start) { record in
+        let report = { (record: MultiLabelTrainer.EpochRecord) -> Bool in
             ProgressReporter.note(String(format: "epoch %d/%d: loss = %.4f per point  (%.1f s)", previous.count + record.epoch,
                                          previous.count + epochs, record.loss, record.seconds), quiet: common.quiet || common.json)
             return true
         }
+        let trained = try rows.map { try trainer.train(features: $0.features, labels: $0.labels, from: start, report: report) }
+            ?? trainer.train(streaming: reader, from: start, report: report)
         var result = trained
         result.history = previous + trained.history.map { var r = $0; r.epoch += previous.count; return r }
         let configuration: [String: HDF5AttributeValue] = [
             "mode": .string(mode), "method": .string(method), "max_active": .int(maxActive), "hidden": .string(hidden),
             "epochs": .int(epochs), "batch_size": .int(batchSize), "learning_rate": .double(learningRate), "split": .string(split),
             "seed": .int(Int(bitPattern: UInt(seed))), "truncated_points": .int(result.truncatedPoints),
-            "resumed_from": .string(resume ?? "none"),
+            "resumed_from": .string(resume ?? "none"), "streamed": .int(streaming ? 1 : 0),
             "points_without_labels": .int(result.pointsWithoutLabels),
         ]
         try atomic.commit { path in
@@ -162,10 +165,10 @@ struct SDLGMCommand: ParsableCommand {
             try out.close()
         }
         if result.interrupted { throw ToolRunner.interrupted(output, epochs: result.history.count) }
-        let summary = Summary(output: output, method: method, points: x.rows, labels: y.cols, epochs: result.history.count,
+        let summary = Summary(output: output, method: method, points: points, labels: labels, epochs: result.history.count,
                               finalLoss: result.history.last?.loss, truncatedPoints: result.truncatedPoints,
                               pointsWithoutLabels: result.pointsWithoutLabels)
-        try common.finish(summary, line: "sk-train sdlgm: \(method) on \(x.rows) points, \(y.cols) labels"
+        try common.finish(summary, line: "sk-train sdlgm: \(method) on \(points) points, \(labels) labels"
             + (result.history.last.map { String(format: ", loss %.4f after %d epochs", $0.loss, $0.epoch) } ?? "")
             + "; \(result.truncatedPoints) points truncated to L0 = \(maxActive), \(result.pointsWithoutLabels) without labels; model in \(output)")
     }

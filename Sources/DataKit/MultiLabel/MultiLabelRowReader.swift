@@ -1,0 +1,145 @@
+import Foundation
+
+/// The rows of a `multilabel` file (features and labels, of one split or of all rows) as shuffled minibatches read
+/// straight from disk (`ShuffledBlockReading`): each block's rows by hyperslab from the CSR groups (their slice of
+/// `indptr`, then of `indices` and `data`), or from a dense `/features` matrix, so no N × F or N × C array is ever
+/// read whole. A split's rows are read run by run of consecutive file rows.
+public struct MultiLabelRowReader: ShuffledBlockReading {
+    /// A block or minibatch: features (CSR) and labels (CSR) of the same rows.
+    public struct Rows: Sendable, Equatable {
+        public var features: CSRMatrix
+        public var labels: CSRMatrix
+
+        public init(features: CSRMatrix, labels: CSRMatrix) {
+            self.features = features
+            self.labels = labels
+        }
+    }
+
+    public let file: HDF5File
+    public let blockRows: Int
+    public let bufferBlocks: Int
+    /// The file rows of the split, in the split's order (nil: every row).
+    public let fileRows: [Int]?
+    public let featureCount: Int
+    public let labelCount: Int
+    private let denseFeatures: HDF5Dataset?  // when /features is a dense matrix
+    private let fileRowCount: Int
+
+    public var rows: Int { fileRows?.count ?? fileRowCount }
+
+    /// Opens `file`'s rows of split `split` (every row for nil), checking the schema as `MultiLabelDataset.read`.
+    public init(file: HDF5File, split: String?, blockRows: Int = 4096, bufferBlocks: Int = 16) throws {
+        _ = try file.requireKind(.multilabel)
+        self.file = file
+        self.blockRows = blockRows
+        self.bufferBlocks = bufferBlocks
+        func shape(_ group: String) throws -> [Int] {
+            guard let shape = try file.attribute("shape", of: group)?.intsValue, shape.count == 2 else {
+                throw SparseKitError.badInput(file.path, "\(group) has no valid 'shape' attribute")
+            }
+            return shape
+        }
+        switch file.kind(of: "/features") {
+        case .group:
+            let features = try shape("/features")
+            (fileRowCount, featureCount, denseFeatures) = (features[0], features[1], nil)
+        case .dataset:
+            let dataset = try file.dataMatrixDataset("/features")
+            (fileRowCount, featureCount, denseFeatures) = (dataset.shape[0], dataset.shape[1], dataset)
+        default:
+            throw SparseKitError.badInput(file.path, "has no /features")
+        }
+        guard file.kind(of: "/labels") == .group else { throw SparseKitError.badInput(file.path, "has no CSR group /labels") }
+        let labels = try shape("/labels")
+        guard labels[0] == fileRowCount else {
+            throw SparseKitError.badInput(file.path, "/labels has \(labels[0]) rows but /features has \(fileRowCount)")
+        }
+        labelCount = labels[1]
+        guard let split else {
+            fileRows = nil
+            return
+        }
+        let splitPath = "/splits/" + split
+        guard file.kind(of: splitPath) == .dataset else {
+            let known = file.kind(of: "/splits") == .group ? try file.children(of: "/splits").joined(separator: ", ") : ""
+            throw SparseKitError.badInput(file.path, "has no split '\(split)' (splits: \(known.isEmpty ? "none" : known))")
+        }
+        let rows = try file.read(splitPath, as: Int64.self).values
+        let total = fileRowCount
+        if let bad = rows.first(where: { $0 < 0 || $0 >= Int64(total) }) {
+            throw SparseKitError.badInput(file.path, "\(splitPath) holds row \(bad), outside 0..<\(total)")
+        }
+        fileRows = rows.map { Int($0) }
+    }
+
+    /// The bytes the rows' features and labels would take in memory (float32 values, int64 indices).
+    public var dataBytes: Int {
+        let perStored = MemoryLayout<Float>.size + MemoryLayout<Int64>.size
+        let features = denseFeatures.map { $0.shape[0] * $0.shape[1] * MemoryLayout<Float>.size }
+            ?? ((try? file.dataset("/features/data").shape[0]) ?? 0) * perStored
+        let labels = ((try? file.dataset("/labels/data").shape[0]) ?? 0) * perStored
+        return (features + labels) * rows / max(1, fileRowCount)
+    }
+
+    /// Whether reading the rows whole would take more than half of the machine's memory: the trainers' cue to stream.
+    public var exceedsHalfOfMemory: Bool { dataBytes > Int(ProcessInfo.processInfo.physicalMemory / 2) }
+
+    /// Rows `range` of the epoch's numbering (positions in the split), run by run of consecutive file rows.
+    public func readBlock(_ range: Range<Int>) throws -> Rows {
+        Self.stacking(try fileRuns(range).map { run in
+            Rows(features: try readFeatures(run), labels: try file.readCSRRows("/labels", run))
+        })
+    }
+
+    /// The labels of rows `range` (positions in the split), without their features.
+    public func readLabels(_ range: Range<Int>) throws -> CSRMatrix {
+        CSRMatrix.stacking(try fileRuns(range).map { try file.readCSRRows("/labels", $0) })
+    }
+
+    /// The stored features of rows `range` (positions in the split): their count per row, read from `indptr`
+    /// alone for CSR features.
+    public func featureCounts(_ range: Range<Int>) throws -> [Int] {
+        try fileRuns(range).flatMap { run -> [Int] in
+            guard denseFeatures == nil else {
+                let features = try readFeatures(run)
+                return (0..<features.rows).map { features.row($0).indices.count }
+            }
+            let pointers = try file.dataset("/features/indptr").readRows(run.lowerBound, count: run.count + 1, as: Int64.self)
+            return (0..<run.count).map { Int(pointers[$0 + 1] - pointers[$0]) }
+        }
+    }
+
+    private func readFeatures(_ run: Range<Int>) throws -> CSRMatrix {
+        guard let denseFeatures else { return try file.readCSRRows("/features", run) }
+        let values = try denseFeatures.readRows(run.lowerBound, count: run.count, as: Float.self)
+        try values.withUnsafeBufferPointer {
+            try requireFinite($0, rowLength: featureCount, firstRow: run.lowerBound, file: file.path, dataset: denseFeatures.path)
+        }
+        return CSRMatrix(dense: Matrix(rows: run.count, cols: featureCount, storage: values))
+    }
+
+    /// The file rows of positions `range`, as runs of consecutive rows in the split's order.
+    private func fileRuns(_ range: Range<Int>) -> [Range<Int>] {
+        guard let fileRows, !range.isEmpty else { return [range] }
+        var runs: [Range<Int>] = []
+        for row in fileRows[range] {
+            if let last = runs.last, last.upperBound == row {
+                runs[runs.count - 1] = last.lowerBound..<(row + 1)
+            } else {
+                runs.append(row..<(row + 1))
+            }
+        }
+        return runs
+    }
+
+    public static func count(_ rows: Rows) -> Int { rows.features.rows }
+
+    public static func stacking(_ parts: [Rows]) -> Rows {
+        Rows(features: CSRMatrix.stacking(parts.map(\.features)), labels: CSRMatrix.stacking(parts.map(\.labels)))
+    }
+
+    public static func gathering(_ indices: [Int], of rows: Rows) -> Rows {
+        Rows(features: rows.features.gatheringRows(indices), labels: rows.labels.gatheringRows(indices))
+    }
+}
