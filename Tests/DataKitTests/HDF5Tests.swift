@@ -154,6 +154,23 @@ final class HDF5Tests: XCTestCase {
         assertThrows(.cannotCreateOutput) { _ = try HDF5File.create("/no/such/folder/x.h5") }
     }
 
+    /// A header may declare any extent (a chunked dataset stores nothing until written): reading one larger than
+    /// the machine's memory is refused with a line, not attempted.
+    func testExtentsBeyondMemoryAreRefused() throws {
+        let path = try temporaryFolder(self) + "/huge.h5"
+        let f = try HDF5File.create(path)
+        _ = try f.createDataset("/data", of: Float.self, shape: [1 << 40, 256], layout: DatasetLayout(chunkRows: 1024))
+        try f.writeHeader(kind: .patches, history: [])
+        try f.close()
+        let file = try HDF5File.open(path)
+        assertThrows(.badInput, containing: "huge.h5: /data: declares 1099511627776 × 256 elements, more than this machine's memory holds") {
+            _ = try file.readDataMatrix()
+        }
+        XCTAssertEqual(try file.dataset("/data").readRows(5, count: 2, as: Float.self), [Float](repeating: 0, count: 512), "rows read")
+        let reader = try ShuffledRowReader(file: file)
+        XCTAssertTrue(reader.exceedsHalfOfMemory)
+    }
+
     func testCopyCarriesGroupsWithAttributes() throws {
         let folder = try temporaryFolder(self)
         do {

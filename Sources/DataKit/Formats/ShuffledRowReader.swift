@@ -14,7 +14,10 @@ public struct ShuffledRowReader: ShuffledBlockReading {
     public var rows: Int { dataset.shape[0] }
     public var cols: Int { dataset.shape[1] }
     /// The bytes of `/data` as float32: what reading it whole would hold in memory.
-    public var dataBytes: Int { rows * cols * MemoryLayout<Float>.size }
+    public var dataBytes: Int {
+        let (elements, overflow) = rows.multipliedReportingOverflow(by: cols)
+        return overflow || elements > Int.max / 4 ? Int.max : elements * MemoryLayout<Float>.size
+    }
     /// Whether reading `/data` whole would take more than half of the machine's memory: the trainers' cue to stream.
     public var exceedsHalfOfMemory: Bool { dataBytes > Int(ProcessInfo.processInfo.physicalMemory / 2) }
 

@@ -1,3 +1,4 @@
+import Foundation
 import CHDF5
 import CHDF5Shim
 
@@ -55,8 +56,14 @@ public final class HDF5Dataset {
         }
     }
 
-    /// Number of elements in one row (the product of all dimensions after the first); 1 for a vector.
-    public var rowLength: Int { shape.dropFirst().reduce(1, *) }
+    /// Number of elements in one row (the product of all dimensions after the first; 1 for a vector; Int.max if the
+    /// product overflows, as a damaged header can make it).
+    public var rowLength: Int {
+        shape.dropFirst().reduce(1) { product, d in
+            let (next, overflow) = product.multipliedReportingOverflow(by: max(d, 0))
+            return overflow ? Int.max : next
+        }
+    }
 
     private func readExtent() throws -> [Int] {
         let space = H5Dget_space(id)
@@ -71,6 +78,17 @@ public final class HDF5Dataset {
 
     func failure(_ problem: String) -> SparseKitError { .badInput(filePath, "\(path): \(problem)") }
 
+    /// The element count of `dims`, refusing one that would not fit in this machine's memory (a damaged or
+    /// hostile header can declare any extent) rather than crashing in the allocation.
+    func allocatableCount(of dims: [Int], elementSize: Int) throws -> Int {
+        var count = 1, overflow = false
+        for d in dims + [elementSize] where !overflow { (count, overflow) = count.multipliedReportingOverflow(by: max(d, 0)) }
+        guard !overflow, count <= Int(ProcessInfo.processInfo.physicalMemory) else {
+            throw failure("declares \(dims.map(String.init).joined(separator: " × ")) elements, more than this machine's memory holds")
+        }
+        return count / elementSize
+    }
+
     /// Fails unless the elements are numbers (HDF5 converts between numeric types on read, never from strings).
     func requireNumeric() throws {
         guard elementClass == .integer || elementClass == .float else { throw failure("holds non-numeric elements") }
@@ -81,7 +99,7 @@ public final class HDF5Dataset {
     /// Reads every element, row-major, converted to `T`.
     public func read<T: HDF5Scalar>(as type: T.Type = T.self) throws -> [T] {
         try requireNumeric()
-        let count = shape.reduce(1, *)
+        let count = try allocatableCount(of: shape, elementSize: MemoryLayout<T>.size)
         var values = [T](repeating: 0, count: count)
         guard count > 0 else { return values }
         let status = values.withUnsafeMutableBytes {
@@ -108,7 +126,7 @@ public final class HDF5Dataset {
 
     /// Reads rows `start ..< start + count` as a new array.
     public func readRows<T: HDF5Scalar>(_ start: Int, count: Int, as type: T.Type = T.self) throws -> [T] {
-        var values = [T](repeating: 0, count: count * rowLength)
+        var values = [T](repeating: 0, count: try allocatableCount(of: [count, rowLength], elementSize: MemoryLayout<T>.size))
         try values.withUnsafeMutableBufferPointer { try readRows(start, count: count, into: $0) }
         return values
     }
