@@ -47,23 +47,19 @@ public struct PatchesJob: Sendable {
             let chunkRows = min(DatasetLayout.chunkRows([expected, d], 4), batchSize, expected > 0 ? expected : batchSize)
             let layout = DatasetLayout(chunkRows: chunkRows, extendable: true)
             let data = try file.createDataset(PatchesSchema.data, of: Float.self, shape: [0, d], layout: layout)
-            var imageIndex: [Int32] = [], positions: [Int32] = []
-            imageIndex.reserveCapacity(expected)
-            positions.reserveCapacity(2 * expected)
+            // Where each patch came from, written batch by batch too, so memory does not grow with --count.
+            let sourceLayout = DatasetLayout(chunkRows: batchSize, extendable: true)
+            let sourceImage = try file.createDataset(PatchesSchema.sourceImage, of: Int32.self, shape: [0], layout: sourceLayout)
+            let sourcePosition = try file.createDataset(PatchesSchema.sourcePosition, of: Int32.self, shape: [0, 2], layout: sourceLayout)
             var written = 0
             let count = try extractor.extract(sampling, minStd: minStd, batchSize: batchSize, progress: progress) { batch, origins in
                 try batch.storage.withUnsafeBufferPointer { try data.writeRows($0, at: written) }
+                try origins.map(\.image).withUnsafeBufferPointer { try sourceImage.writeRows($0, at: written) }
+                try origins.flatMap { [$0.row, $0.column] }.withUnsafeBufferPointer { try sourcePosition.writeRows($0, at: written) }
                 written += batch.rows
-                for origin in origins {
-                    imageIndex.append(origin.image)
-                    positions.append(origin.row)
-                    positions.append(origin.column)
-                }
             }
             guard count > 0 else { throw SparseKitError.badInput(nil, "no patch passed the selection; nothing to write") }
             try file.writeStrings(imageFiles, to: PatchesSchema.sourceFiles)
-            try file.write(imageIndex, shape: [count], to: PatchesSchema.sourceImage)
-            try file.write(positions, shape: [count, 2], to: PatchesSchema.sourcePosition)
             try file.writeHeader(kind: .patches, history: history)
             try extractor.geometry.write(to: file)
             if case .random(_, let seed) = sampling { try file.setAttribute("seed", .int(Int(bitPattern: UInt(seed)))) }
