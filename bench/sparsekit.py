@@ -9,9 +9,10 @@ PACKAGE_DIR = os.path.dirname(BENCH_DIR)
 BIN = os.path.join(PACKAGE_DIR, ".build", "release")
 
 
-def tool(name, *args, echo=True):
-    """Runs a SparseKit tool from the release build (echoing its command line); exits on failure; returns stdout."""
-    command = [os.path.join(BIN, name)] + [str(a) for a in args]
+def tool(name, *args, echo=True, bin_dir=None):
+    """Runs a SparseKit tool from the release build, or from `bin_dir` when given (echoing its command line); exits on
+    failure; returns stdout."""
+    command = [os.path.join(bin_dir or BIN, name)] + [str(a) for a in args]
     if echo:
         print("+", " ".join(command).replace(PACKAGE_DIR + "/", ""), flush=True)
     result = subprocess.run(command, stdout=subprocess.PIPE, text=True)
