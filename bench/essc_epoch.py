@@ -59,6 +59,8 @@ import subprocess
 import sys
 import time
 
+from swift_random import SeededGenerator
+
 COUNT = 51_200             # patches (N); 100 minibatches of 512
 QUICK_COUNT = 2_048
 LATENTS = 100              # H
@@ -78,69 +80,6 @@ IMAGE_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "
 MIB = 1 << 20
 HALF_LOG_2PIE = 0.5 * math.log(2 * math.pi * math.e)
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# SparseKit's seeded generator (Sources/DataKit/Core/SeededGenerator.swift) and Swift's Array.shuffle(using:)
-# ----------------------------------------------------------------------------------------------------------------------
-
-MASK64 = (1 << 64) - 1
-
-
-class SeededGenerator:
-    """xoshiro256** seeded through SplitMix64, as SparseKit's SeededGenerator."""
-
-    def __init__(self, seed):
-        x = seed & MASK64
-        state = []
-        for _ in range(4):
-            x = (x + 0x9E3779B97F4A7C15) & MASK64
-            z = x
-            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-            state.append(z ^ (z >> 31))
-        self.s = state
-
-    def next(self):
-        s0, s1, s2, s3 = self.s
-        m = (s1 * 5) & MASK64
-        result = ((((m << 7) | (m >> 57)) & MASK64) * 9) & MASK64
-        t = (s1 << 17) & MASK64
-        s2 ^= s0
-        s3 ^= s1
-        s1 ^= s2
-        s0 ^= s3
-        s2 ^= t
-        s3 = ((s3 << 45) | (s3 >> 19)) & MASK64
-        self.s = [s0, s1, s2, s3]
-        return result
-
-    def uniform(self):
-        return (self.next() >> 11) * 2.0 ** -53
-
-    def uniform_open(self):
-        return ((self.next() >> 11) + 0.5) * 2.0 ** -53
-
-    def normal(self):
-        u1, u2 = self.uniform_open(), self.uniform()
-        return math.sqrt(-2 * math.log(u1)) * math.cos(2 * math.pi * u2)
-
-    def below(self, bound):
-        """Swift's RandomNumberGenerator.next(upperBound:) (Lemire's multiply-and-reject)."""
-        product = self.next() * bound
-        if (product & MASK64) < bound:
-            threshold = ((1 << 64) - bound) % bound
-            while (product & MASK64) < threshold:
-                product = self.next() * bound
-        return product >> 64
-
-    def shuffled(self, n):
-        """Array(0..<n).shuffled(using:) as the Swift standard library does it (Fisher-Yates from the front)."""
-        order = list(range(n))
-        for i in range(n - 1):
-            j = i + self.below(n - i)
-            order[i], order[j] = order[j], order[i]
-        return order
 
 
 def sparsekit_initial_dictionary(d, h, seed):
