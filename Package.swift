@@ -4,7 +4,8 @@ import PackageDescription
 /// SparseKit: command-line tools for sparse coding and sparse latent models, chained through HDF5 files.
 ///
 /// Layers, bottom to top:
-/// - C module maps (`CPNG`, `CHDF5`, `CBLAS`, `CLAPACKE`) and the `CHDF5Shim` that exposes HDF5's macros as functions;
+/// - C module maps (`CPNG`, `CHDF5`, `CBLAS`, `CLAPACKE`), the `CHDF5Shim` that exposes HDF5's macros as functions,
+///   and `CKernels` (hand-vectorized loops, dispatched on the CPU at run time);
 /// - `DataKit`: arrays, BLAS/LAPACK, PNG, HDF5, file formats, patches, whitening (never imports `Models`);
 /// - `Models`: objectives, samplers, optimizers, networks, estimators, metrics;
 /// - `ToolSupport` and one thin executable per tool.
@@ -42,12 +43,13 @@ let package = Package(
         .systemLibrary(name: "CLAPACKE", providers: [.apt(["liblapacke-dev"])]),
         .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
+        .target(name: "CKernels"),  // hand-vectorized loops with run-time CPU dispatch
 
         .target(
             name: "DataKit",
             dependencies: ["CPNG", "CHDF5", "CHDF5Shim", "CBLAS", "CLAPACKE", "CDeflate"]
         ),
-        .target(name: "Models", dependencies: ["DataKit", "CBLAS"]),
+        .target(name: "Models", dependencies: ["DataKit", "CBLAS", "CKernels"]),
 
         .target(
             name: "ToolSupport",
@@ -65,7 +67,7 @@ let package = Package(
         tool("sk-synth"),
 
         .testTarget(name: "DataKitTests", dependencies: ["DataKit"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "DataKit"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "DataKit", "CKernels"]),
         .testTarget(
             name: "ToolTests",
             dependencies: ["DataKit", "sk-patches", "sk-whiten", "sk-inspect", "sk-convert", "sk-train", "sk-eval", "sk-encode", "sk-synth"]

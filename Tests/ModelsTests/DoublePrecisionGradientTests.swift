@@ -136,7 +136,7 @@ final class DoublePrecisionGradientTests: XCTestCase {
     func testLowRankObjective() {
         for weights in weightings {
             var p = problem()
-            let (n, d, h, r) = (6, 5, 3, 2)
+            let (n, h, r) = (6, 3, 2)  // D = 5 in problem()
             let scale = Matrix(rows: n, cols: h, storage: (0..<(n * h)).map { _ in Float(0.3 + 0.5 * p.generator.uniform()) })
             let factors = Matrix(rows: n, cols: r * h, storage: (0..<(n * r * h)).map { _ in Float(0.4 * p.generator.normal()) })
             var gradients: LowRankEntropyObjective.Gradients? = .init(mu: p.mu, scale: scale, factors: nil, w: p.w)

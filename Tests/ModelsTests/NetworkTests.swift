@@ -1,5 +1,6 @@
 import DataKit
 @testable import Models
+import CKernels
 import XCTest
 
 /// Finite-difference checks of every hand-written backward pass: with the loss Σ y ∘ c for a fixed random c,
@@ -111,6 +112,26 @@ final class NetworkTests: XCTestCase {
             }
         }
         for (i, value) in pieces.flatMap({ $0 }).enumerated() { XCTAssertEqual(Double(value), theta[i], accuracy: 1e-5) }
+    }
+
+    /// The dispatched Adam kernel (AVX where the CPU has it) and the one-lane one agree bit for bit, tail included,
+    /// with and without a gradient.
+    func testAdamKernelPathsAgreeBitForBit() {
+        var g = SeededGenerator(seed: 12)
+        let n = 37
+        func random(_ scale: Float) -> [Float] { (0..<n).map { _ in Float(g.normal()) * scale } }
+        let gradient = random(3)
+        var (theta, m, v) = (random(1), random(0.1), random(0.01).map { $0 * $0 })
+        var (theta2, m2, v2) = (theta, m, v)
+        for withGradient in [true, false] {
+            gradient.withUnsafeBufferPointer { grad in
+                let pointer = withGradient ? grad.baseAddress : nil
+                sk_adam_update(&theta, pointer, &m, &v, n, 0.9, 0.999, 0.01, 1e-8)
+                sk_adam_update_portable(&theta2, pointer, &m2, &v2, n, 0.9, 0.999, 0.01, 1e-8)
+            }
+            XCTAssertEqual(theta.map(\.bitPattern), theta2.map(\.bitPattern))
+            XCTAssertEqual(m.map(\.bitPattern) + v.map(\.bitPattern), m2.map(\.bitPattern) + v2.map(\.bitPattern))
+        }
     }
 
     /// The amortized encoder (diagonal, and with a low-rank head): loss Σ a∘μ + Σ b∘s (+ Σ c∘U), every weight and

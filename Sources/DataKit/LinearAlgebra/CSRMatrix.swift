@@ -153,14 +153,18 @@ public struct CSRMatrix: Equatable, Sendable {
         precondition(dy.rows == rows && into.rows == cols && into.cols == dy.cols,
                      "accumulateTransposedProduct: (\(rows)×\(cols))ᵀ times \(dy.rows)×\(dy.cols) into \(into.rows)×\(into.cols)")
         let byColumn = transposed(), h = dy.cols
-        dy.storage.withUnsafeBufferPointer { dy in
-            into.storage.withUnsafeMutableBufferPointer { into in
-                for j in 0..<cols {
-                    for k in Int(byColumn.indptr[j])..<Int(byColumn.indptr[j + 1]) {
-                        Self.addScaled(byColumn.values[k], dy.baseAddress! + Int(byColumn.indices[k]) * h,
-                                       to: into.baseAddress! + j * h, count: h)
-                    }
-                }
+        into.storage.withUnsafeMutableBufferPointer { into in
+            for j in 0..<cols { byColumn.addRowProduct(j, dy, into: into.baseAddress! + j * h) }
+        }
+    }
+
+    /// `into[0..<H] += (self · dense)[r]`, that is Σ_k self[r, j_k] · (row j_k of `dense`) over row r's stored
+    /// entries, in their order.
+    public func addRowProduct(_ r: Int, _ dense: Matrix, into: UnsafeMutablePointer<Float>) {
+        let h = dense.cols
+        dense.storage.withUnsafeBufferPointer { source in
+            for k in Int(indptr[r])..<Int(indptr[r + 1]) {
+                Self.addScaled(values[k], source.baseAddress! + Int(indices[k]) * h, to: into, count: h)
             }
         }
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Adam (Kingma & Ba 2015) over one parameter vector: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
@@ -44,30 +45,56 @@ public struct Adam: Sendable {
     public mutating func update(_ parameters: inout [Float], _ gradient: [Float], offset: Int) {
         precondition(parameters.count == gradient.count && offset + parameters.count <= m.count, "Adam: piece out of range")
         guard !parameters.isEmpty else { return }
-        typealias V = VectorMath.Vector
-        let (b1, b2, alpha, eps) = (V(repeating: Float(beta1)), V(repeating: Float(beta2)), V(repeating: stepSize),
-                                    V(repeating: scaledEpsilon))
-        let (c1, c2, n) = (1 - b1, 1 - b2, parameters.count)
+        let constants = self.constants
         parameters.withUnsafeMutableBufferPointer { theta in
             gradient.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
-                        let (theta, g, m, v) = (theta.baseAddress!, g.baseAddress!, m.baseAddress! + offset,
-                                                v.baseAddress! + offset)
-                        // Eight lanes at a time (the scalar loop did not vectorize: sqrt's domain check). The pass is
-                        // memory-bound (28 bytes per parameter); splitting it over two cores measured no faster.
-                        for i in stride(from: 0, to: n, by: 8) {
-                            let gi = VectorMath.load(g, at: i, count: n)
-                            let mi = b1 * VectorMath.load(m, at: i, count: n) + c1 * gi
-                            let vi = b2 * VectorMath.load(v, at: i, count: n) + c2 * gi * gi
-                            VectorMath.store(mi, m, at: i, count: n)
-                            VectorMath.store(vi, v, at: i, count: n)
-                            VectorMath.store(VectorMath.load(theta, at: i, count: n) - alpha * mi / (vi.squareRoot() + eps),
-                                             theta, at: i, count: n)
+                        Self.step(theta.baseAddress!, g.baseAddress!, m.baseAddress! + offset, v.baseAddress! + offset,
+                                  count: theta.count, constants)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Updates the piece `parameters` (rows of `rowLength` values, starting at `offset` in the vector) one row at a
+    /// time, with each row's gradient made on demand: `gradientOfRow(r, buffer)` writes row r's gradient into
+    /// `buffer` (`rowLength` values), or returns false when it is zero. The same update as `update(_:_:offset:)`
+    /// with the whole gradient, which is never stored (a sparse layer's F × H weight gradient: written once and read
+    /// once less per step).
+    public mutating func update(_ parameters: inout [Float], offset: Int, rowLength: Int,
+                                gradientOfRow: (Int, UnsafeMutablePointer<Float>) -> Bool) {
+        precondition(rowLength > 0 && parameters.count % rowLength == 0 && offset + parameters.count <= m.count,
+                     "Adam: piece out of range")
+        let constants = self.constants
+        var buffer = [Float](repeating: 0, count: rowLength)
+        parameters.withUnsafeMutableBufferPointer { theta in
+            m.withUnsafeMutableBufferPointer { m in
+                v.withUnsafeMutableBufferPointer { v in
+                    buffer.withUnsafeMutableBufferPointer { buffer in
+                        for row in 0..<(theta.count / rowLength) {
+                            let g = gradientOfRow(row, buffer.baseAddress!) ? UnsafePointer(buffer.baseAddress!) : nil
+                            let start = row * rowLength
+                            Self.step(theta.baseAddress! + start, g, m.baseAddress! + offset + start,
+                                      v.baseAddress! + offset + start, count: rowLength, constants)
                         }
                     }
                 }
             }
         }
+    }
+
+    private typealias Constants = (b1: Float, b2: Float, alpha: Float, eps: Float)
+
+    private var constants: Constants { (Float(beta1), Float(beta2), stepSize, scaledEpsilon) }
+
+    /// The update of `count` values (`CKernels`' sk_adam_update: eight lanes at a time with AVX; the Swift loop
+    /// had not vectorized, for sqrt's domain check, nor its SIMD8 version used more than 128-bit registers). The pass
+    /// is memory-bound beyond that; splitting it over two cores measured no faster.
+    @inline(__always)
+    private static func step(_ theta: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>?, _ m: UnsafeMutablePointer<Float>,
+                             _ v: UnsafeMutablePointer<Float>, count n: Int, _ c: Constants) {
+        sk_adam_update(theta, g, m, v, n, c.b1, c.b2, c.alpha, c.eps)
     }
 }
