@@ -20,29 +20,6 @@ final class SupervisedSDLGMTests: XCTestCase {
         XCTAssertEqual(layer.weightGradient.storage[4 * 4..<5 * 4].allSatisfy { $0 == 0 }, true, "feature 4 is never present")
     }
 
-    /// The fused step (the input weight's gradient made row by row inside Adam) is `backward` then `step`, bit for
-    /// bit, over several steps, with features absent from a batch; it leaves the gradients zero.
-    func testFusedBackwardAndStepEqualsBackwardThenStep() throws {
-        var g = SeededGenerator(seed: 8)
-        for hidden in [[5, 3], []] {
-            var (a, b) = (SupervisedNetwork(features: 9, labels: 4, hidden: hidden, maxActive: hidden.isEmpty ? nil : 2,
-                                            typicalNonZeros: 2, generator: &g), SupervisedNetwork?.none)
-            b = a
-            var (adamA, adamB) = (Adam(learningRate: 0.05), Adam(learningRate: 0.05))
-            for batch in [[[0, 3], [1, 2, 5], [4]], [[8], [0, 8], []], [[2, 3, 4, 5]]] {
-                let x = try csr(batch, cols: 9) { Float(1 + $0 % 3) * 0.5 }
-                let dLevel = hidden.isEmpty ? nil : Matrix(rows: x.rows, cols: 2, storage: (0..<(2 * x.rows)).map { _ in Float(g.normal()) })
-                let dLabels = Matrix(rows: x.rows, cols: 4, storage: (0..<(4 * x.rows)).map { _ in Float(g.normal()) })
-                a.backward(a.forward(x).cache, gradLevel: dLevel, gradLabels: dLabels)
-                a.step(&adamA)
-                a.zeroGradients()
-                b!.backwardAndStep(b!.forward(x).cache, gradLevel: dLevel, gradLabels: dLabels, adam: &adamB)
-                XCTAssertEqual(b!.parameters, a.parameters)
-                XCTAssertTrue(b!.gradients.allSatisfy { $0 == 0 })
-            }
-        }
-    }
-
     /// The whole network and the sdlgm loss with fixed orderings: finite differences on every parameter.
     func testNetworkAndLossGradients() throws {
         var g = SeededGenerator(seed: 5)

@@ -160,7 +160,7 @@ public struct CSRMatrix: Equatable, Sendable {
 
     /// `into[0..<H] += (self · dense)[r]`, that is Σ_k self[r, j_k] · (row j_k of `dense`) over row r's stored
     /// entries, in their order.
-    public func addRowProduct(_ r: Int, _ dense: Matrix, into: UnsafeMutablePointer<Float>) {
+    private func addRowProduct(_ r: Int, _ dense: Matrix, into: UnsafeMutablePointer<Float>) {
         let h = dense.cols
         dense.storage.withUnsafeBufferPointer { source in
             for k in Int(indptr[r])..<Int(indptr[r + 1]) {

@@ -41,60 +41,23 @@ public struct Adam: Sendable {
         scaledEpsilon = Float(epsilon * correction2.squareRoot())
     }
 
-    /// Updates the piece `parameters` of the vector, which starts at `offset` in it, along its `gradient`.
+    /// Updates the piece `parameters` of the vector, which starts at `offset` in it, along its `gradient`, by
+    /// `CKernels`' sk_adam_update: eight lanes at a time with AVX (the Swift loop had not vectorized, for sqrt's
+    /// domain check, and a SIMD8 version compiled to 128-bit SSE). Splitting the pass over two cores measured no
+    /// faster, and neither did making a sparse layer's gradient row by row inside the update instead of storing it.
     public mutating func update(_ parameters: inout [Float], _ gradient: [Float], offset: Int) {
         precondition(parameters.count == gradient.count && offset + parameters.count <= m.count, "Adam: piece out of range")
         guard !parameters.isEmpty else { return }
-        let constants = self.constants
+        let (b1, b2, alpha, eps) = (Float(beta1), Float(beta2), stepSize, scaledEpsilon)
         parameters.withUnsafeMutableBufferPointer { theta in
             gradient.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
-                        Self.step(theta.baseAddress!, g.baseAddress!, m.baseAddress! + offset, v.baseAddress! + offset,
-                                  count: theta.count, constants)
+                        sk_adam_update(theta.baseAddress!, g.baseAddress!, m.baseAddress! + offset, v.baseAddress! + offset,
+                                       theta.count, b1, b2, alpha, eps)
                     }
                 }
             }
         }
-    }
-
-    /// Updates the piece `parameters` (rows of `rowLength` values, starting at `offset` in the vector) one row at a
-    /// time, with each row's gradient made on demand: `gradientOfRow(r, buffer)` writes row r's gradient into
-    /// `buffer` (`rowLength` values), or returns false when it is zero. The same update as `update(_:_:offset:)`
-    /// with the whole gradient, which is never stored (a sparse layer's F × H weight gradient: written once and read
-    /// once less per step).
-    public mutating func update(_ parameters: inout [Float], offset: Int, rowLength: Int,
-                                gradientOfRow: (Int, UnsafeMutablePointer<Float>) -> Bool) {
-        precondition(rowLength > 0 && parameters.count % rowLength == 0 && offset + parameters.count <= m.count,
-                     "Adam: piece out of range")
-        let constants = self.constants
-        var buffer = [Float](repeating: 0, count: rowLength)
-        parameters.withUnsafeMutableBufferPointer { theta in
-            m.withUnsafeMutableBufferPointer { m in
-                v.withUnsafeMutableBufferPointer { v in
-                    buffer.withUnsafeMutableBufferPointer { buffer in
-                        for row in 0..<(theta.count / rowLength) {
-                            let g = gradientOfRow(row, buffer.baseAddress!) ? UnsafePointer(buffer.baseAddress!) : nil
-                            let start = row * rowLength
-                            Self.step(theta.baseAddress! + start, g, m.baseAddress! + offset + start,
-                                      v.baseAddress! + offset + start, count: rowLength, constants)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    private typealias Constants = (b1: Float, b2: Float, alpha: Float, eps: Float)
-
-    private var constants: Constants { (Float(beta1), Float(beta2), stepSize, scaledEpsilon) }
-
-    /// The update of `count` values (`CKernels`' sk_adam_update: eight lanes at a time with AVX; the Swift loop
-    /// had not vectorized, for sqrt's domain check, nor its SIMD8 version used more than 128-bit registers). The pass
-    /// is memory-bound beyond that; splitting it over two cores measured no faster.
-    @inline(__always)
-    private static func step(_ theta: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>?, _ m: UnsafeMutablePointer<Float>,
-                             _ v: UnsafeMutablePointer<Float>, count n: Int, _ c: Constants) {
-        sk_adam_update(theta, g, m, v, n, c.b1, c.b2, c.alpha, c.eps)
     }
 }

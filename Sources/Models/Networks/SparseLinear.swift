@@ -38,30 +38,8 @@ public struct SparseLinear: Sendable {
     /// Accumulates dW and db from the batch `x` and the output gradient `dy`.
     public mutating func backward(_ x: CSRMatrix, _ dy: Matrix) {
         x.accumulateTransposedProduct(dy, into: &weightGradient)
-        accumulateBiasGradient(dy)
-    }
-
-    /// db += Σ_rows dy.
-    private mutating func accumulateBiasGradient(_ dy: Matrix) {
         let h = outputs
-        for i in 0..<dy.rows { for c in 0..<h { biasGradient[c] += dy.storage[i * h + c] } }
-    }
-
-    /// Accumulates db like `backward`, then takes Adam's step on W (whose moments start at `offset` in Adam's
-    /// vector) with dW made row by row as it is needed and never stored: row j is Σ_i x_ij · dy_i over the batch's
-    /// stored x_ij, zero for a feature the batch lacks. The same step as `backward` then `adam.update(weight,
-    /// weightGradient)`, bit for bit, without writing and rereading an F × out gradient (`weightGradient` is left
-    /// as it was).
-    public mutating func backwardAndStepWeight(_ x: CSRMatrix, _ dy: Matrix, adam: inout Adam, offset: Int) {
-        let h = outputs
-        accumulateBiasGradient(dy)
-        let byColumn = x.transposed()
-        adam.update(&weight.storage, offset: offset, rowLength: h) { j, row in
-            guard byColumn.indptr[j + 1] > byColumn.indptr[j] else { return false }
-            row.update(repeating: 0, count: h)
-            byColumn.addRowProduct(j, dy, into: row)
-            return true
-        }
+        for i in 0..<x.rows { for c in 0..<h { biasGradient[c] += dy.storage[i * h + c] } }
     }
 
     public mutating func zeroGradients() {

@@ -150,10 +150,11 @@ public struct MultiLabelTrainer: Sendable {
     }
 
     /// One Adam step on the minibatch (xb, yb): sdlgm draws each label set's truncation (above L0) and ordering
-    /// from `generator`. Returns the batch's mean loss. The network's gradients are zero before and after.
+    /// from `generator`. Returns the batch's mean loss.
     private func step(_ network: inout SupervisedNetwork, _ adam: inout Adam, _ xb: CSRMatrix, _ yb: CSRMatrix,
                       _ generator: inout SeededGenerator) -> Double {
         let (levelLogits, scores, cache) = network.forward(xb)
+        network.zeroGradients()
         let loss: Double
         if method == .sdlgm {
             let orderings = (0..<xb.rows).map { i -> [Int] in
@@ -164,13 +165,14 @@ public struct MultiLabelTrainer: Sendable {
             }
             let (value, gradLevel, gradLabels) = MultiLabelObjectives.sdlgm(levelLogits: levelLogits!, labelScores: scores,
                                                                              orderings: orderings)
-            network.backwardAndStep(cache, gradLevel: gradLevel, gradLabels: gradLabels, adam: &adam)
+            network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
             loss = value
         } else {
             let (value, gradLabels) = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: yb)
-            network.backwardAndStep(cache, gradLevel: nil, gradLabels: gradLabels, adam: &adam)
+            network.backward(cache, gradLevel: nil, gradLabels: gradLabels)
             loss = value
         }
+        network.step(&adam)
         return loss
     }
 }

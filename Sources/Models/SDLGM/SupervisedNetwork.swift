@@ -46,24 +46,7 @@ public struct SupervisedNetwork: Sendable {
 
     /// Accumulates every layer's gradient from ∂/∂(level logits) and ∂/∂(label scores).
     public mutating func backward(_ cache: Cache, gradLevel: Matrix?, gradLabels: Matrix) {
-        input.backward(cache.x, backwardToInput(cache, gradLevel: gradLevel, gradLabels: gradLabels))
-    }
-
-    /// `backward` then `step`, with the input layer's weight gradient made row by row inside Adam's step and never
-    /// stored (`SparseLinear.backwardAndStepWeight`): the same update, bit for bit, with one pass over the largest
-    /// array fewer. Leaves every gradient zero, ready for the next minibatch.
-    public mutating func backwardAndStep(_ cache: Cache, gradLevel: Matrix?, gradLabels: Matrix, adam: inout Adam) {
-        let dy = backwardToInput(cache, gradLevel: gradLevel, gradLabels: gradLabels)
-        beginStep(&adam)
-        input.backwardAndStepWeight(cache.x, dy, adam: &adam, offset: 0)
-        stepAllButInputWeight(&adam)
-        input.biasGradient = [Float](repeating: 0, count: input.biasGradient.count)
-        denseLayers = denseLayers.map { var layer = $0; layer.zeroGradients(); return layer }
-    }
-
-    /// Accumulates the dense layers' gradients; returns ∂/∂(the input layer's output).
-    private mutating func backwardToInput(_ cache: Cache, gradLevel: Matrix?, gradLabels: Matrix) -> Matrix {
-        guard labelHead != nil else { return gradLabels }
+        guard labelHead != nil else { input.backward(cache.x, gradLabels); return }
         let features = cache.activations.last!
         var d = labelHead!.backward(features, gradLabels)
         if let gradLevel, levelHead != nil {
@@ -74,7 +57,7 @@ public struct SupervisedNetwork: Sendable {
             d = Activation.relu.backward(cache.preActivations[k + 1], d)
             d = hidden[k].backward(cache.activations[k], d)
         }
-        return Activation.relu.backward(cache.preActivations[0], d)
+        input.backward(cache.x, Activation.relu.backward(cache.preActivations[0], d))
     }
 
     /// The dense layers in order (hidden, label head, level head).
@@ -110,17 +93,8 @@ public struct SupervisedNetwork: Sendable {
 
     /// One Adam step over every weight and bias in place, the pieces at their offsets in `parameters`.
     public mutating func step(_ adam: inout Adam) {
-        beginStep(&adam)
-        adam.update(&input.weight.storage, input.weightGradient.storage, offset: 0)
-        stepAllButInputWeight(&adam)
-    }
-
-    private func beginStep(_ adam: inout Adam) {
         adam.beginStep(parameterCount: input.weight.storage.count + input.bias.count + denseLayers.parameterCount)
-    }
-
-    /// The input layer's bias and the dense layers, at their offsets after the input layer's weight.
-    private mutating func stepAllButInputWeight(_ adam: inout Adam) {
+        adam.update(&input.weight.storage, input.weightGradient.storage, offset: 0)
         adam.update(&input.bias, input.biasGradient, offset: input.weight.storage.count)
         var offset = input.weight.storage.count + input.bias.count
         var dense = denseLayers
