@@ -97,7 +97,9 @@ public struct MultiLabelTrainer: Sendable {
             for j in y.indices { occurrences[Int(j)] += 1 }
             for i in 0..<y.rows {
                 let count = Int(y.indptr[i + 1] - y.indptr[i])
-                (labelTotal, truncated, unlabeled) = (labelTotal + count, truncated + (count > maxActive ? 1 : 0), unlabeled + (count == 0 ? 1 : 0))
+                labelTotal += count
+                if count > maxActive { truncated += 1 }
+                if count == 0 { unlabeled += 1 }
             }
             rows += y.rows
         }
