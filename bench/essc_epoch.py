@@ -59,6 +59,7 @@ import subprocess
 import sys
 import time
 
+from sparsekit import cpu_model, memory_total_bytes, output_of
 from swift_random import SeededGenerator
 
 COUNT = 51_200             # patches (N); 100 minibatches of 512
@@ -498,17 +499,11 @@ def environment_header(binaries, system_blas):
     import numpy as np
     import torch
 
-    def run(command):
-        try:
-            return subprocess.run(command, capture_output=True, text=True, cwd=PACKAGE_DIR).stdout.strip()
-        except OSError:
-            return "?"
-
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    run = output_of
+    cpu = cpu_model()
     flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")), [])
     simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
-    memory = next((int(line.split()[1]) / 1024 / 1024 for line in open("/proc/meminfo")
-                   if line.startswith("MemTotal")), 0)
+    memory = memory_total_bytes() / 2**30
     dirty = run(["git", "status", "--porcelain", "--untracked-files=no"])
     commit = run(["git", "rev-parse", "--short", "HEAD"]) + (" (working tree has uncommitted changes)" if dirty else "")
     built = datetime.datetime.fromtimestamp(os.path.getmtime(binaries["sk-train"])).isoformat(timespec="seconds")

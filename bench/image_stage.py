@@ -31,6 +31,8 @@ import argparse
 import os
 import sys
 
+from sparsekit import cpu_model, output_of
+
 PATCH = 16                 # patch side in pixels
 COUNT = 200_000            # patches drawn in all
 SEED = 1                   # sk-patches --seed; the reference uses SEED + image index as random_state
@@ -299,7 +301,6 @@ def environment_header(binaries, images):
     """Lines describing the machine, the threading and the software measured."""
     import datetime
     import platform
-    import subprocess
 
     import h5py
     import numpy as np
@@ -307,13 +308,8 @@ def environment_header(binaries, images):
     import sklearn
     import threadpoolctl
 
-    def run(command):
-        try:
-            return subprocess.run(command, capture_output=True, text=True, cwd=PACKAGE_DIR).stdout.strip()
-        except OSError:
-            return "?"
-
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    run = output_of
+    cpu = cpu_model()
     blas_lines = [line.split("=>")[1].split("(")[0].strip() for line in run(["ldd", binaries["sk-whiten"]]).splitlines()
                   if "openblas" in line or "libblas" in line]
     system_blas = ", ".join(os.path.realpath(p) for p in blas_lines) or "?"

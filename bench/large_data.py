@@ -7,7 +7,7 @@ Run from anywhere, after `swift build -c release` (or on a copy of the binaries,
     python3 bench/large_data.py --count 200000                          # smoke test: N = 2,000 ... 200,000, seconds
 
 What it measures, for N = --count (default 20,000,000, about 19 GiB of float32) and, for scale, N/100 and N/10
-(and, when it lies in between, the first N above sk-whiten's in-memory limit, see below):
+(and, when they lie in between, the largest N sk-whiten keeps in memory and the first N it streams, see below):
 
 1. `sk-patches IMAGES -o patches-N.h5 --count N --size 16 --seed 1 --quiet`, IMAGES the PNGs in ../shared/data/images.
 2. `sk-inspect patches-N.h5 --json`: the file holds kind "patches" and N rows of 256 values in [0, 1], all finite.
@@ -15,16 +15,18 @@ What it measures, for N = --count (default 20,000,000, about 19 GiB of float32) 
 4. `sk-inspect whitened-N.h5 --json`: kind "whitened", N rows.
 5. With h5py: --sample rows (default 50,000) of whitened-N.h5 drawn at random and read one hyperslab each; their mean
    (about 0) and covariance C (about I: exactly I - eps M^2 for the ZCA matrix M and epsilon stored in the file),
-   with each entry's sampling standard error estimated from the sample; then whitened-N.h5 is deleted.
+   with each entry's sampling standard error estimated from the sample; then whitened-N.h5 is deleted (unless
+   --keep: the whitened files then stay in the workdir, e.g. as inputs for bench/stream_train.py).
 
 Every tool run is one whole process under GNU time (`/usr/bin/time -v`): wall clock, rows/s and "Maximum resident set
 size". The bound for every stage is --bound-mib (default 1024 MiB: the issue's bound, peak memory under 1 GiB).
 Peak RSS is also given as a fraction of the raw N x 256 float32 data, and the table shows whether it stays flat
 while N grows 100x.
 
-sk-whiten keeps its input in memory when the raw float32 data take at most 2 GiB (WhitenJob.memoryBudget) and
-streams it chunk by chunk (two passes: covariance, then transform) above that; the first N above the limit
-(2,097,153 for 16x16 patches) is measured as well, unless --no-edge, so the table shows both regimes.
+sk-whiten keeps its input in memory when the raw float32 data take at most 256 MiB (WhitenJob.memoryBudget) and
+streams it chunk by chunk (two passes: covariance, then transform) above that; the largest N within the limit and the
+first N above it (262,144 and 262,145 for 16x16 patches) are measured as well, unless --no-edge, so the table shows
+both regimes and the in-memory regime at its largest.
 
 Safety: before each file is written the free disk space is checked against a conservative estimate (the raw data
 size) plus a margin; big files are deleted as soon as they are not needed and always at the end. Each tool runs with
@@ -46,7 +48,7 @@ import tempfile
 import threading
 import time
 
-from sparsekit import commit as sparsekit_commit, BENCH_DIR, BIN, PACKAGE_DIR, tool
+from sparsekit import commit as sparsekit_commit, cpu_model, memory_total_bytes, output_of, BENCH_DIR, BIN, PACKAGE_DIR, tool
 
 PATCH = 16                     # patch side; D = 256 values per row
 DIMENSION = PATCH * PATCH
@@ -55,7 +57,7 @@ COUNT = 20_000_000             # the largest N (default)
 SAMPLE = 50_000                # whitened rows read by hyperslab for the covariance check
 SAMPLE_SEED = 12345
 BOUND_MIB = 1024               # the issue's bound: peak memory under 1 GiB
-WHITEN_CACHE_BYTES = 2 << 30   # sk-whiten keeps inputs up to this raw size in memory (WhitenJob.memoryBudget)
+WHITEN_CACHE_BYTES = 256 << 20  # sk-whiten keeps inputs up to this raw size in memory (WhitenJob.memoryBudget)
 DISK_MARGIN = 4 << 30          # free space kept beyond the estimate of what a step writes
 MIN_AVAILABLE_MIB = 2048       # kill the measured tool if MemAvailable falls below this while it holds > bound
 Z_LIMIT = 6.0                  # |sample covariance - expected| / standard error, largest over 256 x 257 / 2 entries
@@ -137,11 +139,10 @@ class Watchdog(threading.Thread):
                         pass
 
 
-def measured(command, bound_mib, min_available_mib):
-    """Runs `command` under GNU time with the memory watchdog: a dict with wall seconds, peak RSS (MiB), user and
-    system seconds, the other load on the machine meanwhile (busy cores beyond the run's own), stdout, and failure
-    (None, or why it failed)."""
-    command = [str(c) for c in command]
+def timed(command, monitor_for):
+    """Runs `command` (strings) under GNU time (`/usr/bin/time -v`) with a monitor thread, `monitor_for(pid, start)`,
+    running meanwhile: a dict with wall seconds, peak RSS (MiB), user and system seconds, the other load on the machine
+    meanwhile (busy cores beyond the run's own), exit code, stdout, stderr and the monitor."""
     hz = os.sysconf("SC_CLK_TCK")
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report, tempfile.TemporaryFile("w+") as out, \
             tempfile.TemporaryFile("w+") as err:
@@ -149,29 +150,36 @@ def measured(command, bound_mib, min_available_mib):
         start = time.perf_counter()
         process = subprocess.Popen(["/usr/bin/time", "-v", "-o", report.name] + command, stdout=out, stderr=err,
                                    preexec_fn=first_to_be_killed)
-        watchdog = Watchdog(process.pid, bound_mib, min_available_mib)
-        watchdog.start()
+        monitor = monitor_for(process.pid, start)
+        monitor.start()
         process.wait()
-        seconds = time.perf_counter() - start
-        watchdog.stop.set()
-        watchdog.join()
+        wall = time.perf_counter() - start
+        monitor.stop.set()
+        monitor.join()
         ticks_after = cpu_ticks()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-        fields = {}
-        for line in report.read().splitlines():
-            key, _, value = line.strip().rpartition(": ")
-            fields[key] = value
+        fields = dict(line.strip().rpartition(": ")[::2] for line in report.read().splitlines())
     user = float(fields.get("User time (seconds)", 0))
     system = float(fields.get("System time (seconds)", 0))
     busy = (ticks_after[0] - ticks_before[0]) - (ticks_after[1] - ticks_before[1])
-    failure = None
-    if process.returncode != 0:
-        failure = watchdog.killed or f"exit {process.returncode}: {stderr.strip()[-500:]}"
-    return {"wall": seconds, "peak_mib": int(fields.get("Maximum resident set size (kbytes)", 0)) / 1024,
-            "seen_mib": watchdog.seen_mib, "user": user, "system": system,
-            "others": max(0.0, busy / hz - user - system) / seconds, "stdout": stdout, "failure": failure}
+    return {"wall": wall, "peak_mib": int(fields.get("Maximum resident set size (kbytes)", 0)) / 1024, "user": user,
+            "system": system, "others": max(0.0, busy / hz - user - system) / wall, "code": process.returncode,
+            "stdout": stdout, "stderr": stderr, "monitor": monitor}
+
+
+def measured(command, bound_mib, min_available_mib):
+    """Runs `command` under GNU time with the memory watchdog: a dict with wall seconds, peak RSS (MiB), user and
+    system seconds, the other load on the machine meanwhile (busy cores beyond the run's own), stdout, and failure
+    (None, or why it failed)."""
+    run = timed([str(c) for c in command], lambda pid, start: Watchdog(pid, bound_mib, min_available_mib))
+    watchdog = run.pop("monitor")
+    run["seen_mib"] = watchdog.seen_mib
+    run["failure"] = None
+    if run["code"] != 0:
+        run["failure"] = watchdog.killed or f"exit {run['code']}: {run['stderr'].strip()[-500:]}"
+    return run
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -284,19 +292,49 @@ def sample_check(path, count, seed):
 # The benchmark
 # ----------------------------------------------------------------------------------------------------------------------
 
+def produced(row, command, output, args, consumed=None):
+    """Runs a stage's `command`, which writes `output`, under GNU time; records the run and the size written in `row`
+    and prints them. Deletes `consumed` (its input, no longer needed) afterwards, and `output` if the stage failed;
+    returns whether it succeeded."""
+    print("  +", " ".join(str(c) for c in command).replace(IMAGE_DIR + "/", "IMAGES/").replace(PACKAGE_DIR + "/", ""),
+          flush=True)
+    row["run"] = run = measured(command, args.bound_mib, args.min_available)
+    if consumed:
+        remove(consumed)
+    if run["failure"]:
+        print(f"  {os.path.basename(str(command[0]))} FAILED: {run['failure']}")
+        remove(output)
+        return False
+    row["output"] = os.path.getsize(output)
+    print(f"    {run['wall']:8.1f} s wall  {run['user']:8.1f} s user  {run['system']:6.1f} s sys  "
+          f"{run['peak_mib']:8.1f} MiB peak  {size(row['output'])} written", flush=True)
+    return True
+
+
+def inspected(binaries, path, kind, n, args, rows, checks):
+    """Runs `sk-inspect PATH --json` on a `kind` ("patches" or "whitened") file of n rows, adds its row (peak memory)
+    to `rows` and the check of what it reports to `checks`."""
+    row = {"stage": f"sk-inspect {kind}", "n": n, "input": os.path.getsize(path), "output": None, "run": None}
+    row["run"] = run = measured([binaries["sk-inspect"], path, "--json"], args.bound_mib, args.min_available)
+    rows.append(row)
+    if run["failure"]:
+        print(f"  sk-inspect FAILED: {run['failure']}")
+        checks.append((n, f"{kind} file", False, run["failure"]))
+        return
+    report = json.loads(run["stdout"])
+    problems = inspect_check(report, kind, n, unit_range=kind == "patches")
+    checks.append((n, f"{kind} file", not problems, "; ".join(problems) or inspect_summary(report)))
+    print(f"    sk-inspect: {run['wall']:.1f} s, {run['peak_mib']:.1f} MiB peak; "
+          f"{'; '.join(problems) or inspect_summary(report)}", flush=True)
+
+
 def header(binaries, images, args):
     import h5py
     import numpy as np
 
-    def run(command):
-        try:
-            return subprocess.run(command, capture_output=True, text=True, cwd=PACKAGE_DIR).stdout.strip()
-        except OSError:
-            return "?"
-
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    with open("/proc/meminfo") as f:
-        total = int(next(line for line in f if line.startswith("MemTotal:")).split()[1]) / 1024 / 1024
+    run = output_of
+    cpu = cpu_model()
+    total = memory_total_bytes() / 2**30
     dirty = run(["git", "status", "--porcelain", "--", "Sources"]).splitlines()
     built = datetime.datetime.fromtimestamp(min(os.path.getmtime(p) for p in binaries.values())).isoformat(timespec="seconds")
     ignored = run(["git", "check-ignore", "-v", os.path.join(args.workdir, "x.h5")])
@@ -359,7 +397,10 @@ def growth(rows, bound_mib):
             a, b = same[-2], same[-1]
             slope = (b["run"]["peak_mib"] - a["run"]["peak_mib"]) * MIB / (b["n"] - a["n"])
             line += f"; slope {slope:.1f} bytes/row between N = {a['n']:,} and {b['n']:,}"
-            if slope > 0.5:
+            if b.get("regime") == "in memory":
+                line += (f" (the in-memory regime ends at N = {WHITEN_CACHE_BYTES // (DIMENSION * 4):,}: larger "
+                         "inputs are streamed)")
+            elif slope > 0.5:
                 crossing = b["n"] + (bound_mib - b["run"]["peak_mib"]) * MIB / slope
                 line += (f" (the {bound_mib} MiB bound would be crossed near N = {crossing:,.0f})"
                          if crossing > b["n"] else "")
@@ -382,16 +423,18 @@ def benchmark(args):
 
     counts = sorted({max(1, args.count // 100), max(1, args.count // 10), args.count})
     edge = WHITEN_CACHE_BYTES // (DIMENSION * 4) + 1     # the first N sk-whiten streams
-    if not args.no_edge and counts[0] < edge < counts[-1] and edge not in counts:
-        counts = sorted(counts + [edge])
+    if not args.no_edge:
+        counts = sorted(set(counts) | {n for n in (edge - 1, edge) if counts[0] < n < counts[-1]})
 
     print("Large-data benchmark: memory bounds of sk-patches, sk-whiten and sk-inspect")
     print("=" * 100)
     for line in header(binaries, images, args):
         print(line)
     print(f"counts:          {', '.join(f'{n:,}' for n in counts)} patches"
-          + (f" ({edge:,}: the first N whose raw data exceed sk-whiten's {size(WHITEN_CACHE_BYTES)} in-memory limit)"
-             if edge in counts else ""))
+          + (f" ({edge - 1:,}: the largest N sk-whiten keeps in memory ({size(WHITEN_CACHE_BYTES)} of raw data); "
+             f"{edge:,}: the first it streams)" if edge in counts else ""))
+    if args.keep:
+        print(f"keep:            the whitened files stay in {os.path.relpath(args.workdir, PACKAGE_DIR)} (--keep)")
     print()
 
     rows = []
@@ -413,60 +456,20 @@ def benchmark(args):
                 continue
             command = [binaries["sk-patches"], *images, "-o", patches, "--count", n, "--size", PATCH, "--seed", SEED,
                        "--quiet"]
-            print("  +", " ".join(str(c) for c in command).replace(IMAGE_DIR + "/", "IMAGES/")
-                  .replace(PACKAGE_DIR + "/", ""), flush=True)
-            row["run"] = run = measured(command, args.bound_mib, args.min_available)
-            if run["failure"]:
-                print(f"  sk-patches FAILED: {run['failure']}")
-                remove(patches)
+            if not produced(row, command, patches, args):
                 continue
-            row["output"] = os.path.getsize(patches)
-            print(f"    {run['wall']:8.1f} s wall  {run['user']:8.1f} s user  {run['system']:6.1f} s sys  "
-                  f"{run['peak_mib']:8.1f} MiB peak  {size(row['output'])} written", flush=True)
 
-            # sk-inspect on the patches file
-            irow = {"stage": "sk-inspect patches", "n": n, "input": row["output"], "output": None, "run": None}
-            irow["run"] = run = measured([binaries["sk-inspect"], patches, "--json"], args.bound_mib, args.min_available)
-            rows.append(irow)
-            if run["failure"]:
-                print(f"  sk-inspect FAILED: {run['failure']}")
-                checks.append((n, "patches file", False, run["failure"]))
-            else:
-                report = json.loads(run["stdout"])
-                problems = inspect_check(report, "patches", n, unit_range=True)
-                checks.append((n, "patches file", not problems, "; ".join(problems) or inspect_summary(report)))
-                print(f"    sk-inspect: {run['wall']:.1f} s, {run['peak_mib']:.1f} MiB peak; "
-                      f"{'; '.join(problems) or inspect_summary(report)}", flush=True)
+            inspected(binaries, patches, "patches", n, args, rows, checks)
 
             # Whitening
             wrow = {"stage": f"sk-whiten ({regime})", "n": n, "input": row["output"], "output": None, "run": None,
                     "regime": regime}
             rows.append(wrow)
             command = [binaries["sk-whiten"], patches, "-o", whitened, "--quiet"]
-            print("  +", " ".join(command).replace(PACKAGE_DIR + "/", ""), flush=True)
-            wrow["run"] = run = measured(command, args.bound_mib, args.min_available)
-            remove(patches)
-            if run["failure"]:
-                print(f"  sk-whiten FAILED: {run['failure']}")
-                remove(whitened)
+            if not produced(wrow, command, whitened, args, consumed=patches):
                 continue
-            wrow["output"] = os.path.getsize(whitened)
-            print(f"    {run['wall']:8.1f} s wall  {run['user']:8.1f} s user  {run['system']:6.1f} s sys  "
-                  f"{run['peak_mib']:8.1f} MiB peak  {size(wrow['output'])} written", flush=True)
 
-            irow = {"stage": "sk-inspect whitened", "n": n, "input": wrow["output"], "output": None, "run": None}
-            irow["run"] = run = measured([binaries["sk-inspect"], whitened, "--json"], args.bound_mib,
-                                         args.min_available)
-            rows.append(irow)
-            if run["failure"]:
-                print(f"  sk-inspect FAILED: {run['failure']}")
-                checks.append((n, "whitened file", False, run["failure"]))
-            else:
-                report = json.loads(run["stdout"])
-                problems = inspect_check(report, "whitened", n, unit_range=False)
-                checks.append((n, "whitened file", not problems, "; ".join(problems) or inspect_summary(report)))
-                print(f"    sk-inspect: {run['wall']:.1f} s, {run['peak_mib']:.1f} MiB peak; "
-                      f"{'; '.join(problems) or inspect_summary(report)}", flush=True)
+            inspected(binaries, whitened, "whitened", n, args, rows, checks)
 
             s = sample_check(whitened, args.sample, SAMPLE_SEED)
             text = (f"{s['rows']:,} random rows of {s['n']:,} (read in {s['read_seconds']:.1f} s): max |mean| "
@@ -478,11 +481,15 @@ def benchmark(args):
                     f"{s['z_max']:.1f} (limit {Z_LIMIT:g})")
             checks.append((n, "whitened sample", s["ok"], text))
             print(f"    sample: {text}", flush=True)
-            remove(whitened)
+            if not args.keep:
+                remove(whitened)
             print(flush=True)
     finally:
         for path in created:
-            remove(path)
+            if not (args.keep and os.path.basename(path).startswith("whitened-") and os.path.exists(path)):
+                remove(path)
+            else:
+                print(f"  kept {os.path.relpath(path, PACKAGE_DIR)} ({size(os.path.getsize(path))})", flush=True)
         for path in created:   # and the tools' temporary outputs (".NAME.tmp-PID-RANDOM"), left if a run was killed
             for temporary in glob.glob(os.path.join(args.workdir, "." + os.path.basename(path) + ".tmp-*")):
                 remove(temporary)
@@ -539,7 +546,11 @@ def main():
     parser.add_argument("--count", type=int, default=COUNT,
                         help=f"the largest N (default {COUNT:,}); N/100 and N/10 are measured too")
     parser.add_argument("--no-edge", action="store_true",
-                        help="skip the first N above sk-whiten's 2 GiB in-memory limit (2,097,153)")
+                        help="skip the largest N within sk-whiten's 256 MiB in-memory limit and the first N above it "
+                             "(262,144 and 262,145)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the whitened files (whitened-N.h5 in the workdir, e.g. for bench/stream_train.py); "
+                             "the patches files are deleted as usual")
     parser.add_argument("--bin", default=BIN, help="the SparseKit binaries (default: .build/release of this package)")
     parser.add_argument("--workdir", default=DEFAULT_WORKDIR,
                         help="where the big files go (default bench/out/large-data, git-ignored); they are deleted")

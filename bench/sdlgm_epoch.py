@@ -78,6 +78,7 @@ import sys
 import tempfile
 import time
 
+from sparsekit import cpu_model
 from swift_random import SeededGenerator
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -362,8 +363,7 @@ def header(binaries):
                             text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", PACKAGE_DIR, "status", "--porcelain", "--", "Sources"], capture_output=True,
                            text=True).stdout.strip()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
+    cpu = cpu_model()
     print("Supervised SDLGM epoch benchmark: sk-train sdlgm against a PyTorch CPU reference of the same model, bibtex")
     print("=" * 116)
     print(f"machine: {cpu}, nproc {os.cpu_count()}, {platform.platform()}")

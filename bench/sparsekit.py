@@ -25,3 +25,24 @@ def commit():
     """The package's short commit hash, for the provenance line of a results page."""
     return subprocess.run(["git", "-C", PACKAGE_DIR, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
                           text=True).stdout.strip()
+
+
+def output_of(command):
+    """The stripped stdout of a command run in the package folder (git, ldd, ...), or "?" when it cannot start: for the
+    provenance lines of a results page."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, cwd=PACKAGE_DIR).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def cpu_model():
+    """The processor's model name from /proc/cpuinfo, or "?"."""
+    with open("/proc/cpuinfo") as f:
+        return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+
+
+def memory_total_bytes():
+    """The machine's memory (MemTotal in /proc/meminfo) in bytes."""
+    with open("/proc/meminfo") as f:
+        return int(next(line for line in f if line.startswith("MemTotal:")).split()[1]) * 1024
