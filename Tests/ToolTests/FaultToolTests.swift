@@ -52,19 +52,28 @@ final class FaultToolTests: XCTestCase {
         XCTAssertEqual(left, [], "no temporary files after orderly stops")
     }
 
-    /// SIGKILL while sk-patches streams its output: the file that stood at the path before is untouched (same bytes),
-    /// and nothing new appears at the path.
-    func testKilledWriteLeavesThePreviousFile() throws {
+    /// A signal while sk-patches streams its output: the file that stood at the path before is untouched (same bytes)
+    /// and nothing new appears at the path. SIGKILL may leave the hidden temporary file; SIGINT and SIGTERM end a tool
+    /// without safe points at the first signal, as a shell user expects of Ctrl-C, and remove it.
+    func testSignalledWriteLeavesThePreviousFile() throws {
         let folder = try temporaryFolder(self)
         let output = folder + "/patches.h5"
         XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", output, "--count", "10", "--seed", "1"]).status, 0)
         let before = try Data(contentsOf: URL(fileURLWithPath: output))
         let images = try FileManager.default.contentsOfDirectory(atPath: ToolHarness.fixture("images"))
             .filter { $0.hasSuffix(".png") }.map { ToolHarness.fixture("images/" + $0) }
-        let (status, _) = try runAndSignal("sk-patches", images + ["-o", output, "--count", "50000000", "--seed", "1"],
-                                           after: 1.5, signal: SIGKILL)
-        XCTAssertEqual(status, SIGKILL, "killed by the signal")
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: output)), before, "the previous file is intact")
+        for signalNumber in [SIGKILL, SIGINT, SIGTERM] {
+            let (status, _) = try runAndSignal("sk-patches", images + ["-o", output, "--count", "50000000", "--seed", "1"],
+                                               after: 1.5, signal: signalNumber)
+            XCTAssertEqual(status, signalNumber, "ended by the first signal")
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: output)), before, "the previous file is intact")
+            let left = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0 != "patches.h5" }
+            if signalNumber == SIGKILL {
+                for name in left { try FileManager.default.removeItem(atPath: folder + "/" + name) }
+            } else {
+                XCTAssertEqual(left, [], "no temporary file is left after signal \(signalNumber)")
+            }
+        }
     }
 
     /// Past `ulimit -f`, writing fails with exit 73 and one line; no output and no temporary file is left.

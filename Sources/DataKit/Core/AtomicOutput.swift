@@ -28,7 +28,10 @@ public struct AtomicOutput: Sendable {
 
     /// Runs `write` against the temporary path, then renames it over the final path.
     /// Any error from `write` (or from the rename) removes the temporary file and is rethrown.
+    /// A signal that ends the process meanwhile removes the temporary file too (`Interruption`).
     public func commit<T>(_ write: (String) throws -> T) throws -> T {
+        PendingTemporaryFiles.add(temporaryPath)
+        defer { PendingTemporaryFiles.remove(temporaryPath) }
         do {
             let result = try write(temporaryPath)
             guard rename(temporaryPath, finalPath) == 0 else {

@@ -1,20 +1,30 @@
 import Foundation
 
-/// The first SIGINT (or SIGTERM) asks long work to stop at its next safe point (a trainer: after the current
-/// minibatch, keeping a resumable model); a second one ends the process at once, as it would without the handler.
+/// SIGINT and SIGTERM. A tool whose work has safe points (a trainer: after each minibatch) calls `stopAtSafePoints()`;
+/// the first signal then only asks that work to stop at its next safe point (`requested`), keeping a resumable model,
+/// and a second one ends the process at once. Any other tool ends at the first signal. A process that ends on a signal
+/// first removes the temporary files of its unfinished outputs (`AtomicOutput` registers them), so no output is left
+/// behind and what stood at an output path before is untouched.
 public enum Interruption {
     /// Installs the handlers (the tools' `main` does, before any work).
     public static func install() {
+        PendingTemporaryFiles.prepare()
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { number in
-                if interruptionRequested != 0 {
-                    signal(number, SIG_DFL)
-                    raise(number)
+                if stopsAtSafePoints != 0 && interruptionRequested == 0 {
+                    interruptionRequested = 1
+                    return
                 }
                 interruptionRequested = 1
+                PendingTemporaryFiles.unlinkAll()
+                signal(number, SIG_DFL)
+                raise(number)
             }
         }
     }
+
+    /// From now on the first signal waits for the work's next safe point, which checks `requested`.
+    public static func stopAtSafePoints() { stopsAtSafePoints = 1 }
 
     /// Whether a stop was asked for.
     public static var requested: Bool { interruptionRequested != 0 }
@@ -28,3 +38,44 @@ public enum Interruption {
 
 /// Set from the signal handler; read between minibatches.
 nonisolated(unsafe) private var interruptionRequested: sig_atomic_t = 0
+/// Whether the process has safe points at which it stops on the first signal.
+nonisolated(unsafe) private var stopsAtSafePoints: sig_atomic_t = 0
+
+/// The temporary files of outputs being written, for the signal handler to remove: a fixed table of C strings, so
+/// that the handler only reads pointers and calls `unlink` (async-signal-safe).
+enum PendingTemporaryFiles {
+    static let capacity = 16
+    /// Made before the handlers are installed (`prepare`), so the handler never runs a lazy initializer.
+    nonisolated(unsafe) private static let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let slots = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: capacity)
+        slots.initialize(repeating: nil, count: capacity)
+        return slots
+    }()
+    private static let lock = NSLock()
+
+    static func prepare() { _ = slots }
+
+    /// Remembers `path` until `remove(path)`; beyond `capacity` outputs at once the extra ones are not tracked.
+    static func add(_ path: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let slot = (0..<capacity).first(where: { slots[$0] == nil }) else { return }
+        slots[slot] = strdup(path)
+    }
+
+    /// Forgets `path` (it was renamed into place or removed).
+    static func remove(_ path: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        for slot in 0..<capacity {
+            guard let stored = slots[slot], strcmp(stored, path) == 0 else { continue }
+            slots[slot] = nil
+            free(stored)
+        }
+    }
+
+    /// Unlinks every remembered path; called from the signal handler (no allocation, no locks).
+    static func unlinkAll() {
+        for slot in 0..<capacity { if let stored = slots[slot] { unlink(stored) } }
+    }
+}

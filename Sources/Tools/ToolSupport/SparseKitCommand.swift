@@ -5,15 +5,22 @@ import Foundation
 /// A SparseKit tool. Its `main()` replaces ArgumentParser's so that every failure is ONE line on stderr,
 /// `TOOL: message`, with the contract's exit code: usage errors 64 (without ArgumentParser's usage block; `--help`
 /// shows that), `SparseKitError`s their own code, anything unexpected 70.
-public protocol SparseKitCommand: ParsableCommand {}
+public protocol SparseKitCommand: ParsableCommand {
+    /// Whether the tool's work has safe points at which the first SIGINT or SIGTERM stops it (`Interruption`);
+    /// without them the first signal ends the tool, its unfinished outputs removed.
+    static var stopsAtSafePoints: Bool { get }
+}
 
 extension SparseKitCommand {
+    public static var stopsAtSafePoints: Bool { false }
+
     public static func main() {
         let name = configuration.commandName ?? "sparsekit"
         // Past a file-size limit (ulimit -f) a write must fail with EFBIG, reported as exit 73, not kill the process
         // with SIGXFSZ before the partial temporary file can be removed.
         signal(SIGXFSZ, SIG_IGN)
         Interruption.install()
+        if stopsAtSafePoints { Interruption.stopAtSafePoints() }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -11,6 +11,9 @@ struct TrainCommand: SparseKitCommand {
         abstract: "Train a sparse latent model on a SparseKit data file.",
         version: SparseKit.version,
         subcommands: [SparseCodingCommand.self, SDLGMCommand.self])
+
+    /// Training stops after the current minibatch and writes a resumable model.
+    static let stopsAtSafePoints = true
 }
 
 struct SparseCodingCommand: ParsableCommand {
