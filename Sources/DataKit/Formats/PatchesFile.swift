@@ -69,9 +69,17 @@ extension HDF5File {
     public func readDataMatrix() throws -> Matrix {
         try requireKind(.patches, .whitened)
         let ds = try dataMatrixDataset()
-        let m = Matrix(rows: ds.shape[0], cols: ds.shape[1], storage: try ds.read(as: Float.self))
+        return try ds.readFiniteRows(0..<ds.shape[0])
+    }
+}
+
+extension HDF5Dataset {
+    /// Rows `range` of a 2-D numeric dataset as a float matrix, every value checked finite (NaN/Inf named by row).
+    public func readFiniteRows(_ range: Range<Int>) throws -> Matrix {
+        let m = Matrix(rows: range.count, cols: shape[1], storage: try readRows(range.lowerBound, count: range.count,
+                                                                                 as: Float.self))
         try m.storage.withUnsafeBufferPointer {
-            try requireFinite($0, rowLength: m.cols, firstRow: 0, file: path, dataset: ds.path)
+            try requireFinite($0, rowLength: m.cols, firstRow: range.lowerBound, file: filePath, dataset: path)
         }
         return m
     }

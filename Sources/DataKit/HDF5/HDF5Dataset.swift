@@ -16,9 +16,13 @@ public final class HDF5Dataset {
     /// the layout whose chunks `writeRows` can compress itself, in parallel.
     private var parallelLayout: (chunkRows: Int, level: Int)?
 
-    init(id: hid_t, filePath: String, path: String) throws {
+    /// Keeps the file open while the dataset is in use (files close with H5F_CLOSE_STRONG, which closes their objects).
+    private let file: HDF5File
+
+    init(id: hid_t, file: HDF5File, path: String) throws {
         self.id = id
-        self.filePath = filePath
+        self.file = file
+        self.filePath = file.path
         self.path = path
         shape = []
         shape = try readExtent()
@@ -231,7 +235,7 @@ extension HDF5File {
         }
         let ds = H5Dopen2(id, datasetPath, sk_h5p_default())
         guard ds >= 0 else { throw SparseKitError.badInput(path, "cannot open dataset \(datasetPath)") }
-        return try HDF5Dataset(id: ds, filePath: path, path: datasetPath)
+        return try HDF5Dataset(id: ds, file: self, path: datasetPath)
     }
 
     /// Creates a numeric dataset of element type `T` and the given shape and layout (replacing any object there).
@@ -261,7 +265,7 @@ extension HDF5File {
         defer { H5Pclose(lcpl) }
         let ds = H5Dcreate2(id, datasetPath, T.hdf5FileType, space, lcpl, dcpl, sk_h5p_default())
         guard ds >= 0 else { throw SparseKitError.cannotCreate(path, "cannot create dataset \(datasetPath)") }
-        return try HDF5Dataset(id: ds, filePath: path, path: datasetPath)
+        return try HDF5Dataset(id: ds, file: self, path: datasetPath)
     }
 
     /// Writes `values` as a dataset of the given shape (row-major), chunked and compressed when large.

@@ -82,8 +82,16 @@ public struct HeldOutEstimators: Sendable {
     public func logLikelihood(_ x: Matrix, mu: Matrix, rho: Matrix, samples: Int, widen: Double = 1, seed: UInt64)
         -> (logp: [Double], effectiveSampleSize: [Double])
     {
-        let (n, d, h) = (x.rows, x.cols, model.latents)
         var generator = SeededGenerator(seed: seed)
+        return logLikelihood(x, mu: mu, rho: rho, samples: samples, widen: widen, generator: &generator)
+    }
+
+    /// `logLikelihood` drawing from `generator`, which goes on from there: the rows of a data set estimated block by
+    /// block with one generator get the estimates of all rows at once.
+    public func logLikelihood(_ x: Matrix, mu: Matrix, rho: Matrix, samples: Int, widen: Double = 1,
+                              generator: inout SeededGenerator) -> (logp: [Double], effectiveSampleSize: [Double])
+    {
+        let (n, d, h) = (x.rows, x.cols, model.latents)
         let sigma2 = Double(model.sigma2)
         let lambda = model.lambda.map(Double.init)
         let logNormalizer = -Double(d) / 2 * log(2 * Double.pi * sigma2) - lambda.reduce(0) { $0 + log(2 * $1) }
@@ -134,9 +142,30 @@ public struct HeldOutEstimators: Sendable {
 
 /// Mean and standard error of a sample.
 public func meanAndStandardError(_ values: [Double]) -> (mean: Double, standardError: Double) {
-    let n = Double(values.count)
-    let mean = values.reduce(0, +) / n
-    guard values.count > 1 else { return (mean, 0) }
-    let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
-    return (mean, (variance / n).squareRoot())
+    var moments = RunningMoments()
+    for value in values { moments.add(value) }
+    return (moments.mean, moments.standardError)
+}
+
+/// The mean and standard error of a sample seen one value at a time (Welford's update), for estimates over data
+/// read block by block.
+public struct RunningMoments: Sendable {
+    public private(set) var count = 0
+    public private(set) var mean = 0.0
+    /// Σ (x − mean)² so far.
+    private var squaredDeviations = 0.0
+
+    public init() {}
+
+    public mutating func add(_ value: Double) {
+        count += 1
+        let delta = value - mean
+        mean += delta / Double(count)
+        squaredDeviations += delta * (value - mean)
+    }
+
+    /// sqrt(s² / n) with the unbiased sample variance s²; 0 for fewer than two values.
+    public var standardError: Double {
+        count > 1 ? (squaredDeviations / Double(count - 1) / Double(count)).squareRoot() : 0
+    }
 }

@@ -23,22 +23,66 @@ public struct SparseCodingEvaluation: Codable, Sendable {
     public var lambdaMin: Double
     public var lambdaMax: Double
 
+    /// Rows fitted and estimated at a time: whole 512-row batches of `HeldOutEstimators`, so the report does not
+    /// depend on how the rows are split into blocks.
+    public static let blockRows = 8192
+
     /// Evaluates `model` on the rows of `x`; with `samples`, also the importance-sampled log-likelihood.
     public static func run(_ model: SparseCodingModel, on x: Matrix, samples: Int?, seed: UInt64) -> SparseCodingEvaluation {
+        run(model, rows: x.rows, samples: samples, seed: seed, blockRows: blockRows) { x.rowSlice($0) }
+    }
+
+    /// Evaluates `model` on the rows of `data` (N × D) read block by block: memory holds one block, whatever N is.
+    /// `progress(rowsDone, N)` after each block.
+    public static func run(_ model: SparseCodingModel, rowsOf data: HDF5Dataset, samples: Int?, seed: UInt64,
+                           blockRows: Int = blockRows, progress: (Int, Int) -> Void = { _, _ in }) throws
+        -> SparseCodingEvaluation
+    {
+        try run(model, rows: data.shape[0], samples: samples, seed: seed, blockRows: blockRows, progress: progress) {
+            try data.readFiniteRows($0)
+        }
+    }
+
+    /// The evaluation over `n` rows that `block(range)` provides: per block, each q_n fitted (W, σ², λ fixed), the
+    /// sums of L added up (`DiagonalEntropyObjective.Sums`, σ² and λ re-estimated from the totals), the held-out
+    /// ELBO, Gini and (with `samples`) log p(x) of each row accumulated, the importance samples drawn from one
+    /// generator across blocks.
+    static func run(_ model: SparseCodingModel, rows n: Int, samples: Int?, seed: UInt64, blockRows: Int,
+                    progress: (Int, Int) -> Void = { _, _ in }, block: (Range<Int>) throws -> Matrix) rethrows
+        -> SparseCodingEvaluation
+    {
+        precondition(n > 0 && blockRows > 0 && blockRows % 512 == 0, "rows, in blocks of whole 512-row batches")
         let estimators = HeldOutEstimators(model: model)
-        let (elbo, mu, rho) = estimators.fitPosteriors(x)
-        let entropy = DiagonalEntropyObjective.terms(x: x, w: model.w, mu: mu, rho: rho)
-        let heldOut = meanAndStandardError(elbo)
+        var generator = SeededGenerator(seed: seed)
+        var sums: DiagonalEntropyObjective.Sums?
+        var elbo = RunningMoments(), logLikelihood = RunningMoments()
+        var giniSum = 0.0, essSum = 0.0
+        for start in stride(from: 0, to: n, by: blockRows) {
+            let rows = start..<min(n, start + blockRows)
+            let x = try block(rows)
+            let fitted = estimators.fitPosteriors(x)
+            let blockSums = DiagonalEntropyObjective.sums(x: x, w: model.w, mu: fitted.mu, rho: fitted.rho)
+            if sums == nil { sums = blockSums } else { sums!.add(blockSums) }
+            for value in fitted.elbo { elbo.add(value) }
+            for row in 0..<x.rows { giniSum += Sparsity.gini(fitted.mu.row(row)) }
+            if let samples {
+                let (logp, ess) = estimators.logLikelihood(x, mu: fitted.mu, rho: fitted.rho, samples: samples, widen: 1.5,
+                                                           generator: &generator)
+                for value in logp { logLikelihood.add(value) }
+                essSum += ess.reduce(0, +)
+            }
+            progress(rows.upperBound, n)
+        }
+        let entropy = DiagonalEntropyObjective.terms(sums!, points: n, dimension: model.dimension,
+                                                     norms: model.columnNormsSquared, weights: .one)
         var report = SparseCodingEvaluation(
-            points: x.rows, objective: entropy.value, heldOutELBO: Estimate(mean: heldOut.mean, standardError: heldOut.standardError),
-            logLikelihood: nil, meanEffectiveSampleSize: nil, samples: nil, gini: Sparsity.meanGini(mu),
+            points: n, objective: entropy.value, heldOutELBO: Estimate(mean: elbo.mean, standardError: elbo.standardError),
+            logLikelihood: nil, meanEffectiveSampleSize: nil, samples: nil, gini: giniSum / Double(n),
             sigma2: Double(model.sigma2), lambdaMean: model.lambda.reduce(0.0) { $0 + Double($1) } / Double(model.latents),
             lambdaMin: Double(model.lambda.min() ?? 0), lambdaMax: Double(model.lambda.max() ?? 0))
         if let samples {
-            let (logp, ess) = estimators.logLikelihood(x, mu: mu, rho: rho, samples: samples, widen: 1.5, seed: seed)
-            let estimate = meanAndStandardError(logp)
-            report.logLikelihood = Estimate(mean: estimate.mean, standardError: estimate.standardError)
-            report.meanEffectiveSampleSize = ess.reduce(0, +) / Double(ess.count)
+            report.logLikelihood = Estimate(mean: logLikelihood.mean, standardError: logLikelihood.standardError)
+            report.meanEffectiveSampleSize = essSum / Double(n)
             report.samples = samples
         }
         return report

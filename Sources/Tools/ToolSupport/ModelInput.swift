@@ -4,9 +4,20 @@ import DataKit
 /// whitened patches must be whitened the same way. Mismatches say which stage to rerun.
 public enum ModelInput {
     public static func matching(_ path: String, model: String, modelFile: HDF5File, dimension: Int) throws -> Matrix {
+        let data = try matchingDataset(path, model: model, modelFile: modelFile, dimension: dimension)
+        return try data.readFiniteRows(0..<data.shape[0])
+    }
+
+    /// The `/data` dataset of a patches or whitened file, checked against the model as `matching` checks but not
+    /// read, so that its rows can be streamed block by block.
+    public static func matchingDataset(_ path: String, model: String, modelFile: HDF5File, dimension: Int) throws
+        -> HDF5Dataset
+    {
         let file = try HDF5File.open(path)
         try file.requireKind(.patches, .whitened)
-        return try checked(try file.readDataMatrix(), file: file, model: model, modelFile: modelFile, dimension: dimension)
+        let data = try file.dataMatrixDataset()
+        try check(columns: data.shape[1], file: file, model: model, modelFile: modelFile, dimension: dimension)
+        return data
     }
 
     /// Dense rows for unsupervised models: `/data` of a patches or whitened file, or the features of a multilabel
@@ -24,14 +35,18 @@ public enum ModelInput {
     }
 
     static func checked(_ x: Matrix, file: HDF5File, model: String, modelFile: HDF5File, dimension: Int) throws -> Matrix {
+        try check(columns: x.cols, file: file, model: model, modelFile: modelFile, dimension: dimension)
+        return x
+    }
+
+    static func check(columns: Int, file: HDF5File, model: String, modelFile: HDF5File, dimension: Int) throws {
         if try file.fileKind() == .patches, modelFile.kind(of: WhiteningTransform.group) == .group {
             throw SparseKitError.badInput(file.path, "holds raw patches but \(model) was trained on whitened data; "
                 + "run sk-whiten \(file.path) -o OUT.h5 --transform-from \(model) first")
         }
-        guard x.cols == dimension else {
-            throw SparseKitError.badInput(file.path, "rows have \(x.cols) values but \(model) expects \(dimension); "
+        guard columns == dimension else {
+            throw SparseKitError.badInput(file.path, "rows have \(columns) values but \(model) expects \(dimension); "
                 + "prepare the data with the patch size and whitening used for training")
         }
-        return x
     }
 }

@@ -11,7 +11,8 @@ struct EncodeCommand: SparseKitCommand {
         discussion: """
             For ES-SC models: the posterior q_n = N(μ_n, diag(s_n²)) of every row, fitted with W, σ², λ fixed
             (or, for a model with an amortized encoder, the encoder's output), written as /codes (μ, N × H) and
-            /codes_std (s, N × H) in a 'codes' file.
+            /codes_std (s, N × H) in a 'codes' file. The rows are read, encoded and written 8,192 at a time, so
+            memory stays bounded however large the data file is.
 
             For unsupervised SDLGM models: the evaluation code of every row (L̂ = argmax q(L | x), the top-L̂ support
             scores, values μ; at most L0 non-zeros per row) as a CSR group /codes [N, K].
@@ -47,25 +48,22 @@ struct EncodeCommand: SparseKitCommand {
         if try UnsupervisedSDLGM.isUnsupervised(modelFile) { return try encodeUnsupervised(modelFile, atomic) }
         if try modelFile.attribute("model")?.stringValue == "sdlgm" { return try encodeMultiLabel(modelFile, atomic) }
         let sc = try SparseCodingModel.read(from: modelFile)
-        let x = try ModelInput.matching(data, model: model, modelFile: modelFile, dimension: sc.dimension)
-        let mu: Matrix, std: Matrix
-        if let encoder = try GaussianEncoder.read(from: modelFile, dimension: sc.dimension, latents: sc.latents) {
-            (mu, std) = encoder.encode(x)  // amortized: the trained encoder's q(z | x)
-        } else {
-            let fitted = HeldOutEstimators(model: sc).fitPosteriors(x)
-            (mu, std) = (fitted.mu, Matrix(rows: x.rows, cols: sc.latents, storage: fitted.rho.storage.map { Foundation.exp($0) }))
-        }
+        let data = try ModelInput.matchingDataset(self.data, model: model, modelFile: modelFile, dimension: sc.dimension)
+        let codes = PosteriorCodes(model: sc, encoder: try GaussianEncoder.read(from: modelFile, dimension: sc.dimension,
+                                                                                latents: sc.latents))
+        let progress = ProgressReporter(quiet: common.quiet)
         try atomic.commit { path in
             let file = try HDF5File.create(path)
-            try file.write(mu, to: "/codes")
-            try file.write(std, to: "/codes_std")
+            try codes.encode(rowsOf: data, into: file) { progress.report("encoding rows", $0, $1) }
+            progress.finish()
             try file.setAttribute("model_file", .string(model))
-            try file.writeHeader(kind: .codes, history: try HDF5File.open(data).history()
-                + [ToolRunner.provenance("sk-encode", inputs: [model, data])])
+            try file.writeHeader(kind: .codes, history: try HDF5File.open(self.data).history()
+                + [ToolRunner.provenance("sk-encode", inputs: [model, self.data])])
             try file.close()
         }
-        try common.finish(Result(output: output, points: x.rows, latents: sc.latents),
-                          line: "sk-encode: \(x.rows) rows encoded with \(sc.latents) latents to \(output)")
+        let n = data.shape[0]
+        try common.finish(Result(output: output, points: n, latents: sc.latents),
+                          line: "sk-encode: \(n) rows encoded with \(sc.latents) latents to \(output)")
     }
 
     func encodeUnsupervised(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {

@@ -13,7 +13,8 @@ struct EvalCommand: SparseKitCommand {
             objective on the data, the held-out ELBO (mean ± standard error), with --loglik the importance-sampled
             log-likelihood (proposal: the fitted q widened 1.5×; K samples per point; mean ESS), the Gini
             coefficient of the posterior means, and σ², λ. A model file with only /model/W, /model/lambda and
-            /model/sigma2 is enough.
+            /model/sigma2 is enough. The rows are read and evaluated 8,192 at a time, so memory stays bounded
+            however large the data file is.
 
             For unsupervised SDLGM models (on the kind of file they were trained on): the held-out ELBO of the
             discrete model (hard samples, --elbo-samples per point; mean ± standard error), its log-likelihood and
@@ -74,8 +75,12 @@ struct EvalCommand: SparseKitCommand {
         if try UnsupervisedSDLGM.isUnsupervised(modelFile) { return try runUnsupervised(modelFile) }
         if try modelFile.attribute("model")?.stringValue == "sdlgm" { return try runMultiLabel(modelFile) }
         let sc = try SparseCodingModel.read(from: modelFile)
-        let x = try ModelInput.matching(data, model: model, modelFile: modelFile, dimension: sc.dimension)
-        let report = SparseCodingEvaluation.run(sc, on: x, samples: loglik ? samples : nil, seed: seed)
+        let rows = try ModelInput.matchingDataset(data, model: model, modelFile: modelFile, dimension: sc.dimension)
+        let progress = ProgressReporter(quiet: common.quiet)
+        let report = try SparseCodingEvaluation.run(sc, rowsOf: rows, samples: loglik ? samples : nil, seed: seed) {
+            progress.report("evaluating rows", $0, $1)
+        }
+        progress.finish()
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 

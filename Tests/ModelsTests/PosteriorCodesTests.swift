@@ -1,0 +1,85 @@
+import DataKit
+@testable import Models
+import XCTest
+
+/// `sk-encode`'s ES-SC codes (`PosteriorCodes`), read, encoded and written block by block.
+final class PosteriorCodesTests: XCTestCase {
+    /// Encoding the rows of a file in blocks gives the codes of encoding them all at once, bit for bit, for fitted
+    /// posteriors and for an amortized encoder (the blocks hold whole 512-row batches); a row of NaN is named.
+    func testBlockwiseCodesEqualTheWholeMatrixCodes() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sparsekit-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        let (x, _, w) = BarsData.sample(count: 1100, seed: 2)
+        let input = try HDF5File.create(folder + "/bars.h5")
+        try input.write(x, to: "/data")
+        try input.close()
+        let model = SparseCodingModel(w: w, lambda: [Float](repeating: 1, count: w.cols), sigma2: 0.01)
+        var generator = SeededGenerator(seed: 5)
+        let encoder = GaussianEncoder(dimension: w.rows, latents: w.cols, generator: &generator)
+        for codes in [PosteriorCodes(model: model, encoder: nil), PosteriorCodes(model: model, encoder: encoder)] {
+            let whole = codes.encode(x)
+            let output = try HDF5File.create(folder + "/codes.h5")
+            var reports: [Int] = []
+            try codes.encode(rowsOf: try HDF5File.open(folder + "/bars.h5").dataset("/data"), into: output, blockRows: 512) { done, total in
+                XCTAssertEqual(total, 1100)
+                reports.append(done)
+            }
+            try output.close()
+            XCTAssertEqual(reports, [512, 1024, 1100])
+            let written = try HDF5File.open(folder + "/codes.h5")
+            XCTAssertEqual(try written.readMatrix("/codes"), whole.mu)
+            XCTAssertEqual(try written.readMatrix("/codes_std"), whole.std)
+            XCTAssertGreaterThan(whole.std.storage.min()!, 0)
+        }
+        var broken = x
+        broken[1050, 3] = .nan
+        let damaged = try HDF5File.create(folder + "/nan.h5")
+        try damaged.write(broken, to: "/data")
+        try damaged.close()
+        let output = try HDF5File.create(folder + "/codes-nan.h5")
+        XCTAssertThrowsError(try PosteriorCodes(model: model, encoder: nil).encode(
+            rowsOf: try HDF5File.open(folder + "/nan.h5").dataset("/data"), into: output, blockRows: 512)) { error in
+            XCTAssertEqual((error as? SparseKitError)?.kind, .badInput)
+            XCTAssertTrue("\(error)".contains("NaN at row 1050"), "\(error)")
+        }
+    }
+}
+
+/// `sk-eval`'s ES-SC report computed block by block.
+final class BlockwiseEvaluationTests: XCTestCase {
+    /// Blocks of 512 rows give the report of one block of all rows: the same fitted posteriors, held-out ELBO,
+    /// importance-sampled log-likelihood (one generator across blocks) and Gini; the objective from summed block
+    /// statistics agrees to rounding.
+    func testBlocksGiveTheReportOfOneBlock() {
+        let (x, _, w) = BarsData.sample(count: 600, seed: 4)
+        let model = SparseCodingModel(w: w, lambda: [Float](repeating: 1, count: w.cols), sigma2: 0.01)
+        let whole = SparseCodingEvaluation.run(model, rows: x.rows, samples: 20, seed: 9, blockRows: 8192) { x.rowSlice($0) }
+        var blocks: [Range<Int>] = []
+        let split = SparseCodingEvaluation.run(model, rows: x.rows, samples: 20, seed: 9, blockRows: 512) {
+            blocks.append($0)
+            return x.rowSlice($0)
+        }
+        XCTAssertEqual(blocks, [0..<512, 512..<600])
+        XCTAssertEqual(split.heldOutELBO.mean, whole.heldOutELBO.mean)
+        XCTAssertEqual(split.heldOutELBO.standardError, whole.heldOutELBO.standardError)
+        XCTAssertEqual(split.logLikelihood?.mean, whole.logLikelihood?.mean)
+        XCTAssertEqual(split.meanEffectiveSampleSize!, whole.meanEffectiveSampleSize!, accuracy: 1e-9 * whole.meanEffectiveSampleSize!)
+        XCTAssertEqual(split.gini, whole.gini, accuracy: 1e-12)
+        XCTAssertEqual(split.objective, whole.objective, accuracy: 1e-6 * abs(whole.objective), "float32 sums")
+        XCTAssertGreaterThan(whole.logLikelihood!.mean, whole.heldOutELBO.mean, "log p(x) ≥ ELBO")
+    }
+
+    /// The running mean and standard error equal the two-pass formulas.
+    func testRunningMomentsMatchTwoPassFormulas() {
+        var generator = SeededGenerator(seed: 3)
+        let values = (0..<1000).map { _ in 100 + 3 * generator.normal() }
+        var moments = RunningMoments()
+        for value in values { moments.add(value) }
+        let mean = values.reduce(0, +) / 1000
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 999
+        XCTAssertEqual(moments.mean, mean, accuracy: 1e-12 * mean)
+        XCTAssertEqual(moments.standardError, (variance / 1000).squareRoot(), accuracy: 1e-10)
+        XCTAssertEqual(RunningMoments().standardError, 0)
+    }
+}
