@@ -94,6 +94,50 @@ final class FaultToolTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [], "nothing left behind")
     }
 
+    /// Data larger than a memory limit (`ulimit -v`, 1 GiB of address space; a 2,000,000 × 256 file whose
+    /// chunks are nearly all unwritten, so it is small on disk) make the in-memory trainer fail with exit 70 and one
+    /// line that points to --stream, not crash in the allocation; with --stream it trains within the limit.
+    func testDataBeyondAMemoryLimitFailWithOneLine() throws {
+        let folder = try temporaryFolder(self)
+        let data = folder + "/large.h5"
+        let file = try HDF5File.create(data)
+        let rows = try file.createDataset("/data", of: Float.self, shape: [2_000_000, 256],
+                                          layout: DatasetLayout(chunkRows: 512, gzipLevel: 1))
+        let first = (0..<(512 * 256)).map { Float($0 % 97) / 97 }
+        try first.withUnsafeBufferPointer { try rows.writeRows($0, at: 0) }
+        try file.writeHeader(kind: .patches, history: ["test"])
+        try file.close()
+        /// sk-train under the limit; with `interruptAfter`, SIGINT then (the streamed epoch over 2 M rows is long).
+        func train(_ extra: [String], interruptAfter seconds: Double? = nil) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -v 1048576 && exec \"$0\" \"$@\"",
+                                 ToolHarness.products.appendingPathComponent("sk-train").path, "sc", data,
+                                 "-o", folder + "/model.h5", "--latents", "4", "--epochs", "1", "--batch-size", "4096",
+                                 "--iterations", "1", "--quiet"] + extra
+            let err = Pipe()
+            process.standardError = err
+            try process.run()
+            if let seconds {
+                Thread.sleep(forTimeInterval: seconds)
+                XCTAssertTrue(process.isRunning, "sk-train ended before the signal")
+                kill(process.processIdentifier, SIGINT)
+            }
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, stderr)
+        }
+        let (status, stderr) = try train([])
+        XCTAssertEqual(status, 70, stderr)
+        XCTAssertTrue(stderr.hasPrefix("sk-train: \(data): /data: reading it needs 1.91 GiB") && stderr.contains("--stream"),
+                      stderr)
+        XCTAssertEqual(stderr.split(separator: "\n").count, 1, stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/model.h5"))
+        let streamed = try train(["--stream"], interruptAfter: 3)
+        XCTAssertEqual(streamed.0, 130, streamed.1)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/model.h5"), "trained within the limit")
+    }
+
     /// An output on a read-only file system (here /proc, which even root cannot write), or a path that is a folder,
     /// fails with exit 73.
     func testUnwritableOutput() throws {

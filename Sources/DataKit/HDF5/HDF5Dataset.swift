@@ -83,15 +83,30 @@ public final class HDF5Dataset {
     func failure(_ problem: String) -> SparseKitError { .badInput(filePath, "\(path): \(problem)") }
 
     /// The element count of `dims`, refusing one that would not fit in this machine's memory (a damaged or
-    /// hostile header can declare any extent) rather than crashing in the allocation.
+    /// hostile header can declare any extent) or that this process cannot allocate (an address-space or memory
+    /// limit), rather than crashing in the allocation.
     func allocatableCount(of dims: [Int], elementSize: Int) throws -> Int {
-        var count = 1, overflow = false
-        for d in dims + [elementSize] where !overflow { (count, overflow) = count.multipliedReportingOverflow(by: max(d, 0)) }
-        guard !overflow, count <= Int(ProcessInfo.processInfo.physicalMemory) else {
+        var bytes = 1, overflow = false
+        for d in dims + [elementSize] where !overflow { (bytes, overflow) = bytes.multipliedReportingOverflow(by: max(d, 0)) }
+        guard !overflow, bytes <= Int(ProcessInfo.processInfo.physicalMemory) else {
             throw failure("declares \(dims.map(String.init).joined(separator: " × ")) elements, more than this machine's memory holds")
         }
-        return count / elementSize
+        // A Swift array that cannot be allocated ends the process. Reserving the bytes first says so instead: an
+        // anonymous mapping counts against the address-space and data limits as the array would, and is unmapped
+        // at once without touching a page. (Not malloc: the optimizer may drop a malloc-free pair as unused.)
+        if bytes >= 64 << 20 {
+            let reserved = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            guard let reserved, reserved != MAP_FAILED else {
+                throw SparseKitError(.internal, file: filePath, "\(path): reading it needs \(Self.gibibytes(bytes)) of memory, "
+                    + "more than this process may allocate (an address-space or memory limit); trainers can read it "
+                    + "from disk instead with --stream")
+            }
+            munmap(reserved, bytes)
+        }
+        return bytes / elementSize
     }
+
+    static func gibibytes(_ bytes: Int) -> String { String(format: "%.2f GiB", Double(bytes) / Double(1 << 30)) }
 
     /// Fails unless the elements are numbers (HDF5 converts between numeric types on read, never from strings).
     func requireNumeric() throws {
