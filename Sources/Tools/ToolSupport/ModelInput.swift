@@ -3,13 +3,8 @@ import DataKit
 /// Reading data for a trained model: the rows must have the model's dimension, and data for a model trained on
 /// whitened patches must be whitened the same way. Mismatches say which stage to rerun.
 public enum ModelInput {
-    public static func matching(_ path: String, model: String, modelFile: HDF5File, dimension: Int) throws -> Matrix {
-        let data = try matchingDataset(path, model: model, modelFile: modelFile, dimension: dimension)
-        return try data.readFiniteRows(0..<data.shape[0])
-    }
-
-    /// The `/data` dataset of a patches or whitened file, checked against the model as `matching` checks but not
-    /// read, so that its rows can be streamed block by block.
+    /// The `/data` dataset of a patches or whitened file whose rows have the model's dimension (and are whitened if
+    /// the model was trained on whitened data); not read, so that its rows can be streamed block by block.
     public static func matchingDataset(_ path: String, model: String, modelFile: HDF5File, dimension: Int) throws
         -> HDF5Dataset
     {
@@ -28,7 +23,7 @@ public enum ModelInput {
         return (try MultiLabelDataset.read(from: file).rows(ofSplit: split, in: path).features.dense(), file)
     }
 
-    /// `denseRows` checked against a model as `matching` checks.
+    /// `denseRows` checked against a model as `matchingDataset` checks.
     public static func denseRows(_ path: String, split: String?, model: String, modelFile: HDF5File, dimension: Int) throws -> Matrix {
         let (rows, file) = try denseRows(path, split: split)
         return try checked(rows, file: file, model: model, modelFile: modelFile, dimension: dimension)

@@ -48,20 +48,20 @@ struct EncodeCommand: SparseKitCommand {
         if try UnsupervisedSDLGM.isUnsupervised(modelFile) { return try encodeUnsupervised(modelFile, atomic) }
         if try modelFile.attribute("model")?.stringValue == "sdlgm" { return try encodeMultiLabel(modelFile, atomic) }
         let sc = try SparseCodingModel.read(from: modelFile)
-        let data = try ModelInput.matchingDataset(self.data, model: model, modelFile: modelFile, dimension: sc.dimension)
+        let rows = try ModelInput.matchingDataset(data, model: model, modelFile: modelFile, dimension: sc.dimension)
         let codes = PosteriorCodes(model: sc, encoder: try GaussianEncoder.read(from: modelFile, dimension: sc.dimension,
                                                                                 latents: sc.latents))
         let progress = ProgressReporter(quiet: common.quiet)
         try atomic.commit { path in
             let file = try HDF5File.create(path)
-            try codes.encode(rowsOf: data, into: file) { progress.report("encoding rows", $0, $1) }
+            try codes.encode(rowsOf: rows, into: file) { progress.report("encoding rows", $0, $1) }
             progress.finish()
             try file.setAttribute("model_file", .string(model))
-            try file.writeHeader(kind: .codes, history: try HDF5File.open(self.data).history()
-                + [ToolRunner.provenance("sk-encode", inputs: [model, self.data])])
+            try file.writeHeader(kind: .codes, history: try HDF5File.open(data).history()
+                + [ToolRunner.provenance("sk-encode", inputs: [model, data])])
             try file.close()
         }
-        let n = data.shape[0]
+        let n = rows.shape[0]
         try common.finish(Result(output: output, points: n, latents: sc.latents),
                           line: "sk-encode: \(n) rows encoded with \(sc.latents) latents to \(output)")
     }
