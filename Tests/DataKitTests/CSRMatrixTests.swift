@@ -50,6 +50,32 @@ final class CSRMatrixTests: XCTestCase {
         assertThrows(.badInput, containing: "has no CSR group /labels") { _ = try f.readCSR("/labels") }
     }
 
+    /// Rows appended block by block (one block with empty rows, one with none at all) make the group that writing
+    /// the whole matrix makes: the same arrays and attributes.
+    func testRowsWriterAppendsTheWholeMatrix() throws {
+        let path = try temporaryFolder(self) + "/csr.h5"
+        let whole = CSRMatrix(dense: sparseRandom(70, 9, seed: 4))
+        let empty = CSRMatrix(dense: Matrix(rows: 5, cols: 9))
+        do {
+            let f = try HDF5File.create(path)
+            let writer = try CSRRowsWriter(file: f, groupPath: "/codes", cols: 9)
+            try writer.append(whole.gatheringRows(Array(0..<30)))
+            try writer.append(empty)
+            try writer.append(CSRMatrix(dense: Matrix(rows: 0, cols: 9)))
+            try writer.append(whole.gatheringRows(Array(30..<70)))
+            try writer.finish()
+            XCTAssertEqual(writer.rows, 75)
+            XCTAssertEqual(writer.nonZeros, whole.nonZeros)
+            try f.close()
+        }
+        let f = try HDF5File.open(path)
+        let expected = CSRMatrix.stacking([whole.gatheringRows(Array(0..<30)), empty, whole.gatheringRows(Array(30..<70))])
+        XCTAssertEqual(try f.readCSR("/codes"), expected)
+        XCTAssertEqual(try f.attribute("encoding-type", of: "/codes"), .string("csr_matrix"))
+        XCTAssertEqual(try f.attribute("shape", of: "/codes"), .ints([75, 9]))
+        XCTAssertEqual(try f.dataset("/codes/indptr").typeDescription, "int64")
+    }
+
     func testInvalidArraysAreRejected() {
         assertThrows(.badInput, containing: "unsorted or duplicate column 1") {
             _ = try CSRMatrix(rows: 1, cols: 3, indptr: [0, 2], indices: [2, 1], values: [1, 1])

@@ -83,3 +83,40 @@ final class BlockwiseEvaluationTests: XCTestCase {
         XCTAssertEqual(RunningMoments().standardError, 0)
     }
 }
+
+/// Unsupervised SDLGM codes and evaluation computed block by block (`sk-encode`, `sk-eval` on large data).
+final class BlockwiseUnsupervisedTests: XCTestCase {
+    /// Blocks of 512 rows give the CSR codes of all rows at once, and the report of one block: the same ELBOs (one
+    /// noise generator across blocks), reconstruction error and active counts; the data variance from sums agrees to
+    /// rounding.
+    func testBlocksGiveTheCodesAndReportOfOneBlock() throws {
+        var g = SeededGenerator(seed: 8)
+        let model = UnsupervisedSDLGM(dimension: 6, latents: 8, maxActive: 3, hidden: [5], decoder: .linear,
+                                      likelihood: .gaussian, generator: &g)
+        let x = Matrix(rows: 1100, cols: 6, storage: (0..<6600).map { _ in Float(2 + g.normal()) })
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sparsekit-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        let output = try HDF5File.create(folder + "/codes.h5")
+        var blocks: [Range<Int>] = []
+        let nonZeros = try model.writeCodes(rows: 1100, into: output, groupPath: "/codes", blockRows: 512) {
+            blocks.append($0)
+            return x.rowSlice($0)
+        }
+        try output.close()
+        XCTAssertEqual(blocks, [0..<512, 512..<1024, 1024..<1100])
+        let whole = try model.codes(x)
+        XCTAssertEqual(try HDF5File.open(folder + "/codes.h5").readCSR("/codes"), whole)
+        XCTAssertEqual(nonZeros, whole.nonZeros)
+
+        let one = try UnsupervisedEvaluation.run(model, rows: 1100, samples: 3, seed: 5, blockRows: 8192) { x.rowSlice($0) }
+        let split = try UnsupervisedEvaluation.run(model, rows: 1100, samples: 3, seed: 5, blockRows: 512) { x.rowSlice($0) }
+        XCTAssertEqual(split.heldOutELBO.mean, one.heldOutELBO.mean)
+        XCTAssertEqual(split.heldOutELBO.standardError, one.heldOutELBO.standardError)
+        XCTAssertEqual(split.activeCounts, one.activeCounts)
+        XCTAssertEqual(split.reconstructionError, one.reconstructionError, accuracy: 1e-12 * one.reconstructionError)
+        XCTAssertEqual(split.dataVariance, one.dataVariance, accuracy: 1e-9 * one.dataVariance)
+        let mean = x.storage.reduce(0.0) { $0 + Double($1) } / 6600
+        XCTAssertEqual(one.dataVariance, 1, accuracy: 0.1, "the N(2, 1) data's variance, not its second moment (\(mean))")
+    }
+}

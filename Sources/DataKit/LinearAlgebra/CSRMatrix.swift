@@ -185,9 +185,14 @@ extension HDF5File {
         try write(matrix.values, shape: [matrix.nonZeros], to: groupPath + "/data")
         try write(matrix.indices, shape: [matrix.nonZeros], to: groupPath + "/indices")
         try write(matrix.indptr, shape: [matrix.rows + 1], to: groupPath + "/indptr")
+        try setCSRAttributes(groupPath, rows: matrix.rows, cols: matrix.cols)
+    }
+
+    /// The attributes that make the group at `groupPath` an anndata CSR matrix of `rows` × `cols`.
+    func setCSRAttributes(_ groupPath: String, rows: Int, cols: Int) throws {
         try setAttribute("encoding-type", .string("csr_matrix"), on: groupPath)
         try setAttribute("encoding-version", .string("0.1.0"), on: groupPath)
-        try setAttribute("shape", .ints([matrix.rows, matrix.cols]), on: groupPath)
+        try setAttribute("shape", .ints([rows, cols]), on: groupPath)
     }
 
     /// Reads and validates the CSR group at `groupPath`, naming the file and group in any error.

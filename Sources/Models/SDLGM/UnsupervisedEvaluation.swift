@@ -22,46 +22,73 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
     public var meanActive: Double
     public var sigma2: Double?
 
-    public static func run(_ model: UnsupervisedSDLGM, on x: Matrix, samples: Int = 10, seed: UInt64 = 0,
-                           batchSize: Int = 512) throws -> UnsupervisedEvaluation
+    /// Rows evaluated at a time: whole 512-row batches, so the report does not depend on how rows are split.
+    public static let blockRows = 8192
+
+    /// Evaluates `model` on the rows of `x`, `samples` hard samples per point from `seed`.
+    public static func run(_ model: UnsupervisedSDLGM, on x: Matrix, samples: Int = 10, seed: UInt64 = 0) throws
+        -> UnsupervisedEvaluation
     {
+        try run(model, rows: x.rows, samples: samples, seed: seed, blockRows: blockRows) { x.rowSlice($0) }
+    }
+
+    /// The evaluation over `n` rows that `block(range)` provides, accumulated block by block, with memory for one
+    /// block whatever N is: the per-point ELBOs (batches of 512, the noise drawn from one generator across blocks),
+    /// the sums of the ELBO's terms, the evaluation codes' reconstruction error and active counts, and the data's
+    /// per-dimension sums for its variance. `progress(rowsDone, N)` after each block.
+    public static func run(_ model: UnsupervisedSDLGM, rows n: Int, samples: Int = 10, seed: UInt64 = 0,
+                           blockRows: Int = blockRows, progress: (Int, Int) -> Void = { _, _ in },
+                           block: (Range<Int>) throws -> Matrix) throws
+        -> UnsupervisedEvaluation
+    {
+        precondition(n > 0 && blockRows > 0 && blockRows % 512 == 0, "rows, in blocks of whole 512-row batches")
         var model = model
         var generator = SeededGenerator(seed: seed)
-        var pointELBOs = [Double](repeating: 0, count: x.rows)
+        var elbo = RunningMoments()
         var sums = UnsupervisedObjective.Terms()
-        for first in stride(from: 0, to: x.rows, by: batchSize) {
-            let xb = x.rowSlice(first..<min(x.rows, first + batchSize))
-            for _ in 0..<samples {
-                let noise = UnsupervisedObjective.Noise(points: xb.rows, maxActive: model.maxActive, latents: model.latents,
-                                                        generator: &generator)
-                let (terms, elbos, _) = UnsupervisedObjective.evaluate(&model, xb, noise: noise, mode: .hard)
-                sums.add(terms, weight: 1 / Double(samples))
-                for i in elbos.indices { pointELBOs[first + i] += elbos[i] / Double(samples) }
-            }
-        }
-        let codes = try model.codes(x, batchSize: batchSize)
-        var reconstruction = model.decode(codes.dense())
-        if model.likelihood == .bernoulli {
-            for i in reconstruction.storage.indices { reconstruction.storage[i] = 1 / (1 + exp(-reconstruction.storage[i])) }
-        }
-        var squared = 0.0, variance = 0.0
-        let means = (0..<x.cols).map { j in (0..<x.rows).reduce(0.0) { $0 + Double(x[$1, j]) } / Double(x.rows) }
-        for i in 0..<x.rows {
-            for j in 0..<x.cols {
-                let (value, fit) = (Double(x[i, j]), Double(reconstruction[i, j]))
-                squared += (value - fit) * (value - fit)
-                variance += (value - means[j]) * (value - means[j])
-            }
-        }
+        var squared = 0.0, nonZeros = 0
+        var columnSums = [Double](repeating: 0, count: model.dimension), columnSquares = columnSums
         var counts = [Int](repeating: 0, count: model.maxActive + 1)
-        for i in 0..<codes.rows { counts[min(codes.row(i).indices.count, model.maxActive)] += 1 }
-        let n = Double(x.rows), cells = Double(x.rows * x.cols)
-        let elbo = meanAndStandardError(pointELBOs)
+        for blockStart in stride(from: 0, to: n, by: blockRows) {
+            let rows = blockStart..<min(n, blockStart + blockRows)
+            let x = try block(rows)
+            for first in stride(from: 0, to: x.rows, by: 512) {
+                let xb = x.rowSlice(first..<min(x.rows, first + 512))
+                var pointELBOs = [Double](repeating: 0, count: xb.rows)
+                for _ in 0..<samples {
+                    let noise = UnsupervisedObjective.Noise(points: xb.rows, maxActive: model.maxActive,
+                                                            latents: model.latents, generator: &generator)
+                    let (terms, elbos, _) = UnsupervisedObjective.evaluate(&model, xb, noise: noise, mode: .hard)
+                    sums.add(terms, weight: 1 / Double(samples))
+                    for i in elbos.indices { pointELBOs[i] += elbos[i] / Double(samples) }
+                }
+                for value in pointELBOs { elbo.add(value) }
+            }
+            let codes = try model.codes(x)
+            var reconstruction = model.decode(codes.dense())
+            if model.likelihood == .bernoulli {
+                for i in reconstruction.storage.indices { reconstruction.storage[i] = 1 / (1 + exp(-reconstruction.storage[i])) }
+            }
+            for i in 0..<x.rows {
+                for j in 0..<x.cols {
+                    let (value, fit) = (Double(x[i, j]), Double(reconstruction[i, j]))
+                    squared += (value - fit) * (value - fit)
+                    columnSums[j] += value
+                    columnSquares[j] += value * value
+                }
+                counts[min(codes.row(i).indices.count, model.maxActive)] += 1
+            }
+            nonZeros += codes.nonZeros
+            progress(rows.upperBound, n)
+        }
+        // Σ_i (x_ij − mean_j)² = Σ_i x_ij² − (Σ_i x_ij)² / n
+        let variance = zip(columnSums, columnSquares).reduce(0.0) { $0 + max(0, $1.1 - $1.0 * $1.0 / Double(n)) }
+        let cells = Double(n * model.dimension)
         return UnsupervisedEvaluation(
-            points: x.rows, samples: samples, heldOutELBO: .init(mean: elbo.mean, standardError: elbo.standardError),
-            logLikelihood: sums.logLikelihood / n, levelKL: sums.levelKL / n, supportKL: sums.supportKL / n,
-            valueKL: sums.valueKL / n, reconstructionError: squared / cells, dataVariance: variance / cells,
-            activeCounts: counts, meanActive: Double(codes.nonZeros) / n,
+            points: n, samples: samples, heldOutELBO: .init(mean: elbo.mean, standardError: elbo.standardError),
+            logLikelihood: sums.logLikelihood / Double(n), levelKL: sums.levelKL / Double(n),
+            supportKL: sums.supportKL / Double(n), valueKL: sums.valueKL / Double(n), reconstructionError: squared / cells,
+            dataVariance: variance / cells, activeCounts: counts, meanActive: Double(nonZeros) / Double(n),
             sigma2: model.likelihood == .gaussian ? exp(Double(model.logNoiseVariance)) : nil)
     }
 

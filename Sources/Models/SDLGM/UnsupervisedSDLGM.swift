@@ -76,6 +76,26 @@ public struct UnsupervisedSDLGM: Sendable {
         return try CSRMatrix(rows: x.rows, cols: k, indptr: indptr, indices: indices, values: values)
     }
 
+    /// Rows read, encoded and written at a time by `writeCodes`: whole 512-row batches of `codes`.
+    public static let blockRows = 8192
+
+    /// The evaluation codes of `n` rows that `block(range)` provides (N × D), encoded and appended block by block to
+    /// the CSR group `groupPath` of `output`: the same codes as `codes` on all rows at once, with memory for one block
+    /// whatever N is. `progress(rowsDone, N)` after each block. Returns the number of stored entries.
+    public func writeCodes(rows n: Int, into output: HDF5File, groupPath: String, blockRows: Int = blockRows,
+                           progress: (Int, Int) -> Void = { _, _ in }, block: (Range<Int>) throws -> Matrix) throws -> Int
+    {
+        precondition(blockRows > 0 && blockRows % 512 == 0, "blocks of whole 512-row batches")
+        let writer = try CSRRowsWriter(file: output, groupPath: groupPath, cols: latents)
+        for start in stride(from: 0, to: n, by: blockRows) {
+            let rows = start..<min(n, start + blockRows)
+            try writer.append(try codes(try block(rows)))
+            progress(rows.upperBound, n)
+        }
+        try writer.finish()
+        return writer.nonZeros
+    }
+
     /// f_θ(z) for dense codes (N × K), `batchSize` rows at a time; for Bernoulli the logits.
     public func decode(_ z: Matrix) -> Matrix { decoder.forward(z).output }
 }

@@ -23,15 +23,25 @@ public enum ModelInput {
         return (try MultiLabelDataset.read(from: file).rows(ofSplit: split, in: path).features.dense(), file)
     }
 
-    /// `denseRows` checked against a model as `matchingDataset` checks.
-    public static func denseRows(_ path: String, split: String?, model: String, modelFile: HDF5File, dimension: Int) throws -> Matrix {
-        let (rows, file) = try denseRows(path, split: split)
-        return try checked(rows, file: file, model: model, modelFile: modelFile, dimension: dimension)
+    /// Rows for an unsupervised model, `count` of them, handed out block by block by `read(range)`: the `/data` of a
+    /// patches or whitened file read by hyperslab, or the features of a multilabel file's split (of every row for
+    /// nil; CSR in memory) densified a block at a time. Checked against the model as `matchingDataset` checks.
+    public struct DenseRowBlocks {
+        public let count: Int
+        public let read: (Range<Int>) throws -> Matrix
     }
 
-    static func checked(_ x: Matrix, file: HDF5File, model: String, modelFile: HDF5File, dimension: Int) throws -> Matrix {
-        try check(columns: x.cols, file: file, model: model, modelFile: modelFile, dimension: dimension)
-        return x
+    public static func denseRowBlocks(_ path: String, split: String?, model: String, modelFile: HDF5File, dimension: Int)
+        throws -> DenseRowBlocks
+    {
+        let file = try HDF5File.open(path)
+        guard try file.requireKind(.patches, .whitened, .multilabel) == .multilabel else {
+            let data = try matchingDataset(path, model: model, modelFile: modelFile, dimension: dimension)
+            return DenseRowBlocks(count: data.shape[0]) { try data.readFiniteRows($0) }
+        }
+        let features = try MultiLabelDataset.read(from: file).rows(ofSplit: split, in: path).features
+        try check(columns: features.cols, file: file, model: model, modelFile: modelFile, dimension: dimension)
+        return DenseRowBlocks(count: features.rows) { features.gatheringRows(Array($0)).dense() }
     }
 
     static func check(columns: Int, file: HDF5File, model: String, modelFile: HDF5File, dimension: Int) throws {

@@ -68,25 +68,31 @@ struct EncodeCommand: SparseKitCommand {
 
     func encodeUnsupervised(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {
         let sdlgm = try UnsupervisedSDLGM.read(from: modelFile)
-        let x = try ModelInput.denseRows(data, split: split == "all" ? nil : split, model: model, modelFile: modelFile,
-                                         dimension: sdlgm.dimension)
-        try writeSparseCodes(try sdlgm.codes(x), maxActive: sdlgm.maxActive, atomic,
-                             line: "sk-encode: \(x.rows) rows encoded with at most \(sdlgm.maxActive) of \(sdlgm.latents) features")
+        let rows = try ModelInput.denseRowBlocks(data, split: split == "all" ? nil : split, model: model,
+                                                 modelFile: modelFile, dimension: sdlgm.dimension)
+        let progress = ProgressReporter(quiet: common.quiet)
+        let nonZeros = try writeSparseCodes(maxActive: sdlgm.maxActive, atomic) { file in
+            defer { progress.finish() }
+            return try sdlgm.writeCodes(rows: rows.count, into: file, groupPath: "/codes",
+                                        progress: { progress.report("encoding rows", $0, $1) }, block: rows.read)
+        }
+        try common.finish(Result(output: output, points: rows.count, latents: sdlgm.latents),
+                          line: "sk-encode: \(rows.count) rows encoded with at most \(sdlgm.maxActive) of \(sdlgm.latents) "
+                              + "features (\(nonZeros) non-zeros) to \(output)")
     }
 
-    /// Writes CSR codes to the output.
-    func writeSparseCodes(_ codes: CSRMatrix, maxActive: Int, _ atomic: AtomicOutput, line: String) throws {
+    /// Writes a codes file whose CSR group `/codes` `writeCodes` fills; returns what it returns.
+    func writeSparseCodes<T>(maxActive: Int, _ atomic: AtomicOutput, _ writeCodes: (HDF5File) throws -> T) throws -> T {
         try atomic.commit { path in
             let file = try HDF5File.create(path)
-            try file.write(codes, to: "/codes")
+            let result = try writeCodes(file)
             try file.setAttribute("model_file", .string(model))
             try file.setAttribute("max_active", .int(maxActive))
             try file.writeHeader(kind: .codes, history: try HDF5File.open(data).history()
                 + [ToolRunner.provenance("sk-encode", inputs: [model, data])])
             try file.close()
+            return result
         }
-        try common.finish(Result(output: output, points: codes.rows, latents: codes.cols),
-                          line: line + " (\(codes.nonZeros) non-zeros) to \(output)")
     }
 
     func encodeMultiLabel(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {
@@ -99,8 +105,11 @@ struct EncodeCommand: SparseKitCommand {
         guard x.cols == predictor.network?.input.inputs ?? x.cols else {
             throw SparseKitError.badInput(data, "has \(x.cols) features; \(model) expects \(predictor.network!.input.inputs)")
         }
-        try writeSparseCodes(try predictor.codes(x), maxActive: maxActive, atomic,
-                             line: "sk-encode: \(x.rows) rows encoded as predicted label sets of \(predictor.labelFrequencies.count) labels")
+        let codes = try predictor.codes(x)
+        try writeSparseCodes(maxActive: maxActive, atomic) { try $0.write(codes, to: "/codes") }
+        try common.finish(Result(output: output, points: codes.rows, latents: codes.cols),
+                          line: "sk-encode: \(x.rows) rows encoded as predicted label sets of "
+                              + "\(predictor.labelFrequencies.count) labels (\(codes.nonZeros) non-zeros) to \(output)")
     }
 
     struct Result: Encodable {

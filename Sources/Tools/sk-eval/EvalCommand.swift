@@ -86,9 +86,12 @@ struct EvalCommand: SparseKitCommand {
 
     func runUnsupervised(_ modelFile: HDF5File) throws {
         let sdlgm = try UnsupervisedSDLGM.read(from: modelFile)
-        let x = try ModelInput.denseRows(data, split: split == "all" ? nil : split, model: model, modelFile: modelFile,
-                                         dimension: sdlgm.dimension)
-        let report = try UnsupervisedEvaluation.run(sdlgm, on: x, samples: elboSamples, seed: seed)
+        let rows = try ModelInput.denseRowBlocks(data, split: split == "all" ? nil : split, model: model,
+                                                 modelFile: modelFile, dimension: sdlgm.dimension)
+        let progress = ProgressReporter(quiet: common.quiet)
+        let report = try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSamples, seed: seed,
+                                                    progress: { progress.report("evaluating rows", $0, $1) }, block: rows.read)
+        progress.finish()
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 
