@@ -7,16 +7,26 @@ import XCTest
 final class FaultToolTests: XCTestCase {
     /// Starts a tool, waits `seconds`, sends `signal`, and returns its exit status and stderr.
     func runAndSignal(_ tool: String, _ arguments: [String], after seconds: Double, signal: Int32) throws -> (Int32, String) {
+        try runProcess(ToolHarness.products.appendingPathComponent(tool), arguments, signal: signal, after: seconds)
+    }
+
+    /// Runs `executable`; with `signal`, sends it after `seconds` (the process must still be running). Returns the
+    /// exit status (or the signal that ended it) and stderr.
+    func runProcess(_ executable: URL, _ arguments: [String], signal: Int32? = nil, after seconds: Double = 0) throws
+        -> (Int32, String)
+    {
         let process = Process()
-        process.executableURL = ToolHarness.products.appendingPathComponent(tool)
+        process.executableURL = executable
         process.arguments = arguments
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        Thread.sleep(forTimeInterval: seconds)
-        XCTAssertTrue(process.isRunning, "\(tool) ended before the signal; give it more work")
-        kill(process.processIdentifier, signal)
+        if let signal {
+            Thread.sleep(forTimeInterval: seconds)
+            XCTAssertTrue(process.isRunning, "\(executable.lastPathComponent) ended before the signal; give it more work")
+            kill(process.processIdentifier, signal)
+        }
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, stderr)
@@ -109,23 +119,12 @@ final class FaultToolTests: XCTestCase {
         try file.close()
         /// sk-train under the limit; with `interruptAfter`, SIGINT then (the streamed epoch over 2 M rows is long).
         func train(_ extra: [String], interruptAfter seconds: Double? = nil) throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -v 1048576 && exec \"$0\" \"$@\"",
-                                 ToolHarness.products.appendingPathComponent("sk-train").path, "sc", data,
-                                 "-o", folder + "/model.h5", "--latents", "4", "--epochs", "1", "--batch-size", "4096",
-                                 "--iterations", "1", "--quiet"] + extra
-            let err = Pipe()
-            process.standardError = err
-            try process.run()
-            if let seconds {
-                Thread.sleep(forTimeInterval: seconds)
-                XCTAssertTrue(process.isRunning, "sk-train ended before the signal")
-                kill(process.processIdentifier, SIGINT)
-            }
-            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, stderr)
+            try runProcess(URL(fileURLWithPath: "/bin/sh"),
+                           ["-c", "ulimit -v 1048576 && exec \"$0\" \"$@\"",
+                            ToolHarness.products.appendingPathComponent("sk-train").path, "sc", data,
+                            "-o", folder + "/model.h5", "--latents", "4", "--epochs", "1", "--batch-size", "4096",
+                            "--iterations", "1", "--quiet"] + extra,
+                           signal: seconds == nil ? nil : SIGINT, after: seconds ?? 0)
         }
         let (status, stderr) = try train([])
         XCTAssertEqual(status, 70, stderr)
