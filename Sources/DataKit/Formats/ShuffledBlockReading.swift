@@ -1,3 +1,5 @@
+import Foundation
+
 /// Rows read from disk in blocks and handed out as shuffled minibatches, for training on files larger than memory:
 /// each epoch visits the blocks of `blockRows` consecutive rows in a shuffled order, reads `bufferBlocks` of them at a
 /// time, shuffles the rows within that buffer, and hands out minibatches from it. At most
@@ -12,6 +14,8 @@ public protocol ShuffledBlockReading {
     var blockRows: Int { get }
     /// Blocks read into the shuffling buffer at a time.
     var bufferBlocks: Int { get }
+    /// The bytes the rows would take if read whole.
+    var dataBytes: Int { get }
     /// Reads rows `range` (in the epoch's row numbering), checking them.
     func readBlock(_ range: Range<Int>) throws -> Rows
     /// How many rows `rows` holds.
@@ -23,6 +27,9 @@ public protocol ShuffledBlockReading {
 }
 
 extension ShuffledBlockReading {
+    /// Whether reading the rows whole would take more than half of the machine's memory: the trainers' cue to stream.
+    public var exceedsHalfOfMemory: Bool { dataBytes > Int(ProcessInfo.processInfo.physicalMemory / 2) }
+
     /// One epoch: `body` gets every row once, in minibatches of `batchSize` rows (the last one smaller), in an order
     /// drawn from `generator`, which `body` may draw from too. Returning false from `body` ends the epoch early.
     public func forEachBatch(size batchSize: Int, using generator: inout SeededGenerator,

@@ -18,8 +18,6 @@ public struct ShuffledRowReader: ShuffledBlockReading {
         let (elements, overflow) = rows.multipliedReportingOverflow(by: cols)
         return overflow || elements > Int.max / 4 ? Int.max : elements * MemoryLayout<Float>.size
     }
-    /// Whether reading `/data` whole would take more than half of the machine's memory: the trainers' cue to stream.
-    public var exceedsHalfOfMemory: Bool { dataBytes > Int(ProcessInfo.processInfo.physicalMemory / 2) }
 
     public init(file: HDF5File, blockRows: Int = 4096, bufferBlocks: Int = 16) throws {
         precondition(blockRows > 0 && bufferBlocks > 0, "ShuffledRowReader: empty blocks or buffer")
@@ -31,14 +29,10 @@ public struct ShuffledRowReader: ShuffledBlockReading {
     }
 
     public func readBlock(_ range: Range<Int>) throws -> Matrix {
-        let d = cols
-        let block = Matrix(rows: range.count, cols: d, storage: try dataset.readRows(range.lowerBound, count: range.count))
-        try block.storage.withUnsafeBufferPointer { values in
-            try requireFinite(values, rowLength: d, firstRow: range.lowerBound, file: file.path, dataset: dataset.path)
-            if let allowedRange, let k = values.firstIndex(where: { !allowedRange.contains($0) }) {
-                throw SparseKitError.badInput(file.path, "\(dataset.path) holds \(values[k]) at row \(range.lowerBound + k / d), "
-                    + "outside \(allowedRange.lowerBound)...\(allowedRange.upperBound)")
-            }
+        let block = try dataset.readFiniteRows(range)
+        if let allowedRange, let k = block.storage.firstIndex(where: { !allowedRange.contains($0) }) {
+            throw SparseKitError.badInput(file.path, "\(dataset.path) holds \(block.storage[k]) at row \(range.lowerBound + k / cols), "
+                + "outside \(allowedRange.lowerBound)...\(allowedRange.upperBound)")
         }
         return block
     }

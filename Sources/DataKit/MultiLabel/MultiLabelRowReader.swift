@@ -82,9 +82,6 @@ public struct MultiLabelRowReader: ShuffledBlockReading {
         return (features + labels) * rows / max(1, fileRowCount)
     }
 
-    /// Whether reading the rows whole would take more than half of the machine's memory: the trainers' cue to stream.
-    public var exceedsHalfOfMemory: Bool { dataBytes > Int(ProcessInfo.processInfo.physicalMemory / 2) }
-
     /// Rows `range` of the epoch's numbering (positions in the split), run by run of consecutive file rows.
     public func readBlock(_ range: Range<Int>) throws -> Rows {
         Self.stacking(try fileRuns(range).map { run in
@@ -112,11 +109,7 @@ public struct MultiLabelRowReader: ShuffledBlockReading {
 
     private func readFeatures(_ run: Range<Int>) throws -> CSRMatrix {
         guard let denseFeatures else { return try file.readCSRRows("/features", run) }
-        let values = try denseFeatures.readRows(run.lowerBound, count: run.count, as: Float.self)
-        try values.withUnsafeBufferPointer {
-            try requireFinite($0, rowLength: featureCount, firstRow: run.lowerBound, file: file.path, dataset: denseFeatures.path)
-        }
-        return CSRMatrix(dense: Matrix(rows: run.count, cols: featureCount, storage: values))
+        return CSRMatrix(dense: try denseFeatures.readFiniteRows(run))
     }
 
     /// The file rows of positions `range`, as runs of consecutive rows in the split's order.
