@@ -17,10 +17,10 @@ public enum ModelInput {
 
     /// Dense rows for unsupervised models: `/data` of a patches or whitened file, or the features of a multilabel
     /// file (of the split, every row for nil), densified.
-    public static func denseRows(_ path: String, split: String?) throws -> (rows: Matrix, file: HDF5File) {
+    public static func denseRows(_ path: String, split: String?) throws -> Matrix {
         let file = try HDF5File.open(path)
-        guard try file.requireKind(.patches, .whitened, .multilabel) == .multilabel else { return (try file.readDataMatrix(), file) }
-        return (try MultiLabelDataset.read(from: file).rows(ofSplit: split, in: path).features.dense(), file)
+        guard try file.requireKind(.patches, .whitened, .multilabel) == .multilabel else { return try file.readDataMatrix() }
+        return try MultiLabelDataset.read(from: file).rows(ofSplit: split, in: path).features.dense()
     }
 
     /// Rows for an unsupervised model, `count` of them, handed out block by block by `read(range)`: the `/data` of a

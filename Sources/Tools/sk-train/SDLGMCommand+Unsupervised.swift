@@ -34,7 +34,7 @@ extension SDLGMCommand {
         } else if stream {
             throw SparseKitError.usage("--stream reads patches or whitened files; \(input) is a multilabel file")
         }
-        let x = reader == nil ? try ModelInput.denseRows(input, split: split == "all" ? nil : split).rows : nil
+        let x = reader == nil ? try ModelInput.denseRows(input, split: split == "all" ? nil : split) : nil
         if likelihood == "bernoulli", let x, let bad = x.storage.first(where: { !(0...1).contains($0) }) {
             throw SparseKitError.badInput(input, "holds \(bad): Bernoulli data must lie in [0, 1]")
         }
