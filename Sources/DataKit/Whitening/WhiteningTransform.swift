@@ -1,3 +1,6 @@
+import CLAPACKE
+import Foundation
+
 /// Whitening methods (`formats.md`).
 public enum WhiteningMethod: String, Sendable, CaseIterable {
     /// ZCA: matrix = V diag(1/√(e + ε)) Vᵀ, K = D, whitened patches stay in pixel space.
@@ -30,6 +33,28 @@ public struct WhiteningTransform: Sendable {
 
     public var inputDimension: Int { mean.count }
     public var outputDimension: Int { matrix.rows }
+
+    /// log|det M| of the stored `matrix` M, by an LU factorization (LAPACK `dgetrf`) of M in double precision; nil when
+    /// M is not square (PCA keeping fewer components than dimensions) or is singular.
+    ///
+    /// Change of variables: if p_w is a density of the whitened rows w = (filter(x) − mean) · Mᵀ, then
+    /// p_w(w) + log|det M| is the log-density of the FILTERED rows filter(x) at the same point. Without a per-patch
+    /// filter (no `--remove-patch-mean`, no `--dog`) filter(x) = x, so this is the density of the raw patches as
+    /// stored in the `patches` file (values on the [0, 1] scale); with a filter it is the density of the filtered
+    /// patches, not of the raw ones.
+    public var logAbsDeterminant: Double? {
+        let n = matrix.rows
+        guard n == matrix.cols, n > 0 else { return nil }
+        var lu = matrix.storage.map(Double.init)
+        var pivots = [Int32](repeating: 0, count: n)
+        let info = lu.withUnsafeMutableBufferPointer { a in
+            pivots.withUnsafeMutableBufferPointer { LAPACKE_dgetrf(LAPACK_ROW_MAJOR, Int32(n), Int32(n), a.baseAddress, Int32(n), $0.baseAddress) }
+        }
+        guard info == 0 else { return nil }  // > 0: an exactly zero pivot, M singular
+        var sum = 0.0
+        for i in 0..<n { sum += log(abs(lu[i * n + i])) }
+        return sum.isFinite ? sum : nil
+    }
 
     /// Rows processed per BLAS call; fitting and applying use the same boundaries, so a stored transform reproduces
     /// the fitted output bit for bit.
