@@ -1,0 +1,593 @@
+#!/usr/bin/env python3
+"""Held-out likelihood table (issue 13, "Results a user can see"): density baselines, ES-SC and unsupervised SDLGM on
+8x8 and 16x16 whitened natural patches, held-out ELBO and log-likelihood side by side.
+
+Run from anywhere; every stage is cached in the work folder (a stage whose output exists is skipped), so the script
+can be rerun to fill in what the binaries could not do yet (AIS, BDMC, baselines, the SDLGM log-likelihood):
+
+    mkdir -p /tmp/skbin && cp .build/release/sk-* /tmp/skbin/     # a private copy: rebuilds cannot disturb a run
+    OPENBLAS_NUM_THREADS=1 python3 bench/likelihood_table.py --bin /tmp/skbin --stages data,train   # the expensive part
+    python3 bench/likelihood_table.py --bin /tmp/skbin --stages eval,table   # evaluation and bench/results-likelihood.txt
+    python3 bench/likelihood_table.py --sizes 8 --only essc-h64 --stages data,train,eval,table   # one model
+
+Stages (`--stages`, default all: data,train,eval,table):
+- data: `sk-patches` on the six photographs of ../shared/data/images (the synthetic chessboard left out), --size P,
+  50,000 training patches (--seed 1) and 2,000 held-out patches (--seed 2); `sk-whiten --method zca --epsilon 1e-3` on
+  the training patches, the held-out patches whitened with the training transform (`--transform-from`). P = 8 (D = 64)
+  and P = 16 (D = 256).
+- train, per patch size:
+  * ES-SC, `sk-train sc --posterior diagonal --scheme em --batch-size 512`, H = D/2, D, 2D, with `--anneal-prior 10:5`
+    and without. Trained to convergence: a first run (annealed: 5 annealed epochs + 2 at beta = 1; not annealed:
+    4 epochs), then `--resume` runs of --chunk epochs until the training objective L (at beta = 1) changed by less than
+    --tolerance nats/patch over the last epoch, or --max-epochs. Each resumed run gets --seed 1 + epochs done (only
+    the minibatch order depends on it once W is loaded), so no epoch order repeats. The per-epoch history stays in the
+    model file (/history) and goes to the table.
+  * SDLGM, `sk-train sdlgm --mode unsupervised --decoder linear --likelihood gaussian`, K = D latent features (as
+    many as the complete ES-SC model), L0 = 5, 10, 20, encoder MLP --hidden 512, Adam 1e-3, batch 128, a fixed
+    number of epochs (--sdlgm-epochs; the temperature schedule spans the whole run, so it is not resumed).
+  * baselines, `sk-train baseline DATA -o base.h5 --model gaussian|laplace|ica`, when the binaries have that
+    subcommand (skipped with a message otherwise).
+  Models whose estimated training time exceeds --max-train-minutes (estimated from the smaller models' epoch times)
+  are left for later with a message; --force trains them anyway.
+- eval: `sk-eval MODEL HELDOUT --json --seed 3` (held-out ELBO; the exact held-out log-likelihood for baselines);
+  `--loglik` when sk-eval's estimator is AIS for ES-SC (plain importance sampling is known to land below the ELBO at
+  these sizes, issue 13, so it is not used unless --allow-is), and for SDLGM when sk-eval reports it; `--bdmc N`
+  when sk-eval has that option. Missing features are skipped with a message; rerun the stage later.
+- table: writes bench/results-likelihood.txt (nats per patch of whitened data and bits per pixel = nats / (D ln 2)).
+
+Work folder: --out (default bench/out/likelihood, git-ignored): p8/ and p16/ hold the data, the models (NAME.h5),
+their training records (NAME.train.json) and evaluations (NAME.elbo.json, NAME.loglik.json, NAME.bdmc.json).
+Run with OPENBLAS_NUM_THREADS=1 on a shared 2-core machine (the trainings run one at a time).
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+
+from sparsekit import BENCH_DIR, PACKAGE_DIR, BIN, commit as sparsekit_commit, cpu_model, memory_total_bytes, output_of
+
+IMAGE_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "images"))
+PHOTOS = ["brick.png", "camera.png", "chelsea.png", "grass.png", "gravel.png", "horse.png"]
+ANNEAL = "10:5"
+BASELINES = ["gaussian", "laplace", "ica"]
+LEVELS = [5, 10, 20]
+
+
+def now():
+    return time.strftime("%H:%M:%S")
+
+
+def log(message):
+    print(f"[{now()}] {message}", flush=True)
+
+
+def short(path):
+    return os.path.relpath(path, PACKAGE_DIR) if path.startswith(PACKAGE_DIR) else path
+
+
+def run(bin_dir, name, *args, check=True, capture=True):
+    """Runs a tool (echoing the command); returns (exit code, stdout, wall seconds). Exits on failure when check."""
+    command = [os.path.join(bin_dir, name)] + [str(a) for a in args]
+    print("+", " ".join(short(c) for c in command), flush=True)
+    started = time.time()
+    result = subprocess.run(command, stdout=subprocess.PIPE if capture else None, text=True)
+    seconds = time.time() - started
+    if check and result.returncode != 0:
+        sys.exit(f"{name} failed with exit code {result.returncode}")
+    return result.returncode, result.stdout or "", seconds
+
+
+def display_command(bin_dir, name, *args):
+    return " ".join([name] + [short(str(a)) for a in args])
+
+
+def help_text(bin_dir, *args):
+    result = subprocess.run([os.path.join(bin_dir, args[0])] + list(args[1:]) + ["--help"], capture_output=True,
+                            text=True)
+    return result.stdout + result.stderr
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_json(path, value):
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def history(path):
+    import h5py
+    with h5py.File(path, "r") as f:
+        return {key: f["history"][key][:].tolist() for key in f["history"].keys()}
+
+
+# ---------------------------------------------------------------------------------------------------------------- data
+
+def prepare(options, size):
+    folder = os.path.join(options.out, f"p{size}")
+    os.makedirs(folder, exist_ok=True)
+    images = [os.path.join(IMAGE_DIR, name) for name in PHOTOS]
+    paths = {k: os.path.join(folder, k + ".h5") for k in ("train-patches", "heldout-patches", "train", "heldout")}
+    steps = [
+        ("train-patches", "sk-patches", [*images, "-o", paths["train-patches"], "--size", size, "--count",
+                                         options.count, "--seed", 1, "--quiet"]),
+        ("heldout-patches", "sk-patches", [*images, "-o", paths["heldout-patches"], "--size", size, "--count",
+                                           options.heldout, "--seed", 2, "--quiet"]),
+        ("train", "sk-whiten", [paths["train-patches"], "-o", paths["train"], "--method", "zca", "--epsilon",
+                                options.epsilon, "--quiet"]),
+        ("heldout", "sk-whiten", [paths["heldout-patches"], "-o", paths["heldout"], "--transform-from",
+                                  paths["train"], "--quiet"]),
+    ]
+    record = os.path.join(folder, "data.json")
+    commands = read_json(record)["commands"] if os.path.exists(record) else []
+    for key, name, args in steps:
+        if os.path.exists(paths[key]):
+            continue
+        started = time.time()
+        run(options.bin, name, *args)
+        log(f"data p{size} {key}: {time.time() - started:.1f} s")
+        commands.append(display_command(options.bin, name, *args))
+    if commands:
+        write_json(record, {"commands": commands})
+    return folder, paths["train"], paths["heldout"]
+
+
+# ---------------------------------------------------------------------------------------------------------- models
+
+def models_for(size):
+    """The models of one patch size, in training order: (name, family, settings)."""
+    dim = size * size
+    essc = []
+    for latents in (dim // 2, dim, 2 * dim):
+        for annealed in (True, False):
+            name = f"essc-h{latents}" + ("-annealed" if annealed else "")
+            essc.append((name, "essc", {"latents": latents, "annealed": annealed}))
+    sdlgm = [(f"sdlgm-l0-{l0}", "sdlgm", {"latents": dim, "l0": l0}) for l0 in LEVELS]
+    base = [(f"baseline-{m}", "baseline", {"model": m}) for m in BASELINES]
+    small = [m for m in essc if m[2]["latents"] < 2 * dim]
+    large = [m for m in essc if m[2]["latents"] == 2 * dim]
+    # Order of the brief: the ES-SC models at H = D/2 and D, SDLGM, the baselines, then H = 2D (the longest).
+    return small + sdlgm + base + large
+
+
+def essc_objective_settled(hist, annealed, tolerance):
+    objective, beta = hist["objective"], hist.get("beta_prior", [1.0] * len(hist["objective"]))
+    settled = [o for o, b in zip(objective, beta) if b == 1.0]
+    if len(settled) < 2:
+        return False, None
+    change = settled[-1] - settled[-2]
+    return abs(change) < tolerance, change
+
+
+def train_essc(options, folder, train, name, settings, estimates):
+    final = os.path.join(folder, name + ".h5")
+    record_path = os.path.join(folder, name + ".train.json")
+    if os.path.exists(final) and os.path.exists(record_path):
+        log(f"train {name}: cached ({short(final)})")
+        return
+    part = os.path.join(folder, name + ".part.h5")
+    state_path = os.path.join(folder, name + ".part.json")
+    state = read_json(state_path) if os.path.exists(part) and os.path.exists(state_path) else \
+        {"commands": [], "wall_seconds": 0.0}
+    latents, annealed = settings["latents"], settings["annealed"]
+    size = int(round(math.sqrt(read_dim(train))))
+    estimate = estimates.get((size, latents))
+    if estimate and not os.path.exists(part) and estimate > options.max_train_minutes * 60 and not options.force:
+        message = (f"train {name}: LEFT FOR LATER: estimated {estimate / 60:.0f} min (> --max-train-minutes "
+                   f"{options.max_train_minutes}); rerun with --force --only {name} --sizes {size} to train it")
+        log(message)
+        write_json(os.path.join(folder, name + ".skipped.json"), {"estimate_seconds": estimate, "message": message})
+        return
+    common = ["--latents", latents, "--posterior", "diagonal", "--scheme", "em", "--batch-size", 512, "--quiet"]
+    while True:
+        done = len(history(part)["objective"]) if os.path.exists(part) else 0
+        if done:
+            hist = history(part)
+            settled, change = essc_objective_settled(hist, annealed, options.tolerance)
+            if settled or done >= options.max_epochs:
+                break
+            epochs = min(options.chunk, options.max_epochs - done)
+            args = ["sc", train, "-o", part + ".tmp.h5", "--resume", part, "--epochs", epochs, "--seed", 1 + done,
+                    *common]
+        else:
+            epochs = 7 if annealed else 4
+            args = ["sc", train, "-o", part + ".tmp.h5", "--epochs", epochs, "--seed", 1, *common]
+            if annealed:
+                args += ["--anneal-prior", ANNEAL]
+        _, _, seconds = run(options.bin, "sk-train", *args)
+        os.replace(part + ".tmp.h5", part)
+        state["wall_seconds"] += seconds
+        state["commands"].append(display_command(options.bin, "sk-train", *args).replace(".part.h5.tmp.h5", ".h5")
+                                 .replace(".part.h5", ".h5"))
+        write_json(state_path, state)
+        hist = history(part)
+        settled, change = essc_objective_settled(hist, annealed, options.tolerance)
+        log(f"train {name}: {epochs} epoch(s) in {seconds:.0f} s (total {state['wall_seconds']:.0f} s, "
+            f"{len(hist['objective'])} epochs); L = {hist['objective'][-1]:.3f}"
+            + (f", last change {change:+.3f}" if change is not None else ""))
+    hist = history(part)
+    settled, change = essc_objective_settled(hist, annealed, options.tolerance)
+    record = {"family": "essc", "settings": settings, "commands": state["commands"],
+              "wall_seconds": state["wall_seconds"], "epochs": len(hist["objective"]), "converged": settled,
+              "last_change": change, "tolerance": options.tolerance}
+    os.replace(part, final)
+    write_json(record_path, record)
+    os.remove(state_path)
+    log(f"train {name}: done, {record['epochs']} epochs, {record['wall_seconds']:.0f} s, "
+        + ("converged" if settled else f"NOT converged within --max-epochs {options.max_epochs}")
+        + f" (last change {change:+.3f} nats/patch)")
+
+
+def train_sdlgm(options, folder, train, name, settings):
+    final = os.path.join(folder, name + ".h5")
+    record_path = os.path.join(folder, name + ".train.json")
+    if os.path.exists(final) and os.path.exists(record_path):
+        log(f"train {name}: cached ({short(final)})")
+        return
+    size = int(round(math.sqrt(read_dim(train))))
+    epochs = options.sdlgm_epochs if size == 8 else options.sdlgm_epochs_16
+    args = ["sdlgm", train, "-o", final, "--mode", "unsupervised", "--latents", settings["latents"], "--max-active",
+            settings["l0"], "--decoder", "linear", "--likelihood", "gaussian", "--hidden", 512, "--epochs", epochs,
+            "--batch-size", 128, "--learning-rate", 0.001, "--seed", 1, "--quiet"]
+    _, _, seconds = run(options.bin, "sk-train", *args)
+    hist = history(final)
+    change = hist["objective"][-1] - hist["objective"][-2] if len(hist["objective"]) > 1 else None
+    record = {"family": "sdlgm", "settings": settings, "commands": [display_command(options.bin, "sk-train", *args)],
+              "wall_seconds": seconds, "epochs": len(hist["objective"]), "last_change": change}
+    write_json(record_path, record)
+    log(f"train {name}: {seconds:.0f} s, {record['epochs']} epochs, ELBO {hist['objective'][-1]:.3f}"
+        + (f", last change {change:+.3f}" if change is not None else ""))
+
+
+def train_baseline(options, folder, train, name, settings, has_baseline):
+    final = os.path.join(folder, name + ".h5")
+    record_path = os.path.join(folder, name + ".train.json")
+    if os.path.exists(final) and os.path.exists(record_path):
+        log(f"train {name}: cached ({short(final)})")
+        return
+    if not has_baseline:
+        log(f"train {name}: SKIPPED: `sk-train baseline` is not in {short(options.bin)} yet; rerun the train stage "
+            "with binaries that have it")
+        return
+    args = ["baseline", train, "-o", final, "--model", settings["model"], "--quiet"]
+    _, _, seconds = run(options.bin, "sk-train", *args)
+    record = {"family": "baseline", "settings": settings, "commands": [display_command(options.bin, "sk-train", *args)],
+              "wall_seconds": seconds}
+    write_json(record_path, record)
+    log(f"train {name}: {seconds:.1f} s")
+
+
+def read_dim(path):
+    import h5py
+    with h5py.File(path, "r") as f:
+        return f["data"].shape[1]
+
+
+def epoch_estimates(options):
+    """Seconds to train each (size, H) ES-SC model, estimated from the trained ones: per-epoch time grows with H as
+    measured between the two largest trained H of that size (exponent clipped to [1, 2]), times the most epochs any
+    trained model of that size needed."""
+    estimates = {}
+    for size in options.sizes:
+        folder = os.path.join(options.out, f"p{size}")
+        per_h, epochs = {}, []
+        for name, family, settings in models_for(size):
+            path = os.path.join(folder, name + ".h5")
+            if family != "essc" or not os.path.exists(path):
+                continue
+            hist = history(path)
+            per_h.setdefault(settings["latents"], []).append(sum(hist["seconds"]) / len(hist["seconds"]))
+            epochs.append(len(hist["seconds"]))
+        if len(per_h) < 2:
+            continue
+        hs = sorted(per_h)
+        h1, h2 = hs[-2], hs[-1]
+        t1, t2 = max(per_h[h1]), max(per_h[h2])
+        exponent = min(2.0, max(1.0, math.log(t2 / t1) / math.log(h2 / h1)))
+        for latents in (size * size // 2, size * size, 2 * size * size):
+            if latents not in per_h:
+                estimates[(size, latents)] = t2 * (latents / h2) ** exponent * max(epochs)
+    return estimates
+
+
+# ------------------------------------------------------------------------------------------------------------- eval
+
+def loglik_of(report):
+    """(mean, standard error) of a held-out log-likelihood estimate in an sk-eval report, or None."""
+    for key in ("logLikelihood", "heldOutLogLikelihood", "loglik", "exactLogLikelihood", "ais"):
+        value = report.get(key)
+        if isinstance(value, dict) and "mean" in value:
+            return value["mean"], value.get("standardError")
+    return None
+
+
+def find_keys(value, word, prefix=""):
+    """Every numeric leaf of a JSON value whose key path contains `word` (case-insensitive): [(path, number)]."""
+    found = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found += find_keys(v, word, f"{prefix}.{k}" if prefix else k)
+    elif isinstance(value, (int, float)) and word.lower() in prefix.lower():
+        found.append((prefix, value))
+    return found
+
+
+def evaluate(options, folder, heldout, name, family, features):
+    model = os.path.join(folder, name + ".h5")
+    if not os.path.exists(model):
+        return
+    elbo_path = os.path.join(folder, name + ".elbo.json")
+    if not os.path.exists(elbo_path):
+        args = [model, heldout, "--json", "--seed", 3, "--quiet"]
+        code, out, seconds = run(options.bin, "sk-eval", *args, check=False)
+        if code == 0:
+            write_json(elbo_path, {"command": display_command(options.bin, "sk-eval", *args), "seconds": seconds,
+                                   "report": json.loads(out)})
+            log(f"eval {name}: held-out ELBO in {seconds:.1f} s")
+        else:
+            log(f"eval {name}: sk-eval failed with exit code {code}; skipped")
+    if family == "baseline":
+        return  # sk-eval gives a baseline's exact log-likelihood in its plain report
+    loglik_path = os.path.join(folder, name + ".loglik.json")
+    if not os.path.exists(loglik_path):
+        if family == "essc" and not (features["ais"] or options.allow_is):
+            log(f"eval {name}: log-likelihood SKIPPED: sk-eval --loglik is still plain importance sampling (no AIS in "
+                "its --help); rerun the eval stage when AIS lands, or pass --allow-is")
+        else:
+            args = [model, heldout, "--loglik", "--json", "--seed", 3, "--quiet", *options.loglik_args.split()]
+            code, out, seconds = run(options.bin, "sk-eval", *args, check=False)
+            report = json.loads(out) if code == 0 and out.strip() else None
+            if report is not None and loglik_of(report) is not None:
+                write_json(loglik_path, {"command": display_command(options.bin, "sk-eval", *args),
+                                         "seconds": seconds, "report": report})
+                log(f"eval {name}: log-likelihood in {seconds:.0f} s")
+            else:
+                log(f"eval {name}: log-likelihood SKIPPED: sk-eval --loglik gave no estimate for this model "
+                    f"(exit code {code}); rerun the eval stage when it does")
+    bdmc_path = os.path.join(folder, name + ".bdmc.json")
+    if not os.path.exists(bdmc_path) and family == "essc":
+        if not features["bdmc"]:
+            log(f"eval {name}: BDMC SKIPPED: sk-eval has no --bdmc yet")
+        else:
+            args = [model, heldout, "--bdmc", options.bdmc, "--json", "--seed", 4, "--quiet"]
+            code, out, seconds = run(options.bin, "sk-eval", *args, check=False)
+            if code == 0:
+                write_json(bdmc_path, {"command": display_command(options.bin, "sk-eval", *args), "seconds": seconds,
+                                       "report": json.loads(out)})
+                log(f"eval {name}: BDMC in {seconds:.0f} s")
+            else:
+                log(f"eval {name}: sk-eval --bdmc failed with exit code {code}; skipped")
+
+
+# ------------------------------------------------------------------------------------------------------------ table
+
+def fmt(mean_se, dim=None):
+    if mean_se is None:
+        return "–"
+    mean, se = mean_se
+    return f"{mean:.2f} ± {se:.2f}" if se is not None else f"{mean:.2f}"
+
+
+def bits(mean_se, dim):
+    return "–" if mean_se is None else f"{mean_se[0] / (dim * math.log(2)):.3f}"
+
+
+def model_label(name, family, settings, dim):
+    if family == "essc":
+        h = settings["latents"]
+        rel = {dim // 2: "D/2", dim: "D", 2 * dim: "2D"}[h]
+        return f"ES-SC H = {h} ({rel})" + (", annealed" if settings["annealed"] else "")
+    if family == "sdlgm":
+        return f"SDLGM linear, K = {settings['latents']}, L0 = {settings['l0']}"
+    return {"gaussian": "Gaussian (full covariance)", "laplace": "Laplace per dimension",
+            "ica": "complete ICA (Laplace sources)"}[settings["model"]]
+
+
+def write_table(options, features):
+    lines = []
+    commit = sparsekit_commit()
+    dirty = output_of(["git", "status", "--porcelain", "--untracked-files=no"])
+    sk_train = os.path.join(options.bin, "sk-train")
+    built = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(os.path.getmtime(sk_train))) \
+        if os.path.exists(sk_train) else "?"
+    lines += [
+        "Held-out likelihood table: baselines, ES-SC and SDLGM on whitened natural patches (issue 13)",
+        "=" * 100,
+        f"date:       {time.strftime('%Y-%m-%dT%H:%M:%S')}",
+        f"machine:    {cpu_model()}, nproc = {os.cpu_count()}, {memory_total_bytes() / 2**30:.0f} GiB RAM, "
+        f"{platform.platform()}",
+        f"SparseKit:  commit {commit}{' (working tree has uncommitted changes)' if dirty else ''}; binaries "
+        f"{short(options.bin)} (sk-train built {built}); OPENBLAS_NUM_THREADS="
+        f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')} for this run (training ran with 1)",
+        f"sk-eval:    log-likelihood estimator for ES-SC: {'AIS' if features['ais'] else 'plain IS only (not used)'}; "
+        f"--bdmc: {'yes' if features['bdmc'] else 'no'}; sk-train baseline: {'yes' if features['baseline'] else 'no'}",
+        f"command:    python3 bench/likelihood_table.py --bin {short(options.bin)} (stages cached in "
+        f"{short(options.out)})",
+        f"data:       six photographs of ../shared/data/images, {options.count:,} training patches (--seed 1) and "
+        f"{options.heldout:,} held-out patches (--seed 2), ZCA ε = {options.epsilon:g} fitted on the training patches",
+        "units:      nats per patch of whitened data (ZCA keeps the dimension); bits/px = nats / (D ln 2)",
+        "ES-SC:      diagonal q, em scheme, batch 512, L-BFGS E-steps (100 iterations, history 20), seed 1; annealed: "
+        f"--anneal-prior {ANNEAL}; trained until L changed by < {options.tolerance} nats/patch over the last epoch "
+        f"(at most {options.max_epochs} epochs); resumed runs with --seed 1 + epochs done",
+        f"SDLGM:      unsupervised, linear Gaussian decoder, K = D, encoder --hidden 512, Adam 1e-3, batch 128, "
+        f"{options.sdlgm_epochs} epochs (8x8) / {options.sdlgm_epochs_16} epochs (16x16), temperatures 1 → 0.5, seed 1",
+        "eval:       sk-eval MODEL HELDOUT --json --seed 3 (held-out ELBO: W, σ², λ fixed, q fitted per point; "
+        "SDLGM: hard samples, 10 per point); --loglik --seed 3; --bdmc N --seed 4; mean ± standard error over the "
+        "held-out patches",
+        "",
+    ]
+    pending = []
+    for size in options.sizes:
+        dim = size * size
+        folder = os.path.join(options.out, f"p{size}")
+        lines += [f"{size}x{size} patches, D = {dim}", "-" * 40, "",
+                  f"{'model':<42} {'epochs':>7} {'train L':>9} {'ΔL last':>8} {'held-out ELBO':>16} "
+                  f"{'log-likelihood':>16} {'BDMC gap':>9} {'ELBO b/px':>10} {'LL b/px':>8} {'train s':>8}",
+                  ]
+        histories = {}
+        for name, family, settings in models_for(size):
+            path = os.path.join(folder, name + ".h5")
+            label = model_label(name, family, settings, dim)
+            skipped = os.path.join(folder, name + ".skipped.json")
+            if not os.path.exists(path):
+                if os.path.exists(skipped):
+                    est = read_json(skipped)["estimate_seconds"]
+                    lines.append(f"{label:<42} left for later: estimated training {est / 60:.0f} min")
+                    pending.append(f"p{size} {name}: training (estimated {est / 60:.0f} min)")
+                else:
+                    lines.append(f"{label:<42} not trained")
+                    pending.append(f"p{size} {name}: training")
+                continue
+            record_path = os.path.join(folder, name + ".train.json")
+            record = read_json(record_path) if os.path.exists(record_path) else {}
+            elbo = ll = gap = None
+            train_l = change = epochs = "–"
+            if family in ("essc", "sdlgm"):
+                hist = history(path)
+                histories[name] = hist
+                epochs = str(len(hist["objective"])) + ("" if record.get("converged", True) else "*")
+                train_l = f"{hist['objective'][-1]:.2f}"
+                if record.get("last_change") is not None:
+                    change = f"{record['last_change']:+.2f}"
+            elbo_path = os.path.join(folder, name + ".elbo.json")
+            if os.path.exists(elbo_path):
+                rep = read_json(elbo_path)["report"]
+                if "heldOutELBO" in rep:
+                    elbo = (rep["heldOutELBO"]["mean"], rep["heldOutELBO"].get("standardError"))
+                if family == "baseline":
+                    ll = loglik_of(rep)
+            else:
+                pending.append(f"p{size} {name}: held-out ELBO")
+            loglik_path = os.path.join(folder, name + ".loglik.json")
+            if os.path.exists(loglik_path):
+                ll = loglik_of(read_json(loglik_path)["report"])
+            elif family != "baseline":
+                pending.append(f"p{size} {name}: log-likelihood")
+            bdmc_path = os.path.join(folder, name + ".bdmc.json")
+            if os.path.exists(bdmc_path):
+                gaps = find_keys(read_json(bdmc_path)["report"], "gap")
+                gap = gaps[0][1] if gaps else None
+            elif family == "essc":
+                pending.append(f"p{size} {name}: BDMC")
+            seconds = f"{record['wall_seconds']:.0f}" if "wall_seconds" in record else "–"
+            lines.append(f"{label:<42} {epochs:>7} {train_l:>9} {change:>8} {fmt(elbo):>16} {fmt(ll):>16} "
+                         f"{(f'{gap:.2f}' if gap is not None else '–'):>9} {bits(elbo, dim):>10} {bits(ll, dim):>8} "
+                         f"{seconds:>8}")
+        lines += ["", "  epochs: * = stopped at --max-epochs before the objective settled; train L: the training "
+                  "objective of the last epoch (ES-SC: L at β = 1; SDLGM: the relaxed training ELBO); ΔL last: its "
+                  "change over the last epoch; train s: wall seconds of all training runs", ""]
+        essc = {k: v for k, v in histories.items() if k.startswith("essc")}
+        if essc:
+            lines += [f"  per-epoch training objective L (nats/patch, at β = 1; annealed epochs marked a), {size}x{size}",
+                      "  epoch " + "".join(f"{k[5:]:>18}" for k in essc)]
+            for e in range(max(len(h["objective"]) for h in essc.values())):
+                cells = []
+                for h in essc.values():
+                    if e < len(h["objective"]):
+                        mark = "a" if h["beta_prior"][e] != 1.0 else " "
+                        cells.append(f"{h['objective'][e]:>17.2f}{mark}")
+                    else:
+                        cells.append(" " * 18)
+                lines.append(f"  {e + 1:>5} " + "".join(cells))
+            lines.append("  seconds/epoch " + ", ".join(
+                f"{k[5:]}: {sum(h['seconds']) / len(h['seconds']):.0f}" for k, h in essc.items()))
+            lines.append("")
+        commands = []
+        data_record = os.path.join(folder, "data.json")
+        if os.path.exists(data_record):
+            commands += read_json(data_record)["commands"]
+        for name, family, settings in models_for(size):
+            record_path = os.path.join(folder, name + ".train.json")
+            if os.path.exists(record_path):
+                commands += read_json(record_path)["commands"]
+            for kind in ("elbo", "loglik", "bdmc"):
+                p = os.path.join(folder, f"{name}.{kind}.json")
+                if os.path.exists(p):
+                    commands.append(read_json(p)["command"])
+        if commands:
+            lines += [f"  commands ({size}x{size}; binaries from --bin):"] + [f"    {c}" for c in commands] + [""]
+    if pending:
+        lines += ["Not yet measured (rerun `python3 bench/likelihood_table.py --bin DIR` once the binaries can):"]
+        lines += [f"  {p}" for p in pending]
+    text = "\n".join(lines) + "\n"
+    with open(options.results, "w") as f:
+        f.write(text)
+    print(text)
+    log(f"wrote {short(options.results)}")
+
+
+# ------------------------------------------------------------------------------------------------------------- main
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", default=BIN, help="folder of the sk-* binaries (default .build/release)")
+    parser.add_argument("--out", default=os.path.join(BENCH_DIR, "out", "likelihood"), help="work folder")
+    parser.add_argument("--results", default=os.path.join(BENCH_DIR, "results-likelihood.txt"))
+    parser.add_argument("--stages", default="data,train,eval,table")
+    parser.add_argument("--sizes", default="8,16", help="patch sizes, comma-separated")
+    parser.add_argument("--only", help="comma-separated model names (essc-h64-annealed, sdlgm-l0-10, baseline-ica, ...)")
+    parser.add_argument("--count", type=int, default=50_000)
+    parser.add_argument("--heldout", type=int, default=2_000)
+    parser.add_argument("--epsilon", type=float, default=1e-3)
+    parser.add_argument("--tolerance", type=float, default=0.1, help="ES-SC: stop when L changed less over an epoch")
+    parser.add_argument("--max-epochs", type=int, default=30, help="ES-SC: most epochs")
+    parser.add_argument("--chunk", type=int, default=2, help="ES-SC: epochs per resumed run")
+    parser.add_argument("--sdlgm-epochs", type=int, default=40, help="SDLGM epochs on 8x8")
+    parser.add_argument("--sdlgm-epochs-16", type=int, default=20, help="SDLGM epochs on 16x16")
+    parser.add_argument("--max-train-minutes", type=float, default=40)
+    parser.add_argument("--force", action="store_true", help="train models estimated above --max-train-minutes")
+    parser.add_argument("--allow-is", action="store_true", help="use sk-eval --loglik for ES-SC even without AIS")
+    parser.add_argument("--loglik-args", default="", help="extra sk-eval arguments with --loglik (e.g. '--chains 16')")
+    parser.add_argument("--bdmc", default="100", help="the N of sk-eval --bdmc N")
+    options = parser.parse_args()
+    options.sizes = [int(s) for s in options.sizes.split(",")]
+    options.out = os.path.abspath(options.out)
+    options.bin = os.path.abspath(options.bin)
+    stages = options.stages.split(",")
+    only = set(options.only.split(",")) if options.only else None
+
+    eval_help = help_text(options.bin, "sk-eval")
+    train_help = help_text(options.bin, "sk-train")
+    features = {
+        "ais": any(marker in eval_help for marker in ("AIS", "annealed importance", "--loglik-method")),
+        "bdmc": "--bdmc" in eval_help,
+        "baseline": "baseline" in train_help,
+    }
+    log(f"binaries {short(options.bin)}: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in features.items()))
+    started = time.time()
+    for size in options.sizes:
+        folder, train, heldout = prepare(options, size) if "data" in stages else \
+            (os.path.join(options.out, f"p{size}"), os.path.join(options.out, f"p{size}", "train.h5"),
+             os.path.join(options.out, f"p{size}", "heldout.h5"))
+        if "train" in stages:
+            for name, family, settings in models_for(size):
+                if only and name not in only:
+                    continue
+                stage_started = time.time()
+                if family == "essc":
+                    train_essc(options, folder, train, name, settings, epoch_estimates(options))
+                elif family == "sdlgm":
+                    train_sdlgm(options, folder, train, name, settings)
+                else:
+                    train_baseline(options, folder, train, name, settings, features["baseline"])
+                log(f"stage train p{size} {name}: {time.time() - stage_started:.0f} s")
+        if "eval" in stages:
+            for name, family, settings in models_for(size):
+                if only and name not in only:
+                    continue
+                evaluate(options, folder, heldout, name, family, features)
+    if "table" in stages:
+        write_table(options, features)
+    log(f"all stages: {time.time() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
