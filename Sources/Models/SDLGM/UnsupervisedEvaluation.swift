@@ -3,7 +3,8 @@ import Foundation
 
 /// What `sk-eval` reports for an unsupervised SDLGM model on a data set (`sdlgm.md`, "Evaluation"): the held-out
 /// ELBO of the discrete model (hard samples, `UnsupervisedObjective`), the reconstruction error of the evaluation
-/// codes, and how many features those codes activate.
+/// codes, how many features those codes activate, and (when asked) the importance-sampled log-likelihood
+/// (`UnsupervisedLikelihood`).
 public struct UnsupervisedEvaluation: Codable, Sendable {
     public var points: Int
     public var samples: Int
@@ -21,22 +22,35 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
     public var activeCounts: [Int]
     public var meanActive: Double
     public var sigma2: Double?
+    /// log p(x) per point by importance sampling (`UnsupervisedLikelihood`, with `likelihoodSamples` samples per
+    /// point; mean ± standard error over points), the mean effective sample size of the points' weights, and
+    /// whether p(x | S) was exact (linear Gaussian decoder: only the support sampled). Nil unless asked for.
+    public var marginalLogLikelihood: SparseCodingEvaluation.Estimate?
+    /// The same mean in bits per dimension: nats/(D ln 2).
+    public var marginalBitsPerDimension: Double?
+    public var meanEffectiveSampleSize: Double?
+    public var likelihoodSamples: Int?
+    public var likelihoodExactGivenSupport: Bool?
 
     /// Rows evaluated at a time: whole 512-row batches, so the report does not depend on how rows are split.
     public static let blockRows = 8192
 
-    /// Evaluates `model` on the rows of `x`, `samples` hard samples per point from `seed`.
-    public static func run(_ model: UnsupervisedSDLGM, on x: Matrix, samples: Int = 10, seed: UInt64 = 0) throws
-        -> UnsupervisedEvaluation
+    /// Evaluates `model` on the rows of `x`, `samples` hard samples per point from `seed`; with
+    /// `likelihoodSamples`, also log p(x) by importance sampling.
+    public static func run(_ model: UnsupervisedSDLGM, on x: Matrix, samples: Int = 10, likelihoodSamples: Int? = nil,
+                           seed: UInt64 = 0) throws -> UnsupervisedEvaluation
     {
-        try run(model, rows: x.rows, samples: samples, seed: seed, blockRows: blockRows) { x.rowSlice($0) }
+        try run(model, rows: x.rows, samples: samples, likelihoodSamples: likelihoodSamples, seed: seed,
+                blockRows: blockRows) { x.rowSlice($0) }
     }
 
     /// The evaluation over `n` rows that `block(range)` provides, accumulated block by block, with memory for one
     /// block whatever N is: the per-point ELBOs (batches of 512, the noise drawn from one generator across blocks),
     /// the sums of the ELBO's terms, the evaluation codes' reconstruction error and active counts, and the data's
-    /// per-dimension sums for its variance. `progress(rowsDone, N)` after each block.
-    public static func run(_ model: UnsupervisedSDLGM, rows n: Int, samples: Int = 10, seed: UInt64 = 0,
+    /// per-dimension sums for its variance; with `likelihoodSamples`, each row's importance-sampled log p(x) (its
+    /// own random stream, so blocks do not matter). `progress(rowsDone, N)` after each block.
+    public static func run(_ model: UnsupervisedSDLGM, rows n: Int, samples: Int = 10, likelihoodSamples: Int? = nil,
+                           seed: UInt64 = 0,
                            blockRows: Int = blockRows, progress: (Int, Int) -> Void = { _, _ in },
                            block: (Range<Int>) throws -> Matrix) throws
         -> UnsupervisedEvaluation
@@ -49,6 +63,8 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
         var squared = 0.0, nonZeros = 0
         var columnSums = [Double](repeating: 0, count: model.dimension), columnSquares = columnSums
         var counts = [Int](repeating: 0, count: model.maxActive + 1)
+        let estimator = likelihoodSamples.map { UnsupervisedLikelihood(model: model, samples: $0, seed: seed) }
+        var marginal = RunningMoments(), essSum = 0.0
         for blockStart in stride(from: 0, to: n, by: blockRows) {
             let rows = blockStart..<min(n, blockStart + blockRows)
             let x = try block(rows)
@@ -79,6 +95,11 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
                 counts[min(codes.row(i).indices.count, model.maxActive)] += 1
             }
             nonZeros += codes.nonZeros
+            if let estimator {
+                let estimates = estimator.estimate(x, firstRow: rows.lowerBound)
+                for value in estimates.logLikelihood { marginal.add(value) }
+                essSum += estimates.effectiveSampleSize.reduce(0, +)
+            }
             progress(rows.upperBound, n)
         }
         // Σ_i (x_ij − mean_j)² = Σ_i x_ij² − (Σ_i x_ij)² / n
@@ -89,7 +110,11 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
             logLikelihood: sums.logLikelihood / Double(n), levelKL: sums.levelKL / Double(n),
             supportKL: sums.supportKL / Double(n), valueKL: sums.valueKL / Double(n), reconstructionError: squared / cells,
             dataVariance: variance / cells, activeCounts: counts, meanActive: Double(nonZeros) / Double(n),
-            sigma2: model.likelihood == .gaussian ? exp(Double(model.logNoiseVariance)) : nil)
+            sigma2: model.likelihood == .gaussian ? exp(Double(model.logNoiseVariance)) : nil,
+            marginalLogLikelihood: estimator.map { _ in .init(mean: marginal.mean, standardError: marginal.standardError) },
+            marginalBitsPerDimension: estimator.map { _ in marginal.mean / (Double(model.dimension) * log(2.0)) },
+            meanEffectiveSampleSize: estimator.map { _ in essSum / Double(n) }, likelihoodSamples: likelihoodSamples,
+            likelihoodExactGivenSupport: estimator?.isExactGivenSupport)
     }
 
     /// A plain-text report.
@@ -100,6 +125,12 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
                             supportKL, valueKL),
                      String(format: "reconstruction error %.6g per dimension (data variance %.6g)%@", reconstructionError,
                             dataVariance, sigma2.map { String(format: "   σ² %.6g", $0) } ?? "")]
+        if let estimate = marginalLogLikelihood, let samples = likelihoodSamples, let bitsPerDimension = marginalBitsPerDimension {
+            lines.append(String(format: "log-likelihood %.4f ± %.4f nats/point (%.4f bits/dimension; importance sampling, "
+                                + "K = %d%@, mean ESS %.1f)", estimate.mean, estimate.standardError, bitsPerDimension,
+                                samples, likelihoodExactGivenSupport == true ? ", exact given the support" : "",
+                                meanEffectiveSampleSize ?? 0))
+        }
         let histogram = activeCounts.enumerated().filter { $0.element > 0 }.map { "\($0.offset): \($0.element)" }
         lines.append(String(format: "active features per code: mean %.3f; counts ", meanActive) + histogram.joined(separator: ", "))
         return lines.joined(separator: "\n")
