@@ -20,6 +20,8 @@ struct EvalCommand: SparseKitCommand {
             discrete model (hard samples, --elbo-samples per point; mean ± standard error), its log-likelihood and
             KL parts, the reconstruction error of the evaluation codes (L̂ = argmax q(L|x), the top-L̂ features,
             values μ) against the data's variance, and the histogram of active features per code (never above L0).
+            With --loglik, log p(x) by importance sampling (--samples per point; nats/point and bits/dimension, mean
+            ESS): for a linear Gaussian decoder only the ordered support is sampled and p(x | S) is exact.
 
             For supervised SDLGM models (and their baselines) on a 'multilabel' file: P@k, nDCG@k, PSP@k and
             PSnDCG@k for k = 1, 3, 5 on --split (propensities from the --propensity-split labels, normalized as
@@ -89,7 +91,8 @@ struct EvalCommand: SparseKitCommand {
         let rows = try ModelInput.denseRowBlocks(data, split: split == "all" ? nil : split, model: model,
                                                  modelFile: modelFile, dimension: sdlgm.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
-        let report = try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSamples, seed: seed,
+        let report = try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSamples,
+                                                    likelihoodSamples: loglik ? samples : nil, seed: seed,
                                                     progress: { progress.report("evaluating rows", $0, $1) }, block: rows.read)
         progress.finish()
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
