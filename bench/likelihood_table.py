@@ -16,12 +16,15 @@ Stages (`--stages`, default all: data,train,eval,table):
   the training patches, the held-out patches whitened with the training transform (`--transform-from`). P = 8 (D = 64)
   and P = 16 (D = 256).
 - train, per patch size:
-  * ES-SC, `sk-train sc --posterior diagonal --scheme em --batch-size 512`, H = D/2, D, 2D, with `--anneal-prior 10:5`
-    and without. Trained to convergence: a first run (annealed: 5 annealed epochs + 2 at beta = 1; not annealed:
-    4 epochs), then `--resume` runs of --chunk epochs until the training objective L (at beta = 1) changed by less than
-    --tolerance nats/patch over the last epoch, or --max-epochs. Each resumed run gets --seed 1 + epochs done (only
-    the minibatch order depends on it once W is loaded), so no epoch order repeats. The per-epoch history stays in the
-    model file (/history) and goes to the table.
+  * ES-SC, `sk-train sc --posterior diagonal --scheme em --batch-size 512 --seed 1`, H = D/2, D, 2D, with
+    `--anneal-prior 10:5` and without. Trained to convergence: one run of --epochs epochs (annealed: 5 annealed
+    epochs + --epochs at beta = 1); if the training objective L (at beta = 1) still changed by --tolerance nats/patch
+    or more over the last epoch, `--resume` runs of --chunk (>= 3) epochs until it did not, or --max-epochs. The
+    first epoch after a resume is never used in that test: `--resume` restarts the M-step from V = W (unit columns),
+    while an ongoing run's column norms of V have grown (each step along the gradient, orthogonal to V, lengthens
+    it), so its effective step lr/||V|| is larger again and the first resumed epoch moves L by about 0.6 nats/patch
+    on 8x8 patches before the next one settles back (seen at H = 32). The per-epoch history stays in the model file
+    (/history) and goes to the table.
   * SDLGM, `sk-train sdlgm --mode unsupervised --decoder linear --likelihood gaussian`, K = D latent features (as
     many as the complete ES-SC model), L0 = 5, 10, 20, encoder MLP --hidden 512, Adam 1e-3, batch 128, a fixed
     number of epochs (--sdlgm-epochs; the temperature schedule spans the whole run, so it is not resumed).
@@ -194,11 +197,10 @@ def train_essc(options, folder, train, name, settings, estimates):
             settled, change = essc_objective_settled(hist, annealed, options.tolerance)
             if settled or done >= options.max_epochs:
                 break
-            epochs = min(options.chunk, options.max_epochs - done)
-            args = ["sc", train, "-o", part + ".tmp.h5", "--resume", part, "--epochs", epochs, "--seed", 1 + done,
-                    *common]
+            epochs = max(3, min(options.chunk, options.max_epochs - done))
+            args = ["sc", train, "-o", part + ".tmp.h5", "--resume", part, "--epochs", epochs, "--seed", 1, *common]
         else:
-            epochs = 7 if annealed else 4
+            epochs = options.epochs + (int(ANNEAL.split(":")[1]) if annealed else 0)
             args = ["sc", train, "-o", part + ".tmp.h5", "--epochs", epochs, "--seed", 1, *common]
             if annealed:
                 args += ["--anneal-prior", ANNEAL]
@@ -302,22 +304,30 @@ def epoch_estimates(options):
 
 def loglik_of(report):
     """(mean, standard error) of a held-out log-likelihood estimate in an sk-eval report, or None."""
-    for key in ("logLikelihood", "heldOutLogLikelihood", "loglik", "exactLogLikelihood", "ais"):
+    for key in ("marginalLogLikelihood", "logLikelihood", "heldOutLogLikelihood"):
         value = report.get(key)
         if isinstance(value, dict) and "mean" in value:
             return value["mean"], value.get("standardError")
     return None
 
 
-def find_keys(value, word, prefix=""):
-    """Every numeric leaf of a JSON value whose key path contains `word` (case-insensitive): [(path, number)]."""
-    found = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found += find_keys(v, word, f"{prefix}.{k}" if prefix else k)
-    elif isinstance(value, (int, float)) and word.lower() in prefix.lower():
-        found.append((prefix, value))
-    return found
+def loglik_method(report):
+    """How an sk-eval report's log-likelihood was estimated: 'AIS', 'IS', 'IS, exact given S' or 'exact'."""
+    if "marginalLogLikelihood" in report:
+        return "IS, exact given S" if report.get("likelihoodExactGivenSupport") else "IS"
+    value = report.get("logLikelihood")
+    if isinstance(value, dict) and "method" in value:
+        return str(value["method"]).upper()
+    return "exact" if "model" in report else "?"
+
+
+def estimate(value):
+    """(mean, standard error) of a JSON estimate {mean, standardError}, a bare number, or None."""
+    if isinstance(value, dict) and "mean" in value:
+        return value["mean"], value.get("standardError")
+    if isinstance(value, (int, float)):
+        return value, None
+    return None
 
 
 def evaluate(options, folder, heldout, name, family, features):
@@ -345,7 +355,9 @@ def evaluate(options, folder, heldout, name, family, features):
             args = [model, heldout, "--loglik", "--json", "--seed", 3, "--quiet", *options.loglik_args.split()]
             code, out, seconds = run(options.bin, "sk-eval", *args, check=False)
             report = json.loads(out) if code == 0 and out.strip() else None
-            if report is not None and loglik_of(report) is not None:
+            if report is not None and family == "essc" and loglik_method(report) != "AIS" and not options.allow_is:
+                log(f"eval {name}: log-likelihood NOT KEPT: sk-eval used {loglik_method(report)}, not AIS")
+            elif report is not None and loglik_of(report) is not None:
                 write_json(loglik_path, {"command": display_command(options.bin, "sk-eval", *args),
                                          "seconds": seconds, "report": report})
                 log(f"eval {name}: log-likelihood in {seconds:.0f} s")
@@ -357,7 +369,7 @@ def evaluate(options, folder, heldout, name, family, features):
         if not features["bdmc"]:
             log(f"eval {name}: BDMC SKIPPED: sk-eval has no --bdmc yet")
         else:
-            args = [model, heldout, "--bdmc", options.bdmc, "--json", "--seed", 4, "--quiet"]
+            args = [model, "--bdmc", options.bdmc, "--json", "--seed", 4, "--quiet", *options.loglik_args.split()]
             code, out, seconds = run(options.bin, "sk-eval", *args, check=False)
             if code == 0:
                 write_json(bdmc_path, {"command": display_command(options.bin, "sk-eval", *args), "seconds": seconds,
@@ -416,7 +428,8 @@ def write_table(options, features):
         "units:      nats per patch of whitened data (ZCA keeps the dimension); bits/px = nats / (D ln 2)",
         "ES-SC:      diagonal q, em scheme, batch 512, L-BFGS E-steps (100 iterations, history 20), seed 1; annealed: "
         f"--anneal-prior {ANNEAL}; trained until L changed by < {options.tolerance} nats/patch over the last epoch "
-        f"(at most {options.max_epochs} epochs); resumed runs with --seed 1 + epochs done",
+        f"(first run {options.epochs} epochs at β = 1, then --resume runs of {max(3, options.chunk)} epochs, at most "
+        f"{options.max_epochs} in all; the first epoch after a resume is not used in that test)",
         f"SDLGM:      unsupervised, linear Gaussian decoder, K = D, encoder --hidden 512, Adam 1e-3, batch 128, "
         f"{options.sdlgm_epochs} epochs (8x8) / {options.sdlgm_epochs_16} epochs (16x16), temperatures 1 → 0.5, seed 1",
         "eval:       sk-eval MODEL HELDOUT --json --seed 3 (held-out ELBO: W, σ², λ fixed, q fitted per point; "
@@ -430,9 +443,10 @@ def write_table(options, features):
         folder = os.path.join(options.out, f"p{size}")
         lines += [f"{size}x{size} patches, D = {dim}", "-" * 40, "",
                   f"{'model':<42} {'epochs':>7} {'train L':>9} {'ΔL last':>8} {'held-out ELBO':>16} "
-                  f"{'log-likelihood':>16} {'BDMC gap':>9} {'ELBO b/px':>10} {'LL b/px':>8} {'train s':>8}",
+                  f"{'log-likelihood':>16} {'estimator':>17} {'BDMC gap':>9} {'ELBO b/px':>10} {'LL b/px':>8} "
+                  f"{'train s':>8} {'LL s':>6}",
                   ]
-        histories = {}
+        histories, bdmc_lines = {}, []
         for name, family, settings in models_for(size):
             path = os.path.join(folder, name + ".h5")
             label = model_label(name, family, settings, dim)
@@ -448,7 +462,7 @@ def write_table(options, features):
                 continue
             record_path = os.path.join(folder, name + ".train.json")
             record = read_json(record_path) if os.path.exists(record_path) else {}
-            elbo = ll = gap = None
+            elbo = ll = gap = method = ll_seconds = None
             train_l = change = epochs = "–"
             if family in ("essc", "sdlgm"):
                 hist = history(path)
@@ -468,22 +482,35 @@ def write_table(options, features):
                 pending.append(f"p{size} {name}: held-out ELBO")
             loglik_path = os.path.join(folder, name + ".loglik.json")
             if os.path.exists(loglik_path):
-                ll = loglik_of(read_json(loglik_path)["report"])
+                loglik_record = read_json(loglik_path)
+                ll = loglik_of(loglik_record["report"])
+                method = loglik_method(loglik_record["report"])
+                ll_seconds = loglik_record["seconds"]
+            elif ll is not None:
+                method = "exact"
             elif family != "baseline":
                 pending.append(f"p{size} {name}: log-likelihood")
             bdmc_path = os.path.join(folder, name + ".bdmc.json")
             if os.path.exists(bdmc_path):
-                gaps = find_keys(read_json(bdmc_path)["report"], "gap")
-                gap = gaps[0][1] if gaps else None
+                bdmc_report = read_json(bdmc_path)["report"]
+                gap = estimate(bdmc_report.get("gap"))
+                bdmc_lines.append(f"  {label}: BDMC on {bdmc_report.get('points', '?')} points simulated from the "
+                                  f"model: lower {fmt(estimate(bdmc_report.get('lower')))}, upper "
+                                  f"{fmt(estimate(bdmc_report.get('upper')))}, gap {fmt(gap)} nats/point "
+                                  f"(T = {bdmc_report.get('temperatures', '?')}, K = {bdmc_report.get('chains', '?')}, "
+                                  f"{bdmc_report.get('seconds', float('nan')):.0f} s)")
             elif family == "essc":
                 pending.append(f"p{size} {name}: BDMC")
             seconds = f"{record['wall_seconds']:.0f}" if "wall_seconds" in record else "–"
             lines.append(f"{label:<42} {epochs:>7} {train_l:>9} {change:>8} {fmt(elbo):>16} {fmt(ll):>16} "
-                         f"{(f'{gap:.2f}' if gap is not None else '–'):>9} {bits(elbo, dim):>10} {bits(ll, dim):>8} "
-                         f"{seconds:>8}")
+                         f"{(method or '–'):>17} {(f'{gap[0]:.2f}' if gap is not None else '–'):>9} "
+                         f"{bits(elbo, dim):>10} {bits(ll, dim):>8} {seconds:>8} "
+                         f"{(f'{ll_seconds:.0f}' if ll_seconds is not None else '–'):>6}")
         lines += ["", "  epochs: * = stopped at --max-epochs before the objective settled; train L: the training "
                   "objective of the last epoch (ES-SC: L at β = 1; SDLGM: the relaxed training ELBO); ΔL last: its "
-                  "change over the last epoch; train s: wall seconds of all training runs", ""]
+                  "change over the last epoch; train s: wall seconds of all training runs; LL s: wall seconds of the "
+                  "log-likelihood evaluation; b/px: bits per pixel = nats / (D ln 2)", ""] + bdmc_lines + \
+            ([""] if bdmc_lines else [])
         essc = {k: v for k, v in histories.items() if k.startswith("essc")}
         if essc:
             lines += [f"  per-epoch training objective L (nats/patch, at β = 1; annealed epochs marked a), {size}x{size}",
@@ -539,7 +566,9 @@ def main():
     parser.add_argument("--epsilon", type=float, default=1e-3)
     parser.add_argument("--tolerance", type=float, default=0.1, help="ES-SC: stop when L changed less over an epoch")
     parser.add_argument("--max-epochs", type=int, default=30, help="ES-SC: most epochs")
-    parser.add_argument("--chunk", type=int, default=2, help="ES-SC: epochs per resumed run")
+    parser.add_argument("--epochs", type=int, default=12, help="ES-SC: epochs of the first run (at beta = 1; the "
+                        "annealed models get the annealing epochs on top)")
+    parser.add_argument("--chunk", type=int, default=4, help="ES-SC: epochs per resumed run (at least 3)")
     parser.add_argument("--sdlgm-epochs", type=int, default=40, help="SDLGM epochs on 8x8")
     parser.add_argument("--sdlgm-epochs-16", type=int, default=20, help="SDLGM epochs on 16x16")
     parser.add_argument("--max-train-minutes", type=float, default=40)
