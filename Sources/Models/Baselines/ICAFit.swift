@@ -8,9 +8,9 @@ import Foundation
 /// with μ the sample mean (the ML location of the symmetric model is not the mean in general; the mean is the usual
 /// ICA choice and keeps μ out of the optimization). Steps:
 /// 1. whiten: W₀ = C^{-1/2} (symmetric, from the double-precision covariance C), z = W₀ (x − μ);
-/// 2. B = R W₀ with R from L-BFGS on `ICAObjective` (unit scales: R's row norms absorb them), started at R = I
-///    (seed 0) or at a random rotation (another seed), through a continuation of smoothings δ (|s| ≈ √(s² + δ²) − δ),
-///    each stage warm-started from the last;
+/// 2. B = R W₀ with R minimizing `ICAObjective` (unit scales: R's row norms absorb them) by `RelativeLBFGS`
+///    (Picard's preconditioned L-BFGS), started at R = I (seed 0) or at a random rotation (another seed), through a
+///    continuation of smoothings δ (|s| ≈ √(s² + δ²) − δ), each stage warm-started from the last;
 /// 3. after each stage, b_h at its closed form (1/N) Σ_n |s_nh| given B (exact |·|), and the EXACT training
 ///    log-likelihood of that model, recorded per stage; the last stage's model is returned.
 public struct ICAFit: Sendable {
@@ -22,6 +22,11 @@ public struct ICAFit: Sendable {
     public var seed: UInt64 = 0
     /// L-BFGS memory.
     public var history = 10
+    /// A stage ends when every entry of the relative gradient is below this,
+    public var tolerance = 1e-5
+    /// or when the smoothed loss fell by less than this over 10 iterations (nats per point; 10 times this in the
+    /// stages before the last, whose optimum only starts the next).
+    public var finalDecrease = 1e-4
 
     public init() {}
 
@@ -29,13 +34,13 @@ public struct ICAFit: Sendable {
     public struct Stage: Sendable, Codable {
         public var smoothing: Double
         public var iterations: Int
-        public var evaluations: Int
         public var stop: String
         public var logLikelihood: Double
         public var seconds: Double
     }
 
-    /// Fits the rows of `x` (N × D, N > D); `report` after each stage.
+    /// Fits the rows of `x` (N × D, N > D); `report` after each stage. After SIGINT or SIGTERM (`Interruption`) no
+    /// further stage starts: the stages so far tell how far the fit got.
     public func fit(_ x: Matrix, report: (Stage) -> Void = { _ in }) throws -> (density: ICADensity, stages: [Stage]) {
         let (n, d) = (x.rows, x.cols)
         guard n > d else { throw SparseKitError.badInput(nil, "ICA needs more rows (\(n)) than dimensions (\(d))") }
@@ -55,19 +60,19 @@ public struct ICAFit: Sendable {
             let block = whitener.coordinates(x.rowSlice(rows))
             for i in block.indices { z.storage[start * d + i] = Float(block[i]) }
         }
-        var r = initialRotation(d).map { Float($0) }
+        var r = initialRotation(d)
         var objective = ICAObjective(whitened: z, smoothing: smoothings.first ?? 0)
         var stages: [Stage] = []
         var density: ICADensity?
-        for delta in smoothings {
+        for delta in smoothings where density == nil || !Interruption.requested {  // SIGINT: stop after this stage
             let clock = Date()
             objective.smoothing = delta
-            var optimizer = LBFGS(history: history, maxIterations: iterations)
-            optimizer.gradientTolerance = 1e-6
-            let run = optimizer.minimize(&r) { objective.evaluate($0, gradient: &$1) }
-            let fitted = try exactModel(x, mean: mean, unmixing: DoubleLinearAlgebra.product(r.map(Double.init), whitening, n: d))
+            var optimizer = RelativeLBFGS(maxIterations: iterations, tolerance: tolerance, memory: history)
+            optimizer.windowDecrease = delta == smoothings.last ? finalDecrease : 10 * finalDecrease
+            let run = optimizer.minimize(&objective, from: &r)
+            let fitted = try exactModel(x, mean: mean, unmixing: DoubleLinearAlgebra.product(r, whitening, n: d))
             density = fitted.density
-            let stage = Stage(smoothing: delta, iterations: run.iterations, evaluations: run.evaluations, stop: run.stop.rawValue,
+            let stage = Stage(smoothing: delta, iterations: run.iterations, stop: run.stop,
                               logLikelihood: fitted.logLikelihood, seconds: Date().timeIntervalSince(clock))
             stages.append(stage)
             report(stage)

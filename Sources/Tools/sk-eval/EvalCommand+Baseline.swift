@@ -1,0 +1,21 @@
+import DataKit
+import Models
+import ToolSupport
+
+/// `sk-eval` for baseline densities (`sk-train baseline`): the exact held-out log-likelihood.
+extension EvalCommand {
+    /// Prints the points, the held-out log-likelihood (mean ± standard error, nats/point), bits per dimension, and
+    /// when the data file's whitening matrix M is invertible the same plus log|det M| (the density before whitening).
+    func runBaseline(_ modelFile: HDF5File) throws {
+        let density = try BaselineDensity.read(from: modelFile)
+        let path = try dataPath()
+        let rows = try ModelInput.matchingDataset(path, model: model, modelFile: modelFile, dimension: density.dimension)
+        let dataFile = try HDF5File.open(path)
+        let offset = dataFile.kind(of: WhiteningTransform.group) == .group ? try WhiteningTransform.read(from: dataFile).logAbsDeterminant : nil
+        let progress = ProgressReporter(quiet: common.quiet)
+        let report = try BaselineEvaluation.run(density, rows: rows.shape[0], whiteningLogAbsDeterminant: offset,
+                                                progress: { progress.report("evaluating rows", $0, $1) }) { try rows.readFiniteRows($0) }
+        progress.finish()
+        if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
+    }
+}
