@@ -10,7 +10,7 @@ struct TrainCommand: SparseKitCommand {
         commandName: "sk-train",
         abstract: "Train a sparse latent model on a SparseKit data file.",
         version: SparseKit.version,
-        subcommands: [SparseCodingCommand.self, SDLGMCommand.self])
+        subcommands: [SparseCodingCommand.self, SDLGMCommand.self, BaselineCommand.self])
 
     /// Training stops after the current minibatch and writes a resumable model.
     static let stopsAtSafePoints = true
