@@ -76,6 +76,7 @@ struct EvalCommand: SparseKitCommand {
         let modelFile = try HDF5File.open(model)
         if try UnsupervisedSDLGM.isUnsupervised(modelFile) { return try runUnsupervised(modelFile) }
         if try modelFile.attribute("model")?.stringValue == "sdlgm" { return try runMultiLabel(modelFile) }
+        if try BaselineDensity.isBaseline(modelFile) { return try runBaseline(modelFile) }
         let sc = try SparseCodingModel.read(from: modelFile)
         let rows = try ModelInput.matchingDataset(data, model: model, modelFile: modelFile, dimension: sc.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
