@@ -80,8 +80,8 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
             let model = tinyModel(dimension: 6, latents: 7, maxActive: 4, sigma2: sigma2)
             var g = SeededGenerator(seed: 9)
             let x = randomMatrix(1, 6, 1.5, &g)
-            let marginal = LinearGaussianSupportMarginal(weight: model.decoder.layers[0].weight,
-                                                         bias: model.decoder.layers[0].bias, sigma2: sigma2)
+            let marginal = LinearGaussianSupportMarginal(weight: model.decoder.layers[0].weight, bias: model.decoder.layers[0].bias,
+                                                         sigma2: exp(Double(model.logNoiseVariance)))
             for support in [[], [3], [0, 6], [5, 1, 2], [6, 0, 4, 2]] {
                 let direct = directLogDensity(model, x.row(0), support: support)
                 XCTAssertEqual(marginal.logDensity(x.row(0), support: support), direct,
@@ -95,7 +95,8 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
         let model = tinyModel()
         let x = Matrix(rows: 1, cols: 4, storage: [0.4, -1.2, 0.8, 0.1])
         let marginal = LinearGaussianSupportMarginal(weight: model.decoder.layers[0].weight,
-                                                     bias: model.decoder.layers[0].bias, sigma2: 0.3)
+                                                     bias: model.decoder.layers[0].bias,
+                                                     sigma2: exp(Double(model.logNoiseVariance)))
         var projection = LinearGaussianSupportMarginal.Projection(latents: 5)
         marginal.project(x.row(0), into: &projection)
         var growing = LinearGaussianSupportMarginal.GrowingSupport(capacity: 3)
@@ -106,26 +107,49 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
         }
     }
 
-    /// The linear Gaussian estimate (support sampled, values exact) against exact enumeration, for the defensive
-    /// proposal and for the encoder alone (ε = 0), and the general path (values sampled too) on the same model.
+    /// The linear Gaussian estimate (support sampled, values exact) against exact enumeration with the defensive
+    /// proposal. (The encoder alone, ε = 0, misses this skewed encoder's neglected supports: on row 1 it lands
+    /// 0.12 nats low with an ESS of 216 of 20,000, where the defensive mixture is within 0.01.)
     func testLinearGaussianEstimateMatchesExactEnumeration() {
         let model = tinyModel()
         var g = SeededGenerator(seed: 17)
         let x = randomMatrix(3, 4, 1.2, &g)
         let exact = (0..<3).map { i in exactLogLikelihood(model) { directLogDensity(model, x.row(i), support: $0) } }
-        for epsilon in [UnsupervisedLikelihood.defaultDefensiveWeight, 0] {
-            let estimator = UnsupervisedLikelihood(model: model, samples: 20_000, seed: 1, defensiveWeight: epsilon)
-            XCTAssertTrue(estimator.isExactGivenSupport)
-            let estimates = estimator.estimate(x)
-            for i in 0..<3 {
-                XCTAssertEqual(estimates.logLikelihood[i], exact[i], accuracy: 0.01, "ε = \(epsilon), row \(i)")
-                XCTAssertGreaterThan(estimates.effectiveSampleSize[i], 1000)
-            }
+        let estimator = UnsupervisedLikelihood(model: model, samples: 20_000, seed: 1)
+        XCTAssertTrue(estimator.isExactGivenSupport)
+        let estimates = estimator.estimate(x)
+        for i in 0..<3 {
+            XCTAssertEqual(estimates.logLikelihood[i], exact[i], accuracy: 0.01, "row \(i)")
+            XCTAssertGreaterThan(estimates.effectiveSampleSize[i], 1000)
         }
-        let general = UnsupervisedLikelihood(model: model, samples: 40_000, seed: 2, integratingValuesOut: false)
+    }
+
+    /// The general path (values sampled too) on a linear Gaussian model (σ² = 1) against exact enumeration, within
+    /// four standard errors estimated from the ESS, with an encoder
+    /// whose value proposal is N(0, 1) (the untrained encoder's s ≈ 0.1 around random means is too poor a proposal
+    /// for a tight check with 40,000 samples), on points near the data's bulk (far out, the values' posterior is far
+    /// from N(0, 1) and the ESS drops to about 100).
+    func testGeneralPathMatchesExactEnumeration() {
+        var model = tinyModel(sigma2: 1)
+        let last = model.encoder.layers.count - 1
+        for c in Array(model.meanColumns) + Array(model.scaleColumns) {
+            for j in 0..<model.encoder.layers[last].inputs { model.encoder.layers[last].weight[c, j] = 0 }
+            model.encoder.layers[last].bias[c] = model.scaleColumns.contains(c) ? Float(log(expm1(1.0))) : 0
+        }
+        var g = SeededGenerator(seed: 17)
+        let x = randomMatrix(3, 4, 0.6, &g)
+        let samples = 100_000
+        let general = UnsupervisedLikelihood(model: model, samples: samples, seed: 2, integratingValuesOut: false)
         XCTAssertFalse(general.isExactGivenSupport)
         let estimates = general.estimate(x)
-        for i in 0..<3 { XCTAssertEqual(estimates.logLikelihood[i], exact[i], accuracy: 0.03, "general path, row \(i)") }
+        for i in 0..<3 {
+            let exact = exactLogLikelihood(model) { directLogDensity(model, x.row(i), support: $0) }
+            // The delta method: sd(log p̂) ≈ sd(w)/(√S mean w) = √(1/ESS − 1/S).
+            let standardError = (1 / estimates.effectiveSampleSize[i] - 1 / Double(samples)).squareRoot()
+            XCTAssertLessThan(standardError, 0.02, "row \(i): the check needs a usable proposal")
+            XCTAssertEqual(estimates.logLikelihood[i], exact, accuracy: 4 * standardError,
+                           "row \(i), ESS \(estimates.effectiveSampleSize[i])")
+        }
     }
 
     /// An MLP decoder with a Bernoulli likelihood, K = 3, L0 = 2: log p(x) by enumeration over the supports and the
@@ -182,7 +206,7 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
                                            blockRows: blockRows) { x.rowSlice($0) }
         }
         XCTAssertEqual(reports[0].marginalLogLikelihood?.mean, reports[1].marginalLogLikelihood?.mean)
-        XCTAssertEqual(reports[0].meanEffectiveSampleSize, reports[1].meanEffectiveSampleSize)
+        XCTAssertEqual(reports[0].meanEffectiveSampleSize!, reports[1].meanEffectiveSampleSize!, accuracy: 1e-9)
         XCTAssertEqual(reports[0].likelihoodSamples, 10)
         XCTAssertTrue(reports[0].text.contains("bits/dimension"))
         XCTAssertNil(try UnsupervisedEvaluation.run(model, on: x.rowSlice(0..<5), samples: 1).marginalLogLikelihood)
