@@ -10,7 +10,7 @@ final class BaselineToolTests: XCTestCase {
     func whitenedPatches() throws -> (folder: String, train: String, heldOut: String) {
         let folder = try temporaryFolder(self)
         let images = ["camera.png", "horse.png", "grass-128.png"].map { ToolHarness.fixture("images/" + $0) }
-        for (name, count, seed) in [("p", "4000", "1"), ("h", "600", "2")] {
+        for (name, count, seed) in [("p", "2000", "1"), ("h", "600", "2")] {
             let patches = try ToolHarness.run("sk-patches", images + ["-o", "\(folder)/\(name).h5", "--size", "4", "--count", count, "--seed", seed])
             XCTAssertEqual(patches.status, 0, patches.stderr)
         }
@@ -24,7 +24,7 @@ final class BaselineToolTests: XCTestCase {
         var reports: [BaselineDensity.Kind: BaselineEvaluation] = [:]
         for kind in BaselineDensity.Kind.allCases {
             let model = "\(folder)/\(kind.rawValue).h5"
-            let fit = try ToolHarness.run("sk-train", ["baseline", train, "-o", model, "--model", kind.rawValue, "--json"])
+            let fit = try ToolHarness.run("sk-train", ["baseline", train, "-o", model, "--model", kind.rawValue, "--iterations", "60", "--json"])
             XCTAssertEqual(fit.status, 0, fit.stderr)
             let file = try HDF5File.open(model)
             XCTAssertEqual(try file.fileKind(), .model)

@@ -42,6 +42,11 @@ public struct ICAFit: Sendable {
     /// Fits the rows of `x` (N × D, N > D); `report` after each stage. After SIGINT or SIGTERM (`Interruption`) no
     /// further stage starts: the stages so far tell how far the fit got.
     public func fit(_ x: Matrix, report: (Stage) -> Void = { _ in }) throws -> (density: ICADensity, stages: [Stage]) {
+        // Below about 2^24 multiply-adds per product, OpenBLAS's threads spend more time waking than computing.
+        try BLASThreads.with(x.rows * x.cols * x.cols < 1 << 24 ? 1 : BLASThreads.count) { try fitWithCurrentThreads(x, report: report) }
+    }
+
+    func fitWithCurrentThreads(_ x: Matrix, report: (Stage) -> Void) throws -> (density: ICADensity, stages: [Stage]) {
         let (n, d) = (x.rows, x.cols)
         guard n > d else { throw SparseKitError.badInput(nil, "ICA needs more rows (\(n)) than dimensions (\(d))") }
         var accumulator = CovarianceAccumulator(dimension: d)

@@ -8,7 +8,8 @@ extension EvalCommand {
     /// when the data file's whitening matrix M is invertible the same plus log|det M| (the density before whitening).
     func runBaseline(_ modelFile: HDF5File) throws {
         let density = try BaselineDensity.read(from: modelFile)
-        let path = try dataPath()
+        let given: String? = data  // DATA may be left out for other evaluations (--bdmc)
+        guard let path = given else { throw SparseKitError.usage("give a data file to evaluate \(model) on") }
         let rows = try ModelInput.matchingDataset(path, model: model, modelFile: modelFile, dimension: density.dimension)
         let dataFile = try HDF5File.open(path)
         let offset = dataFile.kind(of: WhiteningTransform.group) == .group ? try WhiteningTransform.read(from: dataFile).logAbsDeterminant : nil
