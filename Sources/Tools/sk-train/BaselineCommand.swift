@@ -55,6 +55,13 @@ struct BaselineCommand: ParsableCommand {
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
     }
 
+    /// The ICA fit these options ask for.
+    var icaFit: ICAFit {
+        var fit = ICAFit()
+        (fit.iterations, fit.seed) = (iterations, seed)
+        return fit
+    }
+
     /// What --json prints.
     struct Summary: Encodable {
         var model: BaselineDensity.Kind
@@ -81,9 +88,7 @@ struct BaselineCommand: ParsableCommand {
             case .gaussian: density = .gaussian(try GaussianDensity.fit(x))
             case .laplace: density = .laplace(try LaplaceDensity.fit(x))
             case .ica:
-                var fit = ICAFit()
-                (fit.iterations, fit.seed) = (iterations, seed)
-                let (ica, fitted) = try fit.fit(x) { stage in
+                let (ica, fitted) = try icaFit.fit(x) { stage in
                     ProgressReporter.note(String(format: "δ = %g: %d L-BFGS iterations (%@), training log-likelihood %.4f nats/point (%.1f s)",
                                                  stage.smoothing, stage.iterations, stage.stop, stage.logLikelihood, stage.seconds),
                                           quiet: common.quiet || common.json)
@@ -103,7 +108,7 @@ struct BaselineCommand: ParsableCommand {
         case .ica:
             configuration["iterations"] = .int(iterations)
             configuration["seed"] = .int(Int(bitPattern: UInt(seed)))
-            configuration["smoothings"] = .doubles(ICAFit().smoothings)
+            configuration["smoothings"] = .doubles(icaFit.smoothings)
         }
         try atomic.commit { path in
             let file = try HDF5File.create(path)
@@ -113,8 +118,8 @@ struct BaselineCommand: ParsableCommand {
             try PatchGeometry.read(from: data)?.write(to: file)
             try file.close()
         }
-        if let stages, stages.count < ICAFit().smoothings.count {
-            throw SparseKitError.interrupted(output, "interrupted; the ICA model after \(stages.count) of \(ICAFit().smoothings.count) smoothing stages is written here")
+        if let stages, stages.count < icaFit.smoothings.count {
+            throw SparseKitError.interrupted(output, "interrupted; the ICA model after \(stages.count) of \(icaFit.smoothings.count) smoothing stages is written here")
         }
         let summary = Summary(model: model, points: x.rows, dimension: x.cols, trainingLogLikelihood: training,
                               trainingBitsPerDimension: DensityUnits.bitsPerDimension(natsPerPoint: training, dimension: x.cols),
