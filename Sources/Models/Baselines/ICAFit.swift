@@ -24,9 +24,9 @@ public struct ICAFit: Sendable {
     public var history = 10
     /// A stage ends when every entry of the relative gradient is below this,
     public var tolerance = 1e-5
-    /// or when the smoothed loss fell by less than this over 10 iterations (nats per point; 10 times this in the
-    /// stages before the last, whose optimum only starts the next).
-    public var finalDecrease = 1e-4
+    /// or when the smoothed loss fell by less than this times D over 10 iterations (nats per point; 10 times this
+    /// in the stages before the last, whose optimum only starts the next).
+    public var decreasePerDimension = 2e-6
 
     public init() {}
 
@@ -73,7 +73,7 @@ public struct ICAFit: Sendable {
             let clock = Date()
             objective.smoothing = delta
             var optimizer = RelativeLBFGS(maxIterations: iterations, tolerance: tolerance, memory: history)
-            optimizer.windowDecrease = delta == smoothings.last ? finalDecrease : 10 * finalDecrease
+            optimizer.windowDecrease = (delta == smoothings.last ? 1 : 10) * decreasePerDimension * Double(d)
             let run = optimizer.minimize(&objective, from: &r)
             let fitted = try exactModel(x, mean: mean, unmixing: DoubleLinearAlgebra.product(r, whitening, n: d))
             density = fitted.density
