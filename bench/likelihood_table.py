@@ -60,6 +60,8 @@ PHOTOS = ["brick.png", "camera.png", "chelsea.png", "grass.png", "gravel.png", "
 ANNEAL = "10:5"
 BASELINES = ["gaussian", "laplace", "ica"]
 LEVELS = [5, 10, 20]
+ISSUE_FIGURES = {8: "Gaussian -78.7, Laplace -67.3, complete ICA -58.3 nats/patch",
+                 16: "Gaussian -304.9, Laplace -251.8 nats/patch"}
 
 
 def now():
@@ -71,7 +73,7 @@ def log(message):
 
 
 def short(path):
-    return os.path.relpath(path, PACKAGE_DIR) if path.startswith(PACKAGE_DIR) else path
+    return os.path.relpath(path, PACKAGE_DIR) if path.startswith(os.path.dirname(PACKAGE_DIR) + "/") else path
 
 
 def run(bin_dir, name, *args, check=True, capture=True):
@@ -438,6 +440,9 @@ def write_table(options, features):
                   f"{'log-likelihood':>16} {'estimator':>17} {'BDMC gap':>9} {'ELBO b/px':>10} {'LL b/px':>8} "
                   f"{'train s':>8} {'LL s':>6}",
                   ]
+        if size in ISSUE_FIGURES and not any(os.path.exists(os.path.join(folder, f"baseline-{m}.h5")) for m in BASELINES):
+            lines += [f"  (no baseline trained here yet; issue 13 quotes, from other code on the same kind of data: "
+                      f"{ISSUE_FIGURES[size]})", ""]
         histories, bdmc_lines = {}, []
         for name, family, settings in models_for(size):
             path = os.path.join(folder, name + ".h5")
@@ -502,7 +507,7 @@ def write_table(options, features):
                          f"{(f'{ll_seconds:.0f}' if ll_seconds is not None else '–'):>6}")
         lines += ["", f"  epochs: * = ES-SC objective not settled (drift >= {options.tolerance}); train L: the training "
                   "objective of the last epoch (ES-SC: L at β = 1; SDLGM: the relaxed training ELBO); drift: its "
-                  "trend per epoch, (mean of the last 3 epochs - mean of the 3 before) / 3; train s: wall seconds of all training runs; LL s: wall seconds of the "
+                  "trend per epoch, (mean of the last 3 epochs - mean of the 3 before) / 3; train s: wall seconds of the kept training run (ES-SC runs discarded as unsettled are listed below); LL s: wall seconds of the "
                   "log-likelihood evaluation; b/px: bits per pixel = nats / (D ln 2)", ""] + bdmc_lines + \
             ([""] if bdmc_lines else [])
         essc = {k: v for k, v in histories.items() if k.startswith("essc")}
@@ -533,6 +538,13 @@ def write_table(options, features):
                 p = os.path.join(folder, f"{name}.{kind}.json")
                 if os.path.exists(p):
                     commands.append(read_json(p)["command"])
+        for name, family, settings in models_for(size):
+            record_path = os.path.join(folder, name + ".train.json")
+            if os.path.exists(record_path):
+                for run_ in read_json(record_path).get("discarded_runs", []):
+                    lines.append(f"  discarded as unsettled: {name}, {run_['epochs']} epochs in "
+                                 f"{run_['wall_seconds']:.0f} s, drift {run_['drift']:+.2f} nats/patch/epoch")
+        lines.append("")
         if commands:
             lines += [f"  commands ({size}x{size}; binaries from --bin):"] + [f"    {c}" for c in commands] + [""]
     if pending:
