@@ -214,7 +214,7 @@ def train_essc(options, folder, train, name, settings, estimates):
         log(f"train {name}: not settled; training again from scratch with {plan[attempt + 1] + anneal_epochs} epochs "
             "(no --resume: it restarts V at unit norm, which unsettles the next epochs)")
     os.replace(final + ".tmp.h5", final)
-    record = {"family": "essc", "settings": settings, "commands": [command], "wall_seconds": seconds,
+    record = {"binaries": short(options.bin), "family": "essc", "settings": settings, "commands": [command], "wall_seconds": seconds,
               "epochs": len(hist["objective"]), "converged": settled, "drift": drift, "last_change": last,
               "tolerance": options.tolerance, "discarded_runs": discarded}
     write_json(record_path, record)
@@ -236,7 +236,7 @@ def train_sdlgm(options, folder, train, name, settings):
     _, _, seconds = run(options.bin, "sk-train", *args)
     hist = history(final)
     change = hist["objective"][-1] - hist["objective"][-2] if len(hist["objective"]) > 1 else None
-    record = {"family": "sdlgm", "settings": settings, "commands": [display_command(options.bin, "sk-train", *args)],
+    record = {"binaries": short(options.bin), "family": "sdlgm", "settings": settings, "commands": [display_command(options.bin, "sk-train", *args)],
               "wall_seconds": seconds, "epochs": len(hist["objective"]), "last_change": change}
     write_json(record_path, record)
     log(f"train {name}: {seconds:.0f} s, {record['epochs']} epochs, ELBO {hist['objective'][-1]:.3f}"
@@ -255,7 +255,7 @@ def train_baseline(options, folder, train, name, settings, has_baseline):
         return
     args = ["baseline", train, "-o", final, "--model", settings["model"], "--quiet"]
     _, _, seconds = run(options.bin, "sk-train", *args)
-    record = {"family": "baseline", "settings": settings, "commands": [display_command(options.bin, "sk-train", *args)],
+    record = {"binaries": short(options.bin), "family": "baseline", "settings": settings, "commands": [display_command(options.bin, "sk-train", *args)],
               "wall_seconds": seconds}
     write_json(record_path, record)
     log(f"train {name}: {seconds:.1f} s")
@@ -335,7 +335,7 @@ def evaluate(options, folder, heldout, name, family, features):
         if code == 0:
             write_json(elbo_path, {"command": display_command(options.bin, "sk-eval", *args), "seconds": seconds,
                                    "report": json.loads(out)})
-            log(f"eval {name}: held-out ELBO in {seconds:.1f} s")
+            log(f"eval {name}: " + ("exact held-out log-likelihood" if family == "baseline" else "held-out ELBO") + f" in {seconds:.1f} s")
         else:
             log(f"eval {name}: sk-eval failed with exit code {code}; skipped")
     if family == "baseline":
