@@ -4,7 +4,7 @@ import XCTest
 
 /// The held-out estimators against exact answers on tiny models (D = 3): log p(x) by numerical quadrature over z.
 final class HeldOutEstimatorTests: XCTestCase {
-    func tinyModel(latents: Int) -> SparseCodingModel {
+    static func tinyModel(latents: Int) -> SparseCodingModel {
         let w = latents == 1
             ? Matrix(rows: 3, cols: 1, storage: [0.6, -0.8, 0.3])
             : Matrix(rows: 3, cols: 2, storage: [0.6, 0.2, -0.8, 0.5, 0.3, -0.7])
@@ -13,7 +13,7 @@ final class HeldOutEstimatorTests: XCTestCase {
 
     /// log p(x) = log ∫ N(x; W z, σ² I) Π_h Laplace(z_h; λ_h) dz by the trapezoid rule on a fine grid with a node at
     /// the kink z_h = 0, over ±40 λ_h (the tails beyond are below e^-40).
-    func quadrature(_ model: SparseCodingModel, _ x: [Double]) -> Double {
+    static func quadrature(_ model: SparseCodingModel, _ x: [Double]) -> Double {
         let h = model.latents
         let nodes = h == 1 ? 20_001 : 801
         let grids = (0..<h).map { c -> [Double] in
@@ -46,14 +46,14 @@ final class HeldOutEstimatorTests: XCTestCase {
 
     func testImportanceSamplingAgreesWithQuadrature() {
         for latents in [1, 2] {
-            let model = tinyModel(latents: latents)
+            let model = Self.tinyModel(latents: latents)
             let points: [[Float]] = [[0.5, -0.9, 0.2], [-1.5, 1.1, 0.9], [0.05, 0.1, -0.1]]
             let x = Matrix(rows: 3, cols: 3, storage: points.flatMap { $0 })
             let estimators = HeldOutEstimators(model: model)
             let (elbo, mu, rho) = estimators.fitPosteriors(x)
             let (logp, ess) = estimators.logLikelihood(x, mu: mu, rho: rho, samples: 50_000, widen: 1.5, seed: 7)
             for k in 0..<3 {
-                let exact = quadrature(model, points[k].map(Double.init))
+                let exact = Self.quadrature(model, points[k].map(Double.init))
                 XCTAssertEqual(logp[k], exact, accuracy: 0.01, "H = \(latents), point \(k)")
                 XCTAssertLessThanOrEqual(elbo[k], exact + 1e-6, "the ELBO is a lower bound")
                 XCTAssertGreaterThan(elbo[k], exact - 1, "and a reasonable one")
@@ -64,7 +64,7 @@ final class HeldOutEstimatorTests: XCTestCase {
 
     /// The fitted q maximises the ELBO: small perturbations of μ or ρ never increase it.
     func testFittedPosteriorsAreStationary() {
-        let model = tinyModel(latents: 2)
+        let model = Self.tinyModel(latents: 2)
         let x = Matrix(rows: 1, cols: 3, storage: [0.5, -0.9, 0.2])
         let estimators = HeldOutEstimators(model: model)
         let (elbo, mu, rho) = estimators.fitPosteriors(x)

@@ -16,6 +16,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
+    /// Generator number `stream` of the family fixed by `seed`: the stream index is mixed (MurmurHash3's 64-bit
+    /// finalizer) before seeding, so neighbouring streams share no SplitMix64 states. Work split into independent
+    /// pieces (a point's Markov chains) draws from its own stream, so results do not depend on threads or blocks.
+    public init(seed: UInt64, stream: UInt64) {
+        var k = stream &+ 0x632B_E59B_D9B4_E019
+        k = (k ^ (k >> 33)) &* 0xFF51_AFD7_ED55_8CCD
+        k = (k ^ (k >> 33)) &* 0xC4CE_B9FE_1A85_EC53
+        self.init(seed: seed ^ (k ^ (k >> 33)))
+    }
+
     public mutating func next() -> UInt64 {
         let result = rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17

@@ -83,19 +83,21 @@ public struct HeldOutEstimators: Sendable {
         -> (logp: [Double], effectiveSampleSize: [Double])
     {
         var generator = SeededGenerator(seed: seed)
-        return logLikelihood(x, mu: mu, rho: rho, samples: samples, widen: widen, generator: &generator)
+        let estimates = importanceSampled(x, mu: mu, rho: rho, samples: samples, widen: widen, generator: &generator)
+        return (estimates.map(\.logLikelihood), estimates.map(\.effectiveSampleSize))
     }
 
-    /// `logLikelihood` drawing from `generator`, which goes on from there: the rows of a data set estimated block by
-    /// block with one generator get the estimates of all rows at once.
-    public func logLikelihood(_ x: Matrix, mu: Matrix, rho: Matrix, samples: Int, widen: Double = 1,
-                              generator: inout SeededGenerator) -> (logp: [Double], effectiveSampleSize: [Double])
+    /// Importance sampling drawing from `generator`, which goes on from there: the rows of a data set estimated
+    /// block by block with one generator get the estimates of all rows at once. Per row: log of the mean weight,
+    /// the log-weights' variance and the effective sample size.
+    public func importanceSampled(_ x: Matrix, mu: Matrix, rho: Matrix, samples: Int, widen: Double = 1,
+                                  generator: inout SeededGenerator) -> [AnnealedImportanceSampling.PointEstimate]
     {
         let (n, d, h) = (x.rows, x.cols, model.latents)
         let sigma2 = Double(model.sigma2)
         let lambda = model.lambda.map(Double.init)
         let logNormalizer = -Double(d) / 2 * log(2 * Double.pi * sigma2) - lambda.reduce(0) { $0 + log(2 * $1) }
-        var logp = [Double](repeating: 0, count: n), ess = logp
+        var estimates: [AnnealedImportanceSampling.PointEstimate] = []
         let block = min(samples, 4096)
         var z = Matrix(rows: block, cols: h)
         var reconstruction = Matrix(rows: block, cols: d)
@@ -126,17 +128,11 @@ public struct HeldOutEstimators: Sendable {
                     logWeights[start + r] = logNormalizer - squared / (2 * sigma2) + logPrior[r] - logQ[r]
                 }
             }
-            let top = logWeights.max()!
-            var sum = 0.0, sumSquares = 0.0
-            for lw in logWeights {
-                let w = exp(lw - top)
-                sum += w
-                sumSquares += w * w
-            }
-            logp[point] = top + log(sum / Double(samples))
-            ess[point] = sum * sum / sumSquares
+            let summary = LogWeights(logWeights)
+            estimates.append(.init(logLikelihood: summary.logMean, logWeightVariance: summary.variance,
+                                   effectiveSampleSize: summary.effectiveSampleSize))
         }
-        return (logp, ess)
+        return estimates
     }
 }
 
@@ -164,8 +160,9 @@ public struct RunningMoments: Sendable {
         squaredDeviations += delta * (value - mean)
     }
 
-    /// sqrt(s² / n) with the unbiased sample variance s²; 0 for fewer than two values.
-    public var standardError: Double {
-        count > 1 ? (squaredDeviations / Double(count - 1) / Double(count)).squareRoot() : 0
-    }
+    /// The unbiased sample variance s²; 0 for fewer than two values.
+    public var variance: Double { count > 1 ? squaredDeviations / Double(count - 1) : 0 }
+
+    /// sqrt(s² / n); 0 for fewer than two values.
+    public var standardError: Double { (variance / Double(max(count, 1))).squareRoot() }
 }

@@ -8,15 +8,57 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         public var standardError: Double
     }
 
+    /// How `sk-eval --loglik` estimates log p(x) (`es-sc.md`, "Evaluation").
+    public enum LikelihoodMethod: String, Codable, Sendable, CaseIterable {
+        /// Annealed importance sampling with exact Gibbs sweeps (`AnnealedImportanceSampling`), the default.
+        case ais
+        /// Plain importance sampling with the fitted diagonal q widened 1.5× as proposal (for comparison only:
+        /// on natural patches its effective sample size is a few and it falls below the ELBO).
+        case `is`
+    }
+
+    /// How to estimate the log-likelihood: the method, K and T (AIS) or K samples (IS), and the seed.
+    public struct LikelihoodSettings: Sendable {
+        public var method: LikelihoodMethod
+        /// AIS chains, or IS samples, per point.
+        public var samples: Int
+        /// AIS temperatures T (unused by IS).
+        public var temperatures: Int
+        public var seed: UInt64
+
+        public init(method: LikelihoodMethod = .ais, samples: Int = AnnealedImportanceSampling.defaultChains,
+                    temperatures: Int = AnnealedImportanceSampling.defaultTemperatures, seed: UInt64 = 0) {
+            (self.method, self.samples, self.temperatures, self.seed) = (method, samples, temperatures, seed)
+        }
+    }
+
+    /// The estimated held-out log-likelihood: nats per point (mean ± standard error over points) and in bits per
+    /// dimension, the settings, and per-point diagnostics averaged over points.
+    public struct LikelihoodReport: Codable, Sendable {
+        public var method: LikelihoodMethod
+        public var mean: Double
+        public var standardError: Double
+        /// mean / (D ln 2).
+        public var bitsPerDimension: Double
+        /// AIS chains or IS samples per point.
+        public var samples: Int
+        /// AIS temperatures (nil for IS).
+        public var temperatures: Int?
+        /// Mean over points of the sample variance of the chains' (or samples') log-weights.
+        public var meanLogWeightVariance: Double
+        public var maxLogWeightVariance: Double
+        /// Mean over points of the effective sample size (Σw)²/Σw².
+        public var meanEffectiveSampleSize: Double
+        public var secondsPerPoint: Double
+    }
+
     public var points: Int
     /// L(W, q) per point on these data: q fitted, σ² and λ re-estimated on them.
     public var objective: Double
     /// The ordinary ELBO per point with W, σ², λ fixed from training.
     public var heldOutELBO: Estimate
-    /// Importance-sampled log p(x) per point (when asked for), its mean effective sample size, and K.
-    public var logLikelihood: Estimate?
-    public var meanEffectiveSampleSize: Double?
-    public var samples: Int?
+    /// log p(x) per point, when asked for.
+    public var logLikelihood: LikelihoodReport?
     public var gini: Double
     public var sigma2: Double
     public var lambdaMean: Double
@@ -27,36 +69,37 @@ public struct SparseCodingEvaluation: Codable, Sendable {
     /// depend on how the rows are split into blocks.
     public static let blockRows = 8192
 
-    /// Evaluates `model` on the rows of `x`; with `samples`, also the importance-sampled log-likelihood.
-    public static func run(_ model: SparseCodingModel, on x: Matrix, samples: Int?, seed: UInt64) -> SparseCodingEvaluation {
-        run(model, rows: x.rows, samples: samples, seed: seed, blockRows: blockRows) { x.rowSlice($0) }
+    /// Evaluates `model` on the rows of `x`; with `likelihood`, also the log-likelihood.
+    public static func run(_ model: SparseCodingModel, on x: Matrix, likelihood: LikelihoodSettings?) -> SparseCodingEvaluation {
+        run(model, rows: x.rows, likelihood: likelihood, blockRows: blockRows) { x.rowSlice($0) }
     }
 
     /// Evaluates `model` on the rows of `data` (N × D) read block by block: memory holds one block, whatever N is.
     /// `progress(rowsDone, N)` after each block.
-    public static func run(_ model: SparseCodingModel, rowsOf data: HDF5Dataset, samples: Int?, seed: UInt64,
+    public static func run(_ model: SparseCodingModel, rowsOf data: HDF5Dataset, likelihood: LikelihoodSettings?,
                            blockRows: Int = blockRows, progress: (Int, Int) -> Void = { _, _ in }) throws
         -> SparseCodingEvaluation
     {
-        try run(model, rows: data.shape[0], samples: samples, seed: seed, blockRows: blockRows, progress: progress) {
+        try run(model, rows: data.shape[0], likelihood: likelihood, blockRows: blockRows, progress: progress) {
             try data.readFiniteRows($0)
         }
     }
 
     /// The evaluation over `n` rows that `block(range)` provides: per block, each q_n fitted (W, σ², λ fixed), the
     /// sums of L added up (`DiagonalEntropyObjective.Sums`, σ² and λ re-estimated from the totals), the held-out
-    /// ELBO, Gini and (with `samples`) log p(x) of each row accumulated, the importance samples drawn from one
-    /// generator across blocks.
-    static func run(_ model: SparseCodingModel, rows n: Int, samples: Int?, seed: UInt64, blockRows: Int,
+    /// ELBO, Gini and (with `likelihood`) log p(x) of each row accumulated. AIS draws each row's chains from the
+    /// row's own stream, IS from one generator across blocks, so neither depends on the block size.
+    static func run(_ model: SparseCodingModel, rows n: Int, likelihood: LikelihoodSettings?, blockRows: Int,
                     progress: (Int, Int) -> Void = { _, _ in }, block: (Range<Int>) throws -> Matrix) rethrows
         -> SparseCodingEvaluation
     {
         precondition(n > 0 && blockRows > 0 && blockRows % 512 == 0, "rows, in blocks of whole 512-row batches")
         let estimators = HeldOutEstimators(model: model)
-        var generator = SeededGenerator(seed: seed)
+        let ais = likelihood.map { AnnealedImportanceSampling(model: model, temperatures: $0.temperatures, chains: $0.samples) }
+        var generator = SeededGenerator(seed: likelihood?.seed ?? 0)
         var sums: DiagonalEntropyObjective.Sums?
         var elbo = RunningMoments(), logLikelihood = RunningMoments()
-        var giniSum = 0.0, essSum = 0.0
+        var giniSum = 0.0, essSum = 0.0, varianceSum = 0.0, varianceMax = 0.0, likelihoodSeconds = 0.0
         for start in stride(from: 0, to: n, by: blockRows) {
             let rows = start..<min(n, start + blockRows)
             let x = try block(rows)
@@ -65,11 +108,23 @@ public struct SparseCodingEvaluation: Codable, Sendable {
             if sums == nil { sums = blockSums } else { sums!.add(blockSums) }
             for value in fitted.elbo { elbo.add(value) }
             for row in 0..<x.rows { giniSum += Sparsity.gini(fitted.mu.row(row)) }
-            if let samples {
-                let (logp, ess) = estimators.logLikelihood(x, mu: fitted.mu, rho: fitted.rho, samples: samples, widen: 1.5,
-                                                           generator: &generator)
-                for value in logp { logLikelihood.add(value) }
-                essSum += ess.reduce(0, +)
+            if let likelihood {
+                let started = Date()
+                let estimates: [AnnealedImportanceSampling.PointEstimate]
+                switch likelihood.method {
+                case .ais:
+                    estimates = ais!.forward(x, firstRow: start, seed: likelihood.seed)
+                case .is:
+                    estimates = estimators.importanceSampled(x, mu: fitted.mu, rho: fitted.rho, samples: likelihood.samples,
+                                                             widen: 1.5, generator: &generator)
+                }
+                likelihoodSeconds += Date().timeIntervalSince(started)
+                for estimate in estimates {
+                    logLikelihood.add(estimate.logLikelihood)
+                    essSum += estimate.effectiveSampleSize
+                    varianceSum += estimate.logWeightVariance
+                    varianceMax = max(varianceMax, estimate.logWeightVariance)
+                }
             }
             progress(rows.upperBound, n)
         }
@@ -77,13 +132,16 @@ public struct SparseCodingEvaluation: Codable, Sendable {
                                                      norms: model.columnNormsSquared, weights: .one)
         var report = SparseCodingEvaluation(
             points: n, objective: entropy.value, heldOutELBO: Estimate(mean: elbo.mean, standardError: elbo.standardError),
-            logLikelihood: nil, meanEffectiveSampleSize: nil, samples: nil, gini: giniSum / Double(n),
+            logLikelihood: nil, gini: giniSum / Double(n),
             sigma2: Double(model.sigma2), lambdaMean: model.lambda.reduce(0.0) { $0 + Double($1) } / Double(model.latents),
             lambdaMin: Double(model.lambda.min() ?? 0), lambdaMax: Double(model.lambda.max() ?? 0))
-        if let samples {
-            report.logLikelihood = Estimate(mean: logLikelihood.mean, standardError: logLikelihood.standardError)
-            report.meanEffectiveSampleSize = essSum / Double(n)
-            report.samples = samples
+        if let likelihood {
+            report.logLikelihood = LikelihoodReport(
+                method: likelihood.method, mean: logLikelihood.mean, standardError: logLikelihood.standardError,
+                bitsPerDimension: logLikelihood.mean / (Double(model.dimension) * log(2)), samples: likelihood.samples,
+                temperatures: likelihood.method == .ais ? likelihood.temperatures : nil,
+                meanLogWeightVariance: varianceSum / Double(n), maxLogWeightVariance: varianceMax,
+                meanEffectiveSampleSize: essSum / Double(n), secondsPerPoint: likelihoodSeconds / Double(n))
         }
         return report
     }
@@ -91,9 +149,12 @@ public struct SparseCodingEvaluation: Codable, Sendable {
     public var text: String {
         var lines = [String(format: "points %d   objective L %.4f nats/point", points, objective),
                      String(format: "held-out ELBO %.4f ± %.4f", heldOutELBO.mean, heldOutELBO.standardError)]
-        if let logLikelihood, let meanEffectiveSampleSize, let samples {
-            lines.append(String(format: "log-likelihood (IS, K = %d) %.4f ± %.4f   mean ESS %.0f", samples,
-                                logLikelihood.mean, logLikelihood.standardError, meanEffectiveSampleSize))
+        if let l = logLikelihood {
+            let settings = l.method == .ais ? "AIS, T = \(l.temperatures ?? 0), K = \(l.samples)" : "IS, K = \(l.samples)"
+            lines.append(String(format: "log-likelihood (%@) %.4f ± %.4f nats/point = %.5f bits/dim", settings, l.mean,
+                                l.standardError, l.bitsPerDimension))
+            lines.append(String(format: "  log-weight variance per point: mean %.3g, max %.3g   mean ESS %.1f   %.3f s/point",
+                                l.meanLogWeightVariance, l.maxLogWeightVariance, l.meanEffectiveSampleSize, l.secondsPerPoint))
         }
         lines.append(String(format: "Gini %.4f   σ² %.6g   λ mean %.4g (min %.4g, max %.4g)", gini, sigma2, lambdaMean,
                             lambdaMin, lambdaMax))

@@ -10,11 +10,16 @@ struct EvalCommand: SparseKitCommand {
         abstract: "Evaluate a model on data: objective, held-out ELBO, log-likelihood, sparsity.",
         discussion: """
             For ES-SC models: W, σ² and λ stay fixed from training and q is fitted per point. Reports the entropy
-            objective on the data, the held-out ELBO (mean ± standard error), with --loglik the importance-sampled
-            log-likelihood (proposal: the fitted q widened 1.5×; K samples per point; mean ESS), the Gini
-            coefficient of the posterior means, and σ², λ. A model file with only /model/W, /model/lambda and
-            /model/sigma2 is enough. The rows are read and evaluated 8,192 at a time, so memory stays bounded
-            however large the data file is.
+            objective on the data, the held-out ELBO (mean ± standard error), the Gini coefficient of the posterior
+            means, and σ², λ. With --loglik also log p(x) per point in nats and bits per dimension: by default
+            annealed importance sampling (K = --chains chains per point from the prior through T = --temperatures
+            tempered posteriors on a sigmoid schedule, exact Gibbs sweeps; a stochastic lower bound), with the
+            per-point variance of the chains' log-weights; --loglik-method is gives plain importance sampling with
+            the fitted q widened 1.5× (--samples per point), for comparison only. --bdmc N checks the estimator
+            (bidirectional Monte Carlo): N points simulated from the model, forward AIS (lower bound) and reverse
+            AIS from the simulated latents (upper bound); the gap bounds the error of both (DATA is not read).
+            A model file with only /model/W, /model/lambda and /model/sigma2 is enough. The rows are read and
+            evaluated 8,192 at a time, so memory stays bounded however large the data file is.
 
             For unsupervised SDLGM models (on the kind of file they were trained on): the held-out ELBO of the
             discrete model (hard samples, --elbo-samples per point; mean ± standard error), its log-likelihood and
@@ -30,7 +35,9 @@ struct EvalCommand: SparseKitCommand {
 
             Examples:
               sk-eval model.h5 heldout-white.h5
-              sk-eval model.h5 heldout-white.h5 --loglik --samples 1000 --json | jq .logLikelihood
+              sk-eval model.h5 heldout-white.h5 --loglik --json | jq .logLikelihood
+              sk-eval model.h5 heldout-white.h5 --loglik --loglik-method is --samples 1000
+              sk-eval model.h5 --bdmc 200 --temperatures 1000 --chains 16
               sk-eval sdlgm.h5 bibtex.h5 --split test
               sk-eval embed.h5 heldout-white.h5 --elbo-samples 20
             """,
@@ -39,16 +46,28 @@ struct EvalCommand: SparseKitCommand {
     @Argument(help: "A model file.")
     var model: String
 
-    @Argument(help: "A 'patches' or 'whitened' file prepared as the training data were (ES-SC), or a 'multilabel' file (SDLGM).")
-    var data: String
+    @Argument(help: "A 'patches' or 'whitened' file prepared as the training data were (ES-SC), or a 'multilabel' file (SDLGM); not read with --bdmc.")
+    var data: String?
 
-    @Flag(help: "Also estimate the log-likelihood by importance sampling.")
+    @Flag(help: "Also estimate the log-likelihood.")
     var loglik = false
 
-    @Option(help: "Importance samples per point (with --loglik).")
+    @Option(name: .customLong("loglik-method"), help: "ES-SC log-likelihood estimator: ais (annealed importance sampling) or is (importance sampling with the fitted q).")
+    var loglikMethod: SparseCodingEvaluation.LikelihoodMethod = .ais
+
+    @Option(help: "AIS chains K per point (ES-SC).")
+    var chains = AnnealedImportanceSampling.defaultChains
+
+    @Option(help: "AIS temperatures T (ES-SC).")
+    var temperatures = AnnealedImportanceSampling.defaultTemperatures
+
+    @Option(help: "Check AIS by bidirectional Monte Carlo on this many points simulated from the ES-SC model.")
+    var bdmc: Int?
+
+    @Option(help: "Importance samples per point (--loglik-method is; SDLGM --loglik).")
     var samples = 1000
 
-    @Option(help: "Seed of the importance samples.")
+    @Option(help: "Seed of the samplers.")
     var seed: UInt64 = 0
 
     @Option(name: .customLong("elbo-samples"), help: "Samples per point of the held-out ELBO (unsupervised SDLGM).")
@@ -68,8 +87,15 @@ struct EvalCommand: SparseKitCommand {
 
     @OptionGroup var common: CommonOptions
 
+    static let largestCount = 100_000_000
+
     func validate() throws {
-        guard samples >= 1, elboSamples >= 1 else { throw ValidationError("--samples and --elbo-samples must be at least 1") }
+        for (name, value) in [("--samples", samples), ("--elbo-samples", elboSamples), ("--chains", chains),
+                              ("--temperatures", temperatures), ("--bdmc", bdmc ?? 1)]
+        where !(1...Self.largestCount).contains(value) {
+            throw ValidationError("\(name) must be between 1 and \(Self.largestCount), not \(value)")
+        }
+        guard data != nil || bdmc != nil else { throw ValidationError("give a data file (or --bdmc N for an ES-SC model)") }
     }
 
     func run() throws {
@@ -78,18 +104,33 @@ struct EvalCommand: SparseKitCommand {
         if try modelFile.attribute("model")?.stringValue == "sdlgm" { return try runMultiLabel(modelFile) }
         if try BaselineDensity.isBaseline(modelFile) { return try runBaseline(modelFile) }
         let sc = try SparseCodingModel.read(from: modelFile)
-        let rows = try ModelInput.matchingDataset(data, model: model, modelFile: modelFile, dimension: sc.dimension)
+        if let bdmc { return try runBDMC(sc, points: bdmc) }
+        let rows = try ModelInput.matchingDataset(try dataPath(), model: model, modelFile: modelFile, dimension: sc.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
-        let report = try SparseCodingEvaluation.run(sc, rowsOf: rows, samples: loglik ? samples : nil, seed: seed) {
+        let settings = SparseCodingEvaluation.LikelihoodSettings(
+            method: loglikMethod, samples: loglikMethod == .ais ? chains : samples, temperatures: temperatures, seed: seed)
+        let report = try SparseCodingEvaluation.run(sc, rowsOf: rows, likelihood: loglik ? settings : nil) {
             progress.report("evaluating rows", $0, $1)
         }
         progress.finish()
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 
+    /// Bidirectional Monte Carlo on points simulated from the model: both bounds and their gap.
+    func runBDMC(_ sc: SparseCodingModel, points: Int) throws {
+        let bounds = BidirectionalMonteCarlo.run(sc, points: points, temperatures: temperatures, chains: chains, seed: seed)
+        if common.json { try ToolRunner.printJSON(bounds) } else { print(bounds.text) }
+    }
+
+    /// The data file, which every evaluation but --bdmc needs.
+    func dataPath() throws -> String {
+        guard let data else { throw ValidationError("give a data file to evaluate on") }
+        return data
+    }
+
     func runUnsupervised(_ modelFile: HDF5File) throws {
         let sdlgm = try UnsupervisedSDLGM.read(from: modelFile)
-        let rows = try ModelInput.denseRowBlocks(data, split: split == "all" ? nil : split, model: model,
+        let rows = try ModelInput.denseRowBlocks(try dataPath(), split: split == "all" ? nil : split, model: model,
                                                  modelFile: modelFile, dimension: sdlgm.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
         let report = try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSamples,
@@ -101,6 +142,7 @@ struct EvalCommand: SparseKitCommand {
 
     func runMultiLabel(_ modelFile: HDF5File) throws {
         let (predictor, _) = try MultiLabelPredictor.read(from: modelFile)
+        let data = try dataPath()
         let dataFile = try HDF5File.open(data)
         guard try dataFile.fileKind() == .multilabel else {
             throw SparseKitError.badInput(data, "is not a 'multilabel' file; SDLGM models are evaluated on multilabel files")
@@ -116,3 +158,5 @@ struct EvalCommand: SparseKitCommand {
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 }
+
+extension SparseCodingEvaluation.LikelihoodMethod: ExpressibleByArgument {}

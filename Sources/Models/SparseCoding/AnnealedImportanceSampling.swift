@@ -1,0 +1,182 @@
+import DataKit
+import Dispatch
+import Foundation
+
+/// Annealed importance sampling of an ES-SC model's log p(x) (Neal 2001; `es-sc.md`, "Evaluation"), and its
+/// reverse for bidirectional Monte Carlo (Grosse, Ghahramani & Adams 2015).
+///
+/// Targets f_t(z) = p(z) p(x | z)^{β_t}, 0 = β_0 < … < β_T = 1. Forward, each of K chains per point starts from the
+/// prior and
+///   log w = Σ_{t=1…T} (β_t − β_{t−1}) log p(x | z_{t−1}),  z_t ~ one Gibbs sweep leaving f_t invariant (t < T);
+/// log p̂(x) = log (1/K) Σ_k w_k is a stochastic lower bound (E w = p(x)). Reverse, each chain starts from an exact
+/// posterior sample z_T (on data simulated from the model, the z that generated x) and
+///   log w_rev = Σ_{t=T…1} (β_{t−1} − β_t) log p(x | z_t),  z_{t−1} ~ a sweep leaving f_{t−1} invariant (t > 1);
+/// E w_rev = 1/p(x), so −log (1/K) Σ_k w_rev,k is a stochastic upper bound.
+///
+/// The transitions are `TemperedLaplaceGibbs` sweeps. Each point's chains draw from their own random stream
+/// (`SeededGenerator(seed:stream:)` with the point's row in the data set), so estimates depend neither on how rows
+/// are split into blocks nor on the number of threads. Points are spread over the cores.
+public struct AnnealedImportanceSampling: Sendable {
+    public let model: SparseCodingModel
+    /// K: chains per point.
+    public let chains: Int
+    /// β_0 = 0, …, β_T = 1.
+    public let schedule: [Double]
+    let sampler: TemperedLaplaceGibbs
+
+    /// Default T and K of `sk-eval --loglik`, chosen by bidirectional Monte Carlo (README, "Held-out likelihood").
+    public static let defaultTemperatures = 1000
+    public static let defaultChains = 16
+
+    public init(model: SparseCodingModel, temperatures: Int = defaultTemperatures, chains: Int = defaultChains) {
+        precondition(temperatures >= 1 && chains >= 1, "at least one temperature and one chain")
+        self.model = model
+        self.chains = chains
+        schedule = Self.sigmoidSchedule(temperatures)
+        sampler = TemperedLaplaceGibbs(model: model)
+    }
+
+    public var temperatures: Int { schedule.count - 1 }
+
+    /// The sigmoid schedule of Grosse et al. (2015): β̃_t = σ(δ (2t/T − 1)) with δ = 4, rescaled so that β_0 = 0 and
+    /// β_T = 1; its steps are smallest near both ends, where log p(x | z) changes fastest.
+    public static func sigmoidSchedule(_ temperatures: Int, sharpness delta: Double = 4) -> [Double] {
+        guard temperatures > 1 else { return [0, 1] }
+        let raw = (0...temperatures).map { t in 1 / (1 + exp(-delta * (2 * Double(t) / Double(temperatures) - 1))) }
+        let (low, high) = (raw.first!, raw.last!)
+        var schedule = raw.map { ($0 - low) / (high - low) }
+        schedule[0] = 0
+        schedule[temperatures] = 1
+        return schedule
+    }
+
+    /// One point's result: log of the mean weight (a lower bound forward; the negated log mean reverse weight,
+    /// an upper bound, in reverse), the sample variance of the K chains' log-weights, and the weights' effective
+    /// sample size (Σw)²/Σw².
+    public struct PointEstimate: Sendable, Equatable {
+        public var logLikelihood: Double
+        public var logWeightVariance: Double
+        public var effectiveSampleSize: Double
+    }
+
+    /// Forward AIS for each row of `x`; `firstRow` is the index of x's first row in the whole data set (it picks
+    /// the random streams).
+    public func forward(_ x: Matrix, firstRow: Int = 0, seed: UInt64) -> [PointEstimate] {
+        run(x, exactLatents: nil, firstRow: firstRow, seed: seed)
+    }
+
+    /// Reverse AIS for each row of `x` from its exact posterior sample (the row of `latents`): upper bounds.
+    public func reverse(_ x: Matrix, exactLatents latents: Matrix, firstRow: Int = 0, seed: UInt64) -> [PointEstimate] {
+        precondition(latents.rows == x.rows && latents.cols == model.latents, "one latent vector per row")
+        return run(x, exactLatents: latents, firstRow: firstRow, seed: seed)
+    }
+
+    private func run(_ x: Matrix, exactLatents: Matrix?, firstRow: Int, seed: UInt64) -> [PointEstimate] {
+        precondition(x.cols == model.dimension, "rows of dimension D")
+        let n = x.rows
+        let c = Matrix.product(x, model.w)  // rows cᵀ = xᵀW
+        var results = [PointEstimate](repeating: PointEstimate(logLikelihood: 0, logWeightVariance: 0, effectiveSampleSize: 0),
+                                      count: n)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n))
+        results.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let slots = slots
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var workspace = Workspace(chains: chains, latents: model.latents)
+                for point in stride(from: worker, to: n, by: workers) {
+                    var generator = SeededGenerator(seed: seed, stream: UInt64(firstRow + point))
+                    let xRow = x.row(point), cRow = c.row(point).map(Double.init)
+                    let squaredNorm = xRow.reduce(0.0) { $0 + Double($1) * Double($1) }
+                    let start = exactLatents.map { z in z.row(point).map(Double.init) }
+                    slots[point] = chainsOfOnePoint(squaredNorm: squaredNorm, c: cRow, exactLatent: start,
+                                                    workspace: &workspace, generator: &generator)
+                }
+            }
+        }
+        return results
+    }
+
+    /// Per-worker buffers: z and v = c − G z of K chains (K × H), and the chains' log-weights.
+    struct Workspace {
+        var z: [Double]
+        var v: [Double]
+        var logWeights: [Double]
+        init(chains: Int, latents: Int) {
+            z = [Double](repeating: 0, count: chains * latents)
+            v = z
+            logWeights = [Double](repeating: 0, count: chains)
+        }
+    }
+
+    /// Rounding drift of v is removed by an exact recomputation every so many sweeps.
+    static let refreshInterval = 64
+
+    private func chainsOfOnePoint(squaredNorm: Double, c: [Double], exactLatent: [Double]?, workspace: inout Workspace,
+                                  generator: inout SeededGenerator) -> PointEstimate {
+        let h = model.latents
+        let temperatures = self.temperatures
+        let lambda = model.lambda.map(Double.init)
+        c.withUnsafeBufferPointer { c in
+            workspace.z.withUnsafeMutableBufferPointer { zs in
+                workspace.v.withUnsafeMutableBufferPointer { vs in
+                    for k in 0..<chains {
+                        let z = zs.baseAddress! + k * h, v = vs.baseAddress! + k * h
+                        if let exactLatent {
+                            for j in 0..<h { z[j] = exactLatent[j] }
+                        } else {
+                            for j in 0..<h { z[j] = generator.laplace(scale: lambda[j]) }
+                        }
+                        sampler.residualCorrelation(c: c.baseAddress!, z: z, into: v)
+                        var logWeight = 0.0
+                        if exactLatent == nil {
+                            for t in 1...temperatures {
+                                logWeight += (schedule[t] - schedule[t - 1])
+                                    * sampler.logLikelihood(squaredNorm: squaredNorm, c: c.baseAddress!, z: z, v: v)
+                                if t < temperatures { transition(z: z, v: v, c: c.baseAddress!, t: t, generator: &generator) }
+                            }
+                        } else {
+                            for t in stride(from: temperatures, through: 1, by: -1) {
+                                logWeight += (schedule[t - 1] - schedule[t])
+                                    * sampler.logLikelihood(squaredNorm: squaredNorm, c: c.baseAddress!, z: z, v: v)
+                                if t > 1 { transition(z: z, v: v, c: c.baseAddress!, t: t - 1, generator: &generator) }
+                            }
+                        }
+                        workspace.logWeights[k] = logWeight
+                    }
+                }
+            }
+        }
+        let summary = LogWeights(workspace.logWeights)
+        return PointEstimate(logLikelihood: exactLatent == nil ? summary.logMean : -summary.logMean,
+                             logWeightVariance: summary.variance, effectiveSampleSize: summary.effectiveSampleSize)
+    }
+
+    @inline(__always)
+    private func transition(z: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, c: UnsafePointer<Double>,
+                            t: Int, generator: inout SeededGenerator) {
+        sampler.sweep(z: z, v: v, beta: schedule[t], generator: &generator)
+        if t % Self.refreshInterval == 0 { sampler.residualCorrelation(c: c, z: z, into: v) }
+    }
+}
+
+/// Summaries of a set of log-weights: log of the mean weight (by log-sum-exp), the log-weights' sample variance and
+/// the weights' effective sample size (Σw)²/Σw².
+public struct LogWeights: Sendable {
+    public let logMean: Double
+    public let variance: Double
+    public let effectiveSampleSize: Double
+
+    public init(_ logWeights: [Double]) {
+        let top = logWeights.max()!
+        var sum = 0.0, sumSquares = 0.0
+        var moments = RunningMoments()
+        for value in logWeights {
+            let w = exp(value - top)
+            sum += w
+            sumSquares += w * w
+            moments.add(value)
+        }
+        logMean = top + log(sum / Double(logWeights.count))
+        variance = moments.variance
+        effectiveSampleSize = sum * sum / sumSquares
+    }
+}
