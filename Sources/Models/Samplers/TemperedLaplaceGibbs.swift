@@ -51,9 +51,7 @@ public struct TemperedLaplaceGibbs: Sendable {
         guard a > 0 else { return generator.laplace(scale: 1 / r) }
         let s = 1 / a.squareRoot()
         let uPlus = (b - r) * s, uMinus = -(b + r) * s
-        let logPlus = GaussianTail.logMillsRatio(-uPlus), logMinus = GaussianTail.logMillsRatio(-uMinus)
-        let positive = 1 / (1 + exp(logMinus - logPlus))
-        if generator.uniform() < positive {
+        if generator.uniform() < GaussianTail.millsShare(-uPlus, -uMinus) {  // −u₊ − u₋ = 2 r s > 0
             return s * (uPlus + GaussianTail.sampleAbove(-uPlus, generator: &generator))  // > 0
         }
         return -s * (uMinus + GaussianTail.sampleAbove(-uMinus, generator: &generator))  // < 0
