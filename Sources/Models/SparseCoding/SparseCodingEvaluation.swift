@@ -50,6 +50,10 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         /// Mean over points of the effective sample size (Σw)²/Σw².
         public var meanEffectiveSampleSize: Double
         public var secondsPerPoint: Double
+        /// log|det M| of the data's invertible whitening matrix M, when it has one, and mean + log|det M|: nats per
+        /// point of the patches before whitening (`WhiteningTransform.logAbsDeterminant`).
+        public var whiteningLogAbsDeterminant: Double?
+        public var pixelSpaceMean: Double?
     }
 
     public var points: Int
@@ -138,7 +142,8 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         if let likelihood {
             report.logLikelihood = LikelihoodReport(
                 method: likelihood.method, mean: logLikelihood.mean, standardError: logLikelihood.standardError,
-                bitsPerDimension: logLikelihood.mean / (Double(model.dimension) * log(2)), samples: likelihood.samples,
+                bitsPerDimension: DensityUnits.bitsPerDimension(natsPerPoint: logLikelihood.mean, dimension: model.dimension),
+                samples: likelihood.samples,
                 temperatures: likelihood.method == .ais ? likelihood.temperatures : nil,
                 meanLogWeightVariance: varianceSum / Double(n), maxLogWeightVariance: varianceMax,
                 meanEffectiveSampleSize: essSum / Double(n), secondsPerPoint: likelihoodSeconds / Double(n))
@@ -155,6 +160,9 @@ public struct SparseCodingEvaluation: Codable, Sendable {
                                 l.standardError, l.bitsPerDimension))
             lines.append(String(format: "  log-weight variance per point: mean %.3g, max %.3g   mean ESS %.1f   %.3f s/point",
                                 l.meanLogWeightVariance, l.maxLogWeightVariance, l.meanEffectiveSampleSize, l.secondsPerPoint))
+            if let offset = l.whiteningLogAbsDeterminant, let pixel = l.pixelSpaceMean {
+                lines.append(String(format: "  before whitening (+ log|det M| = %.4f): %.4f nats/point", offset, pixel))
+            }
         }
         lines.append(String(format: "Gini %.4f   σ² %.6g   λ mean %.4g (min %.4g, max %.4g)", gini, sigma2, lambdaMean,
                             lambdaMin, lambdaMax))

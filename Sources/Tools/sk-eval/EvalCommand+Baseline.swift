@@ -8,11 +8,9 @@ extension EvalCommand {
     /// when the data file's whitening matrix M is invertible the same plus log|det M| (the density before whitening).
     func runBaseline(_ modelFile: HDF5File) throws {
         let density = try BaselineDensity.read(from: modelFile)
-        let given: String? = data  // DATA may be left out for other evaluations (--bdmc)
-        guard let path = given else { throw SparseKitError.usage("give a data file to evaluate \(model) on") }
+        let path = try dataPath()
         let rows = try ModelInput.matchingDataset(path, model: model, modelFile: modelFile, dimension: density.dimension)
-        let dataFile = try HDF5File.open(path)
-        let offset = dataFile.kind(of: WhiteningTransform.group) == .group ? try WhiteningTransform.read(from: dataFile).logAbsDeterminant : nil
+        let offset = try whiteningLogAbsDeterminant(of: path)
         let progress = ProgressReporter(quiet: common.quiet)
         let report = try BaselineEvaluation.run(density, rows: rows.shape[0], whiteningLogAbsDeterminant: offset,
                                                 progress: { progress.report("evaluating rows", $0, $1) }) { try rows.readFiniteRows($0) }

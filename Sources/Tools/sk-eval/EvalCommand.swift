@@ -109,10 +109,14 @@ struct EvalCommand: SparseKitCommand {
         let progress = ProgressReporter(quiet: common.quiet)
         let settings = SparseCodingEvaluation.LikelihoodSettings(
             method: loglikMethod, samples: loglikMethod == .ais ? chains : samples, temperatures: temperatures, seed: seed)
-        let report = try SparseCodingEvaluation.run(sc, rowsOf: rows, likelihood: loglik ? settings : nil) {
+        var report = try SparseCodingEvaluation.run(sc, rowsOf: rows, likelihood: loglik ? settings : nil) {
             progress.report("evaluating rows", $0, $1)
         }
         progress.finish()
+        if report.logLikelihood != nil, let offset = try whiteningLogAbsDeterminant(of: dataPath()) {
+            report.logLikelihood!.whiteningLogAbsDeterminant = offset
+            report.logLikelihood!.pixelSpaceMean = report.logLikelihood!.mean + offset
+        }
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 
@@ -120,6 +124,14 @@ struct EvalCommand: SparseKitCommand {
     func runBDMC(_ sc: SparseCodingModel, points: Int) throws {
         let bounds = BidirectionalMonteCarlo.run(sc, points: points, temperatures: temperatures, chains: chains, seed: seed)
         if common.json { try ToolRunner.printJSON(bounds) } else { print(bounds.text) }
+    }
+
+    /// log|det M| of the data file's whitening matrix, when it has an invertible one: added to a log-density of
+    /// the whitened data it gives the density of the patches before whitening.
+    func whiteningLogAbsDeterminant(of path: String) throws -> Double? {
+        let file = try HDF5File.open(path)
+        guard file.kind(of: WhiteningTransform.group) == .group else { return nil }
+        return try WhiteningTransform.read(from: file).logAbsDeterminant
     }
 
     /// The data file, which every evaluation but --bdmc needs.
