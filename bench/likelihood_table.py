@@ -333,7 +333,7 @@ def evaluate(options, folder, heldout, name, family, features):
         args = [model, heldout, "--json", "--seed", 3, "--quiet"]
         code, out, seconds = run(options.bin, "sk-eval", *args, check=False)
         if code == 0:
-            write_json(elbo_path, {"command": display_command(options.bin, "sk-eval", *args), "seconds": seconds,
+            write_json(elbo_path, {"binaries": short(options.bin), "command": display_command(options.bin, "sk-eval", *args), "seconds": seconds,
                                    "report": json.loads(out)})
             log(f"eval {name}: " + ("exact held-out log-likelihood" if family == "baseline" else "held-out ELBO") + f" in {seconds:.1f} s")
         else:
@@ -352,7 +352,7 @@ def evaluate(options, folder, heldout, name, family, features):
             if report is not None and family == "essc" and loglik_method(report) != "AIS" and not options.allow_is:
                 log(f"eval {name}: log-likelihood NOT KEPT: sk-eval used {loglik_method(report)}, not AIS")
             elif report is not None and loglik_of(report) is not None:
-                write_json(loglik_path, {"command": display_command(options.bin, "sk-eval", *args),
+                write_json(loglik_path, {"binaries": short(options.bin), "command": display_command(options.bin, "sk-eval", *args),
                                          "seconds": seconds, "report": report})
                 log(f"eval {name}: log-likelihood in {seconds:.0f} s")
             else:
@@ -366,7 +366,7 @@ def evaluate(options, folder, heldout, name, family, features):
             args = [model, "--bdmc", options.bdmc, "--json", "--seed", 4, "--quiet", *options.loglik_args.split()]
             code, out, seconds = run(options.bin, "sk-eval", *args, check=False)
             if code == 0:
-                write_json(bdmc_path, {"command": display_command(options.bin, "sk-eval", *args), "seconds": seconds,
+                write_json(bdmc_path, {"binaries": short(options.bin), "command": display_command(options.bin, "sk-eval", *args), "seconds": seconds,
                                        "report": json.loads(out)})
                 log(f"eval {name}: BDMC in {seconds:.0f} s")
             else:
@@ -395,6 +395,12 @@ def model_label(name, family, settings, dim):
         return f"SDLGM linear, K = {settings['latents']}, L0 = {settings['l0']}"
     return {"gaussian": "Gaussian (full covariance)", "laplace": "Laplace per dimension",
             "ica": "complete ICA (Laplace sources)"}[settings["model"]]
+
+
+def tagged(record, command, options):
+    """A command line, prefixed with its binaries' folder when that is not --bin."""
+    binaries = record.get("binaries")
+    return f"[{binaries}] {command}" if binaries and binaries != short(options.bin) else command
 
 
 def write_table(options, features):
@@ -436,7 +442,7 @@ def write_table(options, features):
         dim = size * size
         folder = os.path.join(options.out, f"p{size}")
         lines += [f"{size}x{size} patches, D = {dim}", "-" * 40, "",
-                  f"{'model':<42} {'epochs':>7} {'train L':>9} {'drift':>8} {'held-out ELBO':>16} "
+                  f"{'model':<42} {'epochs':>7} {'train L':>9} {'drift':>8} {'eval L':>9} {'held-out ELBO':>16} "
                   f"{'log-likelihood':>16} {'estimator':>17} {'BDMC gap':>9} {'ELBO b/px':>10} {'LL b/px':>8} "
                   f"{'train s':>8} {'LL s':>6}",
                   ]
@@ -459,7 +465,7 @@ def write_table(options, features):
                 continue
             record_path = os.path.join(folder, name + ".train.json")
             record = read_json(record_path) if os.path.exists(record_path) else {}
-            elbo = ll = gap = method = ll_seconds = None
+            elbo = ll = gap = method = ll_seconds = eval_l = None
             train_l = change = epochs = "–"
             if family in ("essc", "sdlgm"):
                 hist = history(path)
@@ -475,6 +481,8 @@ def write_table(options, features):
                 rep = read_json(elbo_path)["report"]
                 if "heldOutELBO" in rep:
                     elbo = (rep["heldOutELBO"]["mean"], rep["heldOutELBO"].get("standardError"))
+                if family == "essc" and "objective" in rep:
+                    eval_l = rep["objective"]
                 if family == "baseline":
                     ll = loglik_of(rep)
             else:
@@ -501,13 +509,16 @@ def write_table(options, features):
             elif family == "essc":
                 pending.append(f"p{size} {name}: BDMC")
             seconds = f"{record['wall_seconds']:.0f}" if "wall_seconds" in record else "–"
-            lines.append(f"{label:<42} {epochs:>7} {train_l:>9} {change:>8} {fmt(elbo):>16} {fmt(ll):>16} "
+            lines.append(f"{label:<42} {epochs:>7} {train_l:>9} {change:>8} "
+                         f"{(f'{eval_l:.2f}' if eval_l is not None else '–'):>9} {fmt(elbo):>16} {fmt(ll):>16} "
                          f"{(method or '–'):>17} {(f'{gap[0]:.2f}' if gap is not None else '–'):>9} "
                          f"{bits(elbo, dim):>10} {bits(ll, dim):>8} {seconds:>8} "
                          f"{(f'{ll_seconds:.0f}' if ll_seconds is not None else '–'):>6}")
         lines += ["", f"  epochs: * = ES-SC objective not settled (drift >= {options.tolerance}); train L: the training "
                   "objective of the last epoch (ES-SC: L at β = 1; SDLGM: the relaxed training ELBO); drift: its "
-                  "trend per epoch, (mean of the last 3 epochs - mean of the 3 before) / 3; train s: wall seconds of the kept training run (ES-SC runs discarded as unsettled are listed below); LL s: wall seconds of the "
+                  "trend per epoch, (mean of the last 3 epochs - mean of the 3 before) / 3; eval L: ES-SC's entropy "
+                  "objective on the held-out patches with q fitted to convergence by sk-eval (σ², λ re-optimized; "
+                  "above train L when the training E-steps, 100 L-BFGS iterations per minibatch, stop short); train s: wall seconds of the kept training run (ES-SC runs discarded as unsettled are listed below); LL s: wall seconds of the "
                   "log-likelihood evaluation; b/px: bits per pixel = nats / (D ln 2)", ""] + bdmc_lines + \
             ([""] if bdmc_lines else [])
         essc = {k: v for k, v in histories.items() if k.startswith("essc")}
@@ -533,11 +544,13 @@ def write_table(options, features):
         for name, family, settings in models_for(size):
             record_path = os.path.join(folder, name + ".train.json")
             if os.path.exists(record_path):
-                commands += read_json(record_path)["commands"]
+                rec = read_json(record_path)
+                commands += [tagged(rec, c, options) for c in rec["commands"]]
             for kind in ("elbo", "loglik", "bdmc"):
                 p = os.path.join(folder, f"{name}.{kind}.json")
                 if os.path.exists(p):
-                    commands.append(read_json(p)["command"])
+                    rec = read_json(p)
+                    commands.append(tagged(rec, rec["command"], options))
         for name, family, settings in models_for(size):
             record_path = os.path.join(folder, name + ".train.json")
             if os.path.exists(record_path):
