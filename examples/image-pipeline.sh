@@ -21,13 +21,19 @@ if [ $# -gt 0 ]; then IMAGES=("$@"); else IMAGES=(fixtures/images/*.png); fi
 "$BIN/sk-train" sdlgm "$OUT/train.h5" -o "$OUT/sdlgm.h5" --mode unsupervised --latents 64 --max-active 8 --hidden 256 \
   --epochs 10 --seed 1 --quiet
 
-"$BIN/sk-eval" "$OUT/essc.h5" "$OUT/heldout.h5" --loglik --samples 200 --json > "$OUT/essc-eval.json"
-"$BIN/sk-eval" "$OUT/sdlgm.h5" "$OUT/heldout.h5" --json > "$OUT/sdlgm-eval.json"
+"$BIN/sk-train" baseline "$OUT/train.h5" -o "$OUT/gaussian.h5" --model gaussian --quiet
+
+"$BIN/sk-eval" "$OUT/essc.h5" "$OUT/heldout.h5" --loglik --chains 4 --json > "$OUT/essc-eval.json"
+"$BIN/sk-eval" "$OUT/sdlgm.h5" "$OUT/heldout.h5" --loglik --samples 200 --json > "$OUT/sdlgm-eval.json"
+"$BIN/sk-eval" "$OUT/gaussian.h5" "$OUT/heldout.h5" --json > "$OUT/gaussian-eval.json"
 "$BIN/sk-encode" "$OUT/sdlgm.h5" "$OUT/heldout.h5" -o "$OUT/sdlgm-codes.h5" --quiet
 "$BIN/sk-inspect" "$OUT/train-patches.h5" --tiles -o "$OUT/patches.png" --count 64 --quiet
 "$BIN/sk-inspect" "$OUT/essc.h5" --tiles -o "$OUT/essc-fields.png" --quiet
 "$BIN/sk-inspect" "$OUT/sdlgm.h5" --tiles -o "$OUT/sdlgm-dictionary.png" --quiet
 
-held_out() { tr -d ' \n' < "$1" | sed -n 's/.*"heldOutELBO":{"mean":\([-0-9.e]*\).*/\1/p'; }
-echo "image pipeline: held-out ELBO per patch, ES-SC $(held_out "$OUT/essc-eval.json"), SDLGM $(held_out "$OUT/sdlgm-eval.json");" \
+# The mean of a JSON object's field ("heldOutELBO", "logLikelihood", "marginalLogLikelihood") in a report.
+mean_of() { tr -d ' \n' < "$1" | sed -n "s/.*\"$2\":{[^}]*\"mean\":\([-0-9.e]*\).*/\1/p"; }
+echo "image pipeline, nats per held-out patch: ES-SC ELBO $(mean_of "$OUT/essc-eval.json" heldOutELBO)," \
+     "log-likelihood (AIS) $(mean_of "$OUT/essc-eval.json" logLikelihood); SDLGM ELBO $(mean_of "$OUT/sdlgm-eval.json" heldOutELBO)," \
+     "log-likelihood (IS) $(mean_of "$OUT/sdlgm-eval.json" marginalLogLikelihood); Gaussian $(mean_of "$OUT/gaussian-eval.json" logLikelihood);" \
      "pictures $OUT/patches.png, $OUT/essc-fields.png, $OUT/sdlgm-dictionary.png"
