@@ -20,7 +20,7 @@ final class SparseCodingToolTests: XCTestCase {
         let objectives = try m.read("/history/objective", as: Double.self).values
         XCTAssertGreaterThan(objectives[2], objectives[0], "training ascends")
 
-        let eval = try ToolHarness.run("sk-eval", [folder + "/m.h5", folder + "/bars.h5", "--loglik", "--temperatures", "200", "--chains", "4", "--json"])
+        let eval = try ToolHarness.run("sk-eval", [folder + "/m.h5", folder + "/bars.h5", "--loglik", "--temperatures", "1000", "--chains", "2", "--json"])
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let report = try JSONDecoder().decode(SparseCodingEvaluation.self, from: Data(eval.stdout.utf8))
         XCTAssertEqual(report.points, 300)

@@ -160,6 +160,10 @@ public struct SparseCodingEvaluation: Codable, Sendable {
                                 l.standardError, l.bitsPerDimension))
             lines.append(String(format: "  log-weight variance per point: mean %.3g, max %.3g   mean ESS %.1f   %.3f s/point",
                                 l.meanLogWeightVariance, l.maxLogWeightVariance, l.meanEffectiveSampleSize, l.secondsPerPoint))
+            if l.method == .ais && l.meanLogWeightVariance > 1 {
+                lines.append("  warning: the chains' log-weights vary by more than 1 nat² per point: AIS is likely biased low; "
+                             + "raise --temperatures (and --chains), and check with --bdmc")
+            }
             if let offset = l.whiteningLogAbsDeterminant, let pixel = l.pixelSpaceMean {
                 lines.append(String(format: "  before whitening (+ log|det M| = %.4f): %.4f nats/point", offset, pixel))
             }
