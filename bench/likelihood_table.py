@@ -559,7 +559,9 @@ def write_table(options, features):
                                  f"{run_['wall_seconds']:.0f} s, drift {run_['drift']:+.2f} nats/patch/epoch")
         lines.append("")
         if commands:
-            lines += [f"  commands ({size}x{size}; binaries from --bin):"] + [f"    {c}" for c in commands] + [""]
+            parent = os.path.dirname(PACKAGE_DIR) + "/"
+            lines += [f"  commands ({size}x{size}; binaries from --bin):"] + \
+                [f"    {c.replace(' ' + parent, ' ../')}" for c in commands] + [""]
     if pending:
         lines += ["Not yet measured (rerun `python3 bench/likelihood_table.py --bin DIR` once the binaries can):"]
         lines += [f"  {p}" for p in pending]
