@@ -31,6 +31,10 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
     public var meanEffectiveSampleSize: Double?
     public var likelihoodSamples: Int?
     public var likelihoodExactGivenSupport: Bool?
+    /// log|det M| of the data's invertible whitening matrix M, and the log-likelihood plus it: nats per point of the
+    /// patches before whitening (`WhiteningTransform.logAbsDeterminant`).
+    public var whiteningLogAbsDeterminant: Double?
+    public var marginalPixelSpaceLogLikelihood: Double?
 
     /// Rows evaluated at a time: whole 512-row batches, so the report does not depend on how rows are split.
     public static let blockRows = 8192
@@ -112,7 +116,7 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
             dataVariance: variance / cells, activeCounts: counts, meanActive: Double(nonZeros) / Double(n),
             sigma2: model.likelihood == .gaussian ? exp(Double(model.logNoiseVariance)) : nil,
             marginalLogLikelihood: estimator.map { _ in .init(mean: marginal.mean, standardError: marginal.standardError) },
-            marginalBitsPerDimension: estimator.map { _ in marginal.mean / (Double(model.dimension) * log(2.0)) },
+            marginalBitsPerDimension: estimator.map { _ in DensityUnits.bitsPerDimension(natsPerPoint: marginal.mean, dimension: model.dimension) },
             meanEffectiveSampleSize: estimator.map { _ in essSum / Double(n) }, likelihoodSamples: likelihoodSamples,
             likelihoodExactGivenSupport: estimator?.isExactGivenSupport)
     }
@@ -130,6 +134,9 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
                                 + "K = %d%@, mean ESS %.1f)", estimate.mean, estimate.standardError, bitsPerDimension,
                                 samples, likelihoodExactGivenSupport == true ? ", exact given the support" : "",
                                 meanEffectiveSampleSize ?? 0))
+            if let offset = whiteningLogAbsDeterminant, let pixel = marginalPixelSpaceLogLikelihood {
+                lines.append(String(format: "  before whitening (+ log|det M| = %.4f): %.4f nats/point", offset, pixel))
+            }
         }
         let histogram = activeCounts.enumerated().filter { $0.element > 0 }.map { "\($0.offset): \($0.element)" }
         lines.append(String(format: "active features per code: mean %.3f; counts ", meanActive) + histogram.joined(separator: ", "))

@@ -145,10 +145,14 @@ struct EvalCommand: SparseKitCommand {
         let rows = try ModelInput.denseRowBlocks(try dataPath(), split: split == "all" ? nil : split, model: model,
                                                  modelFile: modelFile, dimension: sdlgm.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
-        let report = try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSamples,
+        var report = try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSamples,
                                                     likelihoodSamples: loglik ? samples : nil, seed: seed,
                                                     progress: { progress.report("evaluating rows", $0, $1) }, block: rows.read)
         progress.finish()
+        if let marginal = report.marginalLogLikelihood, let offset = try whiteningLogAbsDeterminant(of: dataPath()) {
+            report.whiteningLogAbsDeterminant = offset
+            report.marginalPixelSpaceLogLikelihood = marginal.mean + offset
+        }
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 
