@@ -86,13 +86,13 @@ def main():
         started = time.time()
         tool("sk-train", "sc", train, "-o", path, *common, *extra)
         seconds = time.time() - started
-        report = json.loads(tool("sk-eval", path, heldout, "--loglik", "--samples", samples, "--seed", 3, "--json"))
+        report = json.loads(tool("sk-eval", path, heldout, "--loglik", "--loglik-method", "is", "--samples", samples, "--seed", 3, "--json"))
         results[label] = {"report": report, "history": history(path), "seconds": seconds}
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
     headline = None
     if options.headline:
-        report = json.loads(tool("sk-eval", options.headline, heldout, "--loglik", "--samples", samples, "--seed", 3, "--json"))
+        report = json.loads(tool("sk-eval", options.headline, heldout, "--loglik", "--loglik-method", "is", "--samples", samples, "--seed", 3, "--json"))
         headline = {"report": report, "history": history(options.headline), "path": options.headline}
         fields = options.headline
     else:
@@ -126,7 +126,7 @@ def write_markdown(options, samples, results, headline, path):
         lines.append(
             f"| {label} | {last:.2f}{note} | {rep['heldOutELBO']['mean']:.2f} ± {rep['heldOutELBO']['standardError']:.2f} | "
             + (f"{ll['mean']:.2f} ± {ll['standardError']:.2f}" if ll else "–")
-            + f" | {rep.get('meanEffectiveSampleSize', 0):.0f} | {rep['gini']:.3f} | {rep['sigma2']:.4g} | {r['seconds']:.0f} s |")
+            + f" | {(ll or {}).get('meanEffectiveSampleSize', 0):.0f} | {rep['gini']:.3f} | {rep['sigma2']:.4g} | {r['seconds']:.0f} s |")
     lines += ["", "Per-epoch training objective (L per point at β = 1; for elbo-mc the exact ELBO with the learned σ², λ; "
               "for map-l1 minus the MAP energy):", "",
               "| epoch | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
@@ -144,7 +144,7 @@ def write_markdown(options, samples, results, headline, path):
                   f"`{os.path.relpath(headline['path'], PACKAGE_DIR)}`, trained apart on the same training patches "
                   "(H = 100, diagonal, EM-like, β_prior annealed 10 → 1 over 5 epochs), evaluated on the same held-out "
                   f"patches: held-out ELBO {rep['heldOutELBO']['mean']:.2f} ± {rep['heldOutELBO']['standardError']:.2f}, "
-                  + (f"log-likelihood (IS) {ll['mean']:.2f} ± {ll['standardError']:.2f} (ESS {rep.get('meanEffectiveSampleSize', 0):.0f}), "
+                  + (f"log-likelihood (IS) {ll['mean']:.2f} ± {ll['standardError']:.2f} (ESS {(ll or {}).get('meanEffectiveSampleSize', 0):.0f}), "
                      if ll else "")
                   + f"Gini {rep['gini']:.3f}, σ² {rep['sigma2']:.4g}.", "",
                   "| epoch | L (β = 1) | β_prior | H[q] | H[prior] | H[noise] | Gini | seconds |", "|---|---|---|---|---|---|---|---|"]
