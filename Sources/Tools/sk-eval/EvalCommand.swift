@@ -87,13 +87,16 @@ struct EvalCommand: SparseKitCommand {
 
     @OptionGroup var common: CommonOptions
 
-    static let largestCount = 100_000_000
+    /// The largest value of each count option: beyond them the buffers they size (K chains × H, K log-weights,
+    /// N simulated points × (D + H)) would not fit in memory, or a run would take years.
+    static let limits: [(name: String, bound: Int)] = [("--samples", 10_000_000), ("--elbo-samples", 100_000),
+                                                       ("--chains", 100_000), ("--temperatures", 10_000_000),
+                                                       ("--bdmc", 100_000)]
 
     func validate() throws {
-        for (name, value) in [("--samples", samples), ("--elbo-samples", elboSamples), ("--chains", chains),
-                              ("--temperatures", temperatures), ("--bdmc", bdmc ?? 1)]
-        where !(1...Self.largestCount).contains(value) {
-            throw ValidationError("\(name) must be between 1 and \(Self.largestCount), not \(value)")
+        for ((name, bound), value) in zip(Self.limits, [samples, elboSamples, chains, temperatures, bdmc ?? 1])
+        where !(1...bound).contains(value) {
+            throw ValidationError("\(name) must be between 1 and \(bound), not \(value)")
         }
         guard data != nil || bdmc != nil else { throw ValidationError("give a data file (or --bdmc N for an ES-SC model)") }
     }
