@@ -55,7 +55,8 @@ final class BlockwiseEvaluationTests: XCTestCase {
         let (x, _, w) = BarsData.sample(count: 600, seed: 4)
         let model = SparseCodingModel(w: w, lambda: [Float](repeating: 1, count: w.cols), sigma2: 0.01)
         for settings in [SparseCodingEvaluation.LikelihoodSettings(method: .is, samples: 20, seed: 9),
-                         SparseCodingEvaluation.LikelihoodSettings(method: .ais, samples: 2, temperatures: 10, seed: 9)] {
+                         SparseCodingEvaluation.LikelihoodSettings(method: .ais, samples: 2, temperatures: 10, seed: 9,
+                                                                   keepsPerPoint: true)] {
             let whole = SparseCodingEvaluation.run(model, rows: x.rows, likelihood: settings, blockRows: 8192) { x.rowSlice($0) }
             var blocks: [Range<Int>] = []
             let split = SparseCodingEvaluation.run(model, rows: x.rows, likelihood: settings, blockRows: 512) {
@@ -70,6 +71,14 @@ final class BlockwiseEvaluationTests: XCTestCase {
                            accuracy: 1e-9 * whole.logLikelihood!.meanEffectiveSampleSize)
             XCTAssertEqual(split.gini, whole.gini, accuracy: 1e-12)
             XCTAssertEqual(split.objective, whole.objective, accuracy: 1e-6 * abs(whole.objective), "float32 sums")
+            if let points = whole.perPoint {
+                XCTAssertEqual(points.logLikelihood, split.perPoint?.logLikelihood)
+                XCTAssertEqual(points.logLikelihood.count, 600)
+                XCTAssertEqual(points.logLikelihood.reduce(0, +) / 600, whole.logLikelihood!.mean, accuracy: 1e-9)
+                XCTAssertEqual(points.heldOutELBO.reduce(0, +) / 600, whole.heldOutELBO.mean, accuracy: 1e-9)
+            } else {
+                XCTAssertNil(split.perPoint, "kept only when asked for")
+            }
         }
     }
 

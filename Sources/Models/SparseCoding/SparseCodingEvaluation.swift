@@ -25,11 +25,24 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         /// AIS temperatures T (unused by IS).
         public var temperatures: Int
         public var seed: UInt64
+        /// Whether the report keeps every point's estimate (`PerPoint`).
+        public var keepsPerPoint: Bool
 
         public init(method: LikelihoodMethod = .ais, samples: Int = AnnealedImportanceSampling.defaultChains,
-                    temperatures: Int = AnnealedImportanceSampling.defaultTemperatures, seed: UInt64 = 0) {
+                    temperatures: Int = AnnealedImportanceSampling.defaultTemperatures, seed: UInt64 = 0,
+                    keepsPerPoint: Bool = false) {
             (self.method, self.samples, self.temperatures, self.seed) = (method, samples, temperatures, seed)
+            self.keepsPerPoint = keepsPerPoint
         }
+    }
+
+    /// Every point's numbers, in the data's row order: held-out ELBO, log p̂(x), the variance of its chains' (or
+    /// samples') log-weights and their effective sample size.
+    public struct PerPoint: Codable, Sendable {
+        public var heldOutELBO: [Double] = []
+        public var logLikelihood: [Double] = []
+        public var logWeightVariance: [Double] = []
+        public var effectiveSampleSize: [Double] = []
     }
 
     /// The estimated held-out log-likelihood: nats per point (mean ± standard error over points) and in bits per
@@ -63,6 +76,8 @@ public struct SparseCodingEvaluation: Codable, Sendable {
     public var heldOutELBO: Estimate
     /// log p(x) per point, when asked for.
     public var logLikelihood: LikelihoodReport?
+    /// Each point's estimates, when asked for (`LikelihoodSettings.keepsPerPoint`).
+    public var perPoint: PerPoint?
     public var gini: Double
     public var sigma2: Double
     public var lambdaMean: Double
@@ -104,6 +119,7 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         var sums: DiagonalEntropyObjective.Sums?
         var elbo = RunningMoments(), logLikelihood = RunningMoments()
         var giniSum = 0.0, essSum = 0.0, varianceSum = 0.0, varianceMax = 0.0, likelihoodSeconds = 0.0
+        var perPoint = likelihood?.keepsPerPoint == true ? PerPoint() : nil
         for start in stride(from: 0, to: n, by: blockRows) {
             let rows = start..<min(n, start + blockRows)
             let x = try block(rows)
@@ -123,6 +139,10 @@ public struct SparseCodingEvaluation: Codable, Sendable {
                                                              widen: 1.5, generator: &generator)
                 }
                 likelihoodSeconds += Date().timeIntervalSince(started)
+                perPoint?.heldOutELBO += fitted.elbo
+                perPoint?.logLikelihood += estimates.map(\.logLikelihood)
+                perPoint?.logWeightVariance += estimates.map(\.logWeightVariance)
+                perPoint?.effectiveSampleSize += estimates.map(\.effectiveSampleSize)
                 for estimate in estimates {
                     logLikelihood.add(estimate.logLikelihood)
                     essSum += estimate.effectiveSampleSize
@@ -136,7 +156,7 @@ public struct SparseCodingEvaluation: Codable, Sendable {
                                                      norms: model.columnNormsSquared, weights: .one)
         var report = SparseCodingEvaluation(
             points: n, objective: entropy.value, heldOutELBO: Estimate(mean: elbo.mean, standardError: elbo.standardError),
-            logLikelihood: nil, gini: giniSum / Double(n),
+            logLikelihood: nil, perPoint: perPoint, gini: giniSum / Double(n),
             sigma2: Double(model.sigma2), lambdaMean: model.lambda.reduce(0.0) { $0 + Double($1) } / Double(model.latents),
             lambdaMin: Double(model.lambda.min() ?? 0), lambdaMax: Double(model.lambda.max() ?? 0))
         if let likelihood {

@@ -64,6 +64,9 @@ struct EvalCommand: SparseKitCommand {
     @Option(help: "Check AIS by bidirectional Monte Carlo on this many points simulated from the ES-SC model.")
     var bdmc: Int?
 
+    @Flag(name: .customLong("per-point"), help: "With --loglik and --json (ES-SC): also every point's ELBO, log-likelihood, log-weight variance and ESS (perPoint).")
+    var perPoint = false
+
     @Option(help: "Importance samples per point (--loglik-method is; SDLGM --loglik).")
     var samples = 1000
 
@@ -111,7 +114,8 @@ struct EvalCommand: SparseKitCommand {
         let rows = try ModelInput.matchingDataset(try dataPath(), model: model, modelFile: modelFile, dimension: sc.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
         let settings = SparseCodingEvaluation.LikelihoodSettings(
-            method: loglikMethod, samples: loglikMethod == .ais ? chains : samples, temperatures: temperatures, seed: seed)
+            method: loglikMethod, samples: loglikMethod == .ais ? chains : samples, temperatures: temperatures, seed: seed,
+            keepsPerPoint: perPoint)
         var report = try SparseCodingEvaluation.run(sc, rowsOf: rows, likelihood: loglik ? settings : nil) {
             progress.report("evaluating rows", $0, $1)
         }
