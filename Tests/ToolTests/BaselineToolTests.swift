@@ -31,6 +31,13 @@ final class BaselineToolTests: XCTestCase {
             XCTAssertEqual(try file.attribute("model"), .string(kind.rawValue))
             XCTAssertEqual(file.kind(of: WhiteningTransform.group), .group, "the training data's whitening is copied")
             XCTAssertEqual(try file.history().last?.hasPrefix("sk-train baseline"), true)
+            let tiles = try ToolHarness.run("sk-inspect", [model, "--tiles", "-o", "\(folder)/\(kind.rawValue).png"])
+            if kind == .ica {
+                XCTAssertEqual(tiles.status, 0, "ICA's mixing columns are drawn: " + tiles.stderr)
+            } else {
+                XCTAssertEqual(tiles.status, 65)
+                XCTAssertTrue(tiles.stderr.contains("without fields to draw"), tiles.stderr)
+            }
             let eval = try ToolHarness.run("sk-eval", [model, heldOut, "--json"])
             XCTAssertEqual(eval.status, 0, eval.stderr)
             let report = try JSONDecoder().decode(BaselineEvaluation.self, from: Data(eval.stdout.utf8))

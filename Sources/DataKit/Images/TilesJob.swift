@@ -1,5 +1,5 @@
-/// `sk-inspect --tiles` as a library call: draws the first rows of `/data` (or the columns of `/model/W` for a model
-/// file) as a tiled PNG.
+/// `sk-inspect --tiles` as a library call: draws the first rows of `/data` (or the columns of a model's fields: W,
+/// ICA's mixing matrix, a linear decoder's weight) as a tiled PNG.
 public struct TilesJob: Sendable {
     public var input: String
     public var output: String
@@ -32,9 +32,14 @@ public struct TilesJob: Sendable {
         var tiles: Matrix
         let source: String
         if kind == .model {
-            // D × H, each column one learned field: ES-SC's W, or the weight of SDLGM's linear decoder.
-            source = file.kind(of: "/model/W") == .dataset ? "/model/W" : "/model/decoder/layer0/weight"
-            if source != "/model/W", file.kind(of: "/model/decoder/layer1") != nil {
+            // D × H, each column one learned field: ES-SC's W, ICA's mixing matrix A, or the weight of SDLGM's linear
+            // decoder.
+            guard let found = ["/model/W", "/model/mixing", "/model/decoder/layer0/weight"].first(where: { file.kind(of: $0) == .dataset })
+            else {
+                throw SparseKitError.badInput(input, "is a model without fields to draw (a Gaussian or Laplace baseline)")
+            }
+            source = found
+            if source.hasPrefix("/model/decoder"), file.kind(of: "/model/decoder/layer1") != nil {
                 throw SparseKitError.badInput(input, "has an MLP decoder: its fields are not one matrix to draw (train with --decoder linear)")
             }
             let w = try file.readMatrix(source)
