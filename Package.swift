@@ -66,11 +66,12 @@ let package = Package(
         tool("sk-encode"),
         tool("sk-synth"),
 
-        .testTarget(name: "DataKitTests", dependencies: ["DataKit"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "DataKit", "CKernels"]),
+        .target(name: "TestSupport", dependencies: ["DataKit"], path: "Tests/TestSupport"),  // helpers of the test targets
+        .testTarget(name: "DataKitTests", dependencies: ["DataKit", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "DataKit", "CKernels", "TestSupport"]),
         .testTarget(
             name: "ToolTests",
-            dependencies: ["DataKit", "sk-patches", "sk-whiten", "sk-inspect", "sk-convert", "sk-train", "sk-eval", "sk-encode", "sk-synth"]
+            dependencies: ["DataKit", "TestSupport", "sk-patches", "sk-whiten", "sk-inspect", "sk-convert", "sk-train", "sk-eval", "sk-encode", "sk-synth"]
         ),
     ],
     swiftLanguageModes: [.v6]
