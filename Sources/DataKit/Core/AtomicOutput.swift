@@ -26,6 +26,17 @@ public struct AtomicOutput: Sendable {
         temporaryPath = folder + "/." + url.lastPathComponent + ".tmp-" + unique
     }
 
+    /// Checks now, before any long work, that the output can be created: makes the temporary file and removes it
+    /// again. An unwritable folder (or a full disk's inode table) fails here with exit 73 instead of after the work.
+    public func checkCreatable() throws {
+        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            throw SparseKitError.cannotCreate(finalPath, "cannot create a file in its folder: \(String(cString: strerror(errno)))")
+        }
+        close(descriptor)
+        unlink(temporaryPath)
+    }
+
     /// Runs `write` against the temporary path, then renames it over the final path.
     /// Any error from `write` (or from the rename) removes the temporary file and is rethrown.
     /// A signal that ends the process meanwhile removes the temporary file too (`Interruption`).

@@ -26,6 +26,15 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         self.init(seed: seed ^ (k ^ (k >> 33)))
     }
 
+    /// The generator's whole state (four words), to store and continue the stream later (`init(state:)`).
+    public var state: [UInt64] { [s0, s1, s2, s3] }
+
+    /// The generator that continues from a stored `state`; nil unless it is four words, not all zero.
+    public init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
+    }
+
     public mutating func next() -> UInt64 {
         let result = rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17

@@ -1,22 +1,18 @@
 import DataKit
 
 /// Reading and writing ES-SC models in the contract's layout (`formats.md`, "Models"): kind `model`, attribute
-/// `model` = `es-sc`, `/model/W` [D, H], `/model/lambda` [H], `/model/sigma2` (scalar), the configuration as
-/// attributes of `/config`, `/history/<metric>` [epochs], and the training data's `/whitening` copied over.
-extension SparseCodingModel {
-    public func write(to file: HDF5File, configuration: [String: HDF5AttributeValue], history: [EpochRecord],
-                      provenance: [String]) throws
-    {
+/// `model` = `es-sc`, `/model/W` [D, H], `/model/lambda` [H], `/model/sigma2` (scalar); `TrainingJob` adds the
+/// configuration as attributes of `/config`, `/history/<metric>` [epochs], `/training` (`ResumeState`) and the
+/// training data's `/whitening`.
+extension SparseCodingModel: TrainedModel {
+    public static var kind: ModelKind { .sparseCoding }
+
+    /// Writes W, λ, σ² and the attribute that names the model.
+    public func write(to file: HDF5File) throws {
         try file.write(w, to: "/model/W")
         try file.write(lambda, shape: [lambda.count], to: "/model/lambda")
         try file.write([sigma2], shape: [], to: "/model/sigma2")
-        try file.createGroup("/config")
-        for (name, value) in configuration.sorted(by: { $0.key < $1.key }) { try file.setAttribute(name, value, on: "/config") }
-        for (name, path) in EpochRecord.columns {
-            try file.write(history.map { $0[keyPath: path] }, shape: [history.count], to: "/history/" + name)
-        }
         try file.setAttribute("model", .string("es-sc"))
-        try file.writeHeader(kind: .model, history: provenance)
     }
 
     /// Reads W, λ, σ² (all a model file needs to be evaluated), checking shapes and values.
@@ -77,6 +73,13 @@ extension EpochRecord {
         ("noise_entropy", \.noiseEntropy), ("sigma2", \.sigma2), ("mean_lambda", \.meanLambda), ("gini", \.gini),
         ("beta_prior", \.betaPrior), ("seconds", \.seconds),
     ] }
+
+    /// Writes `history` as the `/history/<name>` columns.
+    public static func write(_ history: [EpochRecord], to file: HDF5File) throws {
+        for (name, path) in columns {
+            try file.write(history.map { $0[keyPath: path] }, shape: [history.count], to: "/history/" + name)
+        }
+    }
 
     /// The history a model file holds (epochs numbered from 1).
     public static func read(from file: HDF5File) throws -> [EpochRecord] {

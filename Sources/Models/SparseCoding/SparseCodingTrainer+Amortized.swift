@@ -7,13 +7,14 @@ import Foundation
 extension SparseCodingTrainer {
     /// One pass over shuffled minibatches; afterwards the posteriors of all N points are re-encoded for the record.
     func amortizedEpoch(_ x: Matrix, _ state: inout State, _ adam: inout Adam, _ weights: EntropyWeights,
-                        _ generator: inout SeededGenerator)
+                        _ generator: inout SeededGenerator, shouldStop: () -> Bool)
     {
         guard var encoder = state.encoder else { preconditionFailure("amortized training needs an encoder") }
         let n = x.rows
         var order = Array(0..<n)
         order.shuffle(using: &generator)
-        for start in stride(from: 0, to: n, by: batchSize) where !Interruption.requested {
+        for start in stride(from: 0, to: n, by: batchSize) {
+            if start > 0, shouldStop() { break }
             _ = amortizedStep(x.gathering(Array(order[start..<min(n, start + batchSize)])), &state.v, &encoder, &adam, weights)
         }
         state.encoder = encoder

@@ -13,11 +13,12 @@ extension SparseCodingTrainer {
     /// any s, and the entropy term then drives s to infinity. The E-step always starts from the batch's last q.
     /// M-step on fresh noise: one ascent step on V, and
     /// σ², λ moved a step towards the values maximising the estimate.
-    func monteCarloEpoch(_ x: Matrix, _ state: inout State, _ generator: inout SeededGenerator) {
+    func monteCarloEpoch(_ x: Matrix, _ state: inout State, _ generator: inout SeededGenerator, shouldStop: () -> Bool) {
         let (n, h) = (x.rows, latents)
         var order = Array(0..<n)
         order.shuffle(using: &generator)
-        for start in stride(from: 0, to: n, by: batchSize) where !Interruption.requested {
+        for start in stride(from: 0, to: n, by: batchSize) {
+            if start > 0, shouldStop() { break }
             let rows = Array(order[start..<min(n, start + batchSize)])
             let b = rows.count
             let estimator = MonteCarloELBO(x: x.gathering(rows), samples: samples)
@@ -54,12 +55,14 @@ extension SparseCodingTrainer {
     /// `map-l1`, one pass over shuffled minibatches: FISTA codes for the batch (from 0, or its last codes with
     /// `warmStart`; `iterations` steps, α = `penalty`), then one descent step on V along the energy's gradient −Rᵀ Z / B
     /// (Olshausen & Field's dictionary update, columns kept at unit norm by W = V/‖V‖).
-    func lassoEpoch(_ x: Matrix, _ v: inout Matrix, _ codes: inout Matrix, _ generator: inout SeededGenerator) {
+    func lassoEpoch(_ x: Matrix, _ v: inout Matrix, _ codes: inout Matrix, _ generator: inout SeededGenerator,
+                    shouldStop: () -> Bool) {
         let n = x.rows
         let coder = LassoCoder(penalty: penalty, iterations: iterations)
         var order = Array(0..<n)
         order.shuffle(using: &generator)
-        for start in stride(from: 0, to: n, by: batchSize) where !Interruption.requested {
+        for start in stride(from: 0, to: n, by: batchSize) {
+            if start > 0, shouldStop() { break }
             let rows = Array(order[start..<min(n, start + batchSize)])
             let xb = x.gathering(rows)
             let (w, norms) = ColumnNormalization.normalized(v)

@@ -2,7 +2,7 @@ import DataKit
 import Foundation
 
 /// One epoch of training, as recorded in the model file's `/history`.
-public struct EpochRecord: Sendable, Codable, Equatable {
+public struct EpochRecord: TrainingRecord, Codable, Equatable {
     public var epoch: Int
     /// L per point at β = 1 on the full training data (σ², λ over all N).
     public var objective: Double
@@ -23,19 +23,47 @@ public struct EpochRecord: Sendable, Codable, Equatable {
 /// - `fullBatch` (diagonal or full q): one L-BFGS over V and every q_n;
 /// - `adam` (amortized q): Adam over the encoder and V on each minibatch (`SparseCodingTrainer+Amortized.swift`).
 /// Every epoch is recorded with L at β = 1 over all N (for amortized-lowrank, from one encoder pass over all N).
-public struct SparseCodingTrainer: Sendable {
-    public enum Scheme: String, Sendable, CaseIterable { case em, fullBatch = "full-batch", adam }
+/// The configuration is validated once (`validate`); `SparseCodingSession` runs the epochs.
+public struct SparseCodingTrainer: Trainer {
+    public enum Scheme: String, Sendable, CaseIterable, Codable { case em, fullBatch = "full-batch", adam }
 
     /// Posterior family: diagonal Gaussians, full covariances (Cholesky factors; full-batch scheme only), or an
     /// encoder network giving diagonal Gaussians or diagonal-plus-rank-r ones (adam scheme only).
-    public enum Posterior: String, Sendable, CaseIterable {
+    public enum Posterior: String, Sendable, CaseIterable, Codable {
         case diagonal, full, amortized, amortizedLowRank = "amortized-lowrank"
         public var isAmortized: Bool { self == .amortized || self == .amortizedLowRank }
     }
 
     /// What is maximised: the entropy objective L (`es-sc.md`), or one of the baselines on the same code path:
     /// `elbo-mc` (the reparameterized Monte-Carlo ELBO with σ², λ learned) and `map-l1` (MAP codes by FISTA).
-    public enum Objective: String, Sendable, CaseIterable { case entropy, elboMC = "elbo-mc", mapL1 = "map-l1" }
+    public enum Objective: String, Sendable, CaseIterable, Codable { case entropy, elboMC = "elbo-mc", mapL1 = "map-l1" }
+
+    /// β_prior annealing: β starts at `start` and falls linearly to 1 over `epochs` epochs; written `START:EPOCHS`.
+    public struct Annealing: Sendable, Equatable, Codable, CustomStringConvertible {
+        public var start: Double
+        public var epochs: Int
+
+        public init(start: Double, epochs: Int) {
+            self.start = start
+            self.epochs = epochs
+        }
+
+        public var description: String { "\(start.formatted):\(epochs)" }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(description)
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let text = try decoder.singleValueContainer().decode(String.self)
+            let parts = text.split(separator: ":")
+            guard parts.count == 2, let start = Double(parts[0]), let epochs = Int(parts[1]) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not START:EPOCHS"))
+            }
+            self.init(start: start, epochs: epochs)
+        }
+    }
 
     public var latents: Int
     public var scheme: Scheme
@@ -63,26 +91,16 @@ public struct SparseCodingTrainer: Sendable {
     public var lbfgsHistory = 20
     /// Gradient step size of the M-step on V (em), or Adam's learning rate (adam).
     public var learningRate = 0.5
-    /// β_prior annealing: starts at `start`, falls linearly to 1 over `epochs` epochs (nil: β = 1 throughout).
-    public var annealPrior: (start: Double, epochs: Int)?
+    /// β_prior annealing (nil: β = 1 throughout).
+    public var annealPrior: Annealing?
     public var seed: UInt64 = 0
-    /// Continue from a trained model (`sk-train --resume`): W (and the encoder, and σ², λ where they are learned)
-    /// start from it, epochs are numbered on from its history, and annealing continues its schedule. Per-point
-    /// posteriors are not stored in model files, so non-amortized q start afresh (the E-steps refit them), and Adam's
-    /// moment estimates start afresh too.
-    public var resume: Checkpoint?
+    /// Read minibatches from disk instead of loading the data (`SparseCodingTrainer+Streaming.swift`); also chosen
+    /// when the data exceed half of the machine's memory.
+    public var stream = false
 
-    /// A trained model to continue from.
-    public struct Checkpoint: Sendable {
-        public var model: SparseCodingModel
-        public var encoder: GaussianEncoder?
-        public var history: [EpochRecord]
-
-        public init(model: SparseCodingModel, encoder: GaussianEncoder?, history: [EpochRecord]) {
-            self.model = model
-            self.encoder = encoder
-            self.history = history
-        }
+    enum CodingKeys: String, CodingKey {
+        case latents, scheme, objective, rank, samples, monteCarloStepSize, penalty, posterior, epochs, batchSize, iterations,
+             warmStart, lbfgsHistory, learningRate, annealPrior, seed
     }
 
     public init(latents: Int, scheme: Scheme, epochs: Int) {
@@ -91,33 +109,57 @@ public struct SparseCodingTrainer: Sendable {
         self.epochs = epochs
     }
 
+    /// Checks the configuration on its own (the data are checked by `session`): the one place that says which
+    /// combinations train. Errors are usage errors naming the options.
+    public func validate() throws {
+        func require(_ condition: Bool, _ problem: @autoclosure () -> String) throws {
+            if !condition { throw SparseKitError.usage(problem()) }
+        }
+        try require(latents >= 1, "--latents must be at least 1")
+        try require(posterior != .full || scheme == .fullBatch, "--posterior full trains with --scheme full-batch")
+        try require(posterior.isAmortized == (scheme == .adam),
+                    "--posterior amortized and amortized-lowrank train with --scheme adam, and --scheme adam trains only them")
+        try require(objective == .entropy || (scheme == .em && posterior == .diagonal),
+                    "--objective \(objective.rawValue) trains diagonal posteriors with --scheme em")
+        try require(rank >= 1 && samples >= 1, "--rank and --samples must be at least 1")
+        try require(penalty > 0 && penalty.isFinite, "--penalty must be positive")
+        try require(epochs >= 1 && batchSize >= 1 && iterations >= 1 && lbfgsHistory >= 1,
+                    "--epochs, --batch-size, --iterations and --lbfgs-history must be at least 1")
+        try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be positive")
+        if let annealPrior {
+            try require(annealPrior.start >= 1 && annealPrior.start.isFinite && annealPrior.epochs >= 1,
+                        "--anneal-prior takes START:EPOCHS with START ≥ 1, e.g. 10:5")
+        }
+        try require(!(warmStart && (scheme != .em || objective == .elboMC)),
+                    "--warm-start applies to the em scheme's entropy and map-l1 E-steps only")
+    }
+
     /// β_prior at `epoch` (0-based).
     public func betaPrior(epoch: Int) -> Double {
-        guard let (start, span) = annealPrior, span > 0 else { return 1 }
-        return max(1, start - (start - 1) * Double(epoch) / Double(span))
+        guard let annealPrior, annealPrior.epochs > 0 else { return 1 }
+        return max(1, annealPrior.start - (annealPrior.start - 1) * Double(epoch) / Double(annealPrior.epochs))
     }
 
-    public struct Result: Sendable {
-        public var model: SparseCodingModel
-        public var history: [EpochRecord]
-        /// The posterior means and log-scales of the training points (N × H); for map-l1 the MAP codes, and no
-        /// log-scales (0 × 0).
-        public var mu: Matrix
-        public var rho: Matrix
-        /// The encoder of amortized posteriors.
-        public var encoder: GaussianEncoder?
-        /// Why training stopped before its last epoch (divergence), if it did; the result is then the last good
-        /// epoch's.
-        public var stoppedEarly: String?
-        /// Whether SIGINT/SIGTERM stopped training (after a minibatch; the last epoch in the history is that partial
-        /// epoch, evaluated as it stood).
-        public var interrupted = false
+    /// Whether per-point posteriors carry over from one epoch to the next (and are kept with a resumable model):
+    /// with warm starts, in full-batch training, and for elbo-mc (always warm).
+    public var carriesPosteriors: Bool { warmStart || scheme == .fullBatch || objective == .elboMC }
+
+    /// Trains `epochs` epochs on the rows of `x` from the start (or `resume`); the convenience tests and benchmarks
+    /// use. `shouldStop` is asked after every minibatch. A divergence throws `TrainingDivergence`.
+    public func train(_ x: Matrix, resume: SparseCodingCheckpoint? = nil, shouldStop: () -> Bool = { false }) throws
+        -> SparseCodingCheckpoint
+    {
+        var session = try SparseCodingSession(self, source: .memory(x), resume: resume)
+        for _ in 0..<epochs where !shouldStop() { _ = try session.runEpoch(shouldStop: shouldStop) }
+        return session.checkpoint
     }
 
-    /// Trains on the rows of `x`. `report` sees each epoch's record; returning false stops early (keeping the model).
-    public func train(_ x: Matrix, report: (EpochRecord) -> Bool = { _ in true }) throws -> Result {
-        // Small problems (the bars) make many tiny BLAS calls: idle OpenBLAS threads would only spin.
-        try BLASThreads.with(x.cols * latents < 10_000 ? 1 : BLASThreads.count) { try trainUnthreaded(x, report: report) }
+    /// As `train(_:)`, reading minibatches from disk (`SparseCodingTrainer+Streaming.swift`).
+    public func train(streaming reader: ShuffledRowReader, resume: SparseCodingCheckpoint? = nil,
+                      shouldStop: () -> Bool = { false }) throws -> SparseCodingCheckpoint {
+        var session = try SparseCodingSession(self, source: .stream(reader), resume: resume)
+        for _ in 0..<epochs where !shouldStop() { _ = try session.runEpoch(shouldStop: shouldStop) }
+        return session.checkpoint
     }
 
     /// Everything training updates: V (W = V/‖V‖), the posteriors, and σ², λ where they are learned (elbo-mc).
@@ -131,98 +173,10 @@ public struct SparseCodingTrainer: Sendable {
         var encoder: GaussianEncoder?
     }
 
-    private func trainUnthreaded(_ x: Matrix, report: (EpochRecord) -> Bool) throws -> Result {
-        let (n, d, h) = (x.rows, x.cols, latents)
-        guard n > 0, d > 0, h > 0 else { throw SparseKitError.usage("empty data or no latents") }
-        guard posterior != .full || scheme == .fullBatch else {
-            throw SparseKitError.usage("full-covariance posteriors train with the full-batch scheme")
-        }
-        guard posterior.isAmortized == (scheme == .adam) else {
-            throw SparseKitError.usage("amortized posteriors, and only they, train with the adam scheme")
-        }
-        guard objective == .entropy || (scheme == .em && posterior == .diagonal) else {
-            throw SparseKitError.usage("the \(objective.rawValue) baseline trains diagonal posteriors with the em scheme")
-        }
-        let start = try startingPoint(dimension: d)
-        var state = State(
-            v: start.v, mu: Matrix(rows: n, cols: h), rho: Matrix(rows: n, cols: h),
-            factors: [Float](repeating: 0, count: posterior == .full ? n * h * h : 0),  // L_n = I
-            sigma2: max(x.storage.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(n * d), 1e-6),
-            lambda: [Double](repeating: 1, count: h), encoder: start.encoder)
-        if let resume {
-            (state.sigma2, state.lambda) = (Double(resume.model.sigma2), resume.model.lambda.map(Double.init))
-        }
-        var history = start.history
-        let firstEpoch = history.count
-        var adam = Adam(learningRate: learningRate)
-        var lastGood: State?
-        var generator = SeededGenerator(seed: seed &+ 1 &+ UInt64(firstEpoch))
-        for epoch in firstEpoch..<(firstEpoch + epochs) {
-            let started = Date()
-            let weights = EntropyWeights(prior: betaPrior(epoch: epoch))
-            switch (objective, scheme, posterior) {
-            case (.elboMC, _, _): monteCarloEpoch(x, &state, &generator)
-            case (.mapL1, _, _): lassoEpoch(x, &state.v, &state.mu, &generator)
-            case (.entropy, .em, _): emEpoch(x, &state.v, &state.mu, &state.rho, weights, &generator)
-            case (.entropy, .adam, _): amortizedEpoch(x, &state, &adam, weights, &generator)
-            case (.entropy, .fullBatch, .diagonal): fullBatchEpoch(x, &state.v, &state.mu, &state.rho, weights)
-            case (.entropy, .fullBatch, .full): fullCovarianceEpoch(x, &state.v, &state.mu, &state.factors, weights)
-            case (.entropy, .fullBatch, .amortized), (.entropy, .fullBatch, .amortizedLowRank):
-                preconditionFailure("amortized posteriors are rejected above")
-            }
-            if posterior == .full { state.rho = SparseCodingTrainer.marginalLogScales(state.factors, n: n, h: h) }
-            let terms = evaluate(x, state)
-            guard terms.value.isFinite, state.v.isFinite, state.mu.isFinite, state.rho.isFinite else {
-                guard let lastGood else {
-                    throw SparseKitError.badInput(nil, "training diverged in its first epoch (objective \(terms.value))")
-                }
-                var result = finish(x, lastGood, history)
-                result.stoppedEarly = "training diverged at epoch \(epoch + 1) (objective \(terms.value)); "
-                    + "kept epoch \(epoch)"
-                return result
-            }
-            lastGood = state
-            let record = EpochRecord(
-                epoch: epoch + 1, objective: terms.value, posteriorEntropy: terms.posteriorEntropy,
-                priorEntropy: terms.priorEntropy, noiseEntropy: terms.noiseEntropy, sigma2: terms.sigma2,
-                meanLambda: terms.lambda.reduce(0, +) / Double(h), gini: Sparsity.meanGini(state.mu),
-                betaPrior: weights.prior, seconds: Date().timeIntervalSince(started))
-            history.append(record)
-            if !report(record) { break }
-            if Interruption.requested {
-                var result = finish(x, state, history)
-                result.interrupted = true
-                return result
-            }
-        }
-        return finish(x, state, history)
-    }
-
-    /// Where training starts: V seeded (W = V/‖V‖ at the data dimension `d`), a seeded encoder for amortized q, and
-    /// no history; or W, the encoder and the history of the `resume` checkpoint, after checking they fit.
-    func startingPoint(dimension d: Int) throws -> (v: Matrix, encoder: GaussianEncoder?, history: [EpochRecord]) {
-        let h = latents
-        var encoder: GaussianEncoder?
-        if posterior.isAmortized {
-            var encoderGenerator = SeededGenerator(seed: seed &+ 2)
-            encoder = GaussianEncoder(dimension: d, latents: h, rank: posterior == .amortizedLowRank ? rank : 0,
-                                      generator: &encoderGenerator)
-        }
-        guard let resume else { return (SparseCodingModel.initial(dimension: d, latents: h, seed: seed).w, encoder, []) }
-        guard resume.model.dimension == d, resume.model.latents == h else {
-            throw SparseKitError.usage("the model to resume has D = \(resume.model.dimension), H = \(resume.model.latents); "
-                + "the data and --latents give D = \(d), H = \(h)")
-        }
-        guard (resume.encoder != nil) == posterior.isAmortized, (resume.encoder?.rank ?? 0) == (encoder?.rank ?? 0) else {
-            throw SparseKitError.usage("the model to resume was trained with other posteriors (an encoder exactly when amortized)")
-        }
-        return (resume.model.w, resume.encoder ?? encoder, resume.history)
-    }
-
     /// The epoch's record terms over all N: for `entropy`, L at β = 1 with σ², λ at their closed forms; for
     /// `elbo-mc`, the exact (analytic) ELBO with the learned σ², λ, split as H[q] − (−E log p(z)) − (−E log p(x|z));
     /// for `map-l1`, minus the MAP energy per point (entropies NaN) with σ², λ estimated from the codes.
-    private func evaluate(_ x: Matrix, _ state: State) -> DiagonalEntropyObjective.Terms {
+    func evaluate(_ x: Matrix, _ state: State) -> DiagonalEntropyObjective.Terms {
         let w = ColumnNormalization.normalized(state.v).w
         switch objective {
         case .entropy:
@@ -258,25 +212,16 @@ public struct SparseCodingTrainer: Sendable {
         return rho
     }
 
-    /// The model at the final state: W normalised; σ², λ at their closed forms over all N (entropy), as learned
-    /// (elbo-mc), or estimated from the MAP codes (map-l1).
-    private func finish(_ x: Matrix, _ state: State, _ history: [EpochRecord]) -> Result {
-        let w = ColumnNormalization.normalized(state.v).w
-        let terms = evaluate(x, state)
-        let model = SparseCodingModel(w: w, lambda: terms.lambda.map { Float($0) }, sigma2: Float(terms.sigma2))
-        let rho = objective == .mapL1 ? Matrix(rows: 0, cols: 0) : state.rho
-        return Result(model: model, history: history, mu: state.mu, rho: rho, encoder: state.encoder, stoppedEarly: nil)
-    }
-
     /// One pass over shuffled minibatches: E-step by L-BFGS on the batch's q, then a gradient step on V.
     func emEpoch(_ x: Matrix, _ v: inout Matrix, _ mu: inout Matrix, _ rho: inout Matrix, _ weights: EntropyWeights,
-                 _ generator: inout SeededGenerator)
+                 _ generator: inout SeededGenerator, shouldStop: () -> Bool)
     {
         let n = x.rows
         var order = Array(0..<n)
         order.shuffle(using: &generator)
         BLASThreads.with(1) {  // see emStep
-            for start in stride(from: 0, to: n, by: batchSize) where !Interruption.requested {
+            for start in stride(from: 0, to: n, by: batchSize) {
+                if start > 0, shouldStop() { break }
                 let rows = Array(order[start..<min(n, start + batchSize)])
                 let (muB, rhoB, _) = emStep(x.gathering(rows), &v, from: initialPosteriors(rows, mu, rho), weights)
                 mu.scattering(muB, to: rows)
@@ -388,23 +333,35 @@ public struct SparseCodingTrainer: Sendable {
     }
 }
 
-/// Sparsity measures.
-public enum Sparsity {
-    /// The Gini coefficient of |a| (Hurley & Rickard): 1 − 2 Σ_k (a_(k)/‖a‖₁) (H − k + ½)/H over the sorted
-    /// magnitudes; 0 for equal magnitudes, → 1 for one non-zero.
-    public static func gini(_ a: ArraySlice<Float>) -> Double {
-        let sorted = a.map { Double(abs($0)) }.sorted()
-        let total = sorted.reduce(0, +)
-        guard total > 0 else { return 0 }
-        let h = Double(sorted.count)
-        var sum = 0.0
-        for (k, value) in sorted.enumerated() { sum += value / total * (h - Double(k + 1) + 0.5) / h }
-        return 1 - 2 * sum
+extension SparseCodingTrainer {
+    /// The settings whose meaning depends on the configuration; `sk-train sc` refuses one given where it does not
+    /// apply instead of ignoring it.
+    public enum Setting: String, Sendable, CaseIterable {
+        case rank, samples, penalty, batchSize = "batch-size", iterations, lbfgsHistory = "lbfgs-history", warmStart = "warm-start"
+        case learningRate = "learning-rate", annealPrior = "anneal-prior"
     }
 
-    /// The mean over rows of the Gini coefficient of each row.
-    public static func meanGini(_ m: Matrix) -> Double {
-        guard m.rows > 0 else { return 0 }
-        return (0..<m.rows).reduce(0.0) { $0 + gini(m.row($1)) } / Double(m.rows)
+    /// Where `setting` applies, in words, or nil when it applies to this configuration.
+    public func inapplicability(of setting: Setting) -> String? {
+        switch setting {
+        case .rank: return posterior == .amortizedLowRank ? nil : "applies to --posterior amortized-lowrank only"
+        case .samples: return objective == .elboMC ? nil : "applies to --objective elbo-mc only"
+        case .penalty: return objective == .mapL1 ? nil : "applies to --objective map-l1 only"
+        case .batchSize: return scheme != .fullBatch ? nil : "does not apply to --scheme full-batch (every point in one step)"
+        case .iterations: return scheme != .adam ? nil : "does not apply to --scheme adam (one step per minibatch)"
+        case .lbfgsHistory:
+            return scheme != .adam && objective == .entropy ? nil : "applies to the L-BFGS of --objective entropy with --scheme em or full-batch only"
+        case .warmStart:
+            return scheme == .em && objective != .elboMC ? nil : "applies to --scheme em with --objective entropy or map-l1 only"
+        case .learningRate: return scheme != .fullBatch ? nil : "does not apply to --scheme full-batch (L-BFGS takes its own steps)"
+        case .annealPrior: return objective == .entropy ? nil : "applies to --objective entropy only"
+        }
+    }
+
+    /// Refuses the first of the `given` settings that does not apply (a usage error naming the option).
+    public func refuseInapplicable(_ given: [Setting]) throws {
+        for setting in given {
+            if let reason = inapplicability(of: setting) { throw SparseKitError.usage("--\(setting.rawValue) \(reason)") }
+        }
     }
 }

@@ -21,6 +21,26 @@ public struct Adam: Sendable {
 
     public init(learningRate: Double = 1e-3) { self.learningRate = learningRate }
 
+    /// What a later run needs to continue exactly where this one stopped: both moments and the step count t.
+    public struct Moments: Sendable, Equatable {
+        public var m: [Float]
+        public var v: [Float]
+        public var step: Int
+
+        public init(m: [Float], v: [Float], step: Int) {
+            (self.m, self.v, self.step) = (m, v, step)
+        }
+    }
+
+    /// The moments and step count so far (empty before the first step).
+    public var moments: Moments {
+        get { Moments(m: m, v: v, step: step) }
+        set {
+            precondition(newValue.m.count == newValue.v.count && newValue.step >= 0, "Adam: inconsistent moments")
+            (m, v, step) = (newValue.m, newValue.v, newValue.step)
+        }
+    }
+
     /// One update of `parameters` along the gradient `gradient` (same length, the same buffer every call).
     public mutating func update(_ parameters: inout [Float], _ gradient: [Float]) {
         precondition(parameters.count == gradient.count, "Adam: gradient and parameters differ in length")

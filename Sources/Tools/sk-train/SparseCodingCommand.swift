@@ -1,0 +1,131 @@
+import ArgumentParser
+import DataKit
+import Foundation
+import Models
+import ToolSupport
+
+struct SparseCodingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sc",
+        abstract: "Entropy-based sparse coding (ES-SC): Laplace prior, linear map W, Gaussian noise.",
+        discussion: """
+            Maximises the entropy objective L(W, q) = H[q] − H[prior] − H[noise] (../shared/docs/es-sc.md), with
+            σ² and λ at their closed forms, for diagonal or full-covariance Gaussian posteriors. Schemes: em (per
+            minibatch an L-BFGS E-step on the batch's q, then a gradient step on W = V/‖V‖) and full-batch (one
+            L-BFGS over W and every q); amortized posteriors (an encoder x ↦ μ, s) train with adam (Adam over
+            the encoder and W on each minibatch). --anneal-prior START:EPOCHS weights the prior entropy by β from START
+            down to 1. Baselines on the same em path: --objective elbo-mc (the ELBO by the reparameterization
+            trick, σ² and λ learned) and --objective map-l1 (FISTA codes, penalty α; σ², λ estimated from the
+            codes at the end).
+            Progress per epoch on stderr; the model file holds W, λ, σ², the configuration and the history.
+
+            Examples:
+              sk-train sc white.h5 -o model.h5 --latents 100 --scheme em --epochs 10 --anneal-prior 10:5 --seed 1
+              sk-train sc white.h5 -o mapl1.h5 --latents 100 --objective map-l1 --penalty 0.3 --seed 1
+              sk-train sc white.h5 -o amortized.h5 --latents 100 --posterior amortized --scheme adam --epochs 20 --anneal-prior 2:10
+              sk-synth bars -o bars.h5 --count 1000 --seed 1
+              sk-train sc bars.h5 -o bars-model.h5 --latents 10 --posterior full --scheme full-batch --epochs 10 --iterations 200 --seed 6
+            """)
+
+    @Argument(help: "A 'patches' or 'whitened' file (its /data rows are the data points).")
+    var input: String
+
+    @Option(name: .shortAndLong, help: "The model file to write.")
+    var output: String
+
+    @Option(help: "Number of latents H.")
+    var latents: Int
+
+    @Option(help: "Posterior family: diagonal, full (full covariance; with --scheme full-batch), amortized or amortized-lowrank (an encoder network; with --scheme adam).")
+    var posterior = SparseCodingTrainer.Posterior.diagonal
+
+    @Option(help: "Training scheme: em, full-batch or adam.")
+    var scheme = SparseCodingTrainer.Scheme.em
+
+    @Option(help: "What to maximise: entropy (ES-SC), or a baseline: elbo-mc (Monte-Carlo ELBO), map-l1 (MAP codes by FISTA).")
+    var objective = SparseCodingTrainer.Objective.entropy
+
+    @Option(help: "r of the amortized-lowrank covariances diag(s²) + U Uᵀ (default 5).")
+    var rank: Int?
+
+    @Option(help: "Monte-Carlo samples per point and E-step (elbo-mc; default 1).")
+    var samples: Int?
+
+    @Option(help: "α of the map-l1 energy ½‖x − W z‖² + α‖z‖₁ (default 0.1).")
+    var penalty: Double?
+
+    @Option(help: "Epochs (more epochs with --resume).")
+    var epochs = 10
+
+    @Option(name: .customLong("batch-size"), help: "Minibatch size (em, adam; default 512).")
+    var batchSize: Int?
+
+    @Option(help: "L-BFGS iterations per E-step (em) or per epoch (full-batch); elbo-mc's Adam steps, map-l1's FISTA steps (default 100).")
+    var iterations: Int?
+
+    @Flag(name: .customLong("warm-start"), help: "Start each minibatch's E-step from its previous q (em; default: μ = 0, s = 1, as the reference).")
+    var warmStart = false
+
+    @Option(name: .customLong("lbfgs-history"), help: "L-BFGS memory: (s, y) pairs kept (default 20).")
+    var lbfgsHistory: Int?
+
+    @Option(name: .customLong("learning-rate"), help: "Step size of the M-step on W (em; default 0.5) or Adam's learning rate (adam; default 0.001).")
+    var learningRate: Double?
+
+    @Option(name: .customLong("anneal-prior"), help: "β_prior annealing START:EPOCHS (β falls linearly to 1).")
+    var annealPrior: SparseCodingTrainer.Annealing?
+
+    @Option(help: "A model file to continue training from (same data, latents, posterior family and objective): --epochs more epochs, continuing exactly where it stopped.")
+    var resume: String?
+
+    @Option(help: "Seed of the initial W and the minibatch order.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory. Trains diagonal q with --scheme em or amortized q with --scheme adam; automatic when /data exceeds half of the machine's memory.")
+    var stream = false
+
+    @OptionGroup var common: CommonOptions
+
+    /// The trainer these options describe, defaults filled in; options that do not apply are refused.
+    func trainer() throws -> SparseCodingTrainer {
+        var trainer = SparseCodingTrainer(latents: latents, scheme: scheme, epochs: epochs)
+        (trainer.posterior, trainer.objective, trainer.seed, trainer.stream) = (posterior, objective, seed, stream)
+        let given: [(SparseCodingTrainer.Setting, Bool)] = [
+            (.rank, rank != nil), (.samples, samples != nil), (.penalty, penalty != nil), (.batchSize, batchSize != nil),
+            (.iterations, iterations != nil), (.lbfgsHistory, lbfgsHistory != nil), (.warmStart, warmStart),
+            (.learningRate, learningRate != nil), (.annealPrior, annealPrior != nil),
+        ]
+        try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
+        trainer.rank = rank ?? trainer.rank
+        trainer.samples = samples ?? trainer.samples
+        trainer.penalty = penalty ?? trainer.penalty
+        trainer.batchSize = batchSize ?? trainer.batchSize
+        trainer.iterations = iterations ?? trainer.iterations
+        trainer.lbfgsHistory = lbfgsHistory ?? trainer.lbfgsHistory
+        trainer.warmStart = warmStart
+        trainer.learningRate = learningRate ?? (scheme == .adam ? 1e-3 : 0.5)
+        trainer.annealPrior = annealPrior
+        try trainer.validate()
+        return trainer
+    }
+
+    func validate() throws { _ = try trainer() }
+
+    /// What the history's objective is: L (entropy), the exact ELBO (elbo-mc) or minus the MAP energy (map-l1).
+    var objectiveLabel: String { [.elboMC: "ELBO", .mapL1: "-E_MAP"][objective] ?? "L" }
+
+    func run() throws {
+        try ToolRunner.requireDistinct(output: output, inputs: [input])  // -o may be the --resume file: output is atomic
+        var job = TrainingJob(trainer: try trainer(), input: input, output: output, resume: resume,
+                              provenance: ToolRunner.provenance("sk-train sc", inputs: [input] + (resume.map { [$0] } ?? [])))
+        job.shouldStop = { Interruption.requested }
+        job.progress = { record, lastEpoch in
+            ProgressReporter.note(String(format: "epoch %d/%d: %@ = %.4f nats/point  σ² = %.5g  mean λ = %.4g  Gini = %.3f  β_prior = %.2f  (%.1f s)",
+                                         record.epoch, lastEpoch, objectiveLabel, record.objective, record.sigma2, record.meanLambda, record.gini,
+                                         record.betaPrior, record.seconds), quiet: common.quiet || common.json)
+        }
+        let last = try job.run().history.last!
+        try common.finish(last, line: String(format: "sk-train sc: %@ = %.4f nats/point after %d epochs; model in %@",
+                                             objectiveLabel, last.objective, last.epoch, output))
+    }
+}
