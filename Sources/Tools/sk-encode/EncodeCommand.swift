@@ -45,21 +45,31 @@ struct EncodeCommand: SparseKitCommand {
         try ToolRunner.requireDistinct(output: output, inputs: [model, data])
         let atomic = try AtomicOutput(path: output)
         let modelFile = try HDF5File.open(model)
-        if try UnsupervisedSDLGM.isUnsupervised(modelFile) { return try encodeUnsupervised(modelFile, atomic) }
-        if try modelFile.attribute("model")?.stringValue == "sdlgm" { return try encodeMultiLabel(modelFile, atomic) }
+        switch try ModelKind.read(from: modelFile) {
+        case .sparseCoding: try encodeSparseCoding(modelFile, atomic)
+        case .unsupervisedSDLGM: try encodeUnsupervised(modelFile, atomic)
+        case .supervisedSDLGM: try encodeMultiLabel(modelFile, atomic)
+        case .baseline(let kind):
+            throw SparseKitError(.usage, file: model, "is a \(kind) baseline density, which has no latent codes; "
+                + "sk-encode encodes with es-sc and sdlgm models")
+        }
+    }
+
+    /// Writes the codes file through `atomic` (`CodesFile`), `writeCodes` filling in the codes; returns what it returns.
+    func writeCodes<T>(maxActive: Int? = nil, _ atomic: AtomicOutput, _ writeCodes: (HDF5File) throws -> T) throws -> T {
+        try CodesFile.write(to: atomic, model: model, data: data, maxActive: maxActive,
+                            provenance: ToolRunner.provenance("sk-encode", inputs: [model, data]), codes: writeCodes)
+    }
+
+    func encodeSparseCoding(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {
         let sc = try SparseCodingModel.read(from: modelFile)
         let rows = try ModelInput.matchingDataset(data, model: model, modelFile: modelFile, dimension: sc.dimension)
         let codes = PosteriorCodes(model: sc, encoder: try GaussianEncoder.read(from: modelFile, dimension: sc.dimension,
                                                                                 latents: sc.latents))
         let progress = ProgressReporter(quiet: common.quiet)
-        try atomic.commit { path in
-            let file = try HDF5File.create(path)
+        try writeCodes(atomic) { file in
+            defer { progress.finish() }
             try codes.encode(rowsOf: rows, into: file) { progress.report("encoding rows", $0, $1) }
-            progress.finish()
-            try file.setAttribute("model_file", .string(model))
-            try file.writeHeader(kind: .codes, history: try HDF5File.open(data).history()
-                + [ToolRunner.provenance("sk-encode", inputs: [model, data])])
-            try file.close()
         }
         let n = rows.shape[0]
         try common.finish(Result(output: output, points: n, latents: sc.latents),
@@ -71,7 +81,7 @@ struct EncodeCommand: SparseKitCommand {
         let rows = try ModelInput.denseRowBlocks(data, split: split == "all" ? nil : split, model: model,
                                                  modelFile: modelFile, dimension: sdlgm.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
-        let nonZeros = try writeSparseCodes(maxActive: sdlgm.maxActive, atomic) { file in
+        let nonZeros = try writeCodes(maxActive: sdlgm.maxActive, atomic) { file in
             defer { progress.finish() }
             return try sdlgm.writeCodes(rows: rows.count, into: file, groupPath: "/codes",
                                         progress: { progress.report("encoding rows", $0, $1) }, block: rows.read)
@@ -79,20 +89,6 @@ struct EncodeCommand: SparseKitCommand {
         try common.finish(Result(output: output, points: rows.count, latents: sdlgm.latents),
                           line: "sk-encode: \(rows.count) rows encoded with at most \(sdlgm.maxActive) of \(sdlgm.latents) "
                               + "features (\(nonZeros) non-zeros) to \(output)")
-    }
-
-    /// Writes a codes file whose CSR group `/codes` `writeCodes` fills; returns what it returns.
-    func writeSparseCodes<T>(maxActive: Int, _ atomic: AtomicOutput, _ writeCodes: (HDF5File) throws -> T) throws -> T {
-        try atomic.commit { path in
-            let file = try HDF5File.create(path)
-            let result = try writeCodes(file)
-            try file.setAttribute("model_file", .string(model))
-            try file.setAttribute("max_active", .int(maxActive))
-            try file.writeHeader(kind: .codes, history: try HDF5File.open(data).history()
-                + [ToolRunner.provenance("sk-encode", inputs: [model, data])])
-            try file.close()
-            return result
-        }
     }
 
     func encodeMultiLabel(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {
@@ -106,7 +102,7 @@ struct EncodeCommand: SparseKitCommand {
             throw SparseKitError.badInput(data, "has \(x.cols) features; \(model) expects \(predictor.network!.input.inputs)")
         }
         let codes = try predictor.codes(x)
-        try writeSparseCodes(maxActive: maxActive, atomic) { try $0.write(codes, to: "/codes") }
+        try writeCodes(maxActive: maxActive, atomic) { try $0.write(codes, to: "/codes") }
         try common.finish(Result(output: output, points: codes.rows, latents: codes.cols),
                           line: "sk-encode: \(x.rows) rows encoded as predicted label sets of "
                               + "\(predictor.labelFrequencies.count) labels (\(codes.nonZeros) non-zeros) to \(output)")
