@@ -106,31 +106,12 @@ struct EvalCommand: SparseKitCommand {
 
     func run() throws {
         let modelFile = try HDF5File.open(model)
-        if try UnsupervisedSDLGM.isUnsupervised(modelFile) { return try runUnsupervised(modelFile) }
-        if try modelFile.attribute("model")?.stringValue == "sdlgm" { return try runMultiLabel(modelFile) }
-        if try BaselineDensity.isBaseline(modelFile) { return try runBaseline(modelFile) }
-        let sc = try SparseCodingModel.read(from: modelFile)
-        if let bdmc { return try runBDMC(sc, points: bdmc) }
-        let rows = try ModelInput.matchingDataset(try dataPath(), model: model, modelFile: modelFile, dimension: sc.dimension)
-        let progress = ProgressReporter(quiet: common.quiet)
-        let settings = SparseCodingEvaluation.LikelihoodSettings(
-            method: loglikMethod, samples: loglikMethod == .ais ? chains : samples, temperatures: temperatures, seed: seed,
-            keepsPerPoint: perPoint)
-        var report = try SparseCodingEvaluation.run(sc, rowsOf: rows, likelihood: loglik ? settings : nil) {
-            progress.report("evaluating rows", $0, $1)
+        switch try ModelKind.read(from: modelFile) {
+        case .sparseCoding: try runSparseCoding(modelFile)
+        case .unsupervisedSDLGM: try runUnsupervised(modelFile)
+        case .supervisedSDLGM: try runMultiLabel(modelFile)
+        case .baseline: try runBaseline(modelFile)
         }
-        progress.finish()
-        if report.logLikelihood != nil, let offset = try whiteningLogAbsDeterminant(of: dataPath()) {
-            report.logLikelihood!.whiteningLogAbsDeterminant = offset
-            report.logLikelihood!.pixelSpaceMean = report.logLikelihood!.mean + offset
-        }
-        if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
-    }
-
-    /// Bidirectional Monte Carlo on points simulated from the model: both bounds and their gap.
-    func runBDMC(_ sc: SparseCodingModel, points: Int) throws {
-        let bounds = BidirectionalMonteCarlo.run(sc, points: points, temperatures: temperatures, chains: chains, seed: seed)
-        if common.json { try ToolRunner.printJSON(bounds) } else { print(bounds.text) }
     }
 
     /// log|det M| of the data file's whitening matrix, when it has an invertible one: added to a log-density of
@@ -145,40 +126,6 @@ struct EvalCommand: SparseKitCommand {
     func dataPath() throws -> String {
         guard let data else { throw ValidationError("give a data file to evaluate on") }
         return data
-    }
-
-    func runUnsupervised(_ modelFile: HDF5File) throws {
-        let sdlgm = try UnsupervisedSDLGM.read(from: modelFile)
-        let rows = try ModelInput.denseRowBlocks(try dataPath(), split: split == "all" ? nil : split, model: model,
-                                                 modelFile: modelFile, dimension: sdlgm.dimension)
-        let progress = ProgressReporter(quiet: common.quiet)
-        var report = try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSamples,
-                                                    likelihoodSamples: loglik ? samples : nil, seed: seed,
-                                                    progress: { progress.report("evaluating rows", $0, $1) }, block: rows.read)
-        progress.finish()
-        if let marginal = report.marginalLogLikelihood, let offset = try whiteningLogAbsDeterminant(of: dataPath()) {
-            report.whiteningLogAbsDeterminant = offset
-            report.marginalPixelSpaceLogLikelihood = marginal.mean + offset
-        }
-        if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
-    }
-
-    func runMultiLabel(_ modelFile: HDF5File) throws {
-        let (predictor, _) = try MultiLabelPredictor.read(from: modelFile)
-        let data = try dataPath()
-        let dataFile = try HDF5File.open(data)
-        guard try dataFile.fileKind() == .multilabel else {
-            throw SparseKitError.badInput(data, "is not a 'multilabel' file; SDLGM models are evaluated on multilabel files")
-        }
-        let dataset = try MultiLabelDataset.read(from: dataFile)
-        let (x, y) = try dataset.rows(ofSplit: split == "all" ? nil : split, in: data)
-        let (_, training) = try dataset.rows(ofSplit: propensitySplit == "all" ? nil : propensitySplit, in: data)
-        let features = predictor.network?.input.inputs ?? x.cols
-        guard x.cols == features, y.cols == predictor.labelFrequencies.count else {
-            throw SparseKitError.badInput(data, "has \(x.cols) features and \(y.cols) labels; \(model) expects \(features) and \(predictor.labelFrequencies.count)")
-        }
-        let report = try MultiLabelEvaluation.run(predictor, features: x, labels: y, trainingLabels: training, a: propensityA, b: propensityB)
-        if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 }
 

@@ -1,0 +1,32 @@
+import DataKit
+import Models
+import ToolSupport
+
+/// `sk-eval` for ES-SC models: the entropy objective, held-out ELBO and (with --loglik) log-likelihood, or with
+/// --bdmc the bidirectional Monte Carlo check of the estimator.
+extension EvalCommand {
+    func runSparseCoding(_ modelFile: HDF5File) throws {
+        let sc = try SparseCodingModel.read(from: modelFile)
+        if let bdmc { return try runBDMC(sc, points: bdmc) }
+        let rows = try ModelInput.matchingDataset(try dataPath(), model: model, modelFile: modelFile, dimension: sc.dimension)
+        let progress = ProgressReporter(quiet: common.quiet)
+        let settings = SparseCodingEvaluation.LikelihoodSettings(
+            method: loglikMethod, samples: loglikMethod == .ais ? chains : samples, temperatures: temperatures, seed: seed,
+            keepsPerPoint: perPoint)
+        var report = try SparseCodingEvaluation.run(sc, rowsOf: rows, likelihood: loglik ? settings : nil) {
+            progress.report("evaluating rows", $0, $1)
+        }
+        progress.finish()
+        if report.logLikelihood != nil, let offset = try whiteningLogAbsDeterminant(of: dataPath()) {
+            report.logLikelihood!.whiteningLogAbsDeterminant = offset
+            report.logLikelihood!.pixelSpaceMean = report.logLikelihood!.mean + offset
+        }
+        if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
+    }
+
+    /// Bidirectional Monte Carlo on points simulated from the model: both bounds and their gap.
+    func runBDMC(_ sc: SparseCodingModel, points: Int) throws {
+        let bounds = BidirectionalMonteCarlo.run(sc, points: points, temperatures: temperatures, chains: chains, seed: seed)
+        if common.json { try ToolRunner.printJSON(bounds) } else { print(bounds.text) }
+    }
+}
