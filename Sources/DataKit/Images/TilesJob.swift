@@ -1,5 +1,5 @@
 /// `sk-inspect --tiles` as a library call: draws the first rows of `/data` (or the columns of a model's fields: W,
-/// ICA's mixing matrix, a linear decoder's weight) as a tiled PNG.
+/// ICA's mixing matrix, a linear decoder's weight, wherever `modelFields` finds them) as a tiled PNG.
 public struct TilesJob: Sendable {
     public var input: String
     public var output: String
@@ -8,13 +8,20 @@ public struct TilesJob: Sendable {
     public var scaling: TileRenderer.Scaling?
     /// nil: enough to make each tile at least 48 pixels wide.
     public var zoom: Int?
+    /// For a model file: the path of its D × H dataset whose columns are the learned fields, or an error saying why
+    /// the model has none. Only the caller can tell (it depends on the model's kind, which DataKit does not know);
+    /// nil refuses model files.
+    public var modelFields: (@Sendable (HDF5File) throws -> String)?
 
-    public init(input: String, output: String, count: Int = 100, scaling: TileRenderer.Scaling? = nil, zoom: Int? = nil) {
+    public init(input: String, output: String, count: Int = 100, scaling: TileRenderer.Scaling? = nil, zoom: Int? = nil,
+                modelFields: (@Sendable (HDF5File) throws -> String)? = nil)
+    {
         self.input = input
         self.output = output
         self.count = count
         self.scaling = scaling
         self.zoom = zoom
+        self.modelFields = modelFields
     }
 
     public struct Summary: Sendable {
@@ -28,20 +35,11 @@ public struct TilesJob: Sendable {
         guard count >= 1 else { throw SparseKitError.usage("--count must be at least 1") }
         _ = try AtomicOutput(path: output)  // fail on an unwritable output before any work
         let file = try HDF5File.open(input)
-        let kind = try file.requireKind(.patches, .whitened, .model)
+        let kind = try modelFields == nil ? file.requireKind(.patches, .whitened) : file.requireKind(.patches, .whitened, .model)
         var tiles: Matrix
         let source: String
-        if kind == .model {
-            // D × H, each column one learned field: ES-SC's W, ICA's mixing matrix A, or the weight of SDLGM's linear
-            // decoder.
-            guard let found = ["/model/W", "/model/mixing", "/model/decoder/layer0/weight"].first(where: { file.kind(of: $0) == .dataset })
-            else {
-                throw SparseKitError.badInput(input, "is a model without fields to draw (a Gaussian or Laplace baseline)")
-            }
-            source = found
-            if source.hasPrefix("/model/decoder"), file.kind(of: "/model/decoder/layer1") != nil {
-                throw SparseKitError.badInput(input, "has an MLP decoder: its fields are not one matrix to draw (train with --decoder linear)")
-            }
+        if kind == .model, let modelFields {
+            source = try modelFields(file)
             let w = try file.readMatrix(source)
             tiles = w.transposed.rowSlice(0..<min(count, w.cols))
         } else {

@@ -11,7 +11,8 @@ struct InspectCommand: SparseKitCommand {
             Without --tiles: the kind, attributes, history, and every dataset with type, shape, storage and basic \
             statistics (min, max, mean, std, zeros, non-finite values).
 
-            With --tiles: the first --count rows of /data (or the columns of /model/W) drawn as image tiles, \
+            With --tiles: the first --count rows of /data (or a model's fields: the columns of ES-SC's W, ICA's \
+            mixing matrix or an unsupervised SDLGM's linear decoder) drawn as image tiles, \
             each scaled on its own: symmetrically around zero (0 is mid-gray) for whitened data and models, \
             from its minimum to its maximum for raw patches (change with --scaling).
 
@@ -59,7 +60,8 @@ struct InspectCommand: SparseKitCommand {
         if tiles, let output {
             try ToolRunner.requireDistinct(output: output, inputs: [input])
             let job = TilesJob(input: input, output: output, count: count,
-                               scaling: scaling.flatMap(TileRenderer.Scaling.init(rawValue:)), zoom: zoom)
+                               scaling: scaling.flatMap(TileRenderer.Scaling.init(rawValue:)), zoom: zoom,
+                               modelFields: Self.fieldsDataset(of:))
             let summary = try job.run()
             try common.finish(
                 TilesResult(output: output, tiles: summary.tiles, source: summary.source, width: summary.width,
