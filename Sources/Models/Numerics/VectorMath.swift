@@ -82,3 +82,10 @@ public enum VectorMath {
         for lane in 0..<(count - i) { p[i + lane] = v[lane] }
     }
 }
+
+extension Double {
+    /// The number as a person writes it in an option: `10` for 10.0, `0.5` for 0.5.
+    public var shortDescription: String {
+        rounded() == self && abs(self) < 1e15 ? String(Int(self)) : String(self)
+    }
+}

@@ -5,10 +5,10 @@ import DataKit
 /// space the codes live in), `likelihood` (`plackett-luce` or `bernoulli`); every weight under `/model/…`
 /// (`input/{weight,bias}` with weight F × H input-major, `hidden<k>/…`, `labels/…`, `level/…`), the training label
 /// frequencies at `/model/label_frequencies`; `/history/objective` (minus the training loss per point) and
-/// `/history/seconds`.
+/// `/history/seconds`; `TrainingJob` adds `/config` and `/training` (`ResumeState`).
 extension MultiLabelPredictor {
-    public func write(to file: HDF5File, maxActive: Int, history: [MultiLabelTrainer.EpochRecord], configuration: [String: HDF5AttributeValue],
-                      provenance: [String]) throws {
+    /// Writes the weights, the label frequencies and the attributes that describe the model (L0 = `maxActive`).
+    public func write(to file: HDF5File, maxActive: Int) throws {
         try file.createGroup("/model")
         try file.write(labelFrequencies, shape: [labelFrequencies.count], to: "/model/label_frequencies")
         if let network {
@@ -25,11 +25,6 @@ extension MultiLabelPredictor {
         try file.setAttribute("likelihood", .string(method == .oneVsAll ? "bernoulli" : "plackett-luce"))
         try file.setAttribute("mean_label_count", .double(meanLabelCount))
         try file.setAttribute("hidden_layers", .int(network?.hidden.count ?? 0))
-        try file.createGroup("/config")
-        for (name, value) in configuration.sorted(by: { $0.key < $1.key }) { try file.setAttribute(name, value, on: "/config") }
-        try file.write(history.map { -$0.loss }, shape: [history.count], to: "/history/objective")
-        try file.write(history.map(\.seconds), shape: [history.count], to: "/history/seconds")
-        try file.writeHeader(kind: .model, history: provenance)
     }
 
     private func write(_ layer: Linear, _ group: String, _ file: HDF5File) throws {
@@ -85,6 +80,12 @@ extension MultiLabelPredictor {
 }
 
 extension MultiLabelTrainer.EpochRecord {
+    /// Writes `history` as `/history/objective` (minus the loss) and `/history/seconds`.
+    public static func write(_ history: [Self], to file: HDF5File) throws {
+        try file.write(history.map { -$0.loss }, shape: [history.count], to: "/history/objective")
+        try file.write(history.map(\.seconds), shape: [history.count], to: "/history/seconds")
+    }
+
     /// The history a model file holds (epochs numbered from 1).
     public static func read(from file: HDF5File) throws -> [Self] {
         let (objective, _) = try file.read("/history/objective", as: Double.self)

@@ -6,9 +6,11 @@ import Foundation
 /// `/model/encoder/layer<k>/{weight,bias}` (weight out × in), the decoder's at `/model/decoder/layer<k>/…`,
 /// `/model/log_sigma2` (scalar); `/history/objective` (the training ELBO per point) and the other columns of
 /// `UnsupervisedTrainer.EpochRecord`.
-extension UnsupervisedSDLGM {
-    public func write(to file: HDF5File, history: [UnsupervisedTrainer.EpochRecord], configuration: [String: HDF5AttributeValue],
-                      provenance: [String]) throws {
+extension UnsupervisedSDLGM: TrainedModel {
+    public static var kind: ModelKind { .unsupervisedSDLGM }
+
+    /// Writes the layers, log σ² and the attributes that describe the model.
+    public func write(to file: HDF5File) throws {
         try file.createGroup("/model")
         for (name, network) in [("encoder", encoder), ("decoder", decoder)] {
             for (k, layer) in network.layers.enumerated() {
@@ -23,12 +25,6 @@ extension UnsupervisedSDLGM {
         try file.setAttribute("latents", .int(latents))
         try file.setAttribute("likelihood", .string(likelihood.rawValue))
         try file.setAttribute("decoder", .string(decoderKind.rawValue))
-        try file.createGroup("/config")
-        for (name, value) in configuration.sorted(by: { $0.key < $1.key }) { try file.setAttribute(name, value, on: "/config") }
-        for (name, path) in UnsupervisedTrainer.EpochRecord.columns {
-            try file.write(history.map { $0[keyPath: path] }, shape: [history.count], to: "/history/" + name)
-        }
-        try file.writeHeader(kind: .model, history: provenance)
     }
 
     /// Whether a model file holds an unsupervised SDLGM model.
@@ -72,6 +68,13 @@ extension UnsupervisedSDLGM {
 }
 
 extension UnsupervisedTrainer.EpochRecord {
+    /// Writes `history` as the `/history/<name>` columns.
+    public static func write(_ history: [Self], to file: HDF5File) throws {
+        for (name, path) in columns {
+            try file.write(history.map { $0[keyPath: path] }, shape: [history.count], to: "/history/" + name)
+        }
+    }
+
     /// The history a model file holds (epochs numbered from 1).
     public static func read(from file: HDF5File) throws -> [Self] {
         var records: [Self] = []

@@ -11,8 +11,8 @@ import Foundation
 /// q(L | x) = softmax(α_L), support steps Plackett–Luce in softmax(α_S), and q(v_k | x) = N(μ_k, s_k²) for active k,
 /// s = softplus(u) + 10⁻³ (inactive values keep their prior, so they cost no KL).
 public struct UnsupervisedSDLGM: Sendable {
-    public enum Likelihood: String, Sendable, CaseIterable { case gaussian, bernoulli }
-    public enum DecoderKind: String, Sendable, CaseIterable { case linear, mlp }
+    public enum Likelihood: String, Sendable, CaseIterable, Codable { case gaussian, bernoulli }
+    public enum DecoderKind: String, Sendable, CaseIterable, Codable { case linear, mlp }
 
     public var encoder: MLP
     public var decoder: MLP

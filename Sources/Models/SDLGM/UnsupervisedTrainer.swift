@@ -3,8 +3,37 @@ import Foundation
 
 /// Trains unsupervised SDLGM (`sdlgm.md`) by amortized variational inference: Adam on −ELBO over the encoder, the
 /// decoder and log σ², the ELBO estimated with `samples` draws of the relaxed (or straight-through) two-step sample
-/// per point, both temperatures annealed exponentially per step from `temperatures.start` to `temperatures.end`.
-public struct UnsupervisedTrainer: Sendable {
+/// per point, both temperatures annealed exponentially per step (`Temperatures`). `UnsupervisedSession` runs the
+/// epochs.
+public struct UnsupervisedTrainer: Trainer {
+    /// Both Gumbel-Softmax temperatures fall exponentially per step from `start` to `end` over `epochs` epochs (nil:
+    /// over the first run's epochs), then stay at `end`; written `START:END` or `START:END:EPOCHS`.
+    public struct Temperatures: Sendable, Equatable, Codable, CustomStringConvertible {
+        public var start: Double
+        public var end: Double
+        public var epochs: Int?
+
+        public init(start: Double, end: Double, epochs: Int? = nil) {
+            (self.start, self.end, self.epochs) = (start, end, epochs)
+        }
+
+        public var description: String { "\(start.shortDescription):\(end.shortDescription)" + (epochs.map { ":\($0)" } ?? "") }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(description)
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let text = try decoder.singleValueContainer().decode(String.self)
+            let parts = text.split(separator: ":").map(String.init)
+            guard parts.count == 2 || parts.count == 3, let start = Double(parts[0]), let end = Double(parts[1]) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not START:END[:EPOCHS]"))
+            }
+            self.init(start: start, end: end, epochs: parts.count == 3 ? Int(parts[2]) : nil)
+        }
+    }
+
     public var latents = 100
     public var maxActive = 10
     public var hidden = [256]
@@ -14,16 +43,41 @@ public struct UnsupervisedTrainer: Sendable {
     public var batchSize = 128
     public var learningRate = 1e-3
     public var samples = 1
-    public var temperatures = (start: 1.0, end: 0.5)
+    public var temperatures = Temperatures(start: 1, end: 0.5)
     public var straightThrough = false
     /// Epochs over which the KL weight β rises linearly from 0 to 1 (0: β = 1 throughout).
     public var klWarmup = 0
     public var seed: UInt64 = 0
+    /// The split of a multilabel file whose features are the data (nil: every row).
+    public var split: String?
+    /// Read minibatches from disk instead of loading the data (patches or whitened files); also chosen when the
+    /// data exceed half of the machine's memory.
+    public var stream = false
+
+    enum CodingKeys: String, CodingKey {
+        case latents, maxActive, hidden, decoder, likelihood, epochs, batchSize, learningRate, samples, straightThrough, klWarmup, seed, split
+        case temperatures = "tau"
+    }
 
     public init() {}
 
+    /// Checks the configuration on its own; usage errors name the options.
+    public func validate() throws {
+        func require(_ condition: Bool, _ problem: @autoclosure () -> String) throws {
+            if !condition { throw SparseKitError.usage(problem()) }
+        }
+        try require(latents >= 1 && maxActive >= 1 && maxActive <= latents, "--max-active (L0) must be between 1 and --latents (K)")
+        try require(!hidden.isEmpty && hidden.allSatisfy { $0 >= 1 }, "--hidden takes positive sizes separated by commas, e.g. 512 or 512,256")
+        try require(epochs >= 1 && batchSize >= 1 && samples >= 1, "--epochs, --batch-size and --samples must be at least 1")
+        try require(klWarmup >= 0, "--kl-warmup must be at least 0")
+        try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be positive")
+        let t = temperatures
+        try require(t.start > 0 && t.end > 0 && t.start.isFinite && t.end.isFinite && (t.epochs ?? 1) >= 1,
+                    "--tau takes START:END or START:END:EPOCHS, positive numbers, e.g. 1:0.5")
+    }
+
     /// One epoch's record, means per point over the epoch's batches (the training estimate).
-    public struct EpochRecord: Sendable, Codable, Equatable {
+    public struct EpochRecord: TrainingRecord, Codable, Equatable {
         public var epoch: Int
         public var elbo: Double
         public var logLikelihood: Double
@@ -39,103 +93,57 @@ public struct UnsupervisedTrainer: Sendable {
         public var seconds: Double
     }
 
-    /// The temperature after `step` of `total` steps.
+    /// The temperature after `step` of a schedule of `total` steps (then held at the end).
     func temperature(step: Int, total: Int) -> Double {
-        temperatures.start * pow(temperatures.end / temperatures.start, Double(step) / Double(max(total, 1)))
+        temperatures.start * pow(temperatures.end / temperatures.start, min(1, Double(step) / Double(max(total, 1))))
     }
 
-    /// Trains on the rows of x from a fresh model (or from `start`); `report` sees every epoch and may stop training.
-    public func train(_ x: Matrix, from start: UnsupervisedSDLGM? = nil, report: (EpochRecord) -> Bool = { _ in true }) throws
-        -> (model: UnsupervisedSDLGM, history: [EpochRecord])
+    /// Trains on the rows of x from a fresh model, or continues `resume`; the convenience tests and benchmarks use.
+    public func train(_ x: Matrix, resume: UnsupervisedCheckpoint? = nil, shouldStop: () -> Bool = { false }) throws
+        -> UnsupervisedCheckpoint
     {
-        guard x.rows > 0 else { throw SparseKitError.usage("no training points") }
-        var order = Array(0..<x.rows)
-        return try train(dimension: x.cols, rows: x.rows, from: start, report: report) { generator, body in
-            order.shuffle(using: &generator)
-            for first in stride(from: 0, to: x.rows, by: batchSize) {
-                guard try body(x.gathering(Array(order[first..<min(x.rows, first + batchSize)])), &generator) else { return }
-            }
-        }
+        var session = try UnsupervisedSession(self, source: .memory(x), resume: resume)
+        for _ in 0..<epochs where !shouldStop() { _ = try session.runEpoch(shouldStop: shouldStop) }
+        return session.checkpoint
     }
 
-    /// Trains on every row of `reader`'s file each epoch, reading minibatches from disk: memory holds the model,
-    /// Adam's moments and the reader's buffer, whatever the file's size.
-    public func train(streaming reader: ShuffledRowReader, from start: UnsupervisedSDLGM? = nil,
-                      report: (EpochRecord) -> Bool = { _ in true }) throws -> (model: UnsupervisedSDLGM, history: [EpochRecord])
-    {
-        try train(dimension: reader.cols, rows: reader.rows, from: start, report: report) { generator, body in
-            try reader.forEachBatch(size: batchSize, using: &generator, body)
-        }
+    /// As `train(_:)`, reading minibatches from disk: memory holds the model, Adam's moments and the reader's buffer.
+    public func train(streaming reader: ShuffledRowReader, resume: UnsupervisedCheckpoint? = nil,
+                      shouldStop: () -> Bool = { false }) throws -> UnsupervisedCheckpoint {
+        var session = try UnsupervisedSession(self, source: .stream(reader), resume: resume)
+        for _ in 0..<epochs where !shouldStop() { _ = try session.runEpoch(shouldStop: shouldStop) }
+        return session.checkpoint
     }
 
-    /// The training loop over the minibatches that `epochBatches` hands to its body, one epoch per call (the body
-    /// draws its noise from the generator it is lent, and returns false to end the epoch).
-    private func train(dimension: Int, rows: Int, from start: UnsupervisedSDLGM?, report: (EpochRecord) -> Bool,
-                       epochBatches: (inout SeededGenerator, (Matrix, inout SeededGenerator) throws -> Bool) throws -> Void) throws
-        -> (model: UnsupervisedSDLGM, history: [EpochRecord])
-    {
-        var generator = SeededGenerator(seed: seed)
-        var model: UnsupervisedSDLGM
-        if let start {
-            model = start
-        } else {
-            model = UnsupervisedSDLGM(dimension: dimension, latents: latents, maxActive: maxActive, hidden: hidden, decoder: decoder,
-                                      likelihood: likelihood, generator: &generator)
+    /// One Adam step on −ELBO of the minibatch `xb` at temperature `tau` and KL weight `klWeight`; adds the batch's
+    /// terms (averaged over the samples) to `sums`.
+    func step(_ model: inout UnsupervisedSDLGM, _ adam: inout Adam, _ xb: Matrix, tau: Double, klWeight: Double,
+              _ sums: inout UnsupervisedObjective.Terms, _ generator: inout SeededGenerator) {
+        model.encoder.zeroGradients()
+        model.decoder.zeroGradients()
+        var gradLogNoiseVariance = 0.0
+        for _ in 0..<samples {
+            let noise = UnsupervisedObjective.Noise(points: xb.rows, maxActive: model.maxActive, latents: model.latents,
+                                                    generator: &generator)
+            let (terms, _, gradSigma) = UnsupervisedObjective.evaluate(
+                &model, xb, noise: noise, mode: straightThrough ? .straightThrough : .relaxed,
+                levelTemperature: tau, supportTemperature: tau, klWeight: klWeight, accumulateGradients: true)
+            sums.add(terms, weight: 1 / Double(samples))
+            gradLogNoiseVariance += gradSigma
         }
-        var adam = Adam(learningRate: learningRate)
-        let batches = (rows + batchSize - 1) / batchSize
-        var history: [EpochRecord] = []
-        var step = 0
-        for epoch in 0..<epochs {
-            let started = Date()
-            var sums = UnsupervisedObjective.Terms()
-            var processed = 0  // all rows, unless interrupted
-            var tau = temperatures.start
-            try epochBatches(&generator) { xb, generator in
-                processed += xb.rows
-                tau = temperature(step: step, total: epochs * batches)
-                let klWeight = klWarmup > 0 ? min(1, Double(step + 1) / Double(klWarmup * batches)) : 1
-                model.encoder.zeroGradients()
-                model.decoder.zeroGradients()
-                var gradLogNoiseVariance = 0.0
-                for _ in 0..<samples {
-                    let noise = UnsupervisedObjective.Noise(points: xb.rows, maxActive: model.maxActive, latents: model.latents,
-                                                            generator: &generator)
-                    let (terms, _, gradSigma) = UnsupervisedObjective.evaluate(
-                        &model, xb, noise: noise, mode: straightThrough ? .straightThrough : .relaxed,
-                        levelTemperature: tau, supportTemperature: tau, klWeight: klWeight, accumulateGradients: true)
-                    sums.add(terms, weight: 1 / Double(samples))
-                    gradLogNoiseVariance += gradSigma
-                }
-                if samples > 1 {  // the mean over the samples
-                    for k in model.encoder.layers.indices { model.encoder.layers[k].scaleGradients(by: 1 / Float(samples)) }
-                    for k in model.decoder.layers.indices { model.decoder.layers[k].scaleGradients(by: 1 / Float(samples)) }
-                    gradLogNoiseVariance /= Double(samples)
-                }
-                if model.likelihood == .bernoulli { gradLogNoiseVariance = 0 }
-                adam.beginStep(parameterCount: model.encoder.layers.parameterCount + model.decoder.layers.parameterCount + 1)
-                var offset = 0
-                model.encoder.layers.step(&adam, offset: &offset)
-                model.decoder.layers.step(&adam, offset: &offset)
-                var logNoiseVariance = [model.logNoiseVariance]
-                adam.update(&logNoiseVariance, [Float(gradLogNoiseVariance)], offset: offset)
-                model.logNoiseVariance = logNoiseVariance[0]
-                step += 1
-                return !Interruption.requested
-            }
-            let n = Double(max(processed, 1))
-            let record = EpochRecord(
-                epoch: epoch + 1, elbo: sums.elbo / n, logLikelihood: sums.logLikelihood / n, levelKL: sums.levelKL / n,
-                supportKL: sums.supportKL / n, valueKL: sums.valueKL / n, meanSquaredError: sums.squaredError / (n * Double(dimension)),
-                active: sums.active / n, temperature: tau, sigma2: exp(Double(model.logNoiseVariance)),
-                seconds: Date().timeIntervalSince(started))
-            guard record.elbo.isFinite else {
-                throw SparseKitError.badInput(nil, "training diverged at epoch \(epoch + 1) (ELBO \(record.elbo))")
-            }
-            history.append(record)
-            if !report(record) || Interruption.requested { break }
+        if samples > 1 {  // the mean over the samples
+            for k in model.encoder.layers.indices { model.encoder.layers[k].scaleGradients(by: 1 / Float(samples)) }
+            for k in model.decoder.layers.indices { model.decoder.layers[k].scaleGradients(by: 1 / Float(samples)) }
+            gradLogNoiseVariance /= Double(samples)
         }
-        return (model, history)
+        if model.likelihood == .bernoulli { gradLogNoiseVariance = 0 }
+        adam.beginStep(parameterCount: model.encoder.layers.parameterCount + model.decoder.layers.parameterCount + 1)
+        var offset = 0
+        model.encoder.layers.step(&adam, offset: &offset)
+        model.decoder.layers.step(&adam, offset: &offset)
+        var logNoiseVariance = [model.logNoiseVariance]
+        adam.update(&logNoiseVariance, [Float(gradLogNoiseVariance)], offset: offset)
+        model.logNoiseVariance = logNoiseVariance[0]
     }
 }
 

@@ -48,7 +48,7 @@ public struct SparseCodingTrainer: Trainer {
             self.epochs = epochs
         }
 
-        public var description: String { "\(start.formatted):\(epochs)" }
+        public var description: String { "\(start.shortDescription):\(epochs)" }
 
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.singleValueContainer()

@@ -46,7 +46,7 @@ public struct TrainingJob<T: Trainer> {
                 + "= \(geometry.dimension) values, but its /data rows hold \(columns)")
         }
         var session = try trainer.session(data: data, resume: try resume.map { try HDF5File.open($0) })
-        var good: T.Session.Checkpoint? = resume == nil ? nil : session.checkpoint
+        var good: T.Session.Checkpoint? = resume == nil && trainer.epochs > 0 ? nil : session.checkpoint
         let lastEpoch = session.checkpoint.history.count + trainer.epochs
         func write(_ checkpoint: T.Session.Checkpoint) throws {
             try atomic.commit { path in

@@ -22,10 +22,14 @@ public enum ToolRunner {
         }
     }
 
-    /// The error a trainer ends with after SIGINT/SIGTERM, once its model is written.
-    public static func interrupted(_ output: String, epochs: Int) -> SparseKitError {
-        .interrupted(output, "interrupted; the model after \(epochs) epoch\(epochs == 1 ? "" : "s") (the last one partial) is "
-            + "written here, continue with --resume \(output)")
+    /// Runs `body` as part of a command's `validate()`: a usage error it throws becomes ArgumentParser's
+    /// `ValidationError`, so it ends the tool with exit 64 and one line, like every other option error.
+    public static func validating<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SparseKitError where error.kind == .usage {
+            throw ValidationError(error.problem)
+        }
     }
 
     /// Prints `value` as one JSON document on standard output (sorted keys, so output is stable).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Models
 
 // The trainers' option types as command-line values: each parses (and lists its values in --help and shell
@@ -17,4 +18,37 @@ extension SparseCodingTrainer.Annealing: ExpressibleByArgument {
     }
 
     public static var defaultValueDescription: String { "START:EPOCHS" }
+}
+
+extension MultiLabelTrainer.Method: ExpressibleByArgument {}
+extension UnsupervisedSDLGM.DecoderKind: ExpressibleByArgument {}
+extension UnsupervisedSDLGM.Likelihood: ExpressibleByArgument {}
+
+extension UnsupervisedTrainer.Temperatures: ExpressibleByArgument {
+    /// `START:END` or `START:END:EPOCHS`, e.g. `1:0.5`.
+    public init?(argument: String) {
+        let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2 || parts.count == 3, let start = Double(parts[0]), let end = Double(parts[1]) else { return nil }
+        let epochs = parts.count == 3 ? Int(parts[2]) : nil
+        if parts.count == 3, epochs == nil { return nil }
+        self.init(start: start, end: end, epochs: epochs)
+    }
+
+    public static var defaultValueDescription: String { "START:END[:EPOCHS]" }
+}
+
+/// Layer sizes written `S1,S2,…` (e.g. `512` or `512,256`), each at least 1.
+struct LayerSizes: ExpressibleByArgument, Equatable {
+    var sizes: [Int]
+
+    init(_ sizes: [Int]) { self.sizes = sizes }
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false)
+        let sizes = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.count == parts.count, sizes.allSatisfy({ $0 >= 1 }) else { return nil }
+        self.sizes = sizes
+    }
+
+    static var defaultValueDescription: String { "S1,S2,…" }
 }

@@ -31,7 +31,10 @@ struct SDLGMCommand: ParsableCommand {
               sk-train sdlgm bibtex.h5 -o ova.h5 --method one-vs-all --epochs 20 --seed 1
               sk-train sdlgm white.h5 -o embed.h5 --mode unsupervised --latents 100 --max-active 10 --epochs 20
               sk-train sdlgm bibtex.h5 -o words.h5 --mode unsupervised --likelihood bernoulli --decoder mlp --split all
+              sk-train sdlgm bibtex.h5 -o more.h5 --resume sdlgm.h5 --max-active 10 --hidden 512 --epochs 5 --seed 1
             """)
+
+    enum Mode: String, CaseIterable, ExpressibleByArgument { case supervised, unsupervised }
 
     @Argument(help: "A 'multilabel' file (supervised); a 'patches', 'whitened' or 'multilabel' file (unsupervised).")
     var input: String
@@ -40,54 +43,54 @@ struct SDLGMCommand: ParsableCommand {
     var output: String
 
     @Option(help: "supervised or unsupervised.")
-    var mode = "supervised"
+    var mode = Mode.supervised
 
-    @Option(help: "sdlgm, or a baseline: one-vs-all, most-frequent.")
-    var method = "sdlgm"
+    @Option(help: "sdlgm, or a baseline: one-vs-all, most-frequent (supervised).")
+    var method: MultiLabelTrainer.Method?
 
-    @Option(name: .customLong("max-active"), help: "L0: the largest label-set size modelled.")
-    var maxActive = 10
+    @Option(name: .customLong("max-active"), help: "L0: the largest label-set size modelled, or the most active features (default 10).")
+    var maxActive: Int?
 
-    @Option(help: "Hidden layer sizes of the shared MLP, comma-separated.")
-    var hidden = "512"
+    @Option(help: "Hidden layer sizes of the shared MLP or the encoder, comma-separated (default 512).")
+    var hidden: LayerSizes?
 
-    @Option(help: "Epochs.")
-    var epochs = 20
+    @Option(help: "Epochs (more epochs with --resume; default 20).")
+    var epochs: Int?
 
-    @Option(name: .customLong("batch-size"), help: "Minibatch size.")
-    var batchSize = 128
+    @Option(name: .customLong("batch-size"), help: "Minibatch size (default 128).")
+    var batchSize: Int?
 
-    @Option(name: .customLong("learning-rate"), help: "Adam's learning rate.")
-    var learningRate = 1e-3
+    @Option(name: .customLong("learning-rate"), help: "Adam's learning rate (default 0.001).")
+    var learningRate: Double?
 
     @Option(help: "The split to train on ('all' for every row).")
     var split = "train"
 
-    @Option(help: "Seed of the initial weights, the batch order and the sampled orderings or noise.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the initial weights, the batch order and the sampled orderings or noise (default 0).")
+    var seed: UInt64?
 
-    @Option(help: "K: latent features (unsupervised).")
-    var latents = 100
+    @Option(help: "K: latent features (unsupervised; default 100).")
+    var latents: Int?
 
-    @Option(help: "linear or mlp (unsupervised).")
-    var decoder = "linear"
+    @Option(help: "linear or mlp (unsupervised; default linear).")
+    var decoder: UnsupervisedSDLGM.DecoderKind?
 
-    @Option(help: "gaussian or bernoulli (unsupervised).")
-    var likelihood = "gaussian"
+    @Option(help: "gaussian or bernoulli (unsupervised; default gaussian).")
+    var likelihood: UnsupervisedSDLGM.Likelihood?
 
-    @Option(help: "Temperatures START:END of both Gumbel-Softmax steps, annealed exponentially per step (unsupervised).")
-    var tau = "1:0.5"
+    @Option(help: "Temperatures START:END of both Gumbel-Softmax steps, annealed exponentially per step over the first run's epochs or EPOCHS, then held (unsupervised; default 1:0.5).")
+    var tau: UnsupervisedTrainer.Temperatures?
 
-    @Option(help: "Relaxed samples per point and step (unsupervised).")
-    var samples = 1
+    @Option(help: "Relaxed samples per point and step (unsupervised; default 1).")
+    var samples: Int?
 
     @Flag(name: .customLong("straight-through"), help: "Hard codes forward, relaxed gradients backward (unsupervised).")
     var straightThrough = false
 
-    @Option(name: .customLong("kl-warmup"), help: "Epochs over which the KL terms' weight rises from 0 to 1 (unsupervised).")
-    var klWarmup = 0
+    @Option(name: .customLong("kl-warmup"), help: "Epochs over which the KL terms' weight rises from 0 to 1 (unsupervised; default 0).")
+    var klWarmup: Int?
 
-    @Option(help: "Continue training this model (its weights, and σ² when unsupervised; epochs numbered on; Adam restarts).")
+    @Option(help: "Continue training this model exactly where it stopped (same mode, method, sizes and data shape): --epochs more epochs.")
     var resume: String?
 
     @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory (supervised: multilabel files; unsupervised: patches or whitened files). Automatic when the data exceed half of the machine's memory.")
@@ -95,82 +98,90 @@ struct SDLGMCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    var hiddenSizes: [Int] { hidden.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    /// The options given that apply in unsupervised mode only.
+    var unsupervisedOnly: [String] {
+        [("latents", latents != nil), ("decoder", decoder != nil), ("likelihood", likelihood != nil), ("tau", tau != nil),
+         ("samples", samples != nil), ("straight-through", straightThrough), ("kl-warmup", klWarmup != nil)].filter(\.1).map(\.0)
+    }
+
+    /// The supervised trainer these options describe; options that do not apply are refused.
+    func supervisedTrainer() throws -> MultiLabelTrainer {
+        if let option = unsupervisedOnly.first { throw SparseKitError.usage("--\(option) applies to --mode unsupervised only") }
+        var trainer = MultiLabelTrainer(method: method ?? .sdlgm, maxActive: maxActive ?? 10, epochs: epochs ?? 20)
+        let given: [(MultiLabelTrainer.Setting, Bool)] = [
+            (.hidden, hidden != nil), (.maxActive, maxActive != nil), (.epochs, epochs != nil), (.batchSize, batchSize != nil),
+            (.learningRate, learningRate != nil), (.seed, seed != nil), (.resume, resume != nil), (.stream, stream),
+        ]
+        try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
+        trainer.hidden = hidden?.sizes ?? trainer.hidden
+        trainer.batchSize = batchSize ?? trainer.batchSize
+        trainer.learningRate = learningRate ?? trainer.learningRate
+        (trainer.seed, trainer.split, trainer.stream) = (seed ?? 0, split == "all" ? nil : split, stream)
+        try trainer.validate()
+        return trainer
+    }
+
+    /// The unsupervised trainer these options describe; options that do not apply are refused.
+    func unsupervisedTrainer() throws -> UnsupervisedTrainer {
+        if method != nil { throw SparseKitError.usage("--method applies to --mode supervised only") }
+        var trainer = UnsupervisedTrainer()
+        trainer.latents = latents ?? trainer.latents
+        trainer.maxActive = maxActive ?? trainer.maxActive
+        trainer.hidden = hidden?.sizes ?? [512]
+        trainer.decoder = decoder ?? trainer.decoder
+        trainer.likelihood = likelihood ?? trainer.likelihood
+        trainer.epochs = epochs ?? trainer.epochs
+        trainer.batchSize = batchSize ?? trainer.batchSize
+        trainer.learningRate = learningRate ?? trainer.learningRate
+        trainer.samples = samples ?? trainer.samples
+        trainer.temperatures = tau ?? trainer.temperatures
+        (trainer.straightThrough, trainer.klWarmup, trainer.seed) = (straightThrough, klWarmup ?? 0, seed ?? 0)
+        (trainer.split, trainer.stream) = (split == "all" ? nil : split, stream)
+        try trainer.validate()
+        return trainer
+    }
 
     func validate() throws {
-        guard mode == "supervised" || mode == "unsupervised" else {
-            throw ValidationError("--mode must be supervised or unsupervised")
+        try ToolRunner.validating {
+            if mode == .supervised { _ = try supervisedTrainer() } else { _ = try unsupervisedTrainer() }
         }
-        if mode == "unsupervised" { try validateUnsupervised() }
-        if resume != nil, method == "most-frequent" { throw ValidationError("--resume continues a network: sdlgm or one-vs-all") }
-        guard MultiLabelTrainer.Method(rawValue: method) != nil else {
-            throw ValidationError("--method must be sdlgm, one-vs-all or most-frequent")
+    }
+
+    /// The training job of this run for `trainer`, reporting `line(record)` per epoch.
+    func job<T: Trainer>(_ trainer: T, line: @escaping (T.Session.Checkpoint.Record) -> String) -> TrainingJob<T> {
+        var job = TrainingJob(trainer: trainer, input: input, output: output, resume: resume,
+                              provenance: ToolRunner.provenance("sk-train sdlgm", inputs: [input] + (resume.map { [$0] } ?? [])))
+        job.shouldStop = { Interruption.requested }
+        job.progress = { record, lastEpoch in
+            ProgressReporter.note("epoch \(record.epoch)/\(lastEpoch): " + line(record), quiet: common.quiet || common.json)
         }
-        guard !hiddenSizes.isEmpty, hiddenSizes.count == hidden.split(separator: ",").count, hiddenSizes.allSatisfy({ $0 >= 1 }) else {
-            throw ValidationError("--hidden takes positive sizes separated by commas, e.g. 512 or 512,256")
-        }
-        guard maxActive >= 1, epochs >= 1, batchSize >= 1 else {
-            throw ValidationError("--max-active, --epochs and --batch-size must be at least 1")
-        }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+        return job
     }
 
     func run() throws {
-        if mode == "unsupervised" { return try runUnsupervised() }
-        try ToolRunner.requireDistinct(output: output, inputs: [input])
-        let atomic = try AtomicOutput(path: output)
-        let file = try HDF5File.open(input)
-        let reader = try MultiLabelRowReader(file: file, split: split == "all" ? nil : split)
-        let streaming = stream || reader.exceedsHalfOfMemory
-        let rows = streaming ? nil : try MultiLabelDataset.read(from: file).rows(ofSplit: split == "all" ? nil : split, in: input)
-        let (points, features, labels) = (reader.rows, reader.featureCount, reader.labelCount)
-        var trainer = MultiLabelTrainer(method: MultiLabelTrainer.Method(rawValue: method)!, maxActive: maxActive, epochs: epochs)
-        trainer.hidden = hiddenSizes
-        trainer.batchSize = batchSize
-        trainer.learningRate = learningRate
-        trainer.seed = seed
-        var start: SupervisedNetwork?, previous: [MultiLabelTrainer.EpochRecord] = []
-        if let resume {
-            let file = try HDF5File.open(resume)
-            let (predictor, trainedMaxActive) = try MultiLabelPredictor.read(from: file)
-            let sizes = predictor.network.map { [$0.input.outputs] + $0.hidden.map(\.outputs) }
-            guard predictor.method == trainer.method, trainedMaxActive == maxActive, let network = predictor.network,
-                  network.input.inputs == features, network.labels == labels,
-                  trainer.method == .oneVsAll || sizes == hiddenSizes
-            else {
-                throw SparseKitError.badInput(resume, "was trained with another --method, --max-active, --hidden or data shape; resume with the same")
-            }
-            (start, previous) = (network, try MultiLabelTrainer.EpochRecord.read(from: file))
-        }
-        let report = { (record: MultiLabelTrainer.EpochRecord) -> Bool in
-            ProgressReporter.note(String(format: "epoch %d/%d: loss = %.4f per point  (%.1f s)", previous.count + record.epoch,
-                                         previous.count + epochs, record.loss, record.seconds), quiet: common.quiet || common.json)
-            return true
-        }
-        let trained = try rows.map { try trainer.train(features: $0.features, labels: $0.labels, from: start, report: report) }
-            ?? trainer.train(streaming: reader, from: start, report: report)
-        var result = trained
-        result.history = previous + trained.history.map { var r = $0; r.epoch += previous.count; return r }
-        let configuration: [String: HDF5AttributeValue] = [
-            "mode": .string(mode), "method": .string(method), "max_active": .int(maxActive), "hidden": .string(hidden),
-            "epochs": .int(epochs), "batch_size": .int(batchSize), "learning_rate": .double(learningRate), "split": .string(split),
-            "seed": .int(Int(bitPattern: UInt(seed))), "truncated_points": .int(result.truncatedPoints),
-            "resumed_from": .string(resume ?? "none"), "streamed": .int(streaming ? 1 : 0),
-            "points_without_labels": .int(result.pointsWithoutLabels),
-        ]
-        try atomic.commit { path in
-            let out = try HDF5File.create(path)
-            try result.predictor.write(to: out, maxActive: maxActive, history: result.history, configuration: configuration,
-                                       provenance: try file.history() + [ToolRunner.provenance("sk-train sdlgm", inputs: [input] + (resume.map { [$0] } ?? []))])
-            try out.close()
-        }
-        if result.interrupted { throw ToolRunner.interrupted(output, epochs: result.history.count) }
-        let summary = Summary(output: output, method: method, points: points, labels: labels, epochs: result.history.count,
+        try ToolRunner.requireDistinct(output: output, inputs: [input])  // -o may be the --resume file: output is atomic
+        if mode == .unsupervised { return try runUnsupervised() }
+        let trainer = try supervisedTrainer()
+        let result = try job(trainer) { String(format: "loss = %.4f per point  (%.1f s)", $0.loss, $0.seconds) }.run()
+        let (points, labels) = (result.trainingPoints, result.predictor.labelFrequencies.count)
+        let summary = Summary(output: output, method: trainer.method.rawValue, points: points, labels: labels, epochs: result.history.count,
                               finalLoss: result.history.last?.loss, truncatedPoints: result.truncatedPoints,
                               pointsWithoutLabels: result.pointsWithoutLabels)
-        try common.finish(summary, line: "sk-train sdlgm: \(method) on \(points) points, \(labels) labels"
+        try common.finish(summary, line: "sk-train sdlgm: \(trainer.method.rawValue) on \(points) points, \(labels) labels"
             + (result.history.last.map { String(format: ", loss %.4f after %d epochs", $0.loss, $0.epoch) } ?? "")
-            + "; \(result.truncatedPoints) points truncated to L0 = \(maxActive), \(result.pointsWithoutLabels) without labels; model in \(output)")
+            + "; \(result.truncatedPoints) points truncated to L0 = \(trainer.maxActive), \(result.pointsWithoutLabels) without labels; "
+            + "model in \(output)")
+    }
+
+    func runUnsupervised() throws {
+        let trainer = try unsupervisedTrainer()
+        let result = try job(trainer) {
+            String(format: "ELBO = %.4f nats/point  MSE = %.5g  active = %.2f  τ = %.3f  (%.1f s)",
+                   $0.elbo, $0.meanSquaredError, $0.active, $0.temperature, $0.seconds)
+        }.run()
+        let last = result.history.last!
+        try common.finish(last, line: String(format: "sk-train sdlgm: unsupervised, ELBO %.4f nats/point, %.2f active of L0 = %d after %d epochs; model in %@",
+                                             last.elbo, last.active, trainer.maxActive, last.epoch, output))
     }
 
     struct Summary: Encodable {

@@ -109,7 +109,7 @@ struct SparseCodingCommand: ParsableCommand {
         return trainer
     }
 
-    func validate() throws { _ = try trainer() }
+    func validate() throws { _ = try ToolRunner.validating(trainer) }
 
     /// What the history's objective is: L (entropy), the exact ELBO (elbo-mc) or minus the MAP energy (map-l1).
     var objectiveLabel: String { [.elboMC: "ELBO", .mapL1: "-E_MAP"][objective] ?? "L" }
