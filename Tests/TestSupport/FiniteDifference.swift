@@ -100,4 +100,20 @@ public enum FiniteDifference {
         }
         return checked
     }
+
+    /// The same check for parameters held inside a value: the vector at `parameters` of `start` is moved, and
+    /// `function` gets a copy of `start` holding the moved vector.
+    @discardableResult
+    public static func check<Value, Parameter: BinaryFloatingPoint, Gradient: BinaryFloatingPoint>(
+        _ start: Value, _ parameters: WritableKeyPath<Value, [Parameter]>, analyticGradient: [Gradient], step: Parameter,
+        tolerance: Tolerance, coordinates: Coordinates = .all, _ message: @autoclosure () -> String = "",
+        file: StaticString = #filePath, line: UInt = #line, function: (Value) -> Double
+    ) -> [Coordinate] {
+        check(parameters: start[keyPath: parameters], analyticGradient: analyticGradient, step: step, tolerance: tolerance,
+              coordinates: coordinates, message(), file: file, line: line) { moved in
+            var value = start
+            value[keyPath: parameters] = moved
+            return function(value)
+        }
+    }
 }
