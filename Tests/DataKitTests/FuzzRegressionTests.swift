@@ -5,8 +5,7 @@ import XCTest
 /// Every input the fuzzers (fuzz/run.sh) ever found crashing is kept in fuzz/crashes/NAME/; each must now be read
 /// cleanly: a value, or a one-line SparseKitError.
 final class FuzzRegressionTests: XCTestCase {
-    static let crashes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("fuzz/crashes")
+    static let crashes = Fixtures.root.appendingPathComponent("fuzz/crashes")
 
     func inputs(_ name: String) throws -> [URL] {
         let folder = Self.crashes.appendingPathComponent(name)
@@ -39,8 +38,7 @@ final class FuzzRegressionTests: XCTestCase {
                     var job = ConvertJob(inputs: [input.path], output: "/nonexistent/out.h5", format: format)
                     job.oneBased = oneBased
                     if format == .arff {
-                        job.xml = Self.crashes.deletingLastPathComponent().deletingLastPathComponent()
-                            .appendingPathComponent("fixtures/multilabel/emotions.xml").path
+                        job.xml = Fixtures.path("multilabel/emotions.xml")
                     }
                     expectCleanRead(input) { _ = try job.read() }
                 }

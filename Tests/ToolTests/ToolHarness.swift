@@ -1,13 +1,12 @@
 import DataKit
 import Foundation
+@_exported import TestSupport  // temporaryFolder, Fixtures and the rest, in every file of this target
 import XCTest
 
 /// Runs the built tool executables as a user would, capturing exit status, stdout and stderr.
 enum ToolHarness {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    static func fixture(_ relative: String) -> String { root.appendingPathComponent("fixtures/" + relative).path }
+    /// The absolute path of `fixtures/<relative>`.
+    static func fixture(_ relative: String) -> String { Fixtures.path(relative) }
 
     /// The folder holding the built products (the test bundle sits beside the executables).
     static let products: URL = {
@@ -66,14 +65,6 @@ enum ToolHarness {
         let status = try? runPython("python3", "import " + modules.joined(separator: ", "), []).0
         return status == 0 ? "python3" : nil
     }
-}
-
-/// A fresh temporary folder, removed when the test ends.
-func temporaryFolder(_ test: XCTestCase) throws -> String {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("sparsekit-tools-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-    return url.path
 }
 
 /// Asserts a failed run: the exit code, one line on stderr containing `fragment`, and nothing left in `folder`
