@@ -83,8 +83,7 @@ final class BarsTests: XCTestCase {
         XCTAssertGreaterThan(objectives.last!, -13, "climbing towards the ≈ −9.8 that longer amortized runs reach on the bars")
         XCTAssertGreaterThan(objectives.last!, objectives.first! + 5)
 
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("amortized-\(UUID()).h5").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = try temporaryFolder(self) + "/amortized.h5"
         let file = try HDF5File.create(path)
         try result.model.write(to: file, configuration: [:], history: result.history, provenance: [])
         try result.encoder!.write(to: file)

@@ -60,13 +60,8 @@ final class BaselineDensityTests: XCTestCase {
         let r = (0..<d * d).map { ($0 % (d + 1) == 0 ? 1 : 0) + 0.3 * generator.normal() }
         var gradient = [Double](repeating: 0, count: d * d), scratch = gradient
         _ = objective.evaluate(r, gradient: &gradient)
-        let h = 1e-3
-        for k in r.indices {
-            var plus = r, minus = r
-            plus[k] += h
-            minus[k] -= h
-            let difference = (objective.evaluate(plus, gradient: &scratch) - objective.evaluate(minus, gradient: &scratch)) / (2 * h)
-            XCTAssertEqual(gradient[k], difference, accuracy: 2e-3, "entry \(k)")
+        FiniteDifference.check(parameters: r, analyticGradient: gradient, step: 1e-3, tolerance: .absolute(2e-3)) {
+            objective.evaluate($0, gradient: &scratch)
         }
     }
 
@@ -122,8 +117,7 @@ final class BaselineDensityTests: XCTestCase {
 
     func testModelFilesRoundTrip() throws {
         let (x, truth) = simulatedICA(500, seed: 5)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("baseline-\(UUID().uuidString).h5").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = try temporaryFolder(self) + "/baseline.h5"
         for density in [BaselineDensity.gaussian(try GaussianDensity.fit(x)), .laplace(try LaplaceDensity.fit(x)), .ica(truth)] {
             let file = try HDF5File.create(path)
             try density.write(to: file, configuration: ["seed": .int(1)], history: [(-3.5, 0.1)], provenance: ["test"])

@@ -10,41 +10,29 @@ final class BaselineTests: XCTestCase {
 
     func problem(seed: UInt64 = 3, n: Int = 6, d: Int = 5, h: Int = 3) -> Problem {
         var g = SeededGenerator(seed: seed)
-        func m(_ r: Int, _ c: Int, _ scale: Double, _ shift: Double = 0) -> Matrix {
-            Matrix(rows: r, cols: c, storage: (0..<(r * c)).map { _ in Float(scale * g.normal() + shift) })
-        }
-        return Problem(x: m(n, d, 1), w: m(d, h, 0.6), mu: m(n, h, 0.8), rho: m(n, h, 0.3, -0.7))
+        return Problem(x: randomMatrix(n, d, using: &g), w: randomMatrix(d, h, scale: 0.6, using: &g),
+                       mu: randomMatrix(n, h, scale: 0.8, using: &g), rho: randomMatrix(n, h, scale: 0.3, shift: -0.7, using: &g))
     }
 
     // MARK: elbo-mc
 
     func testMonteCarloGradientsAgreeWithFiniteDifferencesForFixedNoise() {
-        var p = problem()
+        let p = problem()
         let estimator = MonteCarloELBO(x: p.x, samples: 3)
         var generator = SeededGenerator(seed: 9)
         let noise = estimator.noise(latents: 3, using: &generator)
         let (sigma2, lambda) = (0.7, [0.9, 1.3, 0.6])
         var gradients: MonteCarloELBO.Gradients? = .init(mu: [], rho: [], w: [], optimalSigma2: 0, optimalLambda: [])
         _ = estimator.evaluate(w: p.w, sigma2: sigma2, lambda: lambda, mu: p.mu, rho: p.rho, epsilon: noise, gradients: &gradients)
-        func value() -> Double {
-            var none: MonteCarloELBO.Gradients?
-            return estimator.evaluate(w: p.w, sigma2: sigma2, lambda: lambda, mu: p.mu, rho: p.rho, epsilon: noise, gradients: &none)
-        }
-        let eps: Float = 1e-3
-        func check(_ analytic: [Float], _ nudge: (Int, Float) -> Void, _ name: String) {
-            var worst = 0.0
-            for i in analytic.indices {
-                nudge(i, eps); let plus = value()
-                nudge(i, -2 * eps); let minus = value()
-                nudge(i, eps)
-                let numeric = (plus - minus) / Double(2 * eps)
-                worst = max(worst, abs(numeric - Double(analytic[i])) / max(0.05, abs(numeric)))
+        func check(_ analytic: [Float], _ parameter: WritableKeyPath<Problem, [Float]>, _ name: String) {
+            FiniteDifference.check(p, parameter, analyticGradient: analytic, step: 1e-3, tolerance: .relative(1e-2, floor: 0.05), name) { q in
+                var none: MonteCarloELBO.Gradients?
+                return estimator.evaluate(w: q.w, sigma2: sigma2, lambda: lambda, mu: q.mu, rho: q.rho, epsilon: noise, gradients: &none)
             }
-            XCTAssertLessThan(worst, 1e-2, name)
         }
-        check(gradients!.mu, { p.mu.storage[$0] += $1 }, "mu")
-        check(gradients!.rho, { p.rho.storage[$0] += $1 }, "rho")
-        check(gradients!.w, { p.w.storage[$0] += $1 }, "W")
+        check(gradients!.mu, \.mu.storage, "mu")
+        check(gradients!.rho, \.rho.storage, "rho")
+        check(gradients!.w, \.w.storage, "W")
     }
 
     /// The MC estimate is unbiased for the closed-form ELBO, and at the closed-form σ², λ that ELBO is L.
@@ -120,18 +108,15 @@ final class BaselineTests: XCTestCase {
 
     /// The map-l1 dictionary step descends along −∂E/∂W = Rᵀ Z / B.
     func testLassoDictionaryGradientAgreesWithFiniteDifferences() {
-        var p = problem(n: 10, d: 5, h: 4)
+        let p = problem(n: 10, d: 5, h: 4)
         let coder = LassoCoder(penalty: 0.2, iterations: 0)
         let z = LassoCoder(penalty: 0.2, iterations: 200).codes(p.x, w: p.w)
         var residual = p.x
         Matrix.gemm(z, p.w, transposeB: true, alpha: -1, beta: 1, into: &residual)
         let descent = Matrix.product(residual, transposeA: true, z).storage.map { Double($0) / 10 }
-        let eps: Float = 1e-3
-        for i in p.w.storage.indices {
-            p.w.storage[i] += eps; let plus = coder.energy(p.x, w: p.w, codes: z)
-            p.w.storage[i] -= 2 * eps; let minus = coder.energy(p.x, w: p.w, codes: z)
-            p.w.storage[i] += eps
-            XCTAssertEqual(-(plus - minus) / Double(2 * eps), descent[i], accuracy: 2e-3 + 1e-2 * abs(descent[i]))
+        FiniteDifference.check(parameters: p.w.storage, analyticGradient: descent.map { -$0 }, step: 1e-3,
+                               tolerance: .init(absolute: 2e-3, relative: 1e-2)) {
+            coder.energy(p.x, w: Matrix(rows: p.w.rows, cols: p.w.cols, storage: $0), codes: z)
         }
     }
 

@@ -13,37 +13,25 @@ final class EntropyObjectiveTests: XCTestCase {
 
     func problem(b: Int = 6, d: Int = 5, h: Int = 3, seed: UInt64 = 1) -> Problem {
         var g = SeededGenerator(seed: seed)
-        func m(_ r: Int, _ c: Int, _ scale: Double, _ shift: Double = 0) -> Matrix {
-            Matrix(rows: r, cols: c, storage: (0..<(r * c)).map { _ in Float(shift + scale * g.normal()) })
-        }
-        return Problem(x: m(b, d, 1), w: m(d, h, 0.7), mu: m(b, h, 0.8), rho: m(b, h, 0.3, -0.5))
+        return Problem(x: randomMatrix(b, d, using: &g), w: randomMatrix(d, h, scale: 0.7, using: &g),
+                       mu: randomMatrix(b, h, scale: 0.8, using: &g), rho: randomMatrix(b, h, scale: 0.3, shift: -0.5, using: &g))
     }
 
     /// Central differences of L_β against the analytical gradient, for every parameter of `which`.
     func checkGradient(_ which: String, weights: EntropyWeights, file: StaticString = #filePath, line: UInt = #line) {
-        var p = problem()
+        let p = problem()
         var objective = DiagonalEntropyObjective(x: p.x, weights: weights)
         var gMu = [Float](repeating: 0, count: p.mu.storage.count), gRho = gMu
         var gW = [Float](repeating: 0, count: p.w.storage.count)
         _ = objective.evaluate(w: p.w, mu: p.mu, rho: p.rho, gradMu: &gMu, gradRho: &gRho, gradW: &gW)
-        let analytic = which == "mu" ? gMu : which == "rho" ? gRho : gW
-        let eps: Float = 2e-3
-        var worst = 0.0
-        for i in analytic.indices {
-            func value(_ delta: Float) -> Double {
-                var q = p
-                switch which {
-                case "mu": q.mu.storage[i] += delta
-                case "rho": q.rho.storage[i] += delta
-                default: q.w.storage[i] += delta
-                }
-                return objective.evaluate(w: q.w, mu: q.mu, rho: q.rho).value
-            }
-            let numeric = (value(eps) - value(-eps)) / Double(2 * eps)
-            worst = max(worst, abs(numeric - Double(analytic[i])) / max(0.05, abs(numeric)))
+        let (analytic, parameters): ([Float], WritableKeyPath<Problem, [Float]>)
+        switch which {
+        case "mu": (analytic, parameters) = (gMu, \.mu.storage)
+        case "rho": (analytic, parameters) = (gRho, \.rho.storage)
+        default: (analytic, parameters) = (gW, \.w.storage)
         }
-        p.mu.storage[0] += 0  // keep `p` mutable for clarity of the closure above
-        XCTAssertLessThan(worst, 2e-2, "\(which) with \(weights)", file: file, line: line)
+        FiniteDifference.check(p, parameters, analyticGradient: analytic, step: 2e-3, tolerance: .relative(2e-2, floor: 0.05),
+                               "\(which) with \(weights)", file: file, line: line) { objective.evaluate(w: $0.w, mu: $0.mu, rho: $0.rho).value }
     }
 
     func testGradientsAgreeWithFiniteDifferences() {

@@ -6,11 +6,8 @@ final class FullCovarianceObjectiveTests: XCTestCase {
     func setup(seed: UInt64 = 1) -> (x: Matrix, w: Matrix, mu: Matrix, factors: [Float]) {
         var g = SeededGenerator(seed: seed)
         let (n, d, h) = (5, 4, 3)
-        func m(_ r: Int, _ c: Int, _ scale: Double) -> Matrix {
-            Matrix(rows: r, cols: c, storage: (0..<(r * c)).map { _ in Float(scale * g.normal()) })
-        }
         let factors = (0..<(n * h * h)).map { _ in Float(0.3 * g.normal() - 0.3) }
-        return (m(n, d, 1), m(d, h, 0.7), m(n, h, 0.8), factors)
+        return (randomMatrix(n, d, using: &g), randomMatrix(d, h, scale: 0.7, using: &g), randomMatrix(n, h, scale: 0.8, using: &g), factors)
     }
 
     /// With no off-diagonal entries the full objective is the diagonal one (log L_hh = log s_h).
@@ -31,30 +28,22 @@ final class FullCovarianceObjectiveTests: XCTestCase {
 
     func testGradientsAgreeWithFiniteDifferences() {
         for weights in [EntropyWeights.one, EntropyWeights(likelihood: 0.8, prior: 2.5, posterior: 1.3)] {
-            let (x, w0, mu0, factors0) = setup()
-            var (w, mu, factors) = (w0, mu0, factors0)
+            let (x, w, mu, factors) = setup()
             let objective = FullCovarianceEntropyObjective(x: x, weights: weights)
             var gMu = [Float](repeating: 0, count: mu.storage.count)
             var gL = [Float](repeating: 0, count: factors.count)
             var gW = [Float](repeating: 0, count: w.storage.count)
             _ = objective.evaluate(w: w, mu: mu, factors: factors, gradMu: &gMu, gradFactors: &gL, gradW: &gW)
-            let eps: Float = 2e-3
-            func check(_ analytic: [Float], _ nudge: (Int, Float) -> Void, _ name: String) {
-                var worst = 0.0
-                for i in analytic.indices {
-                    nudge(i, eps)
-                    let plus = objective.evaluate(w: w, mu: mu, factors: factors).value
-                    nudge(i, -2 * eps)
-                    let minus = objective.evaluate(w: w, mu: mu, factors: factors).value
-                    nudge(i, eps)
-                    let numeric = (plus - minus) / Double(2 * eps)
-                    worst = max(worst, abs(numeric - Double(analytic[i])) / max(0.05, abs(numeric)))
-                }
-                XCTAssertLessThan(worst, 2e-2, "\(name) with \(weights)")
+            let tolerance = FiniteDifference.Tolerance.relative(2e-2, floor: 0.05)
+            FiniteDifference.check(parameters: mu.storage, analyticGradient: gMu, step: 2e-3, tolerance: tolerance, "mu with \(weights)") {
+                objective.evaluate(w: w, mu: Matrix(rows: mu.rows, cols: mu.cols, storage: $0), factors: factors).value
             }
-            check(gMu, { mu.storage[$0] += $1 }, "mu")
-            check(gL, { factors[$0] += $1 }, "factors")
-            check(gW, { w.storage[$0] += $1 }, "W")
+            FiniteDifference.check(parameters: factors, analyticGradient: gL, step: 2e-3, tolerance: tolerance, "factors with \(weights)") {
+                objective.evaluate(w: w, mu: mu, factors: $0).value
+            }
+            FiniteDifference.check(parameters: w.storage, analyticGradient: gW, step: 2e-3, tolerance: tolerance, "W with \(weights)") {
+                objective.evaluate(w: Matrix(rows: w.rows, cols: w.cols, storage: $0), mu: mu, factors: factors).value
+            }
         }
     }
 

@@ -10,11 +10,9 @@ final class LowRankObjectiveTests: XCTestCase {
 
     func problem(n: Int = 5, d: Int = 4, h: Int = 3, rank: Int = 2, seed: UInt64 = 2) -> Problem {
         var g = SeededGenerator(seed: seed)
-        func m(_ r: Int, _ c: Int, _ scale: Double) -> Matrix {
-            Matrix(rows: r, cols: c, storage: (0..<(r * c)).map { _ in Float(scale * g.normal()) })
-        }
         let scale = Matrix(rows: n, cols: h, storage: (0..<(n * h)).map { _ in Float(0.3 + 0.5 * g.uniform()) })
-        return Problem(x: m(n, d, 1), w: m(d, h, 0.7), mu: m(n, h, 0.8), scale: scale, factors: m(n, rank * h, 0.4))
+        return Problem(x: randomMatrix(n, d, using: &g), w: randomMatrix(d, h, scale: 0.7, using: &g),
+                       mu: randomMatrix(n, h, scale: 0.8, using: &g), scale: scale, factors: randomMatrix(n, rank * h, scale: 0.4, using: &g))
     }
 
     func value(_ p: Problem, rank: Int = 2, weights: EntropyWeights = .one) -> Double {
@@ -25,26 +23,18 @@ final class LowRankObjectiveTests: XCTestCase {
 
     func testGradientsAgreeWithFiniteDifferences() {
         for weights in [EntropyWeights.one, EntropyWeights(likelihood: 0.7, prior: 2, posterior: 1.4)] {
-            var p = problem()
+            let p = problem()
             var gradients: LowRankEntropyObjective.Gradients? = .init(mu: p.mu, scale: p.scale, factors: nil, w: p.w)
             _ = LowRankEntropyObjective(x: p.x, rank: 2, weights: weights)
                 .evaluate(w: p.w, mu: p.mu, scale: p.scale, factors: p.factors, gradients: &gradients)
-            let eps: Float = 1e-3
-            func check(_ analytic: [Float], _ nudge: (Int, Float) -> Void, _ name: String) {
-                var worst = 0.0
-                for i in analytic.indices {
-                    nudge(i, eps); let plus = value(p, weights: weights)
-                    nudge(i, -2 * eps); let minus = value(p, weights: weights)
-                    nudge(i, eps)
-                    let numeric = (plus - minus) / Double(2 * eps)
-                    worst = max(worst, abs(numeric - Double(analytic[i])) / max(0.05, abs(numeric)))
-                }
-                XCTAssertLessThan(worst, 2e-2, "\(name) with \(weights)")
+            func check(_ analytic: Matrix, _ parameter: WritableKeyPath<Problem, [Float]>, _ name: String) {
+                FiniteDifference.check(p, parameter, analyticGradient: analytic.storage, step: 1e-3,
+                                       tolerance: .relative(2e-2, floor: 0.05), "\(name) with \(weights)") { value($0, weights: weights) }
             }
-            check(gradients!.mu.storage, { p.mu.storage[$0] += $1 }, "mu")
-            check(gradients!.scale.storage, { p.scale.storage[$0] += $1 }, "scale")
-            check(gradients!.factors!.storage, { p.factors.storage[$0] += $1 }, "factors")
-            check(gradients!.w.storage, { p.w.storage[$0] += $1 }, "W")
+            check(gradients!.mu, \.mu.storage, "mu")
+            check(gradients!.scale, \.scale.storage, "scale")
+            check(gradients!.factors!, \.factors.storage, "factors")
+            check(gradients!.w, \.w.storage, "W")
         }
     }
 

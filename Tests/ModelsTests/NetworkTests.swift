@@ -4,51 +4,36 @@ import CKernels
 import XCTest
 
 /// Finite-difference checks of every hand-written backward pass: with the loss Σ y ∘ c for a fixed random c,
-/// dY = c, and each analytical gradient must match central differences of the loss.
+/// dY = c, and each analytical gradient must match central differences of the loss (`FiniteDifference`).
 final class NetworkTests: XCTestCase {
-    func random(_ r: Int, _ c: Int, _ g: inout SeededGenerator, scale: Double = 1) -> Matrix {
-        Matrix(rows: r, cols: c, storage: (0..<(r * c)).map { _ in Float(scale * g.normal()) })
-    }
-
     func loss(_ y: Matrix, _ c: Matrix) -> Double { zip(y.storage, c.storage).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
 
-    /// Worst relative error between `analytic` and central differences of `f`, moving entry i by `nudge(i, δ)`.
-    func worstError(_ analytic: [Float], eps: Float = 1e-2, nudge: (Int, Float) -> Void, _ f: () -> Double) -> Double {
-        var worst = 0.0
-        for i in analytic.indices {
-            nudge(i, eps)
-            let plus = f()
-            nudge(i, -2 * eps)
-            let minus = f()
-            nudge(i, eps)
-            let numeric = (plus - minus) / Double(2 * eps)
-            worst = max(worst, abs(numeric - Double(analytic[i])) / max(0.1, abs(numeric)))
-        }
-        return worst
-    }
+    /// The allowed error at most `relative` of the derivative, measured against 0.1 when it is smaller.
+    func tolerance(_ relative: Double) -> FiniteDifference.Tolerance { .relative(relative, floor: 0.1) }
 
     func testLinearGradients() {
         var g = SeededGenerator(seed: 1)
         var layer = Linear(inputs: 4, outputs: 3, generator: &g)
         layer.bias = [0.1, -0.2, 0.3]
-        var x = random(5, 4, &g)
-        let c = random(5, 3, &g)
+        let x = randomMatrix(5, 4, using: &g)
+        let c = randomMatrix(5, 3, using: &g)
         let dx = layer.backward(x, c)
         let (dW, db) = (layer.weightGradient.storage, layer.biasGradient)
-        var probe = layer
-        XCTAssertLessThan(worstError(dW, nudge: { probe.weight.storage[$0] += $1 }) { loss(probe.forward(x), c) }, 1e-3)
-        XCTAssertLessThan(worstError(db, nudge: { probe.bias[$0] += $1 }) { loss(probe.forward(x), c) }, 1e-3)
-        XCTAssertLessThan(worstError(dx.storage, nudge: { x.storage[$0] += $1 }) { loss(layer.forward(x), c) }, 1e-3)
+        FiniteDifference.check(layer, \.weight.storage, analyticGradient: dW, step: 1e-2, tolerance: tolerance(1e-3)) { loss($0.forward(x), c) }
+        FiniteDifference.check(layer, \.bias, analyticGradient: db, step: 1e-2, tolerance: tolerance(1e-3)) { loss($0.forward(x), c) }
+        FiniteDifference.check(x, \.storage, analyticGradient: dx.storage, step: 1e-2, tolerance: tolerance(1e-3)) { loss(layer.forward($0), c) }
     }
 
     func testActivationDerivatives() {
         var g = SeededGenerator(seed: 2)
         for activation in Activation.allCases {
-            var x = random(4, 6, &g, scale: 2)
+            var x = randomMatrix(4, 6, scale: 2, using: &g)
             for i in x.storage.indices where abs(x.storage[i]) < 0.05 { x.storage[i] += 0.2 }  // ReLU's kink
-            let c = random(4, 6, &g)
+            let c = randomMatrix(4, 6, using: &g)
             let dx = activation.backward(x, c)
-            XCTAssertLessThan(worstError(dx.storage, eps: 1e-3, nudge: { x.storage[$0] += $1 }) { loss(activation.forward(x), c) }, 2e-3, "\(activation)")
+            FiniteDifference.check(x, \.storage, analyticGradient: dx.storage, step: 1e-3, tolerance: tolerance(2e-3), "\(activation)") {
+                loss(activation.forward($0), c)
+            }
         }
         XCTAssertEqual(Activation.softplus.value(100), 100, accuracy: 1e-9, "no overflow")
         XCTAssertEqual(Activation.gelu.value(1), 0.8413447460685429, accuracy: 1e-12, "GELU(1) = Φ(1)")
@@ -58,18 +43,19 @@ final class NetworkTests: XCTestCase {
         var g = SeededGenerator(seed: 3)
         var block = ResidualBlock(width: 4, hidden: 6, activation: .gelu, generator: &g)
         block.first.bias = (0..<6).map { Float($0) * 0.1 - 0.3 }
-        var x = random(3, 4, &g)
-        let c = random(3, 4, &g)
+        let x = randomMatrix(3, 4, using: &g)
+        let c = randomMatrix(3, 4, using: &g)
         let (_, cache) = block.forward(x)
         let dx = block.backward(cache, c)
         let (dW1, dW2) = (block.first.weightGradient.storage, block.second.weightGradient.storage)
         let (db1, db2) = (block.first.biasGradient, block.second.biasGradient)
-        var probe = block
-        XCTAssertLessThan(worstError(dx.storage, eps: 1e-3, nudge: { x.storage[$0] += $1 }) { loss(block.forward(x).0, c) }, 2e-3)
-        XCTAssertLessThan(worstError(dW1, eps: 1e-3, nudge: { probe.first.weight.storage[$0] += $1 }) { loss(probe.forward(x).0, c) }, 2e-3)
-        XCTAssertLessThan(worstError(dW2, eps: 1e-3, nudge: { probe.second.weight.storage[$0] += $1 }) { loss(probe.forward(x).0, c) }, 2e-3)
-        XCTAssertLessThan(worstError(db1, eps: 1e-3, nudge: { probe.first.bias[$0] += $1 }) { loss(probe.forward(x).0, c) }, 2e-3)
-        XCTAssertLessThan(worstError(db2, eps: 1e-3, nudge: { probe.second.bias[$0] += $1 }) { loss(probe.forward(x).0, c) }, 2e-3)
+        FiniteDifference.check(x, \.storage, analyticGradient: dx.storage, step: 1e-3, tolerance: tolerance(2e-3)) { loss(block.forward($0).0, c) }
+        for (analytic, parameters) in [(dW1, \ResidualBlock.first.weight.storage), (dW2, \.second.weight.storage),
+                                       (db1, \.first.bias), (db2, \.second.bias)] {
+            FiniteDifference.check(block, parameters, analyticGradient: analytic, step: 1e-3, tolerance: tolerance(2e-3), "\(parameters)") {
+                loss($0.forward(x).0, c)
+            }
+        }
     }
 
     func testAdamFirstStepAndConvergence() {
@@ -140,8 +126,8 @@ final class NetworkTests: XCTestCase {
         for rank in [0, 2] {
             var g = SeededGenerator(seed: 11)
             var encoder = GaussianEncoder(dimension: 3, latents: 2, rank: rank, generator: &g)
-            let x = random(4, 3, &g)
-            let (a, b, c) = (random(4, 2, &g), random(4, 2, &g), random(4, 2 * rank, &g))
+            let x = randomMatrix(4, 3, using: &g)
+            let (a, b, c) = (randomMatrix(4, 2, using: &g), randomMatrix(4, 2, using: &g), randomMatrix(4, 2 * rank, using: &g))
             func total(_ output: GaussianEncoder.Output) -> Double {
                 loss(output.mu, a) + loss(output.scale, b) + (output.factors.map { loss($0, c) } ?? 0)
             }
@@ -149,16 +135,12 @@ final class NetworkTests: XCTestCase {
             encoder.zeroGradients()
             encoder.backward(cache, gradMu: a, gradScale: b, gradFactors: rank > 0 ? c : nil)
             let analytic = encoder.gradients
-            var parameters = encoder.parameters
-            var probe = encoder
-            let worst = worstError(analytic, eps: 1e-3, nudge: { parameters[$0] += $1 }) {
-                probe.parameters = parameters
-                return total(probe.forward(x).output)
+            FiniteDifference.check(encoder, \.parameters, analyticGradient: analytic, step: 1e-3, tolerance: tolerance(1e-2), "rank \(rank)") {
+                total($0.forward(x).output)
             }
-            XCTAssertLessThan(worst, 1e-2, "rank \(rank)")
-            XCTAssertEqual(analytic.count, parameters.count)
+            XCTAssertEqual(analytic.count, encoder.parameters.count)
             XCTAssertEqual(encoder.rank, rank)
-            let s = encoder.forward(random(50, 3, &g, scale: 5)).output.scale
+            let s = encoder.forward(randomMatrix(50, 3, scale: 5, using: &g)).output.scale
             XCTAssertTrue(s.storage.allSatisfy { $0 >= GaussianEncoder.minimumScale }, "s = softplus(·) + 10⁻³ > 0")
         }
     }

@@ -7,9 +7,7 @@ final class PosteriorCodesTests: XCTestCase {
     /// Encoding the rows of a file in blocks gives the codes of encoding them all at once, bit for bit, for fitted
     /// posteriors and for an amortized encoder (the blocks hold whole 512-row batches); a row of NaN is named.
     func testBlockwiseCodesEqualTheWholeMatrixCodes() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sparsekit-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        let folder = try temporaryFolder(self)
         let (x, _, w) = BarsData.sample(count: 1100, seed: 2)
         let input = try HDF5File.create(folder + "/bars.h5")
         try input.write(x, to: "/data")
@@ -106,9 +104,7 @@ final class BlockwiseUnsupervisedTests: XCTestCase {
         let model = UnsupervisedSDLGM(dimension: 6, latents: 8, maxActive: 3, hidden: [5], decoder: .linear,
                                       likelihood: .gaussian, generator: &g)
         let x = Matrix(rows: 1100, cols: 6, storage: (0..<6600).map { _ in Float(2 + g.normal()) })
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sparsekit-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        let folder = try temporaryFolder(self)
         let output = try HDF5File.create(folder + "/codes.h5")
         var blocks: [Range<Int>] = []
         let nonZeros = try model.writeCodes(rows: 1100, into: output, groupPath: "/codes", blockRows: 512) {

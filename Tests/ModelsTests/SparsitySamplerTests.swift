@@ -11,10 +11,10 @@ final class SparsitySamplerTests: XCTestCase {
     func testBackwardAgreesWithFiniteDifferencesForFixedNoise() {
         var g = SeededGenerator(seed: 4)
         let sampler = SparsitySampler(maxActive: 3, features: 7, levelTemperature: 0.7, supportTemperature: 0.6)
-        var levelLogits = randoms(3, &g), supportScores = randoms(7, &g)
+        let levelLogits = randoms(3, &g), supportScores = randoms(7, &g)
         let (levelNoise, supportNoise) = (SparsitySampler.gumbel(3, using: &g), SparsitySampler.gumbel(7, using: &g))
         let weights = (0..<7).map { _ in g.normal() }
-        func loss() -> Double {
+        func loss(_ levelLogits: [Float], _ supportScores: [Float]) -> Double {
             let trace = sampler.relaxed(levelLogits: levelLogits[...], supportScores: supportScores[...],
                                         levelNoise: levelNoise[...], supportNoise: supportNoise[...])
             return zip(trace.mask, weights).reduce(0) { $0 + $1.0 * $1.1 }
@@ -23,18 +23,12 @@ final class SparsitySamplerTests: XCTestCase {
                                     levelNoise: levelNoise[...], supportNoise: supportNoise[...])
         XCTAssertFalse(trace.saturated.contains(true), "this draw stays away from the min(1, ·) kink")
         let (dLevel, dSupport) = sampler.backward(trace, gradMask: weights)
-        let eps: Float = 1e-3
-        for i in 0..<3 {
-            levelLogits[i] += eps; let plus = loss()
-            levelLogits[i] -= 2 * eps; let minus = loss()
-            levelLogits[i] += eps
-            XCTAssertEqual(dLevel[i], (plus - minus) / Double(2 * eps), accuracy: 1e-3 + 1e-3 * abs(dLevel[i]), "α_L[\(i)]")
+        let tolerance = FiniteDifference.Tolerance(absolute: 1e-3, relative: 1e-3)
+        FiniteDifference.check(parameters: levelLogits, analyticGradient: dLevel, step: 1e-3, tolerance: tolerance, "α_L") {
+            loss($0, supportScores)
         }
-        for j in 0..<7 {
-            supportScores[j] += eps; let plus = loss()
-            supportScores[j] -= 2 * eps; let minus = loss()
-            supportScores[j] += eps
-            XCTAssertEqual(dSupport[j], (plus - minus) / Double(2 * eps), accuracy: 1e-3 + 1e-3 * abs(dSupport[j]), "α_S[\(j)]")
+        FiniteDifference.check(parameters: supportScores, analyticGradient: dSupport, step: 1e-3, tolerance: tolerance, "α_S") {
+            loss(levelLogits, $0)
         }
         XCTAssertEqual(trace.level.reduce(0, +), 1, accuracy: 1e-12)
         XCTAssertTrue(trace.mask.allSatisfy { $0 >= 0 && $0 <= 1 })

@@ -5,9 +5,7 @@ import XCTest
 /// ES-SC trained from minibatches read from disk (`SparseCodingTrainer.train(streaming:)`).
 final class StreamingTrainingTests: XCTestCase {
     func barsFile(count: Int) throws -> (path: String, x: Matrix) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sparsekit-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        let folder = try temporaryFolder(self)
         let (x, _, _) = BarsData.sample(count: count, seed: 1)
         let f = try HDF5File.create(folder + "/bars.h5")
         try f.write(x, to: "/data")
@@ -92,9 +90,7 @@ final class StreamingTrainingTests: XCTestCase {
             return (try csr(features, cols: 20), try csr(labels, cols: 5))
         }
         let (x, y) = try sample(400), (xt, yt) = try sample(100)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sparsekit-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        let folder = try temporaryFolder(self)
         let file = try HDF5File.create(folder + "/planted.h5")
         try MultiLabelDataset(features: x, labels: y, sourceFormat: "test").write(to: file, history: [])
         try file.close()

@@ -34,29 +34,16 @@ final class SupervisedSDLGMTests: XCTestCase {
         let (_, gradLevel, gradLabels) = MultiLabelObjectives.sdlgm(levelLogits: level!, labelScores: scores, orderings: orderings)
         network.zeroGradients()
         network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
-        let analytic = network.gradients
-        var probe = network
-        var parameters = network.parameters
-        var worst = 0.0
-        for i in parameters.indices {
-            parameters[i] += 1e-2; probe.parameters = parameters; let plus = loss(probe)
-            parameters[i] -= 2e-2; probe.parameters = parameters; let minus = loss(probe)
-            parameters[i] += 1e-2
-            let numeric = (plus - minus) / 2e-2
-            worst = max(worst, abs(numeric - Double(analytic[i])) / max(0.05, abs(numeric)))
-        }
-        XCTAssertLessThan(worst, 2e-2)
+        FiniteDifference.check(network, \.parameters, analyticGradient: network.gradients, step: 1e-2,
+                               tolerance: .relative(2e-2, floor: 0.05), function: loss)
     }
 
     func testOneVsAllLossGradient() throws {
-        var scores = Matrix(rows: 2, cols: 3, storage: [0.5, -1, 2, 0, 0.3, -0.7])
+        let scores = Matrix(rows: 2, cols: 3, storage: [0.5, -1, 2, 0, 0.3, -0.7])
         let labels = try csr([[0, 2], [1]], cols: 3)
         let (_, grad) = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: labels)
-        for i in scores.storage.indices {
-            scores.storage[i] += 1e-3; let plus = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: labels).loss
-            scores.storage[i] -= 2e-3; let minus = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: labels).loss
-            scores.storage[i] += 1e-3
-            XCTAssertEqual(Double(grad.storage[i]), (plus - minus) / 2e-3, accuracy: 1e-3)
+        FiniteDifference.check(scores, \.storage, analyticGradient: grad.storage, step: 1e-3, tolerance: .absolute(1e-3)) {
+            MultiLabelObjectives.oneVsAll(labelScores: $0, labels: labels).loss
         }
     }
 
@@ -90,8 +77,7 @@ final class SupervisedSDLGMTests: XCTestCase {
         XCTAssertEqual(report.ranking[0].precision, 1, "P@1")
         XCTAssertGreaterThan(report.sets.subsetAccuracy, 0.9, "the set size comes from p(L | x)")
 
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sdlgm-\(UUID()).h5").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = try temporaryFolder(self) + "/sdlgm.h5"
         let file = try HDF5File.create(path)
         try result.predictor.write(to: file, maxActive: 3, history: result.history, configuration: [:], provenance: [])
         try file.close()

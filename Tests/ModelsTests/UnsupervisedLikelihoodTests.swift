@@ -8,10 +8,6 @@ import XCTest
 /// (linear Gaussian) and by enumeration × quadrature over values (MLP, Bernoulli), determinism and independence of
 /// the row blocks.
 final class UnsupervisedLikelihoodTests: XCTestCase {
-    func randomMatrix(_ rows: Int, _ cols: Int, _ scale: Double, _ g: inout SeededGenerator) -> Matrix {
-        Matrix(rows: rows, cols: cols, storage: (0..<(rows * cols)).map { _ in Float(scale * g.normal()) })
-    }
-
     /// A tiny model with a random decoder and an encoder whose support scores and levels are far from uniform (so
     /// the Plackett–Luce proposal differs from the prior), σ² = `sigma2`.
     func tinyModel(dimension: Int = 4, latents: Int = 5, maxActive: Int = 3, decoder: UnsupervisedSDLGM.DecoderKind = .linear,
@@ -23,7 +19,7 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
                                       decoder: decoder, likelihood: likelihood, generator: &g)
         model.logNoiseVariance = Float(log(sigma2))
         if decoder == .linear {
-            model.decoder.layers[0].weight = randomMatrix(dimension, latents, 1, &g)
+            model.decoder.layers[0].weight = randomMatrix(dimension, latents, using: &g)
             model.decoder.layers[0].bias = (0..<dimension).map { _ in Float(0.3 * g.normal()) }
         }
         let last = model.encoder.layers.count - 1
@@ -79,7 +75,7 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
         for sigma2 in [0.3, 1e-3] {
             let model = tinyModel(dimension: 6, latents: 7, maxActive: 4, sigma2: sigma2)
             var g = SeededGenerator(seed: 9)
-            let x = randomMatrix(1, 6, 1.5, &g)
+            let x = randomMatrix(1, 6, scale: 1.5, using: &g)
             let marginal = LinearGaussianSupportMarginal(weight: model.decoder.layers[0].weight, bias: model.decoder.layers[0].bias,
                                                          sigma2: exp(Double(model.logNoiseVariance)))
             for support in [[], [3], [0, 6], [5, 1, 2], [6, 0, 4, 2]] {
@@ -113,7 +109,7 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
     func testLinearGaussianEstimateMatchesExactEnumeration() {
         let model = tinyModel()
         var g = SeededGenerator(seed: 17)
-        let x = randomMatrix(3, 4, 1.2, &g)
+        let x = randomMatrix(3, 4, scale: 1.2, using: &g)
         let exact = (0..<3).map { i in exactLogLikelihood(model) { directLogDensity(model, x.row(i), support: $0) } }
         let estimator = UnsupervisedLikelihood(model: model, samples: 20_000, seed: 1)
         XCTAssertTrue(estimator.isExactGivenSupport)
@@ -137,7 +133,7 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
             model.encoder.layers[last].bias[c] = model.scaleColumns.contains(c) ? Float(log(expm1(1.0))) : 0
         }
         var g = SeededGenerator(seed: 17)
-        let x = randomMatrix(3, 4, 0.6, &g)
+        let x = randomMatrix(3, 4, scale: 0.6, using: &g)
         let samples = 100_000
         let general = UnsupervisedLikelihood(model: model, samples: samples, seed: 2, integratingValuesOut: false)
         XCTAssertFalse(general.isExactGivenSupport)
@@ -188,7 +184,7 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
         for decoder in UnsupervisedSDLGM.DecoderKind.allCases {
             let model = tinyModel(decoder: decoder)
             var g = SeededGenerator(seed: 4)
-            let x = randomMatrix(7, 4, 1, &g)
+            let x = randomMatrix(7, 4, using: &g)
             let estimator = UnsupervisedLikelihood(model: model, samples: 50, seed: 8)
             let whole = estimator.estimate(x)
             XCTAssertEqual(estimator.estimate(x).logLikelihood, whole.logLikelihood)
@@ -200,7 +196,7 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
         }
         let model = tinyModel()
         var g = SeededGenerator(seed: 6)
-        let x = randomMatrix(1100, 4, 1, &g)
+        let x = randomMatrix(1100, 4, using: &g)
         let reports = try [512, 8192].map { blockRows in
             try UnsupervisedEvaluation.run(model, rows: x.rows, samples: 2, likelihoodSamples: 10, seed: 3,
                                            blockRows: blockRows) { x.rowSlice($0) }
@@ -216,7 +212,7 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
     func testEstimateLiesAboveTheELBO() throws {
         let model = tinyModel()
         var g = SeededGenerator(seed: 12)
-        let x = randomMatrix(40, 4, 1, &g)
+        let x = randomMatrix(40, 4, using: &g)
         let report = try UnsupervisedEvaluation.run(model, on: x, samples: 200, likelihoodSamples: 2000, seed: 1)
         let logLikelihood = try XCTUnwrap(report.marginalLogLikelihood)
         XCTAssertGreaterThan(logLikelihood.mean, report.heldOutELBO.mean)
