@@ -44,7 +44,7 @@ public enum FiniteDifference {
         case sampled(Int, seed: UInt64)
 
         /// The indices into a parameter vector of `count` entries, ascending.
-        func indices(_ count: Int) -> [Int] {
+        public func indices(_ count: Int) -> [Int] {
             switch self {
             case .all: return Array(0..<count)
             case .only(let list): return list
