@@ -85,7 +85,9 @@ final class BarsTests: XCTestCase {
 
         let path = try temporaryFolder(self) + "/amortized.h5"
         let file = try HDF5File.create(path)
-        try result.model.write(to: file, configuration: [:], history: result.history, provenance: [])
+        try result.model.write(to: file)
+        try EpochRecord.write(result.history, to: file)
+        try file.writeHeader(kind: .model, history: [])
         try result.encoder!.write(to: file)
         try file.close()
         let back = try GaussianEncoder.read(from: try HDF5File.open(path), dimension: 25, latents: 10)!

@@ -79,7 +79,8 @@ final class SupervisedSDLGMTests: XCTestCase {
 
         let path = try temporaryFolder(self) + "/sdlgm.h5"
         let file = try HDF5File.create(path)
-        try result.predictor.write(to: file, maxActive: 3, history: result.history, configuration: [:], provenance: [])
+        try result.predictor.write(to: file, maxActive: 3)
+        try file.writeHeader(kind: .model, history: [])
         try file.close()
         let (back, maxActive) = try MultiLabelPredictor.read(from: try HDF5File.open(path))
         XCTAssertEqual(maxActive, 3)

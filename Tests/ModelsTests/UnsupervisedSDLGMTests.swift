@@ -171,10 +171,12 @@ final class UnsupervisedSDLGMTests: XCTestCase {
         trainer.learningRate = 3e-3
         trainer.seed = 2
         let training = x.rowSlice(0..<1000), heldOut = x.rowSlice(1000..<n)
-        var untrained = UnsupervisedTrainer()
-        (untrained.latents, untrained.maxActive, untrained.hidden, untrained.epochs) = (k, 3, [32], 0)
-        let before = try UnsupervisedEvaluation.run(try untrained.train(training).model, on: heldOut)
-        let (model, history) = try trainer.train(training)
+        var initial = SeededGenerator(seed: 0)
+        let untrained = UnsupervisedSDLGM(dimension: x.cols, latents: k, maxActive: 3, hidden: [32], decoder: .linear,
+                                          likelihood: .gaussian, generator: &initial)
+        let before = try UnsupervisedEvaluation.run(untrained, on: heldOut)
+        let trained = try trainer.train(training)
+        let (model, history) = (trained.model, trained.history)
         let after = try UnsupervisedEvaluation.run(model, on: heldOut)
         XCTAssertEqual(history.count, 40)
         XCTAssertGreaterThan(history.last!.elbo, history.first!.elbo)

@@ -16,7 +16,7 @@ final class ModelDispatchToolTests: XCTestCase {
                                                          ToolHarness.fixture("multilabel/tiny.xml"), "-o", multilabel, "--quiet"])
         XCTAssertEqual(convert.status, 0, convert.stderr)
         let train = try ToolHarness.run("sk-train", ["sdlgm", multilabel, "-o", supervised, "--method", "most-frequent",
-                                                     "--max-active", "2", "--split", "all", "--quiet"])
+                                                     "--split", "all", "--quiet"])
         XCTAssertEqual(train.status, 0, train.stderr)
         return (folder, baseline, supervised, multilabel)
     }
@@ -39,7 +39,7 @@ final class ModelDispatchToolTests: XCTestCase {
         let codes = try HDF5File.open(folder + "/codes.h5")
         XCTAssertEqual(try codes.fileKind(), .codes)
         XCTAssertEqual(try codes.attribute("model_file"), .string(supervised))
-        XCTAssertEqual(try codes.attribute("max_active"), .int(2))
+        XCTAssertEqual(try codes.attribute("max_active"), .int(10), "the default L0 (--max-active does not apply to most-frequent)")
         XCTAssertEqual(try codes.history().count, 2, "the data file's history, then sk-encode's line")
         XCTAssertEqual(try codes.history().last?.hasPrefix("sk-encode"), true)
     }

@@ -64,7 +64,7 @@ public struct SupervisedSession: TrainingSession {
               let stored = predictor.network, stored.input.inputs == features, stored.labels == tally.occurrences.count,
               trainer.method == .oneVsAll || sizes == trainer.hidden
         else {
-            throw SparseKitError.usage("the model to resume was trained with another --method, --max-active, --hidden or data shape; "
+            throw SparseKitError.badInput(checkpoint.resumeState.path, "was trained with another --method, --max-active, --hidden or data shape; "
                 + "resume with the same")
         }
         network = stored

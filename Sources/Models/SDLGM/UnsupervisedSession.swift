@@ -50,7 +50,7 @@ public struct UnsupervisedSession: TrainingSession {
               stored.likelihood == model.likelihood, stored.decoderKind == model.decoderKind,
               stored.encoder.layers.map(\.outputs) == model.encoder.layers.map(\.outputs)
         else {
-            throw SparseKitError.usage("the model to resume was trained with D = \(stored.dimension), --latents \(stored.latents), "
+            throw SparseKitError.badInput(checkpoint.resumeState.path, "was trained with D = \(stored.dimension), --latents \(stored.latents), "
                 + "--max-active \(stored.maxActive), --likelihood \(stored.likelihood.rawValue), --decoder \(stored.decoderKind.rawValue) "
                 + "or other --hidden sizes; resume with the same")
         }

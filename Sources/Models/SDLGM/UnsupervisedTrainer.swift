@@ -66,7 +66,8 @@ public struct UnsupervisedTrainer: Trainer {
         func require(_ condition: Bool, _ problem: @autoclosure () -> String) throws {
             if !condition { throw SparseKitError.usage(problem()) }
         }
-        try require(latents >= 1 && maxActive >= 1 && maxActive <= latents, "--max-active (L0) must be between 1 and --latents (K)")
+        try require(latents >= 1 && maxActive >= 1, "--latents and --max-active must be at least 1")
+        try require(maxActive <= latents, "--max-active (L0) must be at most --latents (K)")
         try require(!hidden.isEmpty && hidden.allSatisfy { $0 >= 1 }, "--hidden takes positive sizes separated by commas, e.g. 512 or 512,256")
         try require(epochs >= 1 && batchSize >= 1 && samples >= 1, "--epochs, --batch-size and --samples must be at least 1")
         try require(klWarmup >= 0, "--kl-warmup must be at least 0")

@@ -53,20 +53,21 @@ public struct SparseCodingSession: TrainingSession {
     /// Continues from `checkpoint`, after checking that it fits the data and the configuration.
     private mutating func restore(_ checkpoint: SparseCodingCheckpoint, points: Int) throws {
         let (d, h) = (state.v.rows, state.v.cols)
+        let path = checkpoint.resumeState.path
         guard checkpoint.model.dimension == d, checkpoint.model.latents == h else {
-            throw SparseKitError.usage("the model to resume has D = \(checkpoint.model.dimension), H = \(checkpoint.model.latents); "
+            throw SparseKitError.badInput(path, "has D = \(checkpoint.model.dimension), H = \(checkpoint.model.latents); "
                 + "the data and --latents give D = \(d), H = \(h)")
         }
         guard (checkpoint.encoder != nil) == trainer.posterior.isAmortized,
               (checkpoint.encoder?.rank ?? 0) == (state.encoder?.rank ?? 0)
-        else { throw SparseKitError.usage("the model to resume was trained with other posteriors (an encoder exactly when amortized)") }
+        else { throw SparseKitError.badInput(path, "was trained with other posteriors (an encoder exactly when amortized)") }
         let stored = checkpoint.resumeState
-        state.v = try stored.matrix("v", rows: d, cols: h, in: "the model to resume")
+        state.v = try stored.matrix("v", rows: d, cols: h)
         if trainer.carriesPosteriors, points > 0 {
-            state.mu = try stored.matrix("posterior_mu", rows: points, cols: h, in: "the model to resume")
-            if trainer.objective != .mapL1 { state.rho = try stored.matrix("posterior_rho", rows: points, cols: h, in: "the model to resume") }
+            state.mu = try stored.matrix("posterior_mu", rows: points, cols: h)
+            if trainer.objective != .mapL1 { state.rho = try stored.matrix("posterior_rho", rows: points, cols: h) }
             if trainer.posterior == .full {
-                state.factors = try stored.matrix("posterior_factors", rows: points, cols: h * h, in: "the model to resume").storage
+                state.factors = try stored.matrix("posterior_factors", rows: points, cols: h * h).storage
             }
         }
         if trainer.objective == .elboMC, let sigma2 = stored.vectors["sigma2"]?.first, let lambda = stored.vectors["lambda"],

@@ -16,6 +16,8 @@ public struct ResumeState: Sendable {
     public var vectors: [String: [Double]] = [:]
     /// Integers by name.
     public var counters: [String: Int] = [:]
+    /// The model file the state was read from (for error messages).
+    public var path = "the model to resume"
 
     public init(generator: SeededGenerator, adam: Adam.Moments? = nil) {
         self.generator = generator
@@ -53,6 +55,7 @@ public struct ResumeState: Sendable {
             throw SparseKitError.badInput(file.path, "\(g)/generator is not a generator state (four words, not all zero)")
         }
         var state = ResumeState(generator: generator)
+        state.path = file.path
         if adam {
             let (m, _) = try file.read(g + "/adam/m", as: Float.self)
             let (v, _) = try file.read(g + "/adam/v", as: Float.self)
@@ -77,9 +80,10 @@ public struct ResumeState: Sendable {
     }
 
     /// The stored matrix `name`, checked to be rows × cols.
-    public func matrix(_ name: String, rows: Int, cols: Int, in path: String) throws -> Matrix {
+    public func matrix(_ name: String, rows: Int, cols: Int) throws -> Matrix {
         guard let matrix = matrices[name], matrix.rows == rows, matrix.cols == cols else {
-            throw SparseKitError.badInput(path, "\(Self.group)/\(name) does not have shape [\(rows), \(cols)]")
+            throw SparseKitError.badInput(path, "\(Self.group)/\(name) does not have shape [\(rows), \(cols)]: it was trained on "
+                + "other data or with other settings")
         }
         return matrix
     }

@@ -24,6 +24,8 @@ public struct TrainingJob<T: Trainer> {
     public var provenance: String
     /// Asked after every minibatch; true stops training at that point with a resumable model.
     public var shouldStop: () -> Bool = { false }
+    /// Whether the user chose the trainer's seed (else a resumed run takes the resumed model's).
+    public var seedGiven = true
     /// Sees every epoch's record with the epoch count training will reach.
     public var progress: (T.Session.Checkpoint.Record, _ lastEpoch: Int) -> Void = { _, _ in }
 
@@ -33,6 +35,18 @@ public struct TrainingJob<T: Trainer> {
         self.output = output
         self.resume = resume
         self.provenance = provenance
+    }
+
+    /// The seed of a resumed run: the resumed model's (its stored generator continues); a `--seed` given that
+    /// differs would be ignored, so it is refused.
+    func seed(resuming resumed: HDF5File) throws -> UInt64 {
+        guard let stored = try resumed.attribute("seed", of: "/config")?.intValue else { return trainer.seed }
+        let seed = UInt64(bitPattern: Int64(stored))
+        if seedGiven, seed != trainer.seed {
+            throw SparseKitError.usage("--seed \(trainer.seed) differs from the seed \(seed) that \(resumed.path) was trained with; a "
+                + "resumed run continues that model's random stream (leave --seed out or give the same)")
+        }
+        return seed
     }
 
     /// Trains and writes the model; returns the checkpoint written.
@@ -45,7 +59,10 @@ public struct TrainingJob<T: Trainer> {
             throw SparseKitError.badInput(input, "records patches of \(geometry.height)×\(geometry.width)×\(geometry.channels) "
                 + "= \(geometry.dimension) values, but its /data rows hold \(columns)")
         }
-        var session = try trainer.session(data: data, resume: try resume.map { try HDF5File.open($0) })
+        let resumed = try resume.map { try HDF5File.open($0) }
+        var trainer = self.trainer
+        if let resumed { trainer.seed = try seed(resuming: resumed) }
+        var session = try trainer.session(data: data, resume: resumed)
         var good: T.Session.Checkpoint? = resume == nil && trainer.epochs > 0 ? nil : session.checkpoint
         let lastEpoch = session.checkpoint.history.count + trainer.epochs
         func write(_ checkpoint: T.Session.Checkpoint) throws {

@@ -43,6 +43,8 @@ public protocol Trainer: Sendable, Encodable {
     associatedtype Session: TrainingSession
     /// The epochs this run adds.
     var epochs: Int { get }
+    /// The seed of everything random (a resumed run continues the resumed model's generator instead).
+    var seed: UInt64 { get set }
     /// Opens a session on `data`, continuing `resume` when given: validates the whole configuration against the
     /// data (and the resumed model) and loads what training needs. No epoch runs here.
     func session(data: HDF5File, resume: HDF5File?) throws -> Session

@@ -66,7 +66,7 @@ struct SDLGMCommand: ParsableCommand {
     @Option(help: "The split to train on ('all' for every row).")
     var split = "train"
 
-    @Option(help: "Seed of the initial weights, the batch order and the sampled orderings or noise (default 0).")
+    @Option(help: "Seed of the initial weights, the batch order and the sampled orderings or noise (default 0; a resumed run continues its model's).")
     var seed: UInt64?
 
     @Option(help: "K: latent features (unsupervised; default 100).")
@@ -152,6 +152,7 @@ struct SDLGMCommand: ParsableCommand {
         var job = TrainingJob(trainer: trainer, input: input, output: output, resume: resume,
                               provenance: ToolRunner.provenance("sk-train sdlgm", inputs: [input] + (resume.map { [$0] } ?? [])))
         job.shouldStop = { Interruption.requested }
+        job.seedGiven = seed != nil
         job.progress = { record, lastEpoch in
             ProgressReporter.note("epoch \(record.epoch)/\(lastEpoch): " + line(record), quiet: common.quiet || common.json)
         }

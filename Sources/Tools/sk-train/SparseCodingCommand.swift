@@ -78,8 +78,8 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(help: "A model file to continue training from (same data, latents, posterior family and objective): --epochs more epochs, continuing exactly where it stopped.")
     var resume: String?
 
-    @Option(help: "Seed of the initial W and the minibatch order.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the initial W and the minibatch order (default 0; a resumed run continues its model's).")
+    var seed: UInt64?
 
     @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory. Trains diagonal q with --scheme em or amortized q with --scheme adam; automatic when /data exceeds half of the machine's memory.")
     var stream = false
@@ -89,7 +89,7 @@ struct SparseCodingCommand: ParsableCommand {
     /// The trainer these options describe, defaults filled in; options that do not apply are refused.
     func trainer() throws -> SparseCodingTrainer {
         var trainer = SparseCodingTrainer(latents: latents, scheme: scheme, epochs: epochs)
-        (trainer.posterior, trainer.objective, trainer.seed, trainer.stream) = (posterior, objective, seed, stream)
+        (trainer.posterior, trainer.objective, trainer.seed, trainer.stream) = (posterior, objective, seed ?? 0, stream)
         let given: [(SparseCodingTrainer.Setting, Bool)] = [
             (.rank, rank != nil), (.samples, samples != nil), (.penalty, penalty != nil), (.batchSize, batchSize != nil),
             (.iterations, iterations != nil), (.lbfgsHistory, lbfgsHistory != nil), (.warmStart, warmStart),
@@ -119,6 +119,7 @@ struct SparseCodingCommand: ParsableCommand {
         var job = TrainingJob(trainer: try trainer(), input: input, output: output, resume: resume,
                               provenance: ToolRunner.provenance("sk-train sc", inputs: [input] + (resume.map { [$0] } ?? [])))
         job.shouldStop = { Interruption.requested }
+        job.seedGiven = seed != nil
         job.progress = { record, lastEpoch in
             ProgressReporter.note(String(format: "epoch %d/%d: %@ = %.4f nats/point  σ² = %.5g  mean λ = %.4g  Gini = %.3f  β_prior = %.2f  (%.1f s)",
                                          record.epoch, lastEpoch, objectiveLabel, record.objective, record.sigma2, record.meanLambda, record.gini,

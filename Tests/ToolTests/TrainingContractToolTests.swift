@@ -1,0 +1,83 @@
+import DataKit
+import Foundation
+import XCTest
+
+/// `sk-train` as a user meets the training contract: --resume continues exactly, options that do not apply are
+/// refused by name, and output or data errors come before the first epoch.
+final class TrainingContractToolTests: XCTestCase {
+    /// The case, smaller: 4 epochs and 1 resumed write the model 5 epochs write (before, the resumed V
+    /// restarted at unit norm and L fell from −13.6 to −78).
+    func testResumeWritesTheModelStraightTrainingWrites() throws {
+        let folder = try temporaryFolder(self)
+        let bars = folder + "/bars.h5"
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", bars, "--count", "500", "--seed", "1"]).status, 0)
+        let common = ["sc", bars, "--latents", "10", "--batch-size", "100", "--iterations", "30", "--seed", "3", "--quiet"]
+        XCTAssertEqual(try ToolHarness.run("sk-train", common + ["-o", folder + "/a.h5", "--epochs", "4"]).status, 0)
+        let resumed = try ToolHarness.run("sk-train", common + ["-o", folder + "/a.h5", "--epochs", "1", "--resume", folder + "/a.h5"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try ToolHarness.run("sk-train", common + ["-o", folder + "/b.h5", "--epochs", "5"]).status, 0)
+        let (a, b) = (try HDF5File.open(folder + "/a.h5"), try HDF5File.open(folder + "/b.h5"))
+        for name in ["/model/W", "/model/lambda", "/model/sigma2", "/training/v"] {
+            XCTAssertEqual(try a.read(name, as: Float.self).values, try b.read(name, as: Float.self).values, name)
+        }
+        XCTAssertEqual(try a.read("/history/objective", as: Double.self).values, try b.read("/history/objective", as: Double.self).values)
+        assertFails(try ToolHarness.run("sk-train", common + ["-o", folder + "/c.h5", "--epochs", "1", "--resume", folder + "/a.h5",
+                                                              "--seed", "4"]),
+                    code: 64, containing: "--seed 4 differs from the seed 3", folder: folder, keeping: ["bars.h5", "a.h5", "b.h5"])
+    }
+
+    /// Each option that means nothing for the chosen configuration is refused (exit 64, the option named), before
+    /// any file is read.
+    func testInapplicableOptionsAreRefused() throws {
+        let folder = try temporaryFolder(self)
+        let sc = ["sc", folder + "/missing.h5", "-o", folder + "/m.h5", "--latents", "4"]
+        let scCases: [([String], String)] = [
+            (["--rank", "2"], "--rank applies to --posterior amortized-lowrank only"),
+            (["--samples", "2"], "--samples applies to --objective elbo-mc only"),
+            (["--penalty", "0.2"], "--penalty applies to --objective map-l1 only"),
+            (["--scheme", "full-batch", "--batch-size", "10"], "--batch-size does not apply to --scheme full-batch"),
+            (["--scheme", "full-batch", "--warm-start"], "--warm-start applies to --scheme em"),
+            (["--scheme", "full-batch", "--learning-rate", "0.1"], "--learning-rate does not apply to --scheme full-batch"),
+            (["--posterior", "amortized", "--scheme", "adam", "--iterations", "5"], "--iterations does not apply to --scheme adam"),
+            (["--posterior", "amortized", "--scheme", "adam", "--lbfgs-history", "5"], "--lbfgs-history applies to"),
+            (["--objective", "map-l1", "--anneal-prior", "4:2"], "--anneal-prior applies to --objective entropy only"),
+            (["--posterior", "full"], "--posterior full trains with --scheme full-batch"),
+        ]
+        let sdlgm = ["sdlgm", folder + "/missing.h5", "-o", folder + "/m.h5"]
+        let sdlgmCases: [([String], String)] = [
+            (["--latents", "5"], "--latents applies to --mode unsupervised only"),
+            (["--decoder", "mlp"], "--decoder applies to --mode unsupervised only"),
+            (["--tau", "1:0.5"], "--tau applies to --mode unsupervised only"),
+            (["--method", "one-vs-all", "--hidden", "8"], "--hidden applies to --method sdlgm only"),
+            (["--method", "one-vs-all", "--max-active", "3"], "--max-active applies to --method sdlgm only"),
+            (["--method", "most-frequent", "--epochs", "3"], "--epochs does not apply to --method most-frequent"),
+            (["--mode", "unsupervised", "--method", "sdlgm"], "--method applies to --mode supervised only"),
+        ]
+        for (arguments, fragment) in scCases.map({ (sc + $0.0, $0.1) }) + sdlgmCases.map({ (sdlgm + $0.0, $0.1) }) {
+            assertFails(try ToolHarness.run("sk-train", arguments), code: 64, containing: fragment, folder: folder)
+        }
+        for value in [["--anneal-prior", "10"], ["--scheme", "sgd"]] {
+            assertFails(try ToolHarness.run("sk-train", sc + value), code: 64, containing: value[0], folder: folder)
+        }
+        assertFails(try ToolHarness.run("sk-train", sdlgm + ["--hidden", "512,,3"]), code: 64, containing: "--hidden", folder: folder)
+    }
+
+    /// An output that cannot be created, or a data file whose patch geometry does not fit its rows, fails before
+    /// the first epoch: no progress line is printed.
+    func testOutputAndDataErrorsComeBeforeTheFirstEpoch() throws {
+        let folder = try temporaryFolder(self)
+        let bars = folder + "/bars.h5"
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", bars, "--count", "200", "--seed", "1"]).status, 0)
+        let unwritable = try ToolHarness.run("sk-train", ["sc", bars, "-o", "/proc/sparsekit-model.h5", "--latents", "4", "--epochs", "50"])
+        XCTAssertEqual(unwritable.status, 73, unwritable.stderr)
+        XCTAssertFalse(unwritable.stderr.contains("epoch 1/"), unwritable.stderr)
+        XCTAssertEqual(unwritable.stderr.split(separator: "\n").count, 1, unwritable.stderr)
+        let file = try HDF5File.open(bars, writable: true)
+        try PatchGeometry(height: 3, width: 3, channels: 1).write(to: file)
+        try file.close()
+        for arguments in [["sc", bars, "--latents", "4"], ["sdlgm", bars, "--mode", "unsupervised", "--latents", "4", "--max-active", "2"]] {
+            assertFails(try ToolHarness.run("sk-train", arguments + ["-o", folder + "/m.h5", "--epochs", "50"]), code: 65,
+                        containing: "3×3×1 = 9 values, but its /data rows hold 25", folder: folder, keeping: ["bars.h5"])
+        }
+    }
+}
