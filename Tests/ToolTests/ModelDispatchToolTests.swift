@@ -10,7 +10,7 @@ final class ModelDispatchToolTests: XCTestCase {
         let folder = try temporaryFolder(self)
         let baseline = folder + "/gaussian.h5", supervised = folder + "/sdlgm.h5", multilabel = folder + "/tiny.h5"
         let fit = try ToolHarness.run("sk-train", ["baseline", ToolHarness.fixture("broken/good-4x4.h5"), "-o", baseline,
-                                                   "--model", "gaussian", "--iterations", "5", "--quiet"])
+                                                   "--model", "gaussian", "--quiet"])
         XCTAssertEqual(fit.status, 0, fit.stderr)
         let convert = try ToolHarness.run("sk-convert", [ToolHarness.fixture("multilabel/tiny.arff"), "--format", "arff", "--xml",
                                                          ToolHarness.fixture("multilabel/tiny.xml"), "-o", multilabel, "--quiet"])

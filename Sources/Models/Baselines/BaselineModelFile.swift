@@ -6,14 +6,13 @@ import DataKit
 /// ica `/model/mixing` [D, D] (A, x = mean + A s) and `/model/scale` [D] (the sources' Laplace scales). Parameters are
 /// float64, so the stored model reproduces the reported log-likelihoods. The configuration as attributes of
 /// `/config`; `/history/objective` (the exact training log-likelihood per point after each fitting stage: one for
-/// the closed-form fits, one per smoothing stage for ICA) and `/history/seconds`.
-extension BaselineDensity {
-    /// One fitting stage's exact training log-likelihood (nats/point) and duration.
-    public typealias HistoryEntry = (logLikelihood: Double, seconds: Double)
+/// the closed-form fits, one per smoothing stage for ICA) and `/history/seconds`; `TrainingJob` writes those and the
+/// rest of the file (`BaselineTrainer`).
+extension BaselineDensity: TrainedModel {
+    public var modelKind: ModelKind { .baseline(kind) }
 
-    public func write(to file: HDF5File, configuration: [String: HDF5AttributeValue], history: [HistoryEntry],
-                      provenance: [String]) throws
-    {
+    /// Writes the parameters (float64) and the attribute that names the density.
+    public func write(to file: HDF5File) throws {
         let d = dimension
         func vector(_ values: [Double], _ name: String) throws { try file.write(values, shape: [d], to: "/model/" + name) }
         func square(_ values: [Double], _ name: String) throws { try file.write(values, shape: [d, d], to: "/model/" + name) }
@@ -30,18 +29,7 @@ extension BaselineDensity {
             try square(model.mixing, "mixing")
             try vector(model.scale, "scale")
         }
-        try file.createGroup("/config")
-        for (name, value) in configuration.sorted(by: { $0.key < $1.key }) { try file.setAttribute(name, value, on: "/config") }
-        try file.write(history.map(\.logLikelihood), shape: [history.count], to: "/history/objective")
-        try file.write(history.map(\.seconds), shape: [history.count], to: "/history/seconds")
         try file.setAttribute("model", .string(kind.rawValue))
-        try file.writeHeader(kind: .model, history: provenance)
-    }
-
-    /// Whether a model file holds a baseline density (its `model` attribute names one).
-    public static func isBaseline(_ file: HDF5File) throws -> Bool {
-        guard let name = try file.attribute("model")?.stringValue else { return false }
-        return Kind(rawValue: name) != nil
     }
 
     /// Reads a baseline density, checking every shape and that the parameters define a density.
@@ -67,7 +55,7 @@ extension BaselineDensity {
         do {
             switch kind {
             case .gaussian:
-                let ridge = try file.attribute("ridge", of: "/config")?.doubleValue ?? 0
+                let ridge = file.exists("/config") ? try file.attribute("ridge", of: "/config")?.doubleValue ?? 0 : 0
                 return .gaussian(try GaussianDensity(mean: mean, covariance: read("covariance", shape: [d, d]), ridge: ridge))
             case .laplace:
                 let location = file.exists("/model/location") ? try read("location", shape: [d]) : mean

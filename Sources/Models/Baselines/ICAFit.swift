@@ -39,50 +39,74 @@ public struct ICAFit: Sendable {
         public var seconds: Double
     }
 
-    /// Fits the rows of `x` (N × D, N > D); `report` after each stage. After SIGINT or SIGTERM (`Interruption`) no
-    /// further stage starts: the stages so far tell how far the fit got.
+    /// Fits the rows of `x` (N × D, N > D) through every smoothing stage; `report` after each one.
     public func fit(_ x: Matrix, report: (Stage) -> Void = { _ in }) throws -> (density: ICADensity, stages: [Stage]) {
-        // Below about 2^24 multiply-adds per product, OpenBLAS's threads spend more time waking than computing.
-        try BLASThreads.with(x.rows * x.cols * x.cols < 1 << 24 ? 1 : BLASThreads.count) { try fitWithCurrentThreads(x, report: report) }
+        var run = try Run(self, x)
+        var density: ICADensity?
+        while !run.isFinished {
+            density = try run.nextStage()
+            report(run.stages.last!)
+        }
+        return (density!, run.stages)
     }
 
-    func fitWithCurrentThreads(_ x: Matrix, report: (Stage) -> Void) throws -> (density: ICADensity, stages: [Stage]) {
-        let (n, d) = (x.rows, x.cols)
-        guard n > d else { throw SparseKitError.badInput(nil, "ICA needs more rows (\(n)) than dimensions (\(d))") }
-        var accumulator = CovarianceAccumulator(dimension: d)
-        for start in stride(from: 0, to: n, by: WhiteningTransform.chunkRows) {
-            accumulator.add(x.rowSlice(start..<min(n, start + WhiteningTransform.chunkRows)))
+    /// A fit in progress, one smoothing stage at a time (`sk-train baseline` writes the model after each): the
+    /// whitened data, the objective and the rotation R so far.
+    public struct Run {
+        let fit: ICAFit
+        let x: Matrix
+        let mean: [Double]
+        let whitening: [Double]
+        var objective: ICAObjective
+        var rotation: [Double]
+        /// The stages run so far.
+        public private(set) var stages: [Stage] = []
+
+        /// Whitens `x` (N × D, N > D) and starts at R₀.
+        public init(_ fit: ICAFit, _ x: Matrix) throws {
+            let (n, d) = (x.rows, x.cols)
+            guard n > d else { throw SparseKitError.badInput(nil, "ICA needs more rows (\(n)) than dimensions (\(d))") }
+            var accumulator = CovarianceAccumulator(dimension: d)
+            for start in stride(from: 0, to: n, by: WhiteningTransform.chunkRows) {
+                accumulator.add(x.rowSlice(start..<min(n, start + WhiteningTransform.chunkRows)))
+            }
+            let (mean, covariance) = accumulator.result()
+            guard let whitening = try DoubleLinearAlgebra.inverseSquareRoot(covariance, n: d) else {
+                throw SparseKitError.badInput(nil, "the covariance is singular (a constant or duplicated dimension): complete ICA needs "
+                    + "full rank; whiten with sk-whiten --epsilon > 0 first")
+            }
+            let whitener = LinearFactorialDensity(centre: mean, transform: whitening, logAbsDeterminant: 0, factor: .standardNormal)
+            var z = Matrix(rows: n, cols: d)
+            for start in stride(from: 0, to: n, by: BaselineEvaluation.blockRows) {  // block by block: one double copy at a time
+                let rows = start..<min(n, start + BaselineEvaluation.blockRows)
+                let block = whitener.coordinates(x.rowSlice(rows))
+                for i in block.indices { z.storage[start * d + i] = Float(block[i]) }
+            }
+            (self.fit, self.x, self.mean, self.whitening) = (fit, x, mean, whitening)
+            objective = ICAObjective(whitened: z, smoothing: fit.smoothings.first ?? 0)
+            rotation = fit.initialRotation(d)
         }
-        let (mean, covariance) = accumulator.result()
-        guard let whitening = try DoubleLinearAlgebra.inverseSquareRoot(covariance, n: d) else {
-            throw SparseKitError.badInput(nil, "the covariance is singular (a constant or duplicated dimension): complete ICA needs "
-                + "full rank; whiten with sk-whiten --epsilon > 0 first")
+
+        /// Whether every smoothing stage has run.
+        public var isFinished: Bool { stages.count == fit.smoothings.count }
+
+        /// Runs the next smoothing stage from where the last one ended; returns the model after it (recorded in
+        /// `stages` with its exact training log-likelihood).
+        public mutating func nextStage() throws -> ICADensity {
+            let (d, delta) = (x.cols, fit.smoothings[stages.count])
+            // Below about 2^24 multiply-adds per product, OpenBLAS's threads spend more time waking than computing.
+            return try BLASThreads.with(x.rows * d * d < 1 << 24 ? 1 : BLASThreads.count) {
+                let clock = Date()
+                objective.smoothing = delta
+                var optimizer = RelativeLBFGS(maxIterations: fit.iterations, tolerance: fit.tolerance, memory: fit.history)
+                optimizer.windowDecrease = (delta == fit.smoothings.last ? 1 : 10) * fit.decreasePerDimension * Double(d)
+                let run = optimizer.minimize(&objective, from: &rotation)
+                let fitted = try fit.exactModel(x, mean: mean, unmixing: DoubleLinearAlgebra.product(rotation, whitening, n: d))
+                stages.append(Stage(smoothing: delta, iterations: run.iterations, stop: run.stop,
+                                    logLikelihood: fitted.logLikelihood, seconds: Date().timeIntervalSince(clock)))
+                return fitted.density
+            }
         }
-        let whitener = LinearFactorialDensity(centre: mean, transform: whitening, logAbsDeterminant: 0, factor: .standardNormal)
-        var z = Matrix(rows: n, cols: d)
-        for start in stride(from: 0, to: n, by: BaselineEvaluation.blockRows) {  // block by block: one double copy at a time
-            let rows = start..<min(n, start + BaselineEvaluation.blockRows)
-            let block = whitener.coordinates(x.rowSlice(rows))
-            for i in block.indices { z.storage[start * d + i] = Float(block[i]) }
-        }
-        var r = initialRotation(d)
-        var objective = ICAObjective(whitened: z, smoothing: smoothings.first ?? 0)
-        var stages: [Stage] = []
-        var density: ICADensity?
-        for delta in smoothings where density == nil || !Interruption.requested {  // SIGINT: stop after this stage
-            let clock = Date()
-            objective.smoothing = delta
-            var optimizer = RelativeLBFGS(maxIterations: iterations, tolerance: tolerance, memory: history)
-            optimizer.windowDecrease = (delta == smoothings.last ? 1 : 10) * decreasePerDimension * Double(d)
-            let run = optimizer.minimize(&objective, from: &r)
-            let fitted = try exactModel(x, mean: mean, unmixing: DoubleLinearAlgebra.product(r, whitening, n: d))
-            density = fitted.density
-            let stage = Stage(smoothing: delta, iterations: run.iterations, stop: run.stop,
-                              logLikelihood: fitted.logLikelihood, seconds: Date().timeIntervalSince(clock))
-            stages.append(stage)
-            report(stage)
-        }
-        return (density!, stages)
     }
 
     /// The model with unmixing B and each b_h at its closed form (1/N) Σ_n |s_nh|, s = B (x − μ), and its exact mean

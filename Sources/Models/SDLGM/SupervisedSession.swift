@@ -134,7 +134,7 @@ public struct SupervisedModel: TrainedModel {
     public var predictor: MultiLabelPredictor
     public var maxActive: Int
 
-    public static var kind: ModelKind { .supervisedSDLGM }
+    public var modelKind: ModelKind { .supervisedSDLGM }
 
     public func write(to file: HDF5File) throws { try predictor.write(to: file, maxActive: maxActive) }
 }

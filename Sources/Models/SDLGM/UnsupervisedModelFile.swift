@@ -7,7 +7,7 @@ import Foundation
 /// `/model/log_sigma2` (scalar); `/history/objective` (the training ELBO per point) and the other columns of
 /// `UnsupervisedTrainer.EpochRecord`.
 extension UnsupervisedSDLGM: TrainedModel {
-    public static var kind: ModelKind { .unsupervisedSDLGM }
+    public var modelKind: ModelKind { .unsupervisedSDLGM }
 
     /// Writes the layers, log σ² and the attributes that describe the model.
     public func write(to file: HDF5File) throws {

@@ -5,7 +5,7 @@ import DataKit
 /// configuration as attributes of `/config`, `/history/<metric>` [epochs], `/training` (`ResumeState`) and the
 /// training data's `/whitening`.
 extension SparseCodingModel: TrainedModel {
-    public static var kind: ModelKind { .sparseCoding }
+    public var modelKind: ModelKind { .sparseCoding }
 
     /// Writes W, λ, σ² and the attribute that names the model.
     public func write(to file: HDF5File) throws {

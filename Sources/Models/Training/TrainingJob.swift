@@ -64,7 +64,7 @@ public struct TrainingJob<T: Trainer> {
         if let resumed { trainer.seed = try seed(resuming: resumed) }
         var session = try trainer.session(data: data, resume: resumed)
         var good: T.Session.Checkpoint? = resume == nil && trainer.epochs > 0 ? nil : session.checkpoint
-        let lastEpoch = session.checkpoint.history.count + trainer.epochs
+        let lastEpoch = (good?.history.count ?? 0) + trainer.epochs
         func write(_ checkpoint: T.Session.Checkpoint) throws {
             try atomic.commit { path in
                 let file = try HDF5File.create(path)
@@ -99,6 +99,9 @@ public struct TrainingJob<T: Trainer> {
             if shouldStop() {
                 try write(good!)
                 let epochs = good!.history.count
+                guard T.resumable else {
+                    throw SparseKitError.interrupted(output, "interrupted; the model after \(epochs) of \(lastEpoch) steps is written here")
+                }
                 throw SparseKitError.interrupted(output, "interrupted; the model after \(epochs) epoch\(epochs == 1 ? "" : "s") "
                     + "(the last one partial) is written here, continue with --resume \(output)")
             }

@@ -3,7 +3,7 @@ import DataKit
 /// A trained model as the training job writes it: its parameters under `/model` and the root attributes that say
 /// what it is (`ModelKind`). Reading stays with each model (`SparseCodingModel.read(from:)` and its twins).
 public protocol TrainedModel: Sendable {
-    static var kind: ModelKind { get }
+    var modelKind: ModelKind { get }
     func write(to file: HDF5File) throws
 }
 
@@ -48,6 +48,11 @@ public protocol Trainer: Sendable, Encodable {
     /// Opens a session on `data`, continuing `resume` when given: validates the whole configuration against the
     /// data (and the resumed model) and loads what training needs. No epoch runs here.
     func session(data: HDF5File, resume: HDF5File?) throws -> Session
+}
+
+extension Trainer {
+    /// Whether a model this trainer wrote can be trained on (`--resume`); baselines are fitted from the start.
+    public static var resumable: Bool { true }
 }
 
 /// Training stopped because the objective or a parameter stopped being finite.

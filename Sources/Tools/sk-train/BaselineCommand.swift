@@ -43,23 +43,26 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "The density: gaussian, laplace or ica.")
     var model: BaselineDensity.Kind
 
-    @Option(help: "L-BFGS iterations at most per smoothing stage (ica).")
-    var iterations = 300
+    @Option(help: "L-BFGS iterations at most per smoothing stage (ica; default 300).")
+    var iterations: Int?
 
-    @Option(help: "0: start ICA at the whitening; another seed starts it at a random rotation (ica).")
-    var seed: UInt64 = 0
+    @Option(help: "0: start ICA at the whitening; another seed starts it at a random rotation (ica; default 0).")
+    var seed: UInt64?
 
     @OptionGroup var common: CommonOptions
 
-    func validate() throws {
-        guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+    /// The trainer these options describe.
+    var trainer: BaselineTrainer {
+        var trainer = BaselineTrainer(model: model)
+        (trainer.ica.iterations, trainer.ica.seed) = (iterations ?? trainer.ica.iterations, seed ?? 0)
+        return trainer
     }
 
-    /// The ICA fit these options ask for.
-    var icaFit: ICAFit {
-        var fit = ICAFit()
-        (fit.iterations, fit.seed) = (iterations, seed)
-        return fit
+    func validate() throws {
+        guard (iterations ?? 1) >= 1 else { throw ValidationError("--iterations must be at least 1") }
+        if model != .ica, let option = [("iterations", iterations != nil), ("seed", seed != nil)].first(where: \.1)?.0 {
+            throw ValidationError("--\(option) applies to --model ica only")
+        }
     }
 
     /// What --json prints.
@@ -77,52 +80,21 @@ struct BaselineCommand: ParsableCommand {
 
     func run() throws {
         try ToolRunner.requireDistinct(output: output, inputs: [input])
-        let atomic = try AtomicOutput(path: output)
-        let data = try HDF5File.open(input)
-        let x = try data.readDataMatrix()
-        let clock = Date()
-        var stages: [ICAFit.Stage]?
-        let density: BaselineDensity
-        do {
-            switch model {
-            case .gaussian: density = .gaussian(try GaussianDensity.fit(x))
-            case .laplace: density = .laplace(try LaplaceDensity.fit(x))
-            case .ica:
-                let (ica, fitted) = try icaFit.fit(x) { stage in
-                    ProgressReporter.note(String(format: "δ = %g: %d L-BFGS iterations (%@), training log-likelihood %.4f nats/point (%.1f s)",
-                                                 stage.smoothing, stage.iterations, stage.stop, stage.logLikelihood, stage.seconds),
-                                          quiet: common.quiet || common.json)
-                }
-                (density, stages) = (.ica(ica), fitted)
-            }
-        } catch let error as SparseKitError where error.file == nil && error.kind == .badInput {
-            throw SparseKitError.badInput(input, error.problem)
+        var job = TrainingJob(trainer: trainer, input: input, output: output, resume: nil,
+                              provenance: ToolRunner.provenance("sk-train baseline", inputs: [input]))
+        job.shouldStop = { Interruption.requested }
+        job.progress = { record, _ in
+            guard let stage = record.stage else { return }
+            ProgressReporter.note(String(format: "δ = %g: %d L-BFGS iterations (%@), training log-likelihood %.4f nats/point (%.1f s)",
+                                         stage.smoothing, stage.iterations, stage.stop, stage.logLikelihood, stage.seconds),
+                                  quiet: common.quiet || common.json)
         }
-        let seconds = Date().timeIntervalSince(clock)
-        let training = BaselineEvaluation.run(density, on: x).logLikelihood.mean
-        let history = stages?.map { (logLikelihood: $0.logLikelihood, seconds: $0.seconds) } ?? [(training, seconds)]
-        var configuration: [String: HDF5AttributeValue] = ["model": .string(model.rawValue)]
-        switch density {
-        case .gaussian(let gaussian): configuration["ridge"] = .double(gaussian.ridge)
-        case .laplace: break
-        case .ica:
-            configuration["iterations"] = .int(iterations)
-            configuration["seed"] = .int(Int(bitPattern: UInt(seed)))
-            configuration["smoothings"] = .doubles(icaFit.smoothings)
-        }
-        try atomic.commit { path in
-            let file = try HDF5File.create(path)
-            try density.write(to: file, configuration: configuration, history: history,
-                              provenance: try data.history() + [ToolRunner.provenance("sk-train baseline", inputs: [input])])
-            if data.kind(of: WhiteningTransform.group) == .group { try file.copy(WhiteningTransform.group, from: data) }
-            try PatchGeometry.read(from: data)?.write(to: file)
-            try file.close()
-        }
-        if let stages, stages.count < icaFit.smoothings.count {
-            throw SparseKitError.interrupted(output, "interrupted; the ICA model after \(stages.count) of \(icaFit.smoothings.count) smoothing stages is written here")
-        }
-        let summary = Summary(model: model, points: x.rows, dimension: x.cols, trainingLogLikelihood: training,
-                              trainingBitsPerDimension: DensityUnits.bitsPerDimension(natsPerPoint: training, dimension: x.cols),
+        let fitted = try job.run()
+        let (training, dimension) = (fitted.history.last!.logLikelihood, fitted.model.dimension)
+        let stages = model == .ica ? fitted.history.compactMap(\.stage) : nil
+        let seconds = fitted.history.map(\.seconds).reduce(0, +)
+        let summary = Summary(model: model, points: fitted.points, dimension: dimension, trainingLogLikelihood: training,
+                              trainingBitsPerDimension: DensityUnits.bitsPerDimension(natsPerPoint: training, dimension: dimension),
                               seconds: seconds, stages: stages, output: output)
         try common.finish(summary, line: String(format: "sk-train baseline: %@, training log-likelihood %.4f nats/point (%.5f bits/dimension) in %.1f s; model in %@",
                                                 model.rawValue, training, summary.trainingBitsPerDimension, seconds, output))
