@@ -23,6 +23,12 @@ public enum ModelInput {
         return try MultiLabelDataset.read(from: file).rows(ofSplit: split, in: path).features.dense()
     }
 
+    /// Whether the data file at `path` is a 'multilabel' file, whose splits `--split` chooses (false for nil).
+    public static func isMultiLabel(_ path: String?) throws -> Bool {
+        guard let path else { return false }
+        return try HDF5File.open(path).fileKind() == .multilabel
+    }
+
     /// Rows for an unsupervised model, `count` of them, handed out block by block by `read(range)`: the `/data` of a
     /// patches or whitened file read by hyperslab, or the features of a multilabel file's split (of every row for
     /// nil; CSR in memory) densified a block at a time. Checked against the model as `matchingDataset` checks.

@@ -33,8 +33,8 @@ struct EncodeCommand: SparseKitCommand {
     @Argument(help: "A 'patches' or 'whitened' file (ES-SC), or a 'multilabel' file (SDLGM).")
     var data: String
 
-    @Option(help: "The split to encode (SDLGM; 'all' for every row).")
-    var split = "all"
+    @Option(help: "The split to encode, or 'all' for every row (SDLGM on a 'multilabel' file; default all).")
+    var split: SplitSelection?
 
     @Option(name: .shortAndLong, help: "The codes file to write.")
     var output: String
@@ -45,7 +45,9 @@ struct EncodeCommand: SparseKitCommand {
         try ToolRunner.requireDistinct(output: output, inputs: [model, data])
         let atomic = try AtomicOutput(path: output)
         let modelFile = try HDF5File.open(model)
-        switch try ModelKind.read(from: modelFile) {
+        let kind = try ModelKind.read(from: modelFile)
+        try OptionRule.refuseInapplicable(try optionRules(for: kind), context: "\(model) is a model of kind \(kind)")
+        switch kind {
         case .sparseCoding: try encodeSparseCoding(modelFile, atomic)
         case .unsupervisedSDLGM: try encodeUnsupervised(modelFile, atomic)
         case .supervisedSDLGM: try encodeMultiLabel(modelFile, atomic)
@@ -53,6 +55,14 @@ struct EncodeCommand: SparseKitCommand {
             throw SparseKitError(.usage, file: model, "is a \(kind) baseline density, which has no latent codes; "
                 + "sk-encode encodes with es-sc and sdlgm models")
         }
+    }
+
+    /// The options that apply to one kind of model only: `--split` chooses rows of a 'multilabel' file, which only
+    /// SDLGM models encode.
+    func optionRules(for kind: ModelKind) throws -> [OptionRule] {
+        let sdlgm = kind == .supervisedSDLGM || kind == .unsupervisedSDLGM
+        return [OptionRule("--split", given: split != nil, applies: try sdlgm && ModelInput.isMultiLabel(data),
+                           "to SDLGM models on a 'multilabel' file")]
     }
 
     /// Writes the codes file through `atomic` (`CodesFile`), `writeCodes` filling in the codes; returns what it returns.
@@ -78,7 +88,7 @@ struct EncodeCommand: SparseKitCommand {
 
     func encodeUnsupervised(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {
         let sdlgm = try UnsupervisedSDLGM.read(from: modelFile)
-        let rows = try ModelInput.denseRowBlocks(data, split: split == "all" ? nil : split, model: model,
+        let rows = try ModelInput.denseRowBlocks(data, split: split?.name, model: model,
                                                  modelFile: modelFile, dimension: sdlgm.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
         let nonZeros = try writeCodes(maxActive: sdlgm.maxActive, atomic) { file in
@@ -97,7 +107,7 @@ struct EncodeCommand: SparseKitCommand {
         guard try dataFile.fileKind() == .multilabel else {
             throw SparseKitError.badInput(data, "is not a 'multilabel' file; SDLGM models encode multilabel files")
         }
-        let (x, _) = try MultiLabelDataset.read(from: dataFile).rows(ofSplit: split == "all" ? nil : split, in: data)
+        let (x, _) = try MultiLabelDataset.read(from: dataFile).rows(ofSplit: split?.name, in: data)
         guard x.cols == predictor.network?.input.inputs ?? x.cols else {
             throw SparseKitError.badInput(data, "has \(x.cols) features; \(model) expects \(predictor.network!.input.inputs)")
         }

@@ -7,11 +7,11 @@ import ToolSupport
 extension EvalCommand {
     func runUnsupervised(_ modelFile: HDF5File) throws {
         let sdlgm = try UnsupervisedSDLGM.read(from: modelFile)
-        let rows = try ModelInput.denseRowBlocks(try dataPath(), split: split == "all" ? nil : split, model: model,
+        let rows = try ModelInput.denseRowBlocks(try dataPath(), split: evaluatedSplit, model: model,
                                                  modelFile: modelFile, dimension: sdlgm.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
-        var report = try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSamples,
-                                                    likelihoodSamples: loglik ? samples : nil, seed: seed,
+        var report = try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSampleCount,
+                                                    likelihoodSamples: loglik ? importanceSamples : nil, seed: samplerSeed,
                                                     progress: { progress.report("evaluating rows", $0, $1) }, block: rows.read)
         progress.finish()
         if let marginal = report.marginalLogLikelihood, let offset = try whiteningLogAbsDeterminant(of: dataPath()) {
@@ -29,13 +29,14 @@ extension EvalCommand {
             throw SparseKitError.badInput(data, "is not a 'multilabel' file; SDLGM models are evaluated on multilabel files")
         }
         let dataset = try MultiLabelDataset.read(from: dataFile)
-        let (x, y) = try dataset.rows(ofSplit: split == "all" ? nil : split, in: data)
-        let (_, training) = try dataset.rows(ofSplit: propensitySplit == "all" ? nil : propensitySplit, in: data)
+        let (x, y) = try dataset.rows(ofSplit: evaluatedSplit, in: data)
+        let (_, training) = try dataset.rows(ofSplit: propensityRows, in: data)
         let features = predictor.network?.input.inputs ?? x.cols
         guard x.cols == features, y.cols == predictor.labelFrequencies.count else {
             throw SparseKitError.badInput(data, "has \(x.cols) features and \(y.cols) labels; \(model) expects \(features) and \(predictor.labelFrequencies.count)")
         }
-        let report = try MultiLabelEvaluation.run(predictor, features: x, labels: y, trainingLabels: training, a: propensityA, b: propensityB)
+        let report = try MultiLabelEvaluation.run(predictor, features: x, labels: y, trainingLabels: training, a: propensity.a,
+                                                 b: propensity.b)
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 }

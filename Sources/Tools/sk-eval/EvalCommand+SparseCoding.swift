@@ -11,7 +11,8 @@ extension EvalCommand {
         let rows = try ModelInput.matchingDataset(try dataPath(), model: model, modelFile: modelFile, dimension: sc.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
         let settings = SparseCodingEvaluation.LikelihoodSettings(
-            method: loglikMethod, samples: loglikMethod == .ais ? chains : samples, temperatures: temperatures, seed: seed,
+            method: likelihoodMethod, samples: likelihoodMethod == .ais ? aisChains : importanceSamples, temperatures: aisTemperatures,
+            seed: samplerSeed,
             keepsPerPoint: perPoint)
         var report = try SparseCodingEvaluation.run(sc, rowsOf: rows, likelihood: loglik ? settings : nil) {
             progress.report("evaluating rows", $0, $1)
@@ -26,7 +27,8 @@ extension EvalCommand {
 
     /// Bidirectional Monte Carlo on points simulated from the model: both bounds and their gap.
     func runBDMC(_ sc: SparseCodingModel, points: Int) throws {
-        let bounds = BidirectionalMonteCarlo.run(sc, points: points, temperatures: temperatures, chains: chains, seed: seed)
+        let bounds = BidirectionalMonteCarlo.run(sc, points: points, temperatures: aisTemperatures, chains: aisChains,
+                                                  seed: samplerSeed)
         if common.json { try ToolRunner.printJSON(bounds) } else { print(bounds.text) }
     }
 }

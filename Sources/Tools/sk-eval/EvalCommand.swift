@@ -49,17 +49,17 @@ struct EvalCommand: SparseKitCommand {
     @Argument(help: "A 'patches' or 'whitened' file prepared as the training data were (ES-SC), or a 'multilabel' file (SDLGM); not read with --bdmc.")
     var data: String?
 
-    @Flag(help: "Also estimate the log-likelihood.")
+    @Flag(help: "Also estimate the log-likelihood (ES-SC without --bdmc; unsupervised SDLGM).")
     var loglik = false
 
-    @Option(name: .customLong("loglik-method"), help: "ES-SC log-likelihood estimator: ais (annealed importance sampling) or is (importance sampling with the fitted q).")
-    var loglikMethod: SparseCodingEvaluation.LikelihoodMethod = .ais
+    @Option(name: .customLong("loglik-method"), help: "ES-SC log-likelihood estimator, with --loglik: ais (annealed importance sampling; the default) or is (importance sampling with the fitted q).")
+    var loglikMethod: SparseCodingEvaluation.LikelihoodMethod?
 
-    @Option(help: "AIS chains K per point (ES-SC).")
-    var chains = AnnealedImportanceSampling.defaultChains
+    @Option(help: "AIS chains K per point (ES-SC with --loglik or --bdmc; default \(AnnealedImportanceSampling.defaultChains)).")
+    var chains: Int?
 
-    @Option(help: "AIS temperatures T (ES-SC).")
-    var temperatures = AnnealedImportanceSampling.defaultTemperatures
+    @Option(help: "AIS temperatures T (ES-SC with --loglik or --bdmc; default \(AnnealedImportanceSampling.defaultTemperatures)).")
+    var temperatures: Int?
 
     @Option(help: "Check AIS by bidirectional Monte Carlo on this many points simulated from the ES-SC model.")
     var bdmc: Int?
@@ -67,46 +67,46 @@ struct EvalCommand: SparseKitCommand {
     @Flag(name: .customLong("per-point"), help: "With --loglik and --json (ES-SC): also every point's ELBO, log-likelihood, log-weight variance and ESS (perPoint).")
     var perPoint = false
 
-    @Option(help: "Importance samples per point (--loglik-method is; SDLGM --loglik).")
-    var samples = 1000
+    @Option(help: "Importance samples per point (ES-SC --loglik-method is; unsupervised SDLGM --loglik; default 1000).")
+    var samples: Int?
 
-    @Option(help: "Seed of the samplers.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the samplers (ES-SC with --loglik or --bdmc; unsupervised SDLGM; default 0).")
+    var seed: UInt64?
 
-    @Option(name: .customLong("elbo-samples"), help: "Samples per point of the held-out ELBO (unsupervised SDLGM).")
-    var elboSamples = 10
+    @Option(name: .customLong("elbo-samples"), help: "Samples per point of the held-out ELBO (unsupervised SDLGM; default 10).")
+    var elboSamples: Int?
 
-    @Option(help: "The split to evaluate (SDLGM; 'all' for every row).")
-    var split = "test"
+    @Option(help: "The split to evaluate, or 'all' for every row (SDLGM on a 'multilabel' file; default test).")
+    var split: SplitSelection?
 
-    @Option(name: .customLong("propensity-split"), help: "The split whose labels give the propensities (SDLGM).")
-    var propensitySplit = "train"
+    @Option(name: .customLong("propensity-split"), help: "The split whose labels give the propensities, or 'all' (supervised SDLGM; default train).")
+    var propensitySplit: SplitSelection?
 
-    @Option(name: .customLong("propensity-a"), help: "Propensity parameter A (SDLGM).")
-    var propensityA = 0.55
+    @Option(name: .customLong("propensity-a"), help: "Propensity parameter A (supervised SDLGM; default 0.55).")
+    var propensityA: Double?
 
-    @Option(name: .customLong("propensity-b"), help: "Propensity parameter B (SDLGM).")
-    var propensityB = 1.5
+    @Option(name: .customLong("propensity-b"), help: "Propensity parameter B (supervised SDLGM; default 1.5).")
+    var propensityB: Double?
 
     @OptionGroup var common: CommonOptions
 
-    /// The largest value of each count option: beyond them the buffers they size (K chains × H, K log-weights,
-    /// N simulated points × (D + H)) would not fit in memory, or a run would take years.
-    static let limits: [(name: String, bound: Int)] = [("--samples", 10_000_000), ("--elbo-samples", 100_000),
-                                                       ("--chains", 100_000), ("--temperatures", 10_000_000),
-                                                       ("--bdmc", 100_000)]
-
     func validate() throws {
-        for ((name, bound), value) in zip(Self.limits, [samples, elboSamples, chains, temperatures, bdmc ?? 1])
-        where !(1...bound).contains(value) {
-            throw ValidationError("\(name) must be between 1 and \(bound), not \(value)")
+        // The largest value of each count option: beyond them the buffers they size (K chains × H, K log-weights,
+        // N simulated points × (D + H)) would not fit in memory, or a run would take years.
+        try Bounded.check([Bounded("--samples", samples, 1...10_000_000), Bounded("--elbo-samples", elboSamples, 1...100_000),
+                           Bounded("--chains", chains, 1...100_000), Bounded("--temperatures", temperatures, 1...10_000_000),
+                           Bounded("--bdmc", bdmc, 1...100_000)])
+        for (name, value) in [("--propensity-a", propensityA), ("--propensity-b", propensityB)] {
+            if let value, !value.isFinite { throw ValidationError("\(name) must be a finite number, not \(value)") }
         }
         guard data != nil || bdmc != nil else { throw ValidationError("give a data file (or --bdmc N for an ES-SC model)") }
     }
 
     func run() throws {
         let modelFile = try HDF5File.open(model)
-        switch try ModelKind.read(from: modelFile) {
+        let kind = try ModelKind.read(from: modelFile)
+        try OptionRule.refuseInapplicable(try optionRules(for: kind), context: "\(model) is a model of kind \(kind)")
+        switch kind {
         case .sparseCoding: try runSparseCoding(modelFile)
         case .unsupervisedSDLGM: try runUnsupervised(modelFile)
         case .supervisedSDLGM: try runMultiLabel(modelFile)
@@ -129,4 +129,3 @@ struct EvalCommand: SparseKitCommand {
     }
 }
 
-extension SparseCodingEvaluation.LikelihoodMethod: ExpressibleByArgument {}
