@@ -18,6 +18,10 @@ public struct PatchFilter: Sendable, Equatable {
 
     public var isIdentity: Bool { dog == nil && !removePatchMean }
 
+    /// The σ a difference of Gaussians may have, in pixels: 0 (the identity) to far wider than any patch, so that the
+    /// kernel (radius 4σ) stays a small array.
+    public static let sigmas: ClosedRange<Double> = 0...1000
+
     /// The normalised 1-D Gaussian kernel of `sigma`, radius ⌊4σ + 0.5⌋ (as scipy builds it).
     public static func gaussianKernel(sigma: Double) -> [Float] {
         guard sigma > 0 else { return [1] }

@@ -164,6 +164,9 @@ public struct WhiteningTransform: Sendable {
         let epsilon = try file.attribute("epsilon", of: g)?.doubleValue ?? 0
         var filter = PatchFilter(removePatchMean: try file.attribute("remove_patch_mean", of: g)?.intValue == 1)
         if let sigmas = try file.attribute("dog_sigmas", of: g), case .doubles(let s) = sigmas, s.count == 2 {
+            guard s.allSatisfy(PatchFilter.sigmas.contains) else {
+                throw SparseKitError.badInput(file.path, "\(g) has DoG sigmas \(s) outside \(PatchFilter.sigmas)")
+            }
             filter.dog = (s[0], s[1])
         }
         return WhiteningTransform(method: method, epsilon: epsilon, filter: filter, mean: mean, matrix: matrix,

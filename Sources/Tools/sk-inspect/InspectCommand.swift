@@ -32,35 +32,38 @@ struct InspectCommand: SparseKitCommand {
     @Option(name: .shortAndLong, help: "The PNG to write with --tiles.")
     var output: String?
 
-    @Option(help: "How many tiles to draw.")
-    var count = 100
+    @Option(help: "How many tiles to draw, with --tiles (default 100).")
+    var count: Int?
 
-    @Option(help: "symmetric (around zero) or range (min to max), per tile.")
-    var scaling: String?
+    @Option(help: "Per tile, with --tiles: symmetric (around zero) or range (min to max) (default: symmetric for whitened data and models, range for raw patches).")
+    var scaling: TileRenderer.Scaling?
 
-    @Option(help: "Pixels per patch pixel (default: tiles at least 48 pixels wide).")
+    @Option(help: "Pixels per patch pixel, with --tiles, at most \(Self.largestZoom) (default: tiles at least 48 pixels wide).")
     var zoom: Int?
 
     @OptionGroup var common: CommonOptions
 
+    /// The largest `--zoom`: beyond it one tile alone would be an image of millions of pixels.
+    static let largestZoom = 64
+
+    /// The options that draw tiles apply with --tiles only.
+    var optionRules: [OptionRule] {
+        [("-o", output != nil), ("--count", count != nil), ("--scaling", scaling != nil), ("--zoom", zoom != nil)].map {
+            OptionRule($0.0, given: $0.1, applies: tiles, "with --tiles")
+        }
+    }
+
     func validate() throws {
-        if tiles {
-            guard output != nil else { throw ValidationError("--tiles needs -o FILE.png") }
-        } else if output != nil {
-            throw ValidationError("-o goes with --tiles")
-        }
-        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
-        if let zoom, zoom < 1 { throw ValidationError("--zoom must be at least 1") }
-        if let scaling, TileRenderer.Scaling(rawValue: scaling) == nil {
-            throw ValidationError("--scaling must be symmetric or range")
-        }
+        try ToolRunner.validating { try OptionRule.refuseInapplicable(optionRules) }
+        if tiles, output == nil { throw ValidationError("--tiles needs -o FILE.png") }
+        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        try Bounded.check([Bounded("--zoom", zoom, 1...Self.largestZoom)])
     }
 
     func run() throws {
         if tiles, let output {
             try ToolRunner.requireDistinct(output: output, inputs: [input])
-            let job = TilesJob(input: input, output: output, count: count,
-                               scaling: scaling.flatMap(TileRenderer.Scaling.init(rawValue:)), zoom: zoom,
+            let job = TilesJob(input: input, output: output, count: count ?? 100, scaling: scaling, zoom: zoom,
                                modelFields: Self.fieldsDataset(of:))
             let summary = try job.run()
             try common.finish(

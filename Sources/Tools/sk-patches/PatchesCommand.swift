@@ -36,14 +36,14 @@ struct PatchesCommand: SparseKitCommand {
     @Option(help: "Patch width in pixels (default: --size).")
     var width: Int?
 
-    @Option(help: "Number of random patches.")
+    @Option(help: "Number of random patches (at most \(Self.largestCount)).")
     var count: Int?
 
-    @Option(help: "Seed of the random positions (same seed, same patches).")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the random positions (same seed, same patches; default 0).")
+    var seed: UInt64?
 
-    @Option(help: "Colour model of the patches: gray or rgb.")
-    var color: String = "gray"
+    @Option(help: "Colour model of the patches.")
+    var color = PNGImage.ColorModel.gray
 
     @Option(name: .customLong("min-std"), help: "Reject patches whose standard deviation is below this value.")
     var minStd: Float?
@@ -56,27 +56,33 @@ struct PatchesCommand: SparseKitCommand {
 
     @OptionGroup var common: CommonOptions
 
+    /// The most random patches: beyond it the bound on draws (50 per patch) would overflow, and the file would not fit
+    /// on any disk.
+    static let largestCount = 10_000_000_000
+
+    /// Random mode draws --count patches from --seed; grid mode takes them every --stride pixels.
+    var optionRules: [OptionRule] {
+        [OptionRule("--count", given: count != nil, applies: !grid, "without --grid (the grid decides how many)"),
+         OptionRule("--seed", given: seed != nil, applies: !grid, "without --grid (the grid is not random)"),
+         OptionRule("--stride", given: stride != nil, applies: grid, "with --grid")]
+    }
+
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one PNG image") }
         guard size >= 1, (width ?? size) >= 1 else { throw ValidationError("the patch size must be at least 1") }
-        guard PNGImage.ColorModel(rawValue: color) != nil else { throw ValidationError("--color must be gray or rgb") }
-        if grid {
-            guard count == nil else { throw ValidationError("--count does not go with --grid (the grid decides)") }
-            guard (stride ?? size) >= 1 else { throw ValidationError("--stride must be at least 1") }
-        } else {
-            guard let count else { throw ValidationError("give --count N (or --grid)") }
-            guard count >= 1 else { throw ValidationError("--count must be at least 1") }
-            guard stride == nil else { throw ValidationError("--stride goes with --grid") }
-        }
+        try ToolRunner.validating { try OptionRule.refuseInapplicable(optionRules) }
+        if !grid, count == nil { throw ValidationError("give --count N (or --grid)") }
+        try Bounded.check([Bounded("--count", count, 1...Self.largestCount)])
+        if let stride, stride < 1 { throw ValidationError("--stride must be at least 1") }
         if let minStd { guard minStd >= 0, minStd.isFinite else { throw ValidationError("--min-std must be ≥ 0") } }
     }
 
     func run() throws {
         try ToolRunner.requireDistinct(output: output, inputs: images)
-        let sampling: PatchSampling = grid ? .grid(stride: stride ?? size) : .random(count: count!, seed: seed)
+        let sampling: PatchSampling = grid ? .grid(stride: stride ?? size) : .random(count: count!, seed: seed ?? 0)
         let job = PatchesJob(
             imageFiles: images, output: output, patchHeight: size, patchWidth: width ?? size,
-            color: PNGImage.ColorModel(rawValue: color)!, sampling: sampling, minStd: minStd,
+            color: color, sampling: sampling, minStd: minStd,
             history: [ToolRunner.provenance("sk-patches", inputs: images)])
         let progress = ProgressReporter(quiet: common.quiet)
         let summary = try job.run { progress.report("patches", $0, count ?? $0) }

@@ -31,11 +31,11 @@ struct WhitenCommand: SparseKitCommand {
     @Option(name: .shortAndLong, help: "The whitened file to write.")
     var output: String
 
-    @Option(help: "zca or pca.")
-    var method: String = "zca"
+    @Option(help: "The whitening (default zca).")
+    var method: WhiteningMethod?
 
-    @Option(help: "Absolute ε added to every eigenvalue.")
-    var epsilon: Double = 1e-5
+    @Option(help: "Absolute ε added to every eigenvalue (default 1e-05).")
+    var epsilon: Double?
 
     @Option(help: "PCA: keep this many leading components.")
     var components: Int?
@@ -43,8 +43,9 @@ struct WhitenCommand: SparseKitCommand {
     @Option(name: .customLong("keep-variance"), help: "PCA: keep the fewest components holding this fraction of variance.")
     var keepVariance: Double?
 
-    @Option(help: "Difference-of-Gaussians filter 'SIGMA1,SIGMA2' (pixels) applied to each patch first.")
-    var dog: String?
+    @Option(help: ArgumentHelp("Difference-of-Gaussians filter (sigmas in pixels, each in 0...\(Int(PatchFilter.sigmas.upperBound))) applied to each patch first.",
+                               valueName: "SIGMA1,SIGMA2"))
+    var dog: DoGSigmas?
 
     @Flag(name: .customLong("remove-patch-mean"), help: "Subtract each patch's own mean (after --dog).")
     var removePatchMean = false
@@ -54,31 +55,28 @@ struct WhitenCommand: SparseKitCommand {
 
     @OptionGroup var common: CommonOptions
 
-    func parsedDog() throws -> (Double, Double)? {
-        guard let dog else { return nil }
-        let parts = dog.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let s1 = parts[0], let s2 = parts[1], s1 >= 0, s2 >= 0, s1.isFinite, s2.isFinite else {
-            throw ValidationError("--dog takes two non-negative sigmas, e.g. --dog 0.5,2")
+    /// Fitting options do not go with --transform-from (the stored transform decides), and the choice of components
+    /// goes with PCA only (ZCA keeps every dimension).
+    var optionRules: [OptionRule] {
+        let fitting = transformFrom == nil
+        let pca = fitting && method == .pca
+        return [("--method", method != nil), ("--epsilon", epsilon != nil), ("--dog", dog != nil),
+                ("--remove-patch-mean", removePatchMean)].map {
+            OptionRule($0.0, given: $0.1, applies: fitting, "when fitting (--transform-from applies a stored transform)")
+        } + [("--components", components != nil), ("--keep-variance", keepVariance != nil)].map {
+            OptionRule($0.0, given: $0.1, applies: pca, "when fitting with --method pca (ZCA keeps every dimension)")
         }
-        return (s1, s2)
     }
 
     func validate() throws {
-        guard let method = WhiteningMethod(rawValue: method) else { throw ValidationError("--method must be zca or pca") }
-        guard epsilon >= 0, epsilon.isFinite else { throw ValidationError("--epsilon must be ≥ 0") }
+        try ToolRunner.validating { try OptionRule.refuseInapplicable(optionRules) }
+        if let epsilon { guard epsilon >= 0, epsilon.isFinite else { throw ValidationError("--epsilon must be ≥ 0") } }
         guard components == nil || keepVariance == nil else {
             throw ValidationError("give --components or --keep-variance, not both")
-        }
-        if method == .zca, components != nil || keepVariance != nil {
-            throw ValidationError("ZCA keeps every dimension; --components and --keep-variance go with --method pca")
         }
         if let components, components < 1 { throw ValidationError("--components must be at least 1") }
         if let keepVariance, !(keepVariance > 0 && keepVariance <= 1) {
             throw ValidationError("--keep-variance must be in (0, 1]")
-        }
-        _ = try parsedDog()
-        if transformFrom != nil, dog != nil || removePatchMean || components != nil || keepVariance != nil {
-            throw ValidationError("--transform-from applies a stored transform; fitting options do not go with it")
         }
     }
 
@@ -90,8 +88,8 @@ struct WhitenCommand: SparseKitCommand {
             source = .stored(path: transformFrom)
         } else {
             let selection: ComponentSelection = components.map { .count($0) } ?? keepVariance.map { .variance($0) } ?? .all
-            source = .fit(method: WhiteningMethod(rawValue: method)!, epsilon: epsilon, components: selection,
-                          filter: PatchFilter(dog: try parsedDog(), removePatchMean: removePatchMean))
+            source = .fit(method: method ?? .zca, epsilon: epsilon ?? 1e-5, components: selection,
+                          filter: PatchFilter(dog: dog?.sigmas, removePatchMean: removePatchMean))
         }
         let job = WhitenJob(input: input, output: output, source: source,
                             history: [ToolRunner.provenance("sk-whiten", inputs: inputs)])

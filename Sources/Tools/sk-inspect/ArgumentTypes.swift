@@ -1,0 +1,4 @@
+import ArgumentParser
+import DataKit
+
+extension TileRenderer.Scaling: ExpressibleByArgument {}
