@@ -6,6 +6,9 @@ import Foundation
 public enum TextExport {
     public enum Format: String, Sendable, CaseIterable { case xc, libsvm }
 
+    /// The output path that means standard output.
+    public static let standardOutput = "-"
+
     /// Writes `dataset` (or the rows of one split) to `path` (`-` for standard output), atomically for files.
     public static func write(_ dataset: MultiLabelDataset, format: Format, oneBased: Bool = false, rows: [Int64]? = nil,
                              to path: String) throws
@@ -35,7 +38,7 @@ public enum TextExport {
             }
             try out.flush()
         }
-        if path == "-" {
+        if path == standardOutput {
             guard let output = fdopen(STDOUT_FILENO, "wb") else { throw SparseKitError.cannotCreate("-", "no standard output") }
             try write(output, "standard output")
             return

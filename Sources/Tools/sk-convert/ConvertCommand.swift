@@ -35,11 +35,11 @@ struct ConvertCommand: SparseKitCommand {
     @Option(name: .shortAndLong, help: "The file to write ('-' for standard output with --export).")
     var output: String
 
-    @Option(help: "Input format: xc, libsvm or arff.")
-    var format: String?
+    @Option(help: "Input format.")
+    var format: ConvertJob.Format?
 
-    @Option(help: "Write the HDF5 input back as text: xc or libsvm.")
-    var export: String?
+    @Option(help: "Write the HDF5 input back as text in this format.")
+    var export: TextExport.Format?
 
     @Flag(name: .customLong("zero-based"), help: "LIBSVM feature indices start at 0.")
     var zeroBased = false
@@ -62,14 +62,14 @@ struct ConvertCommand: SparseKitCommand {
     @Option(name: .customLong("split-file"), help: "XC split file (repeatable): 1-based row numbers, one column per split.")
     var splitFiles: [String] = []
 
-    @Option(name: .customLong("split-column"), help: "Which column of the split files to use (1-based).")
-    var splitColumn = 1
+    @Option(name: .customLong("split-column"), help: "Which column of the split files to use (1-based; default 1).")
+    var splitColumn: Int?
 
-    @Option(name: .customLong("split-names"), help: "Comma-separated split names for the input files.")
-    var splitNames: String?
+    @Option(name: .customLong("split-names"), help: ArgumentHelp("Split names for the input files, one each.", valueName: "NAME1,NAME2,…"))
+    var splitNames: SplitNames?
 
-    @Option(help: "ARFF '?' values: error or zero.")
-    var missing = "error"
+    @Option(help: "ARFF '?' values: an error, or read as zero (default error).")
+    var missing: MissingValues?
 
     @Flag(name: .customLong("sort-indices"), help: "Sort unsorted feature indices and sum repeated ones.")
     var sortIndices = false
@@ -79,45 +79,61 @@ struct ConvertCommand: SparseKitCommand {
 
     @OptionGroup var common: CommonOptions
 
+    /// Which options go with which conversion: the LIBSVM index base with LIBSVM text either way, the other
+    /// options with one input format, or with conversion to HDF5 (or with --export) only.
+    var optionRules: [OptionRule] {
+        let converting = export == nil
+        let libsvmText = converting ? format == .libsvm : export == .libsvm
+        func reading(_ chosen: ConvertJob.Format) -> Bool { converting && format == chosen }
+        return [
+            OptionRule("--format", given: format != nil, applies: converting, "without --export (it names the text read)"),
+            OptionRule("--split", given: split != nil, applies: !converting, "with --export"),
+            OptionRule("--zero-based", given: zeroBased, applies: libsvmText, "to libsvm text (--format or --export libsvm)"),
+            OptionRule("--one-based", given: oneBased, applies: libsvmText, "to libsvm text (--format or --export libsvm)"),
+            OptionRule("--features", given: features != nil, applies: reading(.libsvm), "with --format libsvm (the other formats declare it)"),
+            OptionRule("--labels", given: labels != nil, applies: reading(.libsvm), "with --format libsvm (the other formats declare it)"),
+            OptionRule("--xml", given: xml != nil, applies: reading(.arff), "with --format arff"),
+            OptionRule("--missing", given: missing != nil, applies: reading(.arff), "with --format arff"),
+            OptionRule("--split-file", given: !splitFiles.isEmpty, applies: reading(.xc), "with --format xc"),
+            OptionRule("--split-column", given: splitColumn != nil, applies: reading(.xc), "with --format xc"),
+        ] + [("--split-names", splitNames != nil), ("--dense", dense), ("--sort-indices", sortIndices)].map {
+            OptionRule($0.0, given: $0.1, applies: converting, "when converting text to HDF5 (not with --export)")
+        }
+    }
+
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one input file") }
         guard !(zeroBased && oneBased) else { throw ValidationError("--zero-based and --one-based exclude each other") }
-        if let export {
-            guard TextExport.Format(rawValue: export) != nil else { throw ValidationError("--export must be xc or libsvm") }
-            guard format == nil else { throw ValidationError("--format is for conversion to HDF5, not with --export") }
+        try ToolRunner.validating { try OptionRule.refuseInapplicable(optionRules) }
+        if export != nil {
             guard inputs.count == 1 else { throw ValidationError("--export reads one HDF5 file") }
             return
         }
-        guard split == nil else { throw ValidationError("--split goes with --export") }
-        guard output != "-" else { throw ValidationError("-o - (standard output) goes with --export") }
-        guard let format, let parsed = ConvertJob.Format(rawValue: format) else {
-            throw ValidationError("give --format xc, libsvm or arff (or --export)")
-        }
-        if parsed == .libsvm, !zeroBased, !oneBased {
+        guard !writesStandardOutput else { throw ValidationError("-o - (standard output) goes with --export") }
+        guard let format else { throw ValidationError("give --format xc, libsvm or arff (or --export)") }
+        if format == .libsvm, !zeroBased, !oneBased {
             throw ValidationError("libsvm needs --zero-based or --one-based (index bases are never guessed)")
         }
-        if parsed != .libsvm, features != nil || labels != nil {
-            throw ValidationError("--features and --labels go with --format libsvm (the other formats declare them)")
-        }
-        if parsed != .arff, xml != nil { throw ValidationError("--xml goes with --format arff") }
-        if parsed != .xc, !splitFiles.isEmpty { throw ValidationError("--split-file goes with --format xc") }
-        guard MissingValues(rawValue: missing) != nil else { throw ValidationError("--missing must be error or zero") }
-        if let features, features < 1 { throw ValidationError("--features must be at least 1") }
-        if let labels, labels < 1 { throw ValidationError("--labels must be at least 1") }
+        // Counts beyond 2³¹ − 1 columns (far more than any dataset has) are refused before they size anything.
+        try Bounded.check([Bounded("--features", features, 1...Int(Int32.max)), Bounded("--labels", labels, 1...Int(Int32.max)),
+                           Bounded("--split-column", splitColumn, 1...Int(Int32.max))])
     }
 
+    /// Whether `-o -` asks for standard output (with --export).
+    var writesStandardOutput: Bool { output == TextExport.standardOutput }
+
     func run() throws {
-        if let export { return try runExport(TextExport.Format(rawValue: export)!) }
-        var job = ConvertJob(inputs: inputs, output: output, format: ConvertJob.Format(rawValue: format!)!)
+        if let export { return try runExport(export) }
+        var job = ConvertJob(inputs: inputs, output: output, format: format!)
         job.denseFeatures = dense
         job.xml = xml
         job.oneBased = oneBased
         job.featureCount = features
         job.labelCount = labels
         job.splitFiles = splitFiles
-        job.splitColumn = splitColumn
-        job.splitNames = splitNames?.split(separator: ",").map(String.init)
-        job.missing = MissingValues(rawValue: missing)!
+        job.splitColumn = splitColumn ?? job.splitColumn
+        job.splitNames = splitNames?.names
+        job.missing = missing ?? job.missing
         job.sortIndices = sortIndices
         let sources = inputs + splitFiles + (xml.map { [$0] } ?? [])
         try ToolRunner.requireDistinct(output: output, inputs: sources)
@@ -129,7 +145,7 @@ struct ConvertCommand: SparseKitCommand {
     }
 
     private func runExport(_ format: TextExport.Format) throws {
-        if output != "-" { try ToolRunner.requireDistinct(output: output, inputs: inputs) }
+        if !writesStandardOutput { try ToolRunner.requireDistinct(output: output, inputs: inputs) }
         let dataset = try MultiLabelDataset.read(from: try HDF5File.open(inputs[0]))
         var rows: [Int64]?
         if let split {
@@ -140,7 +156,7 @@ struct ConvertCommand: SparseKitCommand {
             rows = chosen.rows
         }
         try TextExport.write(dataset, format: format, oneBased: oneBased, rows: rows, to: output)
-        if output != "-" {
+        if !writesStandardOutput {
             ProgressReporter.note("sk-convert: wrote \(rows?.count ?? dataset.pointCount) points as \(format.rawValue) to \(output)",
                                   quiet: common.quiet || common.json)
         }

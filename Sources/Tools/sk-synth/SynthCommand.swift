@@ -27,7 +27,7 @@ struct BarsCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The file to write.")
     var output: String
 
-    @Option(help: "Number of data points.")
+    @Option(help: "Number of data points (at most \(Self.largestCount)).")
     var count = 1000
 
     @Option(help: "Noise standard deviation.")
@@ -38,8 +38,11 @@ struct BarsCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    /// The most points: their 35 values each are sampled in memory.
+    static let largestCount = 10_000_000
+
     func validate() throws {
-        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        try Bounded.check([Bounded("--count", count, 1...Self.largestCount)])
         guard noise >= 0, noise.isFinite else { throw ValidationError("--noise must be ≥ 0") }
     }
 
