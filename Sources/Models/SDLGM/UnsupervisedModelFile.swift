@@ -67,35 +67,16 @@ extension UnsupervisedSDLGM: TrainedModel {
     }
 }
 
-extension UnsupervisedTrainer.EpochRecord {
-    /// Writes `history` as the `/history/<name>` columns.
-    public static func write(_ history: [Self], to file: HDF5File) throws {
-        for (name, path) in columns {
-            try file.write(history.map { $0[keyPath: path] }, shape: [history.count], to: "/history/" + name)
-        }
-    }
-
-    /// The history a model file holds (epochs numbered from 1).
-    public static func read(from file: HDF5File) throws -> [Self] {
-        var records: [Self] = []
-        for (name, path) in columns {
-            let (values, _) = try file.read("/history/" + name, as: Double.self)
-            if records.isEmpty {
-                records = values.indices.map { Self(epoch: $0 + 1, elbo: 0, logLikelihood: 0, levelKL: 0, supportKL: 0, valueKL: 0,
-                                                    meanSquaredError: 0, active: 0, temperature: 0, sigma2: 0, seconds: 0) }
-            }
-            guard values.count == records.count else {
-                throw SparseKitError.badInput(file.path, "/history/\(name) has \(values.count) epochs, /history/objective \(records.count)")
-            }
-            for k in values.indices { records[k][keyPath: path] = values[k] }
-        }
-        return records
-    }
-
+extension UnsupervisedTrainer.EpochRecord: HistoryColumns {
     /// The `/history/<name>` datasets and the fields they hold.
-    static var columns: [(String, WritableKeyPath<Self, Double>)] { [
+    public static var columns: [(String, WritableKeyPath<Self, Double>)] { [
         ("objective", \.elbo), ("log_likelihood", \.logLikelihood), ("level_kl", \.levelKL), ("support_kl", \.supportKL),
         ("value_kl", \.valueKL), ("mean_squared_error", \.meanSquaredError), ("active", \.active),
         ("temperature", \.temperature), ("sigma2", \.sigma2), ("seconds", \.seconds),
     ] }
+
+    public init(blankEpoch epoch: Int) {
+        self.init(epoch: epoch, elbo: 0, logLikelihood: 0, levelKL: 0, supportKL: 0, valueKL: 0, meanSquaredError: 0, active: 0,
+                  temperature: 0, sigma2: 0, seconds: 0)
+    }
 }

@@ -66,35 +66,16 @@ extension GaussianEncoder {
     }
 }
 
-extension EpochRecord {
+extension EpochRecord: HistoryColumns {
     /// The `/history/<name>` datasets and the fields they hold.
-    static var columns: [(String, WritableKeyPath<EpochRecord, Double>)] { [
+    public static var columns: [(String, WritableKeyPath<EpochRecord, Double>)] { [
         ("objective", \.objective), ("posterior_entropy", \.posteriorEntropy), ("prior_entropy", \.priorEntropy),
         ("noise_entropy", \.noiseEntropy), ("sigma2", \.sigma2), ("mean_lambda", \.meanLambda), ("gini", \.gini),
         ("beta_prior", \.betaPrior), ("seconds", \.seconds),
     ] }
 
-    /// Writes `history` as the `/history/<name>` columns.
-    public static func write(_ history: [EpochRecord], to file: HDF5File) throws {
-        for (name, path) in columns {
-            try file.write(history.map { $0[keyPath: path] }, shape: [history.count], to: "/history/" + name)
-        }
-    }
-
-    /// The history a model file holds (epochs numbered from 1).
-    public static func read(from file: HDF5File) throws -> [EpochRecord] {
-        var records: [EpochRecord] = []
-        for (name, path) in columns {
-            let (values, _) = try file.read("/history/" + name, as: Double.self)
-            if records.isEmpty {
-                records = values.indices.map { EpochRecord(epoch: $0 + 1, objective: 0, posteriorEntropy: 0, priorEntropy: 0, noiseEntropy: 0,
-                                                           sigma2: 0, meanLambda: 0, gini: 0, betaPrior: 1, seconds: 0) }
-            }
-            guard values.count == records.count else {
-                throw SparseKitError.badInput(file.path, "/history/\(name) has \(values.count) epochs, /history/objective \(records.count)")
-            }
-            for k in values.indices { records[k][keyPath: path] = values[k] }
-        }
-        return records
+    public init(blankEpoch epoch: Int) {
+        self.init(epoch: epoch, objective: 0, posteriorEntropy: 0, priorEntropy: 0, noiseEntropy: 0, sigma2: 0, meanLambda: 0,
+                  gini: 0, betaPrior: 1, seconds: 0)
     }
 }
