@@ -16,7 +16,7 @@ final class OptionRulesToolTests: XCTestCase {
     func testEvalAndEncodeRefuseOptionsOfOtherModelKinds() throws {
         let folder = try temporaryFolder(self)
         let baseline = folder + "/gaussian.h5"
-        let fit = try ToolHarness.run("sk-train", ["baseline", patches, "-o", baseline, "--model", "gaussian", "--iterations", "5", "--quiet"])
+        let fit = try ToolHarness.run("sk-train", ["baseline", patches, "-o", baseline, "--model", "gaussian", "--quiet"])
         XCTAssertEqual(fit.status, 0, fit.stderr)
         let kept: Set = ["gaussian.h5"]
         for (extra, fragment) in [(["--bdmc", "5"], "--bdmc applies only to ES-SC models"), (["--loglik"], "--loglik applies only"),
