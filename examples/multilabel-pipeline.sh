@@ -10,10 +10,14 @@ mkdir -p "$OUT"
 if [ $# -eq 3 ]; then SOURCES=("$@"); else SOURCES=(fixtures/multilabel/medical-{train,test}.arff fixtures/multilabel/medical.xml); fi
 
 "$BIN/sk-convert" "${SOURCES[0]}" "${SOURCES[1]}" --format arff --xml "${SOURCES[2]}" -o "$OUT/data.h5" --quiet
+# Each method takes only the options that apply to it (sk-train refuses the others by name).
 for method in sdlgm one-vs-all most-frequent; do
-  rate=0.001; [ "$method" = one-vs-all ] && rate=0.01
-  "$BIN/sk-train" sdlgm "$OUT/data.h5" -o "$OUT/$method.h5" --method "$method" --max-active 10 --hidden 512 --epochs 20 \
-    --learning-rate "$rate" --seed 1 --quiet
+  case $method in
+    sdlgm) options=(--max-active 10 --hidden 512 --epochs 20 --learning-rate 0.001 --seed 1) ;;
+    one-vs-all) options=(--epochs 20 --learning-rate 0.01 --seed 1) ;;
+    most-frequent) options=() ;;
+  esac
+  "$BIN/sk-train" sdlgm "$OUT/data.h5" -o "$OUT/$method.h5" --method "$method" ${options[@]+"${options[@]}"} --quiet
   "$BIN/sk-eval" "$OUT/$method.h5" "$OUT/data.h5" --split test --json > "$OUT/$method-metrics.json"
 done
 "$BIN/sk-eval" "$OUT/sdlgm.h5" "$OUT/data.h5" --split test
