@@ -16,8 +16,6 @@ extension SparseCodingTrainer.Annealing: ExpressibleByArgument {
         guard parts.count == 2, let start = Double(parts[0]), let epochs = Int(parts[1]) else { return nil }
         self.init(start: start, epochs: epochs)
     }
-
-    public static var defaultValueDescription: String { "START:EPOCHS" }
 }
 
 extension MultiLabelTrainer.Method: ExpressibleByArgument {}
@@ -33,8 +31,6 @@ extension UnsupervisedTrainer.Temperatures: ExpressibleByArgument {
         if parts.count == 3, epochs == nil { return nil }
         self.init(start: start, end: end, epochs: epochs)
     }
-
-    public static var defaultValueDescription: String { "START:END[:EPOCHS]" }
 }
 
 /// Layer sizes written `S1,S2,…` (e.g. `512` or `512,256`), each at least 1.
@@ -49,6 +45,17 @@ struct LayerSizes: ExpressibleByArgument, Equatable {
         guard !sizes.isEmpty, sizes.count == parts.count, sizes.allSatisfy({ $0 >= 1 }) else { return nil }
         self.sizes = sizes
     }
+}
 
-    static var defaultValueDescription: String { "S1,S2,…" }
+/// The largest values sk-train's count options take: beyond them a run could not fit in memory or finish, and
+/// arithmetic on them (epochs numbered on from a resumed history, sizes multiplied into allocations) stays far from
+/// overflow.
+enum TrainingLimits {
+    static let latents = 1 << 20
+    static let width = 1 << 20
+    static let epochs = 1_000_000
+    static let batchSize = 1 << 24
+    static let iterations = 1_000_000
+    static let history = 10_000
+    static let samples = 10_000
 }

@@ -51,7 +51,7 @@ struct SDLGMCommand: ParsableCommand {
     @Option(name: .customLong("max-active"), help: "L0: the largest label-set size modelled, or the most active features (default 10).")
     var maxActive: Int?
 
-    @Option(help: "Hidden layer sizes of the shared MLP or the encoder, comma-separated (default 512).")
+    @Option(help: ArgumentHelp("Hidden layer sizes of the shared MLP or the encoder, comma-separated (default 512).", valueName: "S1,S2,…"))
     var hidden: LayerSizes?
 
     @Option(help: "Epochs (more epochs with --resume; default 20).")
@@ -64,7 +64,7 @@ struct SDLGMCommand: ParsableCommand {
     var learningRate: Double?
 
     @Option(help: "The split to train on ('all' for every row).")
-    var split = "train"
+    var split = SplitSelection.named("train")
 
     @Option(help: "Seed of the initial weights, the batch order and the sampled orderings or noise (default 0; a resumed run continues its model's).")
     var seed: UInt64?
@@ -78,7 +78,7 @@ struct SDLGMCommand: ParsableCommand {
     @Option(help: "gaussian or bernoulli (unsupervised; default gaussian).")
     var likelihood: UnsupervisedSDLGM.Likelihood?
 
-    @Option(help: "Temperatures START:END of both Gumbel-Softmax steps, annealed exponentially per step over the first run's epochs or EPOCHS, then held (unsupervised; default 1:0.5).")
+    @Option(help: ArgumentHelp("Temperatures START:END of both Gumbel-Softmax steps, annealed exponentially per step over the first run's epochs or EPOCHS, then held (unsupervised; default 1:0.5).", valueName: "START:END[:EPOCHS]"))
     var tau: UnsupervisedTrainer.Temperatures?
 
     @Option(help: "Relaxed samples per point and step (unsupervised; default 1).")
@@ -116,7 +116,7 @@ struct SDLGMCommand: ParsableCommand {
         trainer.hidden = hidden?.sizes ?? trainer.hidden
         trainer.batchSize = batchSize ?? trainer.batchSize
         trainer.learningRate = learningRate ?? trainer.learningRate
-        (trainer.seed, trainer.split, trainer.stream) = (seed ?? 0, split == "all" ? nil : split, stream)
+        (trainer.seed, trainer.split, trainer.stream) = (seed ?? 0, split.name, stream)
         try trainer.validate()
         return trainer
     }
@@ -136,12 +136,17 @@ struct SDLGMCommand: ParsableCommand {
         trainer.samples = samples ?? trainer.samples
         trainer.temperatures = tau ?? trainer.temperatures
         (trainer.straightThrough, trainer.klWarmup, trainer.seed) = (straightThrough, klWarmup ?? 0, seed ?? 0)
-        (trainer.split, trainer.stream) = (split == "all" ? nil : split, stream)
+        (trainer.split, trainer.stream) = (split.name, stream)
         try trainer.validate()
         return trainer
     }
 
     func validate() throws {
+        try Bounded.check([Bounded("--latents", latents, 1...TrainingLimits.latents), Bounded("--max-active", maxActive, 1...TrainingLimits.latents),
+                           Bounded("--epochs", epochs, 1...TrainingLimits.epochs), Bounded("--batch-size", batchSize, 1...TrainingLimits.batchSize),
+                           Bounded("--samples", samples, 1...TrainingLimits.samples), Bounded("--kl-warmup", klWarmup, 0...TrainingLimits.epochs),
+                           Bounded("--tau", tau?.epochs, 1...TrainingLimits.epochs)]
+                          + (hidden?.sizes ?? []).map { Bounded("--hidden", $0, 1...TrainingLimits.width) })
         try ToolRunner.validating {
             if mode == .supervised { _ = try supervisedTrainer() } else { _ = try unsupervisedTrainer() }
         }

@@ -72,7 +72,7 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(name: .customLong("learning-rate"), help: "Step size of the M-step on W (em; default 0.5) or Adam's learning rate (adam; default 0.001).")
     var learningRate: Double?
 
-    @Option(name: .customLong("anneal-prior"), help: "β_prior annealing START:EPOCHS (β falls linearly to 1).")
+    @Option(name: .customLong("anneal-prior"), help: ArgumentHelp("β_prior annealing START:EPOCHS (β falls linearly to 1).", valueName: "START:EPOCHS"))
     var annealPrior: SparseCodingTrainer.Annealing?
 
     @Option(help: "A model file to continue training from (same data, latents, posterior family and objective): --epochs more epochs, continuing exactly where it stopped.")
@@ -109,7 +109,14 @@ struct SparseCodingCommand: ParsableCommand {
         return trainer
     }
 
-    func validate() throws { _ = try ToolRunner.validating(trainer) }
+    func validate() throws {
+        try Bounded.check([Bounded("--latents", latents, 1...TrainingLimits.latents), Bounded("--epochs", epochs, 1...TrainingLimits.epochs),
+                           Bounded("--batch-size", batchSize, 1...TrainingLimits.batchSize),
+                           Bounded("--iterations", iterations, 1...TrainingLimits.iterations),
+                           Bounded("--lbfgs-history", lbfgsHistory, 1...TrainingLimits.history), Bounded("--rank", rank, 1...TrainingLimits.history),
+                           Bounded("--samples", samples, 1...TrainingLimits.samples), Bounded("--anneal-prior", annealPrior?.epochs, 1...TrainingLimits.epochs)])
+        _ = try ToolRunner.validating(trainer)
+    }
 
     /// What the history's objective is: L (entropy), the exact ELBO (elbo-mc) or minus the MAP energy (map-l1).
     var objectiveLabel: String { [.elboMC: "ELBO", .mapL1: "-E_MAP"][objective] ?? "L" }
