@@ -95,7 +95,7 @@ BETAS, EPSILON = (0.9, 0.999), 1e-8   # Sources/Models/Networks/Adam.swift
 SEED = 1
 THREADS = 2            # torch.set_num_threads
 EPOCHS = 5
-EVAL_BATCH = 512       # rows per scoring batch at evaluation (as MultiLabelPredictor)
+EVAL_BATCH = 512       # rows per scoring batch at evaluation (as SupervisedPredictor)
 CHECK_LEARNING_RATE = 1e-30
 MIB = 1 << 20
 

@@ -94,7 +94,7 @@ final class StreamingTrainingTests: XCTestCase {
         let file = try HDF5File.create(folder + "/planted.h5")
         try MultiLabelDataset(features: x, labels: y, sourceFormat: "test").write(to: file, history: [])
         try file.close()
-        var trainer = MultiLabelTrainer(method: .sdlgm, maxActive: 3, epochs: 30)
+        var trainer = SupervisedTrainer(method: .sdlgm, maxActive: 3, epochs: 30)
         (trainer.hidden, trainer.batchSize, trainer.learningRate, trainer.seed) = ([16], 32, 0.01, 1)
         let reader = try MultiLabelRowReader(file: try HDF5File.open(folder + "/planted.h5"), split: nil, blockRows: 48, bufferBlocks: 2)
         let streamed = try trainer.train(streaming: reader)
@@ -103,7 +103,7 @@ final class StreamingTrainingTests: XCTestCase {
         XCTAssertEqual(streamed.predictor.meanLabelCount, inMemory.predictor.meanLabelCount)
         XCTAssertEqual([streamed.truncatedPoints, streamed.pointsWithoutLabels], [inMemory.truncatedPoints, inMemory.pointsWithoutLabels])
         XCTAssertEqual(streamed.pointsWithoutLabels, 8)
-        let report = try MultiLabelEvaluation.run(streamed.predictor, features: xt, labels: yt, trainingLabels: y)
+        let report = try SupervisedEvaluation.run(streamed.predictor, features: xt, labels: yt, trainingLabels: y)
         XCTAssertEqual(report.ranking[0].precision, 0.98, accuracy: 0.001, "P@1: every labelled test point right (2 of 100 have no labels)")
     }
 }

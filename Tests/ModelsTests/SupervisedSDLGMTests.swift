@@ -28,10 +28,10 @@ final class SupervisedSDLGMTests: XCTestCase {
         let orderings = [[2], [0, 3], [1, 2]]
         func loss(_ net: SupervisedNetwork) -> Double {
             let (level, scores, _) = net.forward(x)
-            return MultiLabelObjectives.sdlgm(levelLogits: level!, labelScores: scores, orderings: orderings).loss
+            return SupervisedObjectives.sdlgm(levelLogits: level!, labelScores: scores, orderings: orderings).loss
         }
         let (level, scores, cache) = network.forward(x)
-        let (_, gradLevel, gradLabels) = MultiLabelObjectives.sdlgm(levelLogits: level!, labelScores: scores, orderings: orderings)
+        let (_, gradLevel, gradLabels) = SupervisedObjectives.sdlgm(levelLogits: level!, labelScores: scores, orderings: orderings)
         network.zeroGradients()
         network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
         FiniteDifference.check(network, \.parameters, analyticGradient: network.gradients, step: 1e-2,
@@ -41,9 +41,9 @@ final class SupervisedSDLGMTests: XCTestCase {
     func testOneVsAllLossGradient() throws {
         let scores = Matrix(rows: 2, cols: 3, storage: [0.5, -1, 2, 0, 0.3, -0.7])
         let labels = try csr([[0, 2], [1]], cols: 3)
-        let (_, grad) = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: labels)
+        let (_, grad) = SupervisedObjectives.oneVsAll(labelScores: scores, labels: labels)
         FiniteDifference.check(scores, \.storage, analyticGradient: grad.storage, step: 1e-3, tolerance: .absolute(1e-3)) {
-            MultiLabelObjectives.oneVsAll(labelScores: $0, labels: labels).loss
+            SupervisedObjectives.oneVsAll(labelScores: $0, labels: labels).loss
         }
     }
 
@@ -66,14 +66,14 @@ final class SupervisedSDLGMTests: XCTestCase {
         }
         let (x, y) = try sample(400)
         let (xt, yt) = try sample(100)
-        var trainer = MultiLabelTrainer(method: .sdlgm, maxActive: 3, epochs: 30)
+        var trainer = SupervisedTrainer(method: .sdlgm, maxActive: 3, epochs: 30)
         trainer.hidden = [16]
         trainer.batchSize = 32
         trainer.learningRate = 0.01
         trainer.seed = 1
         let result = try trainer.train(features: x, labels: y)
         XCTAssertLessThan(result.history.last!.loss, result.history.first!.loss)
-        let report = try MultiLabelEvaluation.run(result.predictor, features: xt, labels: yt, trainingLabels: y)
+        let report = try SupervisedEvaluation.run(result.predictor, features: xt, labels: yt, trainingLabels: y)
         XCTAssertEqual(report.ranking[0].precision, 1, "P@1")
         XCTAssertGreaterThan(report.sets.subsetAccuracy, 0.9, "the set size comes from p(L | x)")
 
@@ -82,7 +82,7 @@ final class SupervisedSDLGMTests: XCTestCase {
         try result.predictor.write(to: file, maxActive: 3)
         try file.writeHeader(kind: .model, history: [])
         try file.close()
-        let (back, maxActive) = try MultiLabelPredictor.read(from: try HDF5File.open(path))
+        let (back, maxActive) = try SupervisedPredictor.read(from: try HDF5File.open(path))
         XCTAssertEqual(maxActive, 3)
         XCTAssertEqual(try back.predict(xt).sets, try result.predictor.predict(xt).sets)
         XCTAssertEqual(try back.predict(xt).ranking, try result.predictor.predict(xt).ranking)
@@ -91,12 +91,12 @@ final class SupervisedSDLGMTests: XCTestCase {
     func testBaselines() throws {
         let x = try csr([[0], [1], [0, 1], [2]], cols: 3)
         let y = try csr([[0], [1], [0, 1], [0]], cols: 3)
-        let frequent = try MultiLabelTrainer(method: .mostFrequent, maxActive: 2, epochs: 1).train(features: x, labels: y)
+        let frequent = try SupervisedTrainer(method: .mostFrequent, maxActive: 2, epochs: 1).train(features: x, labels: y)
         let (ranking, sets) = try frequent.predictor.predict(x, k: 3)
         XCTAssertEqual(Array(ranking.ranked(2)), [0, 1, 2], "by training frequency: 3, 2, 0")
         XCTAssertEqual(Array(sets.row(3).indices), [0], "round(mean count 1.25) = 1 label")
 
-        var ova = MultiLabelTrainer(method: .oneVsAll, maxActive: 2, epochs: 200)
+        var ova = SupervisedTrainer(method: .oneVsAll, maxActive: 2, epochs: 200)
         ova.batchSize = 4
         ova.learningRate = 0.05
         let model = try ova.train(features: x, labels: y)

@@ -81,9 +81,9 @@ final class TrainingContractTests: XCTestCase {
         try MultiLabelDataset(features: try csr(features, cols: 20), labels: try csr(labels, cols: 5), sourceFormat: "test")
             .write(to: file, history: [])
         try file.close()
-        for method in [MultiLabelTrainer.Method.sdlgm, .oneVsAll] {
+        for method in [SupervisedTrainer.Method.sdlgm, .oneVsAll] {
             try assertResumeEqualsStraight({ epochs in
-                var trainer = MultiLabelTrainer(method: method, maxActive: 3, epochs: epochs)
+                var trainer = SupervisedTrainer(method: method, maxActive: 3, epochs: epochs)
                 (trainer.hidden, trainer.batchSize, trainer.learningRate, trainer.seed, trainer.split) = ([8], 32, 0.01, 1, nil)
                 return trainer
             }, data: path, datasets: ["/model/input/weight", "/model/labels/weight", "/training/adam/m"].filter { method == .sdlgm || !$0.hasPrefix("/model/labels") })
@@ -204,7 +204,7 @@ struct CountingSession: TrainingSession {
     }
 
     struct CountingModel: TrainedModel {
-        static var kind: ModelKind { .sparseCoding }
+        var modelKind: ModelKind { .sparseCoding }
         func write(to file: HDF5File) throws { try file.setAttribute("model", .string("counting")) }
     }
 

@@ -24,7 +24,7 @@ final class SDLGMToolTests: XCTestCase {
             XCTAssertEqual(try file.attribute("max_active"), .int(method == "sdlgm" ? 3 : 10), "L0, the default where it does not apply")
             let eval = try ToolHarness.run("sk-eval", [model, data, "--split", "test", "--json"])
             XCTAssertEqual(eval.status, 0, eval.stderr)
-            let report = try JSONDecoder().decode(MultiLabelEvaluation.self, from: Data(eval.stdout.utf8))
+            let report = try JSONDecoder().decode(SupervisedEvaluation.self, from: Data(eval.stdout.utf8))
             XCTAssertEqual(report.points, 645, "medical's test split")
             XCTAssertEqual(report.ranking.map(\.k), [1, 3, 5])
             precision[method] = report.ranking[0].precision
@@ -38,7 +38,7 @@ final class SDLGMToolTests: XCTestCase {
         XCTAssertEqual(streamed.status, 0, streamed.stderr)
         XCTAssertEqual(try HDF5File.open(folder + "/streamed.h5").attribute("streamed", of: "/config"), .int(1))
         let streamedEval = try ToolHarness.run("sk-eval", [folder + "/streamed.h5", data, "--split", "test", "--json"])
-        let streamedPrecision = try JSONDecoder().decode(MultiLabelEvaluation.self, from: Data(streamedEval.stdout.utf8)).ranking[0].precision
+        let streamedPrecision = try JSONDecoder().decode(SupervisedEvaluation.self, from: Data(streamedEval.stdout.utf8)).ranking[0].precision
         XCTAssertEqual(streamedPrecision, precision["sdlgm"]!, accuracy: 0.05)
         XCTAssertGreaterThan(streamedPrecision, precision["most-frequent"]! + 0.1)
 

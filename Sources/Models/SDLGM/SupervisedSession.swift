@@ -1,7 +1,7 @@
 import DataKit
 import Foundation
 
-/// Supervised SDLGM training in progress (`MultiLabelTrainer`): the rows (in memory, or a reader streaming them from
+/// Supervised SDLGM training in progress (`SupervisedTrainer`): the rows (in memory, or a reader streaming them from
 /// disk), the label statistics, the network, Adam and the generator. Resumed, it continues the checkpoint's network,
 /// Adam's moments and generator, so k epochs and then j resumed ones give the model k + j epochs give.
 public struct SupervisedSession: TrainingSession {
@@ -11,20 +11,20 @@ public struct SupervisedSession: TrainingSession {
         case stream(MultiLabelRowReader)
     }
 
-    let trainer: MultiLabelTrainer
+    let trainer: SupervisedTrainer
     let source: Source
-    let tally: MultiLabelTrainer.LabelTally
+    let tally: SupervisedTrainer.LabelTally
     /// The rows an epoch visits in memory (sdlgm: the labelled ones; a level L ≥ 1 cannot describe an empty set).
     let trainingRows: [Int]
     var network: SupervisedNetwork?
     var adam: Adam
     var generator: SeededGenerator
-    var history: [MultiLabelTrainer.EpochRecord] = []
+    var history: [SupervisedTrainer.EpochRecord] = []
 
     /// Validates `trainer` against the rows and the checkpoint to resume, counts the labels and sets up the network.
-    public init(_ trainer: MultiLabelTrainer, source: Source, resume: SupervisedCheckpoint? = nil) throws {
+    public init(_ trainer: SupervisedTrainer, source: Source, resume: SupervisedCheckpoint? = nil) throws {
         try trainer.validate()
-        var tally: MultiLabelTrainer.LabelTally
+        var tally: SupervisedTrainer.LabelTally
         let (features, typicalNonZeros): (Int, Int)
         switch source {
         case .memory(let x, let y):
@@ -80,7 +80,7 @@ public struct SupervisedSession: TrainingSession {
     }
 
     public var checkpoint: SupervisedCheckpoint {
-        let predictor = MultiLabelPredictor(method: trainer.method, network: network, labelFrequencies: tally.frequencies,
+        let predictor = SupervisedPredictor(method: trainer.method, network: network, labelFrequencies: tally.frequencies,
                                             meanLabelCount: tally.meanCount)
         return SupervisedCheckpoint(model: .init(predictor: predictor, maxActive: trainer.maxActive), history: history,
                                     resumeState: ResumeState(generator: generator, adam: adam.moments),
@@ -89,8 +89,8 @@ public struct SupervisedSession: TrainingSession {
 
     /// One pass over the minibatches. One BLAS thread: the products are small (a batch times the hidden layer), and
     /// a second thread's spinning between calls cost a core of system time (measured on bibtex).
-    public mutating func runEpoch(shouldStop: () -> Bool) throws -> MultiLabelTrainer.EpochRecord {
-        guard var network else { preconditionFailure("most-frequent has no epochs (MultiLabelTrainer.epochs is 0)") }
+    public mutating func runEpoch(shouldStop: () -> Bool) throws -> SupervisedTrainer.EpochRecord {
+        guard var network else { preconditionFailure("most-frequent has no epochs (SupervisedTrainer.epochs is 0)") }
         let started = Date()
         var lossSum = 0.0, processed = 0  // all rows, unless stopped
         let (trainer, batchSize) = (self.trainer, self.trainer.batchSize)
@@ -123,7 +123,7 @@ public struct SupervisedSession: TrainingSession {
         guard loss.isFinite else { throw TrainingDivergence("loss \(loss)") }
         guard network.parameters.allSatisfy(\.isFinite) else { throw TrainingDivergence("weights no longer finite") }
         self.network = network
-        let record = MultiLabelTrainer.EpochRecord(epoch: history.count + 1, loss: loss, seconds: Date().timeIntervalSince(started))
+        let record = SupervisedTrainer.EpochRecord(epoch: history.count + 1, loss: loss, seconds: Date().timeIntervalSince(started))
         history.append(record)
         return record
     }
@@ -131,7 +131,7 @@ public struct SupervisedSession: TrainingSession {
 
 /// A supervised multi-label model and its L0, as the training job writes it.
 public struct SupervisedModel: TrainedModel {
-    public var predictor: MultiLabelPredictor
+    public var predictor: SupervisedPredictor
     public var maxActive: Int
 
     public var modelKind: ModelKind { .supervisedSDLGM }
@@ -143,31 +143,31 @@ public struct SupervisedModel: TrainedModel {
 /// and the counts of those whose label sets were truncated to L0 or empty.
 public struct SupervisedCheckpoint: TrainingCheckpoint {
     public var model: SupervisedModel
-    public var history: [MultiLabelTrainer.EpochRecord]
+    public var history: [SupervisedTrainer.EpochRecord]
     public var resumeState: ResumeState
     public var trainingPoints: Int
     public var truncatedPoints: Int
     public var pointsWithoutLabels: Int
 
     /// The trained predictor.
-    public var predictor: MultiLabelPredictor { model.predictor }
+    public var predictor: SupervisedPredictor { model.predictor }
 
     public func writeHistoryAndState(to file: HDF5File) throws {
-        try MultiLabelTrainer.EpochRecord.write(history, to: file)
+        try SupervisedTrainer.EpochRecord.write(history, to: file)
         try resumeState.write(to: file)
     }
 
     /// The checkpoint a model file holds, to continue training it.
     public static func read(from file: HDF5File) throws -> SupervisedCheckpoint {
-        let (predictor, maxActive) = try MultiLabelPredictor.read(from: file)
+        let (predictor, maxActive) = try SupervisedPredictor.read(from: file)
         return SupervisedCheckpoint(model: .init(predictor: predictor, maxActive: maxActive),
-                                    history: try MultiLabelTrainer.EpochRecord.read(from: file),
+                                    history: try SupervisedTrainer.EpochRecord.read(from: file),
                                     resumeState: try ResumeState.read(from: file, adam: true), trainingPoints: 0, truncatedPoints: 0,
                                     pointsWithoutLabels: 0)
     }
 }
 
-extension MultiLabelTrainer {
+extension SupervisedTrainer {
     /// Opens the session on a multilabel file's split: in memory, or streamed from disk with `stream` or when the
     /// split exceeds half of the machine's memory; continuing `resume` when given.
     public func session(data: HDF5File, resume: HDF5File?) throws -> SupervisedSession {

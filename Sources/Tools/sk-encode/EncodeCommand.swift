@@ -102,7 +102,7 @@ struct EncodeCommand: SparseKitCommand {
     }
 
     func encodeMultiLabel(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {
-        let (predictor, maxActive) = try MultiLabelPredictor.read(from: modelFile)
+        let (predictor, maxActive) = try SupervisedPredictor.read(from: modelFile)
         let dataFile = try HDF5File.open(data)
         guard try dataFile.fileKind() == .multilabel else {
             throw SparseKitError.badInput(data, "is not a 'multilabel' file; SDLGM models encode multilabel files")

@@ -22,7 +22,7 @@ extension EvalCommand {
     }
 
     func runMultiLabel(_ modelFile: HDF5File) throws {
-        let (predictor, _) = try MultiLabelPredictor.read(from: modelFile)
+        let (predictor, _) = try SupervisedPredictor.read(from: modelFile)
         let data = try dataPath()
         let dataFile = try HDF5File.open(data)
         guard try dataFile.fileKind() == .multilabel else {
@@ -35,7 +35,7 @@ extension EvalCommand {
         guard x.cols == features, y.cols == predictor.labelFrequencies.count else {
             throw SparseKitError.badInput(data, "has \(x.cols) features and \(y.cols) labels; \(model) expects \(features) and \(predictor.labelFrequencies.count)")
         }
-        let report = try MultiLabelEvaluation.run(predictor, features: x, labels: y, trainingLabels: training, a: propensity.a,
+        let report = try SupervisedEvaluation.run(predictor, features: x, labels: y, trainingLabels: training, a: propensity.a,
                                                  b: propensity.b)
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }

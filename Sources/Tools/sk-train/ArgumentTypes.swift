@@ -18,7 +18,7 @@ extension SparseCodingTrainer.Annealing: ExpressibleByArgument {
     }
 }
 
-extension MultiLabelTrainer.Method: ExpressibleByArgument {}
+extension SupervisedTrainer.Method: ExpressibleByArgument {}
 extension UnsupervisedSDLGM.DecoderKind: ExpressibleByArgument {}
 extension UnsupervisedSDLGM.Likelihood: ExpressibleByArgument {}
 

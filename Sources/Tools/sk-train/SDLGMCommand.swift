@@ -46,7 +46,7 @@ struct SDLGMCommand: ParsableCommand {
     var mode = Mode.supervised
 
     @Option(help: "sdlgm, or a baseline: one-vs-all, most-frequent (supervised).")
-    var method: MultiLabelTrainer.Method?
+    var method: SupervisedTrainer.Method?
 
     @Option(name: .customLong("max-active"), help: "L0: the largest label-set size modelled, or the most active features (default 10).")
     var maxActive: Int?
@@ -105,10 +105,10 @@ struct SDLGMCommand: ParsableCommand {
     }
 
     /// The supervised trainer these options describe; options that do not apply are refused.
-    func supervisedTrainer() throws -> MultiLabelTrainer {
+    func supervisedTrainer() throws -> SupervisedTrainer {
         if let option = unsupervisedOnly.first { throw SparseKitError.usage("--\(option) applies to --mode unsupervised only") }
-        var trainer = MultiLabelTrainer(method: method ?? .sdlgm, maxActive: maxActive ?? 10, epochs: epochs ?? 20)
-        let given: [(MultiLabelTrainer.Setting, Bool)] = [
+        var trainer = SupervisedTrainer(method: method ?? .sdlgm, maxActive: maxActive ?? 10, epochs: epochs ?? 20)
+        let given: [(SupervisedTrainer.Setting, Bool)] = [
             (.hidden, hidden != nil), (.maxActive, maxActive != nil), (.epochs, epochs != nil), (.batchSize, batchSize != nil),
             (.learningRate, learningRate != nil), (.seed, seed != nil), (.resume, resume != nil), (.stream, stream),
         ]

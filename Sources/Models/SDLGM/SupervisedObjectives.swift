@@ -3,7 +3,7 @@ import Foundation
 
 /// The training losses of the supervised multi-label models, per batch (means over its points), with their
 /// gradients w.r.t. the network outputs.
-public enum MultiLabelObjectives {
+public enum SupervisedObjectives {
     /// Supervised SDLGM: −log p(L | x) − B(π) per point (`sdlgm.md`), L = |S| ≤ L0, B the Plackett–Luce bound for
     /// the ordering π of S sampled from q (`PlackettLuce`). ∂/∂h_L = softmax(h_L) − onehot(L), ∂/∂h_S = −∂B/∂s.
     public static func sdlgm(levelLogits: Matrix, labelScores: Matrix, orderings: [[Int]])

@@ -4,7 +4,7 @@ import Foundation
 /// What `sk-eval` reports for a supervised multi-label model on a split (`metrics.md`): P@k, nDCG@k, PSP@k and
 /// PSnDCG@k (normalized, propensities from the training split) for k = 1, 3, 5, and the set metrics of the predicted
 /// label sets.
-public struct MultiLabelEvaluation: Codable, Sendable {
+public struct SupervisedEvaluation: Codable, Sendable {
     public var method: String
     public var points: Int
     public var labels: Int
@@ -15,11 +15,11 @@ public struct MultiLabelEvaluation: Codable, Sendable {
     public var propensityA: Double
     public var propensityB: Double
 
-    public static func run(_ predictor: MultiLabelPredictor, features: CSRMatrix, labels: CSRMatrix,
-                           trainingLabels: CSRMatrix, a: Double = 0.55, b: Double = 1.5) throws -> MultiLabelEvaluation {
+    public static func run(_ predictor: SupervisedPredictor, features: CSRMatrix, labels: CSRMatrix,
+                           trainingLabels: CSRMatrix, a: Double = 0.55, b: Double = 1.5) throws -> SupervisedEvaluation {
         let (ranking, sets) = try predictor.predict(features, k: 5)
         let propensities = Propensity.scores(trainingLabels: trainingLabels, a: a, b: b)
-        return MultiLabelEvaluation(
+        return SupervisedEvaluation(
             method: predictor.method.rawValue, points: features.rows, labels: labels.cols,
             ranking: RankingMetrics.evaluate(ranking, truth: labels, propensities: propensities),
             sets: SetMetrics.evaluate(predicted: sets, truth: labels), propensityForm: "normalized (pyxclib)",

@@ -6,7 +6,7 @@ import DataKit
 /// (`input/{weight,bias}` with weight F × H input-major, `hidden<k>/…`, `labels/…`, `level/…`), the training label
 /// frequencies at `/model/label_frequencies`; `/history/objective` (minus the training loss per point) and
 /// `/history/seconds`; `TrainingJob` adds `/config` and `/training` (`ResumeState`).
-extension MultiLabelPredictor {
+extension SupervisedPredictor {
     /// Writes the weights, the label frequencies and the attributes that describe the model (L0 = `maxActive`).
     public func write(to file: HDF5File, maxActive: Int) throws {
         try file.createGroup("/model")
@@ -33,16 +33,16 @@ extension MultiLabelPredictor {
     }
 
     /// Reads a model written by `write`, checking that the layers fit together.
-    public static func read(from file: HDF5File) throws -> (predictor: MultiLabelPredictor, maxActive: Int) {
+    public static func read(from file: HDF5File) throws -> (predictor: SupervisedPredictor, maxActive: Int) {
         try file.requireKind(.model)
         guard try file.attribute("model")?.stringValue == "sdlgm",
-              let name = try file.attribute("method")?.stringValue, let method = MultiLabelTrainer.Method(rawValue: name),
+              let name = try file.attribute("method")?.stringValue, let method = SupervisedTrainer.Method(rawValue: name),
               case .int(let maxActive)? = try file.attribute("max_active"),
               case .double(let meanCount)? = try file.attribute("mean_label_count")
         else { throw SparseKitError.badInput(file.path, "is not a supervised SDLGM model (attributes model, method, max_active)") }
         let (frequencies, _) = try file.read("/model/label_frequencies", as: Double.self)
         guard method != .mostFrequent else {
-            return (MultiLabelPredictor(method: method, network: nil, labelFrequencies: frequencies, meanLabelCount: meanCount), maxActive)
+            return (SupervisedPredictor(method: method, network: nil, labelFrequencies: frequencies, meanLabelCount: meanCount), maxActive)
         }
         func linear(_ group: String) throws -> Linear {
             let weight = try file.readMatrix(group + "/weight")
@@ -75,11 +75,11 @@ extension MultiLabelPredictor {
         guard network.labels == frequencies.count, inputBias.count == inputWeight.cols,
               network.parameters.allSatisfy(\.isFinite)
         else { throw SparseKitError.badInput(file.path, "holds inconsistent or non-finite weights") }
-        return (MultiLabelPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount), maxActive)
+        return (SupervisedPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount), maxActive)
     }
 }
 
-extension MultiLabelTrainer.EpochRecord {
+extension SupervisedTrainer.EpochRecord {
     /// Writes `history` as `/history/objective` (minus the loss) and `/history/seconds`.
     public static func write(_ history: [Self], to file: HDF5File) throws {
         try file.write(history.map { -$0.loss }, shape: [history.count], to: "/history/objective")

@@ -5,7 +5,7 @@ import Foundation
 /// one-vs-all logistic regression (the same sparse first layer, no hidden layer) and the most-frequent-labels
 /// predictor. Adam over minibatches; rows are never densified and no N × C matrix is formed (a batch's B × C scores
 /// at most). `SupervisedSession` runs the epochs.
-public struct MultiLabelTrainer: Trainer {
+public struct SupervisedTrainer: Trainer {
     public enum Method: String, Sendable, CaseIterable, Codable { case sdlgm, oneVsAll = "one-vs-all", mostFrequent = "most-frequent" }
 
     public var method: Method
@@ -103,12 +103,12 @@ public struct MultiLabelTrainer: Trainer {
                 return PlackettLuce.sampleOrdering(set, scores: scores.storage[(i * scores.cols)..<((i + 1) * scores.cols)],
                                                    using: &generator)
             }
-            let (value, gradLevel, gradLabels) = MultiLabelObjectives.sdlgm(levelLogits: levelLogits!, labelScores: scores,
+            let (value, gradLevel, gradLabels) = SupervisedObjectives.sdlgm(levelLogits: levelLogits!, labelScores: scores,
                                                                              orderings: orderings)
             network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
             loss = value
         } else {
-            let (value, gradLabels) = MultiLabelObjectives.oneVsAll(labelScores: scores, labels: yb)
+            let (value, gradLabels) = SupervisedObjectives.oneVsAll(labelScores: scores, labels: yb)
             network.backward(cache, gradLevel: nil, gradLabels: gradLabels)
             loss = value
         }
@@ -117,7 +117,7 @@ public struct MultiLabelTrainer: Trainer {
     }
 }
 
-extension MultiLabelTrainer {
+extension SupervisedTrainer {
     /// The settings that mean something only for some methods; `sk-train sdlgm` refuses one given where it does not
     /// apply instead of ignoring it.
     public enum Setting: String, Sendable, CaseIterable {

@@ -4,13 +4,13 @@ import DataKit
 /// label set (for the set metrics). sdlgm: rank by h_S(x), set = the top L̂ labels, L̂ = argmax p(L | x);
 /// one-vs-all: rank by score, set = labels with sigmoid(score) > ½; most-frequent: rank by training frequency, set =
 /// the round(mean training label count) most frequent labels.
-public struct MultiLabelPredictor: Sendable {
-    public var method: MultiLabelTrainer.Method
+public struct SupervisedPredictor: Sendable {
+    public var method: SupervisedTrainer.Method
     public var network: SupervisedNetwork?
     public var labelFrequencies: [Double]
     public var meanLabelCount: Double
 
-    public init(method: MultiLabelTrainer.Method, network: SupervisedNetwork?, labelFrequencies: [Double], meanLabelCount: Double) {
+    public init(method: SupervisedTrainer.Method, network: SupervisedNetwork?, labelFrequencies: [Double], meanLabelCount: Double) {
         self.method = method
         self.network = network
         self.labelFrequencies = labelFrequencies
