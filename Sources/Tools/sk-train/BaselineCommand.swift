@@ -80,14 +80,10 @@ struct BaselineCommand: ParsableCommand {
 
     func run() throws {
         try ToolRunner.requireDistinct(output: output, inputs: [input])
-        var job = TrainingJob(trainer: trainer, input: input, output: output, resume: nil,
-                              provenance: ToolRunner.provenance("sk-train baseline", inputs: [input]))
-        job.shouldStop = { Interruption.requested }
-        job.progress = { record, _ in
-            guard let stage = record.stage else { return }
-            ProgressReporter.note(String(format: "δ = %g: %d L-BFGS iterations (%@), training log-likelihood %.4f nats/point (%.1f s)",
-                                         stage.smoothing, stage.iterations, stage.stop, stage.logLikelihood, stage.seconds),
-                                  quiet: common.quiet || common.json)
+        let job = TrainingJob(trainer, tool: "sk-train baseline", input: input, output: output, resume: nil, seedGiven: seed != nil,
+                              quiet: common.quiet || common.json) { record, _ in
+            record.stage.map { String(format: "δ = %g: %d L-BFGS iterations (%@), training log-likelihood %.4f nats/point (%.1f s)",
+                                      $0.smoothing, $0.iterations, $0.stop, $0.logLikelihood, $0.seconds) }
         }
         let fitted = try job.run()
         let (training, dimension) = (fitted.history.last!.logLikelihood, fitted.model.dimension)

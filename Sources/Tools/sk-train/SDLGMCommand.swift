@@ -154,14 +154,8 @@ struct SDLGMCommand: ParsableCommand {
 
     /// The training job of this run for `trainer`, reporting `line(record)` per epoch.
     func job<T: Trainer>(_ trainer: T, line: @escaping (T.Session.Checkpoint.Record) -> String) -> TrainingJob<T> {
-        var job = TrainingJob(trainer: trainer, input: input, output: output, resume: resume,
-                              provenance: ToolRunner.provenance("sk-train sdlgm", inputs: [input] + (resume.map { [$0] } ?? [])))
-        job.shouldStop = { Interruption.requested }
-        job.seedGiven = seed != nil
-        job.progress = { record, lastEpoch in
-            ProgressReporter.note("epoch \(record.epoch)/\(lastEpoch): " + line(record), quiet: common.quiet || common.json)
-        }
-        return job
+        TrainingJob(trainer, tool: "sk-train sdlgm", input: input, output: output, resume: resume, seedGiven: seed != nil,
+                    quiet: common.quiet || common.json) { record, lastEpoch in "epoch \(record.epoch)/\(lastEpoch): " + line(record) }
     }
 
     func run() throws {

@@ -123,14 +123,11 @@ struct SparseCodingCommand: ParsableCommand {
 
     func run() throws {
         try ToolRunner.requireDistinct(output: output, inputs: [input])  // -o may be the --resume file: output is atomic
-        var job = TrainingJob(trainer: try trainer(), input: input, output: output, resume: resume,
-                              provenance: ToolRunner.provenance("sk-train sc", inputs: [input] + (resume.map { [$0] } ?? [])))
-        job.shouldStop = { Interruption.requested }
-        job.seedGiven = seed != nil
-        job.progress = { record, lastEpoch in
-            ProgressReporter.note(String(format: "epoch %d/%d: %@ = %.4f nats/point  σ² = %.5g  mean λ = %.4g  Gini = %.3f  β_prior = %.2f  (%.1f s)",
-                                         record.epoch, lastEpoch, objectiveLabel, record.objective, record.sigma2, record.meanLambda, record.gini,
-                                         record.betaPrior, record.seconds), quiet: common.quiet || common.json)
+        let job = TrainingJob(try trainer(), tool: "sk-train sc", input: input, output: output, resume: resume, seedGiven: seed != nil,
+                              quiet: common.quiet || common.json) { record, lastEpoch in
+            String(format: "epoch %d/%d: %@ = %.4f nats/point  σ² = %.5g  mean λ = %.4g  Gini = %.3f  β_prior = %.2f  (%.1f s)",
+                   record.epoch, lastEpoch, objectiveLabel, record.objective, record.sigma2, record.meanLambda, record.gini,
+                   record.betaPrior, record.seconds)
         }
         let last = try job.run().history.last!
         try common.finish(last, line: String(format: "sk-train sc: %@ = %.4f nats/point after %d epochs; model in %@",
