@@ -64,7 +64,8 @@ final class TrainingContractTests: XCTestCase {
                                        datasets: model + ["/training/posterior_mu"])
     }
 
-    func testSupervisedSDLGMResumesExactly() throws {
+    /// A multilabel file of 200 points whose labels (5) are planted in their features (20).
+    func plantedMultiLabelFile() throws -> String {
         let path = try temporaryFolder(self) + "/planted.h5"
         var g = SeededGenerator(seed: 5)
         var features: [[Int]] = [], labels: [[Int]] = []
@@ -81,6 +82,11 @@ final class TrainingContractTests: XCTestCase {
         try MultiLabelDataset(features: try csr(features, cols: 20), labels: try csr(labels, cols: 5), sourceFormat: "test")
             .write(to: file, history: [])
         try file.close()
+        return path
+    }
+
+    func testSupervisedSDLGMResumesExactly() throws {
+        let path = try plantedMultiLabelFile()
         for method in [SupervisedTrainer.Method.sdlgm, .oneVsAll] {
             try assertResumeEqualsStraight({ epochs in
                 var trainer = SupervisedTrainer(method: method, maxActive: 3, epochs: epochs)
@@ -127,6 +133,14 @@ final class TrainingContractTests: XCTestCase {
             var diverging = make(3)
             diverging.learningRate = 1e300  // infinite as a Float step
             try assertDivergenceKeepsTheLastGoodEpoch(make(1), diverging, data: bars, parameter: "/model/W")
+        }
+        let planted = try plantedMultiLabelFile()
+        for method in [SupervisedTrainer.Method.sdlgm, .oneVsAll] {
+            var supervised = SupervisedTrainer(method: method, maxActive: 3, epochs: 1)
+            (supervised.hidden, supervised.batchSize, supervised.split) = ([8], 32, nil)
+            var divergingSupervised = supervised
+            divergingSupervised.learningRate = 1e300
+            try assertDivergenceKeepsTheLastGoodEpoch(supervised, divergingSupervised, data: planted, parameter: "/model/input/weight")
         }
         var unsupervised = UnsupervisedTrainer()
         (unsupervised.latents, unsupervised.maxActive, unsupervised.hidden, unsupervised.epochs) = (10, 3, [8], 1)

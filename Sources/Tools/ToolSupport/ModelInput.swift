@@ -15,14 +15,6 @@ public enum ModelInput {
         return data
     }
 
-    /// Dense rows for unsupervised models: `/data` of a patches or whitened file, or the features of a multilabel
-    /// file (of the split, every row for nil), densified.
-    public static func denseRows(_ path: String, split: String?) throws -> Matrix {
-        let file = try HDF5File.open(path)
-        guard try file.requireKind(.patches, .whitened, .multilabel) == .multilabel else { return try file.readDataMatrix() }
-        return try MultiLabelDataset.read(from: file).rows(ofSplit: split, in: path).features.dense()
-    }
-
     /// Whether the data file at `path` is a 'multilabel' file, whose splits `--split` chooses (false for nil).
     public static func isMultiLabel(_ path: String?) throws -> Bool {
         guard let path else { return false }
