@@ -39,9 +39,6 @@ struct SDLGMCommand: ParsableCommand {
     @Argument(help: "A 'multilabel' file (supervised); a 'patches', 'whitened' or 'multilabel' file (unsupervised).")
     var input: String
 
-    @Option(name: .shortAndLong, help: "The model file to write.")
-    var output: String
-
     @Option(help: "supervised or unsupervised.")
     var mode = Mode.supervised
 
@@ -66,9 +63,6 @@ struct SDLGMCommand: ParsableCommand {
     @Option(help: "The split to train on ('all' for every row).")
     var split = SplitSelection.named("train")
 
-    @Option(help: "Seed of the initial weights, the batch order and the sampled orderings or noise (default 0; a resumed run continues its model's).")
-    var seed: UInt64?
-
     @Option(help: "K: latent features (unsupervised; default 100).")
     var latents: Int?
 
@@ -90,13 +84,10 @@ struct SDLGMCommand: ParsableCommand {
     @Option(name: .customLong("kl-warmup"), help: "Epochs over which the KL terms' weight rises from 0 to 1 (unsupervised; default 0).")
     var klWarmup: Int?
 
-    @Option(help: "Continue training this model exactly where it stopped (same mode, method, sizes and data shape): --epochs more epochs.")
-    var resume: String?
-
     @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory (supervised: multilabel files; unsupervised: patches or whitened files). Automatic when the data exceed half of the machine's memory.")
     var stream = false
 
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var training: TrainingRunOptions
 
     /// The options given that apply in unsupervised mode only.
     var unsupervisedOnly: [String] {
@@ -110,13 +101,13 @@ struct SDLGMCommand: ParsableCommand {
         var trainer = SupervisedTrainer(method: method ?? .sdlgm, maxActive: maxActive ?? 10, epochs: epochs ?? 20)
         let given: [(SupervisedTrainer.Setting, Bool)] = [
             (.hidden, hidden != nil), (.maxActive, maxActive != nil), (.epochs, epochs != nil), (.batchSize, batchSize != nil),
-            (.learningRate, learningRate != nil), (.seed, seed != nil), (.resume, resume != nil), (.stream, stream),
+            (.learningRate, learningRate != nil), (.seed, training.seed != nil), (.resume, training.resume != nil), (.stream, stream),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
         trainer.hidden = hidden?.sizes ?? trainer.hidden
         trainer.batchSize = batchSize ?? trainer.batchSize
         trainer.learningRate = learningRate ?? trainer.learningRate
-        (trainer.seed, trainer.split, trainer.stream) = (seed ?? 0, split.name, stream)
+        (trainer.seed, trainer.split, trainer.stream) = (training.seed ?? 0, split.name, stream)
         try trainer.validate()
         return trainer
     }
@@ -135,7 +126,7 @@ struct SDLGMCommand: ParsableCommand {
         trainer.learningRate = learningRate ?? trainer.learningRate
         trainer.samples = samples ?? trainer.samples
         trainer.temperatures = tau ?? trainer.temperatures
-        (trainer.straightThrough, trainer.klWarmup, trainer.seed) = (straightThrough, klWarmup ?? 0, seed ?? 0)
+        (trainer.straightThrough, trainer.klWarmup, trainer.seed) = (straightThrough, klWarmup ?? 0, training.seed ?? 0)
         (trainer.split, trainer.stream) = (split.name, stream)
         try trainer.validate()
         return trainer
@@ -153,24 +144,22 @@ struct SDLGMCommand: ParsableCommand {
     }
 
     /// The training job of this run for `trainer`, reporting `line(record)` per epoch.
-    func job<T: Trainer>(_ trainer: T, line: @escaping (T.Session.Checkpoint.Record) -> String) -> TrainingJob<T> {
-        TrainingJob(trainer, tool: "sk-train sdlgm", input: input, output: output, resume: resume, seedGiven: seed != nil,
-                    quiet: common.quiet || common.json) { record, lastEpoch in "epoch \(record.epoch)/\(lastEpoch): " + line(record) }
+    func job<T: Trainer>(_ trainer: T, line: @escaping (T.Session.Checkpoint.Record) -> String) throws -> TrainingJob<T> {
+        try training.job(trainer, tool: "sk-train sdlgm", input: input) { record, lastEpoch in "epoch \(record.epoch)/\(lastEpoch): " + line(record) }
     }
 
     func run() throws {
-        try ToolRunner.requireDistinct(output: output, inputs: [input])  // -o may be the --resume file: output is atomic
         if mode == .unsupervised { return try runUnsupervised() }
         let trainer = try supervisedTrainer()
         let result = try job(trainer) { String(format: "loss = %.4f per point  (%.1f s)", $0.loss, $0.seconds) }.run()
         let (points, labels) = (result.trainingPoints, result.predictor.labelFrequencies.count)
-        let summary = Summary(output: output, method: trainer.method.rawValue, points: points, labels: labels, epochs: result.history.count,
+        let summary = Summary(output: training.output, method: trainer.method.rawValue, points: points, labels: labels, epochs: result.history.count,
                               finalLoss: result.history.last?.loss, truncatedPoints: result.truncatedPoints,
                               pointsWithoutLabels: result.pointsWithoutLabels)
-        try common.finish(summary, line: "sk-train sdlgm: \(trainer.method.rawValue) on \(points) points, \(labels) labels"
+        try training.common.finish(summary, line: "sk-train sdlgm: \(trainer.method.rawValue) on \(points) points, \(labels) labels"
             + (result.history.last.map { String(format: ", loss %.4f after %d epochs", $0.loss, $0.epoch) } ?? "")
             + "; \(result.truncatedPoints) points truncated to L0 = \(trainer.maxActive), \(result.pointsWithoutLabels) without labels; "
-            + "model in \(output)")
+            + "model in \(training.output)")
     }
 
     func runUnsupervised() throws {
@@ -180,8 +169,8 @@ struct SDLGMCommand: ParsableCommand {
                    $0.elbo, $0.meanSquaredError, $0.active, $0.temperature, $0.seconds)
         }.run()
         let last = result.history.last!
-        try common.finish(last, line: String(format: "sk-train sdlgm: unsupervised, ELBO %.4f nats/point, %.2f active of L0 = %d after %d epochs; model in %@",
-                                             last.elbo, last.active, trainer.maxActive, last.epoch, output))
+        try training.common.finish(last, line: String(format: "sk-train sdlgm: unsupervised, ELBO %.4f nats/point, %.2f active of L0 = %d after %d epochs; model in %@",
+                                             last.elbo, last.active, trainer.maxActive, last.epoch, training.output))
     }
 
     struct Summary: Encodable {

@@ -30,9 +30,6 @@ struct SparseCodingCommand: ParsableCommand {
     @Argument(help: "A 'patches' or 'whitened' file (its /data rows are the data points).")
     var input: String
 
-    @Option(name: .shortAndLong, help: "The model file to write.")
-    var output: String
-
     @Option(help: "Number of latents H.")
     var latents: Int
 
@@ -75,21 +72,15 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(name: .customLong("anneal-prior"), help: ArgumentHelp("β_prior annealing START:EPOCHS (β falls linearly to 1).", valueName: "START:EPOCHS"))
     var annealPrior: SparseCodingTrainer.Annealing?
 
-    @Option(help: "A model file to continue training from (same data, latents, posterior family and objective): --epochs more epochs, continuing exactly where it stopped.")
-    var resume: String?
-
-    @Option(help: "Seed of the initial W and the minibatch order (default 0; a resumed run continues its model's).")
-    var seed: UInt64?
-
     @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory. Trains diagonal q with --scheme em or amortized q with --scheme adam; automatic when /data exceeds half of the machine's memory.")
     var stream = false
 
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var training: TrainingRunOptions
 
     /// The trainer these options describe, defaults filled in; options that do not apply are refused.
     func trainer() throws -> SparseCodingTrainer {
         var trainer = SparseCodingTrainer(latents: latents, scheme: scheme, epochs: epochs)
-        (trainer.posterior, trainer.objective, trainer.seed, trainer.stream) = (posterior, objective, seed ?? 0, stream)
+        (trainer.posterior, trainer.objective, trainer.seed, trainer.stream) = (posterior, objective, training.seed ?? 0, stream)
         let given: [(SparseCodingTrainer.Setting, Bool)] = [
             (.rank, rank != nil), (.samples, samples != nil), (.penalty, penalty != nil), (.batchSize, batchSize != nil),
             (.iterations, iterations != nil), (.lbfgsHistory, lbfgsHistory != nil), (.warmStart, warmStart),
@@ -122,15 +113,13 @@ struct SparseCodingCommand: ParsableCommand {
     var objectiveLabel: String { [.elboMC: "ELBO", .mapL1: "-E_MAP"][objective] ?? "L" }
 
     func run() throws {
-        try ToolRunner.requireDistinct(output: output, inputs: [input])  // -o may be the --resume file: output is atomic
-        let job = TrainingJob(try trainer(), tool: "sk-train sc", input: input, output: output, resume: resume, seedGiven: seed != nil,
-                              quiet: common.quiet || common.json) { record, lastEpoch in
+        let job = try training.job(try trainer(), tool: "sk-train sc", input: input) { record, lastEpoch in
             String(format: "epoch %d/%d: %@ = %.4f nats/point  σ² = %.5g  mean λ = %.4g  Gini = %.3f  β_prior = %.2f  (%.1f s)",
                    record.epoch, lastEpoch, objectiveLabel, record.objective, record.sigma2, record.meanLambda, record.gini,
                    record.betaPrior, record.seconds)
         }
         let last = try job.run().history.last!
-        try common.finish(last, line: String(format: "sk-train sc: %@ = %.4f nats/point after %d epochs; model in %@",
-                                             objectiveLabel, last.objective, last.epoch, output))
+        try training.common.finish(last, line: String(format: "sk-train sc: %@ = %.4f nats/point after %d epochs; model in %@",
+                                                 objectiveLabel, last.objective, last.epoch, training.output))
     }
 }
