@@ -52,7 +52,11 @@ final class TrainingContractToolTests: XCTestCase {
             (["--method", "one-vs-all", "--max-active", "3"], "--max-active applies to --method sdlgm only"),
             (["--method", "most-frequent", "--epochs", "3"], "--epochs does not apply to --method most-frequent"),
             (["--mode", "unsupervised", "--method", "sdlgm"], "--method applies to --mode supervised only"),
-        ]
+        ] + [["--likelihood", "bernoulli"], ["--samples", "2"], ["--straight-through"], ["--kl-warmup", "2"]].map {
+            ($0, "\($0[0]) applies to --mode unsupervised only")
+        } + [["--batch-size", "8"], ["--learning-rate", "0.1"], ["--seed", "2"], ["--resume", "m.h5"], ["--stream"]].map {
+            (["--method", "most-frequent"] + $0, "\($0[0]) does not apply to --method most-frequent")
+        }
         for (arguments, fragment) in scCases.map({ (sc + $0.0, $0.1) }) + sdlgmCases.map({ (sdlgm + $0.0, $0.1) }) {
             assertFails(try ToolHarness.run("sk-train", arguments), code: 64, containing: fragment, folder: folder)
         }
