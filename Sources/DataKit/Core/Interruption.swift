@@ -2,25 +2,38 @@ import Foundation
 
 /// SIGINT and SIGTERM. A tool whose work has safe points (a trainer: after each minibatch) calls `stopAtSafePoints()`;
 /// the first signal then only asks that work to stop at its next safe point (`requested`), keeping a resumable model,
-/// and a second one ends the process at once. Any other tool ends at the first signal. A process that ends on a signal
-/// first removes the temporary files of its unfinished outputs (`AtomicOutput` registers them), so no output is left
-/// behind and what stood at an output path before is untouched.
+/// and a second one ends the process at once. A safe point that does not come within `safePointGrace` seconds of
+/// the first signal (a minibatch that runs for minutes) does not hold the process either: it ends then as on a second
+/// signal. Any other tool ends at the first signal. A process that ends on a signal first removes the temporary files
+/// of its unfinished outputs (`AtomicOutput` registers them), so no output is left behind and what stood at an output
+/// path before is untouched.
 public enum Interruption {
+    /// Seconds the first signal waits for a safe point before the process ends as on a second signal.
+    public static let safePointGrace: UInt32 = 10
+
     /// Installs the handlers (the tools' `main` does, before any work).
     public static func install() {
         PendingTemporaryFiles.prepare()
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { number in
                 if stopsAtSafePoints != 0 && interruptionRequested == 0 {
-                    interruptionRequested = 1
+                    interruptionRequested = number
+                    alarm(Interruption.safePointGrace)  // the watchdog: SIGALRM below if no safe point comes
                     return
                 }
-                interruptionRequested = 1
-                PendingTemporaryFiles.unlinkAll()
-                signal(number, SIG_DFL)
-                raise(number)
+                interruptionRequested = number
+                endProcess(number)
             }
         }
+        signal(SIGALRM) { _ in endProcess(interruptionRequested != 0 ? interruptionRequested : SIGTERM) }
+    }
+
+    /// Whether a stop was asked for, said at a safe point: the stop then happens here, so the watchdog that would end
+    /// the process is disarmed (the model can take its time to be written).
+    public static func stopAtThisSafePoint() -> Bool {
+        guard requested else { return false }
+        alarm(0)
+        return true
     }
 
     /// From now on the first signal waits for the work's next safe point, which checks `requested`.
@@ -36,7 +49,15 @@ public enum Interruption {
     public static func reset() { interruptionRequested = 0 }
 }
 
-/// Set from the signal handler; read between minibatches.
+/// Ends the process on `number` as its default action would, after removing the temporary files of unfinished
+/// outputs; called from signal handlers (async-signal-safe only).
+private func endProcess(_ number: Int32) {
+    PendingTemporaryFiles.unlinkAll()
+    signal(number, SIG_DFL)
+    raise(number)
+}
+
+/// The signal that asked for a stop (0: none); set from the signal handler, read between minibatches.
 nonisolated(unsafe) private var interruptionRequested: sig_atomic_t = 0
 /// Whether the process has safe points at which it stops on the first signal.
 nonisolated(unsafe) private var stopsAtSafePoints: sig_atomic_t = 0

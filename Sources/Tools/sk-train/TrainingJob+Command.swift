@@ -10,7 +10,7 @@ extension TrainingJob {
          line: @escaping (T.Session.Checkpoint.Record, _ lastEpoch: Int) -> String?) {
         self.init(trainer: trainer, input: input, output: output, resume: resume,
                   provenance: ToolRunner.provenance(tool, inputs: [input] + (resume.map { [$0] } ?? [])))
-        shouldStop = { Interruption.requested }
+        shouldStop = { Interruption.stopAtThisSafePoint() }
         self.seedGiven = seedGiven
         progress = { record, lastEpoch in
             if let text = line(record, lastEpoch) { ProgressReporter.note(text, quiet: quiet) }
