@@ -2,7 +2,8 @@ import CHDF5
 import CHDF5Shim
 import Foundation
 
-/// Variable-length UTF-8 strings (what h5py writes for `str` and reads back as `str`), for datasets and attributes.
+/// HDF5 strings for datasets and attributes: written as variable-length UTF-8 (what h5py writes for `str` and reads
+/// back as `str`), read in every flavour (`read`).
 enum HDF5Strings {
     /// A variable-length UTF-8 string type; the caller closes it.
     static func variableType() -> hid_t {
@@ -20,13 +21,21 @@ enum HDF5Strings {
     }
 
     /// Reads `count` strings through `read`, which fills a buffer in the memory type it is given.
-    /// Handles both variable-length strings and fixed-length ones (NUL- or space-padded, as numpy writes them).
+    ///
+    /// Every flavour h5py and numpy write reads back as written: variable-length strings (`str`, or `bytes` with
+    /// `h5py.string_dtype('ascii')`) and fixed-length ones (`np.bytes_`, `h5py.string_dtype(length=n)`), in ASCII or
+    /// UTF-8, null-terminated, null-padded or space-padded. The memory type keeps the stored character set and padding
+    /// (HDF5 converts neither between ASCII and UTF-8, and converting a null-padded field of n bytes to a
+    /// null-terminated one of n bytes drops its last character); the padding is then removed as the stored type says.
     static func read(count: Int, storedType: hid_t, space: hid_t, read: (hid_t, UnsafeMutableRawPointer) -> herr_t)
         -> [String]?
     {
+        let characterSet = H5Tget_cset(storedType)
+        guard characterSet == H5T_CSET_ASCII || characterSet == H5T_CSET_UTF8 else { return nil }
         if H5Tis_variable_str(storedType) > 0 {
             let memoryType = variableType()
             defer { H5Tclose(memoryType) }
+            H5Tset_cset(memoryType, characterSet)
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             let status = pointers.withUnsafeMutableBytes { read(memoryType, $0.baseAddress!) }
             guard status >= 0 else { return nil }
@@ -35,18 +44,27 @@ enum HDF5Strings {
             return strings
         }
         let size = H5Tget_size(storedType)
-        guard size > 0 else { return nil }
+        let padding = H5Tget_strpad(storedType)
+        guard size > 0, padding != H5T_STR_ERROR else { return nil }
         let memoryType = H5Tcopy(sk_h5t_c_s1())
         defer { H5Tclose(memoryType) }
-        H5Tset_size(memoryType, size)
+        guard H5Tset_size(memoryType, size) >= 0, H5Tset_cset(memoryType, characterSet) >= 0,
+              H5Tset_strpad(memoryType, padding) >= 0
+        else { return nil }
         var bytes = [UInt8](repeating: 0, count: count * size)
         let status = bytes.withUnsafeMutableBytes { read(memoryType, $0.baseAddress!) }
         guard status >= 0 else { return nil }
-        return (0..<count).map { i in
-            var field = bytes[(i * size)..<((i + 1) * size)]
-            while let last = field.last, last == 0 || last == 32 { field = field.dropLast() }
-            return String(decoding: field.prefix { $0 != 0 }, as: UTF8.self)
+        return (0..<count).map { i in fixedField(bytes[(i * size)..<((i + 1) * size)], padding: padding) }
+    }
+
+    /// The text of one fixed-length field: up to its first NUL (null-terminated or null-padded), or without its
+    /// trailing spaces (space-padded).
+    static func fixedField(_ field: ArraySlice<UInt8>, padding: H5T_str_t) -> String {
+        var text = field.prefix { $0 != 0 }
+        if padding == H5T_STR_SPACEPAD {
+            while text.last == 32 { text = text.dropLast() }
         }
+        return String(decoding: text, as: UTF8.self)
     }
 }
 
