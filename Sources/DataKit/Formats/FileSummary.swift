@@ -67,6 +67,7 @@ public struct FileSummary: Codable, Sendable {
 
     /// Walks the whole file; numeric datasets get statistics.
     public static func of(_ file: HDF5File) throws -> FileSummary {
+        try file.requireReadableVersion()
         var summary = FileSummary(
             path: file.path, kind: try file.attribute(RootAttribute.kind)?.stringValue,
             formatVersion: try file.attribute(RootAttribute.formatVersion)?.intValue, history: try file.history(),

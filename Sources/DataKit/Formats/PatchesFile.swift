@@ -21,12 +21,15 @@ public struct PatchGeometry: Sendable, Equatable {
         try file.setAttribute("color", .string(channels == 3 ? "rgb" : "gray"))
     }
 
+    /// The largest patch side a file may record (far beyond any image patch; keeps h · w · c from overflowing).
+    public static let maxSide = 1 << 16
+
     /// The geometry recorded in `file`'s root attributes, or nil when it records none.
     public static func read(from file: HDF5File) throws -> PatchGeometry? {
         guard let h = try file.attribute("patch_height")?.intValue, let w = try file.attribute("patch_width")?.intValue
         else { return nil }
         let c = try file.attribute("channels")?.intValue ?? 1
-        guard h > 0, w > 0, c == 1 || c == 3 else {
+        guard (1...maxSide).contains(h), (1...maxSide).contains(w), c == 1 || c == 3 else {
             throw SparseKitError.badInput(file.path, "has an invalid patch geometry \(h)×\(w)×\(c)")
         }
         return PatchGeometry(height: h, width: w, channels: c)
@@ -55,26 +58,51 @@ extension HDF5File {
     }
 }
 
-/// Fails with a clear line if any value in `values` (rows of `rowLength` starting at row `firstRow`) is NaN or Inf.
+/// The largest magnitude a value read from a file may have. Squares and sums of squares of values up to 10¹⁵
+/// (10³⁰ each) stay far inside float32's range (3.4·10³⁸) even summed over 10⁸ terms, so whitening and training
+/// never overflow to Inf on data that passed the readers; no image, feature count or TF-IDF weight comes near it.
+public let valueMagnitudeBound: Float = 1e15
+
+/// Fails with a clear line if any value in `values` (rows of `rowLength` starting at row `firstRow`) is NaN or Inf,
+/// or beyond ±`valueMagnitudeBound`.
 public func requireFinite(_ values: UnsafeBufferPointer<Float>, rowLength: Int, firstRow: Int, file: String,
                           dataset: String) throws
 {
-    for (i, x) in values.enumerated() where !x.isFinite {
-        throw SparseKitError.badInput(file, "\(dataset) holds \(x.isNaN ? "NaN" : "Inf") at row \(firstRow + i / rowLength)")
+    for (i, x) in values.enumerated() where !(abs(x) <= valueMagnitudeBound) {
+        let what = x.isNaN ? "NaN" : x.isInfinite ? "Inf" : "\(x), beyond ±\(valueMagnitudeBound),"
+        throw SparseKitError.badInput(file, "\(dataset) holds \(what) at row \(firstRow + i / rowLength)")
     }
 }
 
 extension HDF5File {
-    /// The `/data` matrix of a `patches` or `whitened` file, every value checked finite (NaN/Inf named by row).
+    /// The `/data` rows of a `patches` or `whitened` file (of `allowed` kinds) and the patch geometry the file
+    /// records, checked against each other: patches have h · w · c values; whitened rows too, or, PCA-whitened, as
+    /// many as the components of the stored `/whitening/matrix` [K, h · w · c]. Every tool that reads such rows
+    /// opens them here; the values are checked as they are read (`readFiniteRows`).
+    public func patchRows(_ allowed: FileKind...) throws -> (data: HDF5Dataset, geometry: PatchGeometry?) {
+        let kind = try requireKind(oneOf: allowed)
+        let data = try dataMatrixDataset()
+        guard let geometry = try PatchGeometry.read(from: self) else { return (data, nil) }
+        let columns = data.shape[1]
+        let components = kind == .whitened && exists("/whitening/matrix") ? try dataset("/whitening/matrix").shape : []
+        guard columns == geometry.dimension || components == [columns, geometry.dimension] else {
+            throw SparseKitError.badInput(path, "records patches of \(geometry.height)×\(geometry.width)×\(geometry.channels) "
+                + "= \(geometry.dimension) values (patch_height × patch_width × channels), but its /data rows hold \(columns)")
+        }
+        return (data, geometry)
+    }
+}
+
+extension HDF5File {
+    /// The `/data` matrix of a `patches` or `whitened` file (`patchRows`), every value checked (`requireFinite`).
     public func readDataMatrix() throws -> Matrix {
-        try requireKind(.patches, .whitened)
-        let ds = try dataMatrixDataset()
+        let ds = try patchRows(.patches, .whitened).data
         return try ds.readFiniteRows(0..<ds.shape[0])
     }
 }
 
 extension HDF5Dataset {
-    /// Rows `range` of a 2-D numeric dataset as a float matrix, every value checked finite (NaN/Inf named by row).
+    /// Rows `range` of a 2-D numeric dataset as a float matrix, every value checked (`requireFinite`).
     public func readFiniteRows(_ range: Range<Int>) throws -> Matrix {
         let m = Matrix(rows: range.count, cols: shape[1], storage: try readRows(range.lowerBound, count: range.count,
                                                                                  as: Float.self))

@@ -21,9 +21,8 @@ public struct ShuffledRowReader: ShuffledBlockReading {
 
     public init(file: HDF5File, blockRows: Int = 4096, bufferBlocks: Int = 16) throws {
         precondition(blockRows > 0 && bufferBlocks > 0, "ShuffledRowReader: empty blocks or buffer")
-        _ = try file.requireKind(.patches, .whitened)
         self.file = file
-        dataset = try file.dataMatrixDataset()
+        dataset = try file.patchRows(.patches, .whitened).data
         self.blockRows = blockRows
         self.bufferBlocks = bufferBlocks
     }

@@ -43,7 +43,7 @@ public struct TilesJob: Sendable {
             let w = try file.readMatrix(source)
             tiles = w.transposed.rowSlice(0..<min(count, w.cols))
         } else {
-            let data = try file.dataMatrixDataset()
+            let data = try file.patchRows(.patches, .whitened).data
             let rows = min(count, data.shape[0])
             tiles = Matrix(rows: rows, cols: data.shape[1], storage: try data.readRows(0, count: rows, as: Float.self))
             source = "/data rows"

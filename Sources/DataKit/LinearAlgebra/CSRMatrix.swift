@@ -8,8 +8,10 @@ public struct CSRMatrix: Equatable, Sendable {
     public private(set) var values: [Float]
 
     /// Validates and wraps the three arrays: `indptr` starts at 0, never decreases and ends at `values.count`;
-    /// column indices lie in `0..<cols` and increase strictly within each row.
-    public init(rows: Int, cols: Int, indptr: [Int64], indices: [Int64], values: [Float]) throws {
+    /// column indices lie in `0..<cols` and increase strictly within each row; values are finite and within
+    /// ±`valueMagnitudeBound`. Every CSR group every tool reads (`readCSR`, `readCSRRows`) is checked here.
+    /// Rows are named in errors counting from `firstRow` (the file row of the first, when these are a slice).
+    public init(rows: Int, cols: Int, indptr: [Int64], indices: [Int64], values: [Float], firstRow: Int = 0) throws {
         func bad(_ problem: String) -> SparseKitError { .badInput(nil, "invalid CSR matrix: \(problem)") }
         guard rows >= 0, cols >= 0 else { throw bad("negative shape \(rows)×\(cols)") }
         guard indptr.count == rows + 1 else { throw bad("indptr has \(indptr.count) entries, expected \(rows + 1)") }
@@ -17,14 +19,18 @@ public struct CSRMatrix: Equatable, Sendable {
         guard indptr.first == 0, indptr.last == Int64(values.count) else {
             throw bad("indptr must run from 0 to \(values.count)")
         }
-        for i in 0..<rows where indptr[i] > indptr[i + 1] { throw bad("indptr decreases at row \(i)") }
+        for i in 0..<rows where indptr[i] > indptr[i + 1] { throw bad("indptr decreases at row \(firstRow + i)") }
         for i in 0..<rows {
             let (start, end) = (indptr[i], indptr[i + 1])
             var previous: Int64 = -1
             for k in Int(start)..<Int(end) {
                 let j = indices[k]
-                guard j >= 0, j < cols else { throw bad("row \(i) has column \(j) outside 0..<\(cols)") }
-                guard j > previous else { throw bad("row \(i) has unsorted or duplicate column \(j)") }
+                guard j >= 0, j < cols else { throw bad("row \(firstRow + i) has column \(j) outside 0..<\(cols)") }
+                guard j > previous else { throw bad("row \(firstRow + i) has unsorted or duplicate column \(j)") }
+                guard abs(values[k]) <= valueMagnitudeBound else {
+                    let x = values[k]
+                    throw bad("row \(firstRow + i) holds \(x.isNaN ? "NaN" : x.isInfinite ? "Inf" : "\(x), beyond ±\(valueMagnitudeBound),") at column \(j)")
+                }
                 previous = j
             }
         }
@@ -218,7 +224,8 @@ extension HDF5File {
             guard first >= 0, count >= 0 else { throw SparseKitError.badInput(nil, "indptr decreases near row \(range.lowerBound)") }
             return try CSRMatrix(rows: range.count, cols: shape.cols, indptr: pointers.map { $0 - pointers[0] },
                                  indices: try dataset(groupPath + "/indices").readRows(first, count: count, as: Int64.self),
-                                 values: try dataset(groupPath + "/data").readRows(first, count: count, as: Float.self))
+                                 values: try dataset(groupPath + "/data").readRows(first, count: count, as: Float.self),
+                                 firstRow: range.lowerBound)
         }
     }
 

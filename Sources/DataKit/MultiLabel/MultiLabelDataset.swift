@@ -65,7 +65,9 @@ public struct MultiLabelDataset: Sendable, Equatable {
         let features: CSRMatrix
         switch file.kind(of: "/features") {
         case .group: features = try file.readCSR("/features")
-        case .dataset: features = CSRMatrix(dense: try file.readMatrix("/features"))
+        case .dataset:
+            let dense = try file.dataMatrixDataset("/features")
+            features = CSRMatrix(dense: try dense.readFiniteRows(0..<dense.shape[0]))
         default: throw SparseKitError.badInput(file.path, "has no /features")
         }
         let labels = try file.readCSR("/labels")
@@ -83,14 +85,34 @@ public struct MultiLabelDataset: Sendable, Equatable {
         var splits: [Split] = []
         if file.kind(of: "/splits") == .group {
             for name in try file.children(of: "/splits") {
-                let rows = try file.read("/splits/" + name, as: Int64.self).values
-                if let bad = rows.first(where: { $0 < 0 || $0 >= Int64(features.rows) }) {
-                    throw SparseKitError.badInput(file.path, "/splits/\(name) holds row \(bad), outside 0..<\(features.rows)")
-                }
-                splits.append(Split(name: name, rows: rows))
+                splits.append(Split(name: name, rows: try file.splitRows(name, rowCount: features.rows)))
             }
         }
         return MultiLabelDataset(features: features, labels: labels, featureNames: featureNames, labelNames: labelNames,
                                  splits: splits, sourceFormat: try file.attribute("source_format")?.stringValue ?? "")
+    }
+}
+
+extension HDF5File {
+    /// The rows of split `name` of a `multilabel` file with `rowCount` rows: `/splits/<name>` must be a 1-D array of
+    /// integers (not floats, which HDF5 would silently truncate), each a row in `0..<rowCount`, none twice.
+    public func splitRows(_ name: String, rowCount: Int) throws -> [Int64] {
+        let splitPath = "/splits/" + name
+        let ds = try dataset(splitPath)
+        guard ds.elementClass == .integer, ds.shape.count == 1 else {
+            throw SparseKitError.badInput(path, "\(splitPath) must be a 1-D array of integer row numbers, found \(ds.typeDescription) "
+                + "of shape \(ds.shape)")
+        }
+        let rows = try read(splitPath, as: Int64.self).values
+        var seen = Set<Int64>(minimumCapacity: rows.count)
+        for (k, row) in rows.enumerated() {
+            guard row >= 0, row < Int64(rowCount) else {
+                throw SparseKitError.badInput(path, "\(splitPath) holds row \(row) at index \(k), outside 0..<\(rowCount)")
+            }
+            guard seen.insert(row).inserted else {
+                throw SparseKitError.badInput(path, "\(splitPath) holds row \(row) twice (again at index \(k))")
+            }
+        }
+        return rows
     }
 }

@@ -65,12 +65,7 @@ public struct MultiLabelRowReader: ShuffledBlockReading {
             let known = file.kind(of: "/splits") == .group ? try file.children(of: "/splits").joined(separator: ", ") : ""
             throw SparseKitError.badInput(file.path, "has no split '\(split)' (splits: \(known.isEmpty ? "none" : known))")
         }
-        let rows = try file.read(splitPath, as: Int64.self).values
-        let total = fileRowCount
-        if let bad = rows.first(where: { $0 < 0 || $0 >= Int64(total) }) {
-            throw SparseKitError.badInput(file.path, "\(splitPath) holds row \(bad), outside 0..<\(total)")
-        }
-        fileRows = rows.map { Int($0) }
+        fileRows = try file.splitRows(split, rowCount: fileRowCount).map { Int($0) }
     }
 
     /// The bytes the rows' features and labels would take in memory (float32 values, int64 indices).

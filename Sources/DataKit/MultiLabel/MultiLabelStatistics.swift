@@ -20,32 +20,18 @@ public struct MultiLabelStatistics: Codable, Sendable, Equatable {
     public var topLabels: [LabelCount]
     public var splits: [String: Int]
 
-    /// Reads only what it needs: the labels, the names, the splits, and the features' shape and non-zero count.
+    /// Reads the file as every other tool does (`MultiLabelDataset.read`, which checks the CSR groups, the names and
+    /// the splits against each other), so that what sk-inspect describes is what the other tools accept.
     public static func of(_ file: HDF5File, top: Int = 10) throws -> MultiLabelStatistics {
-        try file.requireKind(.multilabel)
-        let labels = try file.readCSR("/labels")
-        let (featureCount, featureNonZeros): (Int, Int)
-        switch file.kind(of: "/features") {
-        case .group:
-            guard let shape = try file.attribute("shape", of: "/features")?.intsValue, shape.count == 2 else {
-                throw SparseKitError.badInput(file.path, "/features has no valid 'shape' attribute")
-            }
-            (featureCount, featureNonZeros) = (shape[1], try file.dataset("/features/data").shape.first ?? 0)
-        case .dataset:
-            let dense = try file.readMatrix("/features")
-            (featureCount, featureNonZeros) = (dense.cols, dense.storage.reduce(0) { $0 + ($1 != 0 ? 1 : 0) })
-        default:
-            throw SparseKitError.badInput(file.path, "has no /features")
-        }
-        let names = file.exists("/label_names") ? try file.readStrings("/label_names") : nil
+        let dataset = try MultiLabelDataset.read(from: file)
+        let labels = dataset.labels
+        let (featureCount, featureNonZeros) = (dataset.features.cols, dataset.features.nonZeros)
+        let names = dataset.labelNames
         var counts = [Int](repeating: 0, count: labels.cols)
         for j in labels.indices { counts[Int(j)] += 1 }
         let without = (0..<labels.rows).reduce(0) { $0 + (labels.indptr[$1] == labels.indptr[$1 + 1] ? 1 : 0) }
         let ranked = counts.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }.prefix(top)
-        var splits: [String: Int] = [:]
-        if file.kind(of: "/splits") == .group {
-            for name in try file.children(of: "/splits") { splits[name] = try file.dataset("/splits/" + name).shape.first ?? 0 }
-        }
+        let splits = Dictionary(dataset.splits.map { ($0.name, $0.rows.count) }) { first, _ in first }
         let n = max(labels.rows, 1)
         let cardinality = Double(labels.nonZeros) / Double(n)
         return MultiLabelStatistics(

@@ -22,6 +22,22 @@ public struct PatchFilter: Sendable, Equatable {
     /// kernel (radius 4σ) stays a small array.
     public static let sigmas: ClosedRange<Double> = 0...1000
 
+    /// Refuses a difference of Gaussians that would make every patch of `geometry` zero (σ1 = σ2, including 0,0) or
+    /// whose σ exceeds the patch's longer side: beyond it G(σ) ∗ x is close to the patch's mean, and the kernel (radius
+    /// 4σ) only costs time (`--dog 1e6,2e6` ran for minutes on 8 × 8 patches).
+    public func validate(for geometry: PatchGeometry?) throws {
+        guard let (s1, s2) = dog else { return }
+        guard s1 != s2 else {
+            throw SparseKitError.usage("--dog \(s1),\(s2) has equal sigmas: G(σ)∗x − G(σ)∗x is zero for every patch")
+        }
+        guard let geometry else { return }  // `apply` refuses a DoG without geometry
+        let limit = Double(max(geometry.height, geometry.width))
+        guard max(s1, s2) <= limit else {
+            throw SparseKitError.usage("--dog \(s1),\(s2) has a sigma beyond \(Int(limit)) pixels, the longer side of the "
+                + "\(geometry.height)×\(geometry.width) patches (a Gaussian that wide only averages the patch)")
+        }
+    }
+
     /// The normalised 1-D Gaussian kernel of `sigma`, radius ⌊4σ + 0.5⌋ (as scipy builds it).
     public static func gaussianKernel(sigma: Double) -> [Float] {
         guard sigma > 0 else { return [1] }

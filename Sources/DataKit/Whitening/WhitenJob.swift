@@ -42,15 +42,15 @@ public struct WhitenJob: Sendable {
     private func runSingleThreadedBLAS(progress: (String, Int, Int) -> Void) throws -> Summary {
         let output = try AtomicOutput(path: output)
         let file = try HDF5File.open(input)
-        try file.requireKind(.patches)
-        let data = try file.dataMatrixDataset()
+        let (data, geometry) = try file.patchRows(.patches)
         let (n, d) = (data.shape[0], data.shape[1])
-        let geometry = try PatchGeometry.read(from: file)
 
         var stored: WhiteningTransform?
         let filter: PatchFilter
         switch source {
-        case .fit(_, _, _, let f): filter = f
+        case .fit(_, _, _, let f):
+            try f.validate(for: geometry)
+            filter = f
         case .stored(let path):
             let fitted = try HDF5File.open(path)
             // A whitened file, or a model trained on one (sk-train copies the transform into the model).

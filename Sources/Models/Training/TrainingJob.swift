@@ -54,11 +54,8 @@ public struct TrainingJob<T: Trainer> {
         let atomic = try AtomicOutput(path: output)
         try atomic.checkCreatable()
         let data = try HDF5File.open(input)
-        let geometry = try PatchGeometry.read(from: data)
-        if let geometry, data.exists("/data"), let columns = try data.dataset("/data").shape.last, columns != geometry.dimension {
-            throw SparseKitError.badInput(input, "records patches of \(geometry.height)×\(geometry.width)×\(geometry.channels) "
-                + "= \(geometry.dimension) values, but its /data rows hold \(columns)")
-        }
+        let kind = try data.fileKind()
+        let geometry = kind == .patches || kind == .whitened ? try data.patchRows(kind).geometry : nil
         let resumed = try resume.map { try HDF5File.open($0) }
         var trainer = self.trainer
         if let resumed { trainer.seed = try seed(resuming: resumed) }

@@ -9,8 +9,7 @@ public enum ModelInput {
         -> HDF5Dataset
     {
         let file = try HDF5File.open(path)
-        try file.requireKind(.patches, .whitened)
-        let data = try file.dataMatrixDataset()
+        let data = try file.patchRows(.patches, .whitened).data
         try check(columns: data.shape[1], file: file, model: model, modelFile: modelFile, dimension: dimension)
         return data
     }
