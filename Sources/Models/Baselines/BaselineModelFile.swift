@@ -41,6 +41,9 @@ extension BaselineDensity: TrainedModel {
         let (mean, meanShape) = try file.read("/model/mean", as: Double.self)
         let d = mean.count
         guard meanShape == [d], d > 0 else { throw SparseKitError.badInput(file.path, "/model/mean is not a vector") }
+        if let k = mean.firstIndex(where: { !$0.isFinite }) {
+            throw SparseKitError.badInput(file.path, "/model/mean holds \(mean[k]) at index \(k)")
+        }
         func read(_ name: String, shape: [Int]) throws -> [Double] {
             let (values, stored) = try file.read("/model/" + name, as: Double.self)
             guard stored == shape, values.allSatisfy(\.isFinite) else {
@@ -49,7 +52,7 @@ extension BaselineDensity: TrainedModel {
             return values
         }
         func positive(_ scale: [Double]) throws -> [Double] {
-            guard scale.allSatisfy({ $0 > 0 }) else { throw SparseKitError.badInput(file.path, "/model/scale has a non-positive value") }
+            guard scale.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw SparseKitError.badInput(file.path, "/model/scale has a non-positive value") }
             return scale
         }
         do {

@@ -32,7 +32,10 @@ extension SupervisedPredictor {
         try file.write(layer.bias, shape: [layer.bias.count], to: group + "/bias")
     }
 
-    /// Reads a model written by `write`, checking that the layers fit together.
+    /// Reads a model written by `write`, checking every shape the predictor relies on against the others (the input
+    /// layer F × H₁, each hidden layer H_k → H_k+1, the label head → C and the level head → L0), the attributes
+    /// (L0 ≥ 1, for SDLGM L0 ≤ C; `latents` = C) and that every value is finite, so that a model read here cannot
+    /// trap in a layer later.
     public static func read(from file: HDF5File) throws -> (predictor: SupervisedPredictor, maxActive: Int) {
         try file.requireKind(.model)
         guard try file.attribute("model")?.stringValue == "sdlgm",
@@ -40,41 +43,66 @@ extension SupervisedPredictor {
               case .int(let maxActive)? = try file.attribute("max_active"),
               case .double(let meanCount)? = try file.attribute("mean_label_count")
         else { throw SparseKitError.badInput(file.path, "is not a supervised SDLGM model (attributes model, method, max_active)") }
-        let (frequencies, _) = try file.read("/model/label_frequencies", as: Double.self)
+        func bad(_ problem: String) -> SparseKitError { .badInput(file.path, problem) }
+        let (frequencies, frequencyShape) = try file.read("/model/label_frequencies", as: Double.self)
+        let labels = frequencies.count
+        guard frequencyShape == [labels], labels > 0, frequencies.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw bad("/model/label_frequencies must be a vector of C ≥ 1 finite, non-negative counts (shape \(frequencyShape))")
+        }
+        guard meanCount.isFinite, meanCount >= 0 else { throw bad("attribute mean_label_count is \(meanCount)") }
+        guard maxActive >= 1, method != .sdlgm || maxActive <= labels else {
+            throw bad("attribute max_active = \(maxActive) is outside 1...\(labels), the number of labels")
+        }
+        if let latents = try file.attribute("latents"), latents.intValue != labels {
+            throw bad("attribute latents = \(latents) but /model/label_frequencies has \(labels) labels")
+        }
         guard method != .mostFrequent else {
             return (SupervisedPredictor(method: method, network: nil, labelFrequencies: frequencies, meanLabelCount: meanCount), maxActive)
         }
-        func linear(_ group: String) throws -> Linear {
+        /// The layer in `group` taking `inputs` values to `outputs` values (nil: any), every value finite.
+        func linear(_ group: String, inputs: Int, outputs: Int? = nil) throws -> Linear {
             let weight = try file.readMatrix(group + "/weight")
-            let (bias, _) = try file.read(group + "/bias", as: Float.self)
-            guard bias.count == weight.rows else { throw SparseKitError.badInput(file.path, "\(group): bias and weight differ in size") }
+            let (bias, biasShape) = try file.read(group + "/bias", as: Float.self)
+            guard weight.cols == inputs else {
+                throw bad("\(group)/weight takes \(weight.cols) inputs (shape [\(weight.rows), \(weight.cols)]), the layer before gives \(inputs)")
+            }
+            if let outputs, weight.rows != outputs {
+                throw bad("\(group)/weight gives \(weight.rows) outputs (shape [\(weight.rows), \(weight.cols)]), expected \(outputs)")
+            }
+            guard biasShape == [weight.rows] else { throw bad("\(group)/bias has shape \(biasShape), expected [\(weight.rows)]") }
+            guard weight.isFinite, bias.allSatisfy(\.isFinite) else { throw bad("\(group) holds NaN or Inf") }
             return Linear(weight: weight, bias: bias)
         }
         let inputWeight = try file.readMatrix("/model/input/weight")
-        let (inputBias, _) = try file.read("/model/input/bias", as: Float.self)
+        let (inputBias, inputBiasShape) = try file.read("/model/input/bias", as: Float.self)
+        guard inputBiasShape == [inputWeight.cols] else {
+            throw bad("/model/input/bias has shape \(inputBiasShape), expected [\(inputWeight.cols)] (the columns of /model/input/weight)")
+        }
+        guard inputWeight.isFinite, inputBias.allSatisfy(\.isFinite) else { throw bad("/model/input holds NaN or Inf") }
+        if method == .oneVsAll, inputWeight.cols != labels {
+            throw bad("/model/input/weight gives \(inputWeight.cols) label scores, but the model has \(labels) labels")
+        }
         var generator = SeededGenerator(seed: 0)
-        var network = SupervisedNetwork(features: inputWeight.rows, labels: frequencies.count, hidden: [], maxActive: nil,
+        var network = SupervisedNetwork(features: inputWeight.rows, labels: labels, hidden: [], maxActive: nil,
                                         typicalNonZeros: 1, generator: &generator)
         network.input.weight = inputWeight
         network.input.bias = inputBias
         network.input.weightGradient = Matrix(rows: inputWeight.rows, cols: inputWeight.cols)
         network.input.biasGradient = [Float](repeating: 0, count: inputBias.count)
         if method == .sdlgm {
-            guard case .int(let layers)? = try file.attribute("hidden_layers") else {
-                throw SparseKitError.badInput(file.path, "has no hidden_layers attribute")
+            guard case .int(let layers)? = try file.attribute("hidden_layers"), layers >= 0 else {
+                throw bad("has no valid hidden_layers attribute")
             }
-            network.hidden = try (0..<layers).map { try linear("/model/hidden\($0)") }
-            network.labelHead = try linear("/model/labels")
-            network.levelHead = try linear("/model/level")
+            var width = inputWeight.cols
+            for k in 0..<layers {
+                guard file.kind(of: "/model/hidden\(k)") == .group else { throw bad("has hidden_layers = \(layers) but no /model/hidden\(k)") }
+                let layer = try linear("/model/hidden\(k)", inputs: width)
+                network.hidden.append(layer)
+                width = layer.outputs
+            }
+            network.labelHead = try linear("/model/labels", inputs: width, outputs: labels)
+            network.levelHead = try linear("/model/level", inputs: width, outputs: maxActive)
         }
-        var width = inputWeight.cols
-        for layer in network.denseLayers.dropLast(method == .sdlgm ? 2 : 0) {
-            guard layer.inputs == width else { throw SparseKitError.badInput(file.path, "layer sizes do not chain") }
-            width = layer.outputs
-        }
-        guard network.labels == frequencies.count, inputBias.count == inputWeight.cols,
-              network.parameters.allSatisfy(\.isFinite)
-        else { throw SparseKitError.badInput(file.path, "holds inconsistent or non-finite weights") }
         return (SupervisedPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount), maxActive)
     }
 }

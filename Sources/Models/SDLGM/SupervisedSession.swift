@@ -35,15 +35,23 @@ public struct SupervisedSession: TrainingSession {
             trainingRows = trainer.method == .sdlgm ? (0..<x.rows).filter { y.indptr[$0 + 1] > y.indptr[$0] } : Array(0..<x.rows)
         case .stream(let reader):
             guard reader.rows > 0 else { throw SparseKitError.usage("no training points") }
+        /// L0 is a number of labels, so it cannot exceed C (the level head would have levels no label set reaches).
+        func requireLevelsWithin(_ labels: Int) throws {
+            guard trainer.method != .sdlgm || trainer.maxActive <= labels else {
+                throw SparseKitError.usage("--max-active \(trainer.maxActive) exceeds the \(labels) labels of the data (L0 ≤ C)")
+            }
+        }
             tally = .init(labels: reader.labelCount)
             var featureNonZeros = 0
             for first in stride(from: 0, to: reader.rows, by: reader.blockRows) {  // a first pass over labels and row lengths
+            try requireLevelsWithin(y.cols)
                 let range = first..<min(reader.rows, first + reader.blockRows)
                 tally.add(try reader.readLabels(range), maxActive: trainer.maxActive)
                 featureNonZeros += try reader.featureCounts(range).reduce(0, +)
             }
             (features, typicalNonZeros) = (reader.featureCount, max(1, featureNonZeros / reader.rows))
             trainingRows = []
+            try requireLevelsWithin(reader.labelCount)
         }
         (self.trainer, self.source, self.tally) = (trainer, source, tally)
         generator = SeededGenerator(seed: trainer.seed)

@@ -9,6 +9,10 @@ import Foundation
 extension UnsupervisedSDLGM: TrainedModel {
     public var modelKind: ModelKind { .unsupervisedSDLGM }
 
+    /// The log σ² a model file may hold: σ² from 10⁻²⁶ to 10²⁶, where the Gaussian likelihood of rows within the
+    /// readers' value bound stays finite (a log σ² of 10³⁰ turned every ELBO into NaN).
+    public static let logNoiseVarianceRange: ClosedRange<Float> = -60...60
+
     /// Writes the layers, log σ² and the attributes that describe the model.
     public func write(to file: HDF5File) throws {
         try file.createGroup("/model")
@@ -56,13 +60,28 @@ extension UnsupervisedSDLGM: TrainedModel {
             return MLP(layers: layers)
         }
         let (encoder, decoder) = (try network("encoder"), try network("decoder"))
-        let (logSigma2, _) = try file.read("/model/log_sigma2", as: Float.self)
-        guard decoder.outputs == encoder.inputs, encoder.outputs == maxActive + 3 * decoder.inputs, maxActive >= 1,
-              maxActive <= decoder.inputs, logSigma2.count == 1, logSigma2[0].isFinite
-        else {
-            throw SparseKitError.badInput(file.path, "encoder, decoder, max_active and log_sigma2 do not fit together")
+        let (logSigma2, logSigma2Shape) = try file.read("/model/log_sigma2", as: Float.self)
+        func bad(_ problem: String) -> SparseKitError { .badInput(file.path, problem) }
+        let (dimension, latents) = (encoder.inputs, decoder.inputs)
+        guard decoder.outputs == dimension else {
+            throw bad("/model/decoder gives \(decoder.outputs) values but /model/encoder takes \(dimension)")
         }
-        return UnsupervisedSDLGM(encoder: encoder, decoder: decoder, logNoiseVariance: logSigma2[0], maxActive: maxActive,
+        guard maxActive >= 1, maxActive <= latents else {
+            throw bad("attribute max_active = \(maxActive) is outside 1...\(latents), the latents /model/decoder takes")
+        }
+        if let stored = try file.attribute("latents"), stored.intValue != latents {
+            throw bad("attribute latents = \(stored) but /model/decoder takes \(latents) latents")
+        }
+        guard encoder.outputs == maxActive + 3 * latents else {
+            throw bad("/model/encoder gives \(encoder.outputs) values, expected max_active + 3 × latents = \(maxActive + 3 * latents)")
+        }
+        guard logSigma2Shape.isEmpty || logSigma2Shape == [1], let logSigma2 = logSigma2.first,
+              UnsupervisedSDLGM.logNoiseVarianceRange.contains(logSigma2)
+        else {
+            throw bad("/model/log_sigma2 must be one value in \(UnsupervisedSDLGM.logNoiseVarianceRange) (found \(logSigma2) "
+                + "of shape \(logSigma2Shape))")
+        }
+        return UnsupervisedSDLGM(encoder: encoder, decoder: decoder, logNoiseVariance: logSigma2, maxActive: maxActive,
                                  likelihood: likelihood)
     }
 }

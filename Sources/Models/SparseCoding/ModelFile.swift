@@ -22,14 +22,22 @@ extension SparseCodingModel: TrainedModel {
             throw SparseKitError.badInput(file.path, "is not an ES-SC model (attribute model is not 'es-sc')")
         }
         let w = try file.readMatrix("/model/W")
-        let (lambda, _) = try file.read("/model/lambda", as: Float.self)
-        let (sigma2, _) = try file.read("/model/sigma2", as: Float.self)
-        guard lambda.count == w.cols, sigma2.count == 1 else {
-            throw SparseKitError.badInput(file.path, "/model/lambda has \(lambda.count) values for \(w.cols) columns of W")
+        let (lambda, lambdaShape) = try file.read("/model/lambda", as: Float.self)
+        let (sigma2, sigma2Shape) = try file.read("/model/sigma2", as: Float.self)
+        func bad(_ problem: String) -> SparseKitError { .badInput(file.path, problem) }
+        guard w.rows > 0, w.cols > 0, w.isFinite else {
+            throw bad("/model/W must be a non-empty D × H matrix of finite values (shape [\(w.rows), \(w.cols)])")
         }
-        guard w.isFinite, lambda.allSatisfy({ $0 > 0 && $0.isFinite }), sigma2[0] > 0, sigma2[0].isFinite else {
-            throw SparseKitError.badInput(file.path, "holds non-finite or non-positive parameters")
+        guard lambdaShape == [w.cols] else {
+            throw bad("/model/lambda has shape \(lambdaShape), expected [\(w.cols)] (one value per column of /model/W)")
         }
+        if let k = lambda.firstIndex(where: { !($0 > 0 && $0.isFinite) }) {
+            throw bad("/model/lambda holds \(lambda[k]) at index \(k); every Laplace scale λ is positive and finite")
+        }
+        guard sigma2Shape.isEmpty || sigma2Shape == [1], sigma2.count == 1 else {
+            throw bad("/model/sigma2 has shape \(sigma2Shape), expected a scalar")
+        }
+        guard sigma2[0] > 0, sigma2[0].isFinite else { throw bad("/model/sigma2 is \(sigma2[0]); it must be positive and finite") }
         return SparseCodingModel(w: w, lambda: lambda, sigma2: sigma2[0])
     }
 }
