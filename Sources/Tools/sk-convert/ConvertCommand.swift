@@ -50,10 +50,10 @@ struct ConvertCommand: SparseKitCommand {
     @Option(help: "Mulan XML naming the label attributes (arff).")
     var xml: String?
 
-    @Option(help: "Number of features (libsvm; default: inferred).")
+    @Option(parsing: .unconditional, help: "Number of features (libsvm; default: inferred).")
     var features: Int?
 
-    @Option(help: "Number of labels (libsvm; default: inferred).")
+    @Option(parsing: .unconditional, help: "Number of labels (libsvm; default: inferred).")
     var labels: Int?
 
     @Flag(help: "Store /features as a dense float32 matrix instead of CSR.")
@@ -62,7 +62,7 @@ struct ConvertCommand: SparseKitCommand {
     @Option(name: .customLong("split-file"), help: "XC split file (repeatable): 1-based row numbers, one column per split.")
     var splitFiles: [String] = []
 
-    @Option(name: .customLong("split-column"), help: "Which column of the split files to use (1-based; default 1).")
+    @Option(name: .customLong("split-column"), parsing: .unconditional, help: "Which column of the split files to use (1-based; default 1).")
     var splitColumn: Int?
 
     @Option(name: .customLong("split-names"), help: ArgumentHelp("Split names for the input files, one each.", valueName: "NAME1,NAME2,…"))

@@ -55,25 +55,25 @@ struct EvalCommand: SparseKitCommand {
     @Option(name: .customLong("loglik-method"), help: "ES-SC log-likelihood estimator, with --loglik: ais (annealed importance sampling; the default) or is (importance sampling with the fitted q).")
     var loglikMethod: SparseCodingEvaluation.LikelihoodMethod?
 
-    @Option(help: "AIS chains K per point (ES-SC with --loglik or --bdmc; default \(AnnealedImportanceSampling.defaultChains)).")
+    @Option(parsing: .unconditional, help: "AIS chains K per point (ES-SC with --loglik or --bdmc; default \(AnnealedImportanceSampling.defaultChains)).")
     var chains: Int?
 
-    @Option(help: "AIS temperatures T (ES-SC with --loglik or --bdmc; default \(AnnealedImportanceSampling.defaultTemperatures)).")
+    @Option(parsing: .unconditional, help: "AIS temperatures T (ES-SC with --loglik or --bdmc; default \(AnnealedImportanceSampling.defaultTemperatures)).")
     var temperatures: Int?
 
-    @Option(help: "Check AIS by bidirectional Monte Carlo on this many points simulated from the ES-SC model.")
+    @Option(parsing: .unconditional, help: "Check AIS by bidirectional Monte Carlo on this many points simulated from the ES-SC model.")
     var bdmc: Int?
 
     @Flag(name: .customLong("per-point"), help: "With --loglik and --json (ES-SC): also every point's ELBO, log-likelihood, log-weight variance and ESS (perPoint).")
     var perPoint = false
 
-    @Option(help: "Importance samples per point (ES-SC --loglik-method is; unsupervised SDLGM --loglik; default 1000).")
+    @Option(parsing: .unconditional, help: "Importance samples per point (ES-SC --loglik-method is; unsupervised SDLGM --loglik; default 1000).")
     var samples: Int?
 
-    @Option(help: "Seed of the samplers (ES-SC with --loglik or --bdmc; unsupervised SDLGM; default 0).")
+    @Option(parsing: .unconditional, help: "Seed of the samplers (ES-SC with --loglik or --bdmc; unsupervised SDLGM; default 0).")
     var seed: UInt64?
 
-    @Option(name: .customLong("elbo-samples"), help: "Samples per point of the held-out ELBO (unsupervised SDLGM; default 10).")
+    @Option(name: .customLong("elbo-samples"), parsing: .unconditional, help: "Samples per point of the held-out ELBO (unsupervised SDLGM; default 10).")
     var elboSamples: Int?
 
     @Option(help: "The split to evaluate, or 'all' for every row (SDLGM on a 'multilabel' file; default test).")
@@ -82,10 +82,10 @@ struct EvalCommand: SparseKitCommand {
     @Option(name: .customLong("propensity-split"), help: "The split whose labels give the propensities, or 'all' (supervised SDLGM; default train).")
     var propensitySplit: SplitSelection?
 
-    @Option(name: .customLong("propensity-a"), help: "Propensity parameter A (supervised SDLGM; default 0.55).")
+    @Option(name: .customLong("propensity-a"), parsing: .unconditional, help: "Propensity parameter A (supervised SDLGM; default 0.55).")
     var propensityA: Double?
 
-    @Option(name: .customLong("propensity-b"), help: "Propensity parameter B (supervised SDLGM; default 1.5).")
+    @Option(name: .customLong("propensity-b"), parsing: .unconditional, help: "Propensity parameter B (supervised SDLGM; default 1.5).")
     var propensityB: Double?
 
     @OptionGroup var common: CommonOptions
@@ -96,8 +96,10 @@ struct EvalCommand: SparseKitCommand {
         try Bounded.check([Bounded("--samples", samples, 1...10_000_000), Bounded("--elbo-samples", elboSamples, 1...100_000),
                            Bounded("--chains", chains, 1...100_000), Bounded("--temperatures", temperatures, 1...10_000_000),
                            Bounded("--bdmc", bdmc, 1...100_000)])
+        // p_l = 1 / (1 + C (N_l + B)^(−A)): B ≤ 0 takes the logarithm of 0 or less for a label never seen, A ≤ 0 makes
+        // frequent labels rarer; NaN and Inf turn every PSnDCG into NaN.
         for (name, value) in [("--propensity-a", propensityA), ("--propensity-b", propensityB)] {
-            if let value, !value.isFinite { throw ValidationError("\(name) must be a finite number, not \(value)") }
+            if let value, !(value > 0 && value.isFinite) { throw ValidationError("\(name) must be a positive finite number, not \(value)") }
         }
         guard data != nil || bdmc != nil else { throw ValidationError("give a data file (or --bdmc N for an ES-SC model)") }
     }

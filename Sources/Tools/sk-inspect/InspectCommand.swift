@@ -32,13 +32,13 @@ struct InspectCommand: SparseKitCommand {
     @Option(name: .shortAndLong, help: "The PNG to write with --tiles.")
     var output: String?
 
-    @Option(help: "How many tiles to draw, with --tiles (default 100).")
+    @Option(parsing: .unconditional, help: "How many tiles to draw, with --tiles (default 100).")
     var count: Int?
 
     @Option(help: "Per tile, with --tiles: symmetric (around zero) or range (min to max) (default: symmetric for whitened data and models, range for raw patches).")
     var scaling: TileRenderer.Scaling?
 
-    @Option(help: "Pixels per patch pixel, with --tiles, at most \(Self.largestZoom) (default: tiles at least 48 pixels wide).")
+    @Option(parsing: .unconditional, help: "Pixels per patch pixel, with --tiles, at most \(Self.largestZoom) (default: tiles at least 48 pixels wide).")
     var zoom: Int?
 
     @OptionGroup var common: CommonOptions

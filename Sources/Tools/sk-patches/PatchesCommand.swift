@@ -30,28 +30,28 @@ struct PatchesCommand: SparseKitCommand {
     @Option(name: .shortAndLong, help: "The patches file to write.")
     var output: String
 
-    @Option(help: "Patch height in pixels (and width, unless --width is given).")
+    @Option(parsing: .unconditional, help: "Patch height in pixels (and width, unless --width is given).")
     var size = 16
 
-    @Option(help: "Patch width in pixels (default: --size).")
+    @Option(parsing: .unconditional, help: "Patch width in pixels (default: --size).")
     var width: Int?
 
-    @Option(help: "Number of random patches (at most \(Self.largestCount)).")
+    @Option(parsing: .unconditional, help: "Number of random patches (at most \(Self.largestCount)).")
     var count: Int?
 
-    @Option(help: "Seed of the random positions (same seed, same patches; default 0).")
+    @Option(parsing: .unconditional, help: "Seed of the random positions (same seed, same patches; default 0).")
     var seed: UInt64?
 
     @Option(help: "Colour model of the patches.")
     var color = PNGImage.ColorModel.gray
 
-    @Option(name: .customLong("min-std"), help: "Reject patches whose standard deviation is below this value.")
+    @Option(name: .customLong("min-std"), parsing: .unconditional, help: "Reject patches whose standard deviation is below this value.")
     var minStd: Float?
 
     @Flag(help: "Take every patch on a grid instead of random ones.")
     var grid = false
 
-    @Option(help: "Grid spacing in pixels (default: the patch size).")
+    @Option(parsing: .unconditional, help: "Grid spacing in pixels (default: the patch size).")
     var stride: Int?
 
     @OptionGroup var common: CommonOptions

@@ -27,13 +27,13 @@ struct BarsCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The file to write.")
     var output: String
 
-    @Option(help: "Number of data points (at most \(Self.largestCount)).")
+    @Option(parsing: .unconditional, help: "Number of data points (at most \(Self.largestCount)).")
     var count = 1000
 
-    @Option(help: "Noise standard deviation.")
+    @Option(parsing: .unconditional, help: "Noise standard deviation.")
     var noise = 0.1
 
-    @Option(help: "Seed of the sources and the noise.")
+    @Option(parsing: .unconditional, help: "Seed of the sources and the noise.")
     var seed: UInt64 = 0
 
     @OptionGroup var common: CommonOptions

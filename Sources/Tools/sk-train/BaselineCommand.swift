@@ -43,10 +43,10 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "The density: gaussian, laplace or ica.")
     var model: BaselineDensity.Kind
 
-    @Option(help: "L-BFGS iterations at most per smoothing stage (ica; default 300).")
+    @Option(parsing: .unconditional, help: "L-BFGS iterations at most per smoothing stage (ica; default 300).")
     var iterations: Int?
 
-    @Option(help: "0: start ICA at the whitening; another seed starts it at a random rotation (ica; default 0).")
+    @Option(parsing: .unconditional, help: "0: start ICA at the whitening; another seed starts it at a random rotation (ica; default 0).")
     var seed: UInt64?
 
     @OptionGroup var common: CommonOptions

@@ -45,25 +45,25 @@ struct SDLGMCommand: ParsableCommand {
     @Option(help: "sdlgm, or a baseline: one-vs-all, most-frequent (supervised).")
     var method: SupervisedTrainer.Method?
 
-    @Option(name: .customLong("max-active"), help: "L0: the largest label-set size modelled, or the most active features (default 10).")
+    @Option(name: .customLong("max-active"), parsing: .unconditional, help: "L0: the largest label-set size modelled, or the most active features (default 10).")
     var maxActive: Int?
 
     @Option(help: ArgumentHelp("Hidden layer sizes of the shared MLP or the encoder, comma-separated (default 512).", valueName: "S1,S2,…"))
     var hidden: LayerSizes?
 
-    @Option(help: "Epochs (more epochs with --resume; default 20).")
+    @Option(parsing: .unconditional, help: "Epochs (more epochs with --resume; default 20).")
     var epochs: Int?
 
-    @Option(name: .customLong("batch-size"), help: "Minibatch size (default 128).")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Minibatch size (default 128).")
     var batchSize: Int?
 
-    @Option(name: .customLong("learning-rate"), help: "Adam's learning rate (default 0.001).")
+    @Option(name: .customLong("learning-rate"), parsing: .unconditional, help: "Adam's learning rate (default 0.001).")
     var learningRate: Double?
 
     @Option(help: "The split to train on ('all' for every row).")
     var split = SplitSelection.named("train")
 
-    @Option(help: "K: latent features (unsupervised; default 100).")
+    @Option(parsing: .unconditional, help: "K: latent features (unsupervised; default 100).")
     var latents: Int?
 
     @Option(help: "linear or mlp (unsupervised; default linear).")
@@ -75,13 +75,13 @@ struct SDLGMCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Temperatures START:END of both Gumbel-Softmax steps, annealed exponentially per step over the first run's epochs or EPOCHS, then held (unsupervised; default 1:0.5).", valueName: "START:END[:EPOCHS]"))
     var tau: UnsupervisedTrainer.Temperatures?
 
-    @Option(help: "Relaxed samples per point and step (unsupervised; default 1).")
+    @Option(parsing: .unconditional, help: "Relaxed samples per point and step (unsupervised; default 1).")
     var samples: Int?
 
     @Flag(name: .customLong("straight-through"), help: "Hard codes forward, relaxed gradients backward (unsupervised).")
     var straightThrough = false
 
-    @Option(name: .customLong("kl-warmup"), help: "Epochs over which the KL terms' weight rises from 0 to 1 (unsupervised; default 0).")
+    @Option(name: .customLong("kl-warmup"), parsing: .unconditional, help: "Epochs over which the KL terms' weight rises from 0 to 1 (unsupervised; default 0).")
     var klWarmup: Int?
 
     @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory (supervised: multilabel files; unsupervised: patches or whitened files). Automatic when the data exceed half of the machine's memory.")

@@ -30,7 +30,7 @@ struct SparseCodingCommand: ParsableCommand {
     @Argument(help: "A 'patches' or 'whitened' file (its /data rows are the data points).")
     var input: String
 
-    @Option(help: "Number of latents H.")
+    @Option(parsing: .unconditional, help: "Number of latents H.")
     var latents: Int
 
     @Option(help: "Posterior family: diagonal, full (full covariance; with --scheme full-batch), amortized or amortized-lowrank (an encoder network; with --scheme adam).")
@@ -42,31 +42,31 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(help: "What to maximise: entropy (ES-SC), or a baseline: elbo-mc (Monte-Carlo ELBO), map-l1 (MAP codes by FISTA).")
     var objective = SparseCodingTrainer.Objective.entropy
 
-    @Option(help: "r of the amortized-lowrank covariances diag(s²) + U Uᵀ (default 5).")
+    @Option(parsing: .unconditional, help: "r of the amortized-lowrank covariances diag(s²) + U Uᵀ (default 5).")
     var rank: Int?
 
-    @Option(help: "Monte-Carlo samples per point and E-step (elbo-mc; default 1).")
+    @Option(parsing: .unconditional, help: "Monte-Carlo samples per point and E-step (elbo-mc; default 1).")
     var samples: Int?
 
-    @Option(help: "α of the map-l1 energy ½‖x − W z‖² + α‖z‖₁ (default 0.1).")
+    @Option(parsing: .unconditional, help: "α of the map-l1 energy ½‖x − W z‖² + α‖z‖₁ (default 0.1).")
     var penalty: Double?
 
-    @Option(help: "Epochs (more epochs with --resume).")
+    @Option(parsing: .unconditional, help: "Epochs (more epochs with --resume).")
     var epochs = 10
 
-    @Option(name: .customLong("batch-size"), help: "Minibatch size (em, adam; default 512).")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Minibatch size (em, adam; default 512).")
     var batchSize: Int?
 
-    @Option(help: "L-BFGS iterations per E-step (em) or per epoch (full-batch); elbo-mc's Adam steps, map-l1's FISTA steps (default 100).")
+    @Option(parsing: .unconditional, help: "L-BFGS iterations per E-step (em) or per epoch (full-batch); elbo-mc's Adam steps, map-l1's FISTA steps (default 100).")
     var iterations: Int?
 
     @Flag(name: .customLong("warm-start"), help: "Start each minibatch's E-step from its previous q (em; default: μ = 0, s = 1, as the reference).")
     var warmStart = false
 
-    @Option(name: .customLong("lbfgs-history"), help: "L-BFGS memory: (s, y) pairs kept (default 20).")
+    @Option(name: .customLong("lbfgs-history"), parsing: .unconditional, help: "L-BFGS memory: (s, y) pairs kept (default 20).")
     var lbfgsHistory: Int?
 
-    @Option(name: .customLong("learning-rate"), help: "Step size of the M-step on W (em; default 0.5) or Adam's learning rate (adam; default 0.001).")
+    @Option(name: .customLong("learning-rate"), parsing: .unconditional, help: "Step size of the M-step on W (em; default 0.5) or Adam's learning rate (adam; default 0.001).")
     var learningRate: Double?
 
     @Option(name: .customLong("anneal-prior"), help: ArgumentHelp("β_prior annealing START:EPOCHS (β falls linearly to 1).", valueName: "START:EPOCHS"))

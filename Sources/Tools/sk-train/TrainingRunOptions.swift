@@ -12,7 +12,7 @@ struct TrainingRunOptions: ParsableArguments {
     @Option(help: "A model file to continue training from, exactly where it stopped (same data shape and settings): --epochs more epochs.")
     var resume: String?
 
-    @Option(help: "Seed of everything random: initial weights, minibatch order, sampled noise (default 0; a resumed run continues its model's stream).")
+    @Option(parsing: .unconditional, help: "Seed of everything random: initial weights, minibatch order, sampled noise (default 0; a resumed run continues its model's stream).")
     var seed: UInt64?
 
     @OptionGroup var common: CommonOptions

@@ -34,16 +34,16 @@ struct WhitenCommand: SparseKitCommand {
     @Option(help: "The whitening (default zca).")
     var method: WhiteningMethod?
 
-    @Option(help: "Absolute ε added to every eigenvalue (default 1e-05).")
+    @Option(parsing: .unconditional, help: "Absolute ε added to every eigenvalue (default 1e-05).")
     var epsilon: Double?
 
-    @Option(help: "PCA: keep this many leading components.")
+    @Option(parsing: .unconditional, help: "PCA: keep this many leading components.")
     var components: Int?
 
-    @Option(name: .customLong("keep-variance"), help: "PCA: keep the fewest components holding this fraction of variance.")
+    @Option(name: .customLong("keep-variance"), parsing: .unconditional, help: "PCA: keep the fewest components holding this fraction of variance.")
     var keepVariance: Double?
 
-    @Option(help: ArgumentHelp("Difference-of-Gaussians filter (sigmas in pixels, each in 0...\(Int(PatchFilter.sigmas.upperBound))) applied to each patch first.",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Difference-of-Gaussians filter (sigmas in pixels, each in 0...\(Int(PatchFilter.sigmas.upperBound))) applied to each patch first.",
                                valueName: "SIGMA1,SIGMA2"))
     var dog: DoGSigmas?
 
