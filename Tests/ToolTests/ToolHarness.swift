@@ -22,12 +22,14 @@ enum ToolHarness {
         var stderr: String
     }
 
-    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:], input: Data? = nil)
-        throws -> Result
+    /// Runs `tool`; with `addressSpace`, under that address-space limit in bytes (`prlimit --as`, as `ulimit -v`).
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:], input: Data? = nil,
+                    addressSpace: Int? = nil) throws -> Result
     {
         let process = Process()
-        process.executableURL = products.appendingPathComponent(tool)
-        process.arguments = arguments
+        let executable = products.appendingPathComponent(tool)
+        process.executableURL = addressSpace == nil ? executable : URL(fileURLWithPath: "/usr/bin/prlimit")
+        process.arguments = addressSpace.map { ["--as=\($0)", executable.path] + arguments } ?? arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

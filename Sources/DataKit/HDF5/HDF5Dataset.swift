@@ -82,31 +82,32 @@ public final class HDF5Dataset {
 
     func failure(_ problem: String) -> SparseKitError { .badInput(filePath, "\(path): \(problem)") }
 
-    /// The element count of `dims`, refusing one that would not fit in this machine's memory (a damaged or
-    /// hostile header can declare any extent) or that this process cannot allocate (an address-space or memory
-    /// limit), rather than crashing in the allocation.
+    /// The element count of `dims`, through the checked path (`MemoryBudget`): an extent whose product overflows is a
+    /// damaged or hostile header (65), as is a contiguous dataset declaring more bytes than the whole file holds;
+    /// one this process cannot allocate (the machine's memory, an address-space or memory limit) is exit 70, rather
+    /// than a crash in the allocation. (A chunked dataset may declare any extent: unwritten chunks read as zeros.)
     func allocatableCount(of dims: [Int], elementSize: Int) throws -> Int {
-        var bytes = 1, overflow = false
-        for d in dims + [elementSize] where !overflow { (bytes, overflow) = bytes.multipliedReportingOverflow(by: max(d, 0)) }
-        guard !overflow, bytes <= Int(ProcessInfo.processInfo.physicalMemory) else {
-            throw failure("declares \(dims.map(String.init).joined(separator: " × ")) elements, more than this machine's memory holds")
+        let extent = dims.map(String.init).joined(separator: " × ")
+        guard let count = MemoryBudget.product(dims), let bytes = MemoryBudget.product([count, elementSize]) else {
+            throw failure("declares \(extent) elements, more than any machine holds")
         }
-        // A Swift array that cannot be allocated ends the process. Reserving the bytes first says so instead: an
-        // anonymous mapping counts against the address-space and data limits as the array would, and is unmapped
-        // at once without touching a page. (Not malloc: the optimizer may drop a malloc-free pair as unused.)
-        if bytes >= 64 << 20 {
-            let reserved = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-            guard let reserved, reserved != MAP_FAILED else {
-                throw SparseKitError(.internal, file: filePath, "\(path): reading it needs \(Self.gibibytes(bytes)) of memory, "
-                    + "more than this process may allocate (an address-space or memory limit); trainers can read it "
-                    + "from disk instead with --stream")
-            }
-            munmap(reserved, bytes)
+        if isContiguous, let stored = fileSize, count > stored {
+            throw failure("declares \(extent) elements, more than the file's \(stored) bytes could hold")
         }
-        return bytes / elementSize
+        try MemoryBudget.require(bytes: bytes, for: "\(path): reading it", file: filePath,
+                                 hint: "trainers can read it from disk instead with --stream")
+        return count
     }
 
-    static func gibibytes(_ bytes: Int) -> String { String(format: "%.2f GiB", Double(bytes) / Double(1 << 30)) }
+    /// Whether the elements are stored in one contiguous block (so the file must hold at least one byte per element).
+    private var isContiguous: Bool {
+        let plist = H5Dget_create_plist(id)
+        defer { H5Pclose(plist) }
+        return H5Pget_layout(plist) == H5D_CONTIGUOUS
+    }
+
+    /// The size of the file on disk, when it can be read.
+    private var fileSize: Int? { (try? FileManager.default.attributesOfItem(atPath: filePath)[.size] as? Int) ?? nil }
 
     /// Fails unless the elements are numbers (HDF5 converts between numeric types on read, never from strings).
     func requireNumeric() throws {

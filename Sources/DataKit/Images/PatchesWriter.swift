@@ -38,12 +38,15 @@ public struct PatchesJob: Sendable {
         let extractor = try PatchExtractor(images: planes, names: imageFiles, patchHeight: patchHeight,
                                            patchWidth: patchWidth)
         let d = extractor.geometry.dimension
+        let expected: Int
+        if case .random(let count, _) = sampling { expected = count } else { expected = 0 }
+        // Power-of-two chunks that divide the extraction batches, so each batch is compressed on all cores.
+        let batchSize = 8192
+        // A batch of patches and its compressed copy (a patch may be as large as the largest image).
+        try MemoryBudget.require([.floats("a batch of patches", 2, min(batchSize, expected > 0 ? expected : batchSize), d)],
+                                 for: "extracting patches of \(d) values")
         return try output.commit { path in
             let file = try HDF5File.create(path)
-            let expected: Int
-            if case .random(let count, _) = sampling { expected = count } else { expected = 0 }
-            // Power-of-two chunks that divide the extraction batches, so each batch is compressed on all cores.
-            let batchSize = 8192
             let chunkRows = min(DatasetLayout.chunkRows([expected, d], 4), batchSize, expected > 0 ? expected : batchSize)
             let layout = DatasetLayout(chunkRows: chunkRows, extendable: true)
             let data = try file.createDataset(PatchesSchema.data, of: Float.self, shape: [0, d], layout: layout)

@@ -22,14 +22,30 @@ public struct TileRenderer: Sendable {
         self.columns = columns
     }
 
+    /// The picture's width and height for `count` tiles, computed with overflow checks and held against what this
+    /// process may allocate (the samples and the encoded PNG, `MemoryBudget`): exit 70 before anything is drawn.
+    public func canvas(tiles count: Int) throws -> (width: Int, height: Int) {
+        let count = max(count, 1)
+        let perRow = max(1, columns ?? Int(Double(count).squareRoot().rounded(.up)))
+        let gridRows = (count + perRow - 1) / perRow
+        let what = "drawing \(count) tiles of \(geometry.height)×\(geometry.width) pixels at zoom \(zoom)"
+        /// `n · (side · zoom + 1) + 1` pixels: `n` tiles of `side` pixels and their borders.
+        func span(_ n: Int, _ side: Int) throws -> Int {
+            try MemoryBudget.checkedProduct([n, try MemoryBudget.checkedProduct([side, zoom], for: what) + 1], for: what) + 1
+        }
+        let width = try span(perRow, geometry.width), height = try span(gridRows, geometry.height)
+        let samples = try MemoryBudget.checkedProduct([width, height, geometry.channels], for: what)
+        try MemoryBudget.require([.init("the tile picture", [samples], elementSize: 3)], for: what)  // 16-bit samples, 8-bit PNG rows
+        return (width, height)
+    }
+
     /// Renders each row of `tiles` (rows of `geometry.dimension` values) as one tile, as an 8-bit gray or RGB image.
-    public func render(_ tiles: Matrix) -> PNGImage {
+    public func render(_ tiles: Matrix) throws -> PNGImage {
         precondition(tiles.cols == geometry.dimension, "tile rows must have \(geometry.dimension) values")
         let count = max(tiles.rows, 1)
-        let perRow = columns ?? Int(Double(count).squareRoot().rounded(.up))
-        let gridRows = (count + perRow - 1) / perRow
+        let (width, height) = try canvas(tiles: count)
+        let perRow = max(1, columns ?? Int(Double(count).squareRoot().rounded(.up)))
         let (h, w, c) = (geometry.height * zoom, geometry.width * zoom, geometry.channels)
-        let width = perRow * (w + 1) + 1, height = gridRows * (h + 1) + 1
         var samples = [UInt16](repeating: 0, count: width * height * c)
         for t in 0..<tiles.rows {
             let values = tiles.row(t)

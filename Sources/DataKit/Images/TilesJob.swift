@@ -61,7 +61,7 @@ public struct TilesJob: Sendable {
         let g = geometry!
         let renderer = TileRenderer(geometry: g, scaling: scaling ?? (kind == .patches ? .range : .symmetric),
                                     zoom: zoom ?? max(1, 48 / max(g.width, 1)))
-        let picture = renderer.render(tiles)
+        let picture = try renderer.render(tiles)
         try PNGCodec.write(picture, to: output)
         return Summary(tiles: tiles.rows, source: source, width: picture.width, height: picture.height)
     }

@@ -25,6 +25,14 @@ public struct ConvertJob: Sendable {
     public var missing: MissingValues = .error
     /// Sort unsorted feature indices and sum duplicates instead of rejecting them.
     public var sortIndices = false
+    /// The bound on feature and label indices and on declared counts (XC header, `--features`, `--labels`):
+    /// `defaultIndexBound` unless raised. A larger index sizes every later array by it (a 15-byte LIBSVM line
+    /// `4000000000 1:1` declared 4·10⁹ labels), so it is refused with its line unless the user asks for it.
+    public var indexBound = ConvertJob.defaultIndexBound
+    /// 2²⁶ = 67,108,864: above the largest public extreme-classification datasets (about 3 M labels and features).
+    public static let defaultIndexBound = 1 << 26
+    /// The longest text line read (`LineReader.defaultMaximumLineLength` unless raised).
+    public var maximumLineLength = LineReader.defaultMaximumLineLength
     public var history: [String] = []
 
     public init(inputs: [String], output: String, format: Format) {
@@ -47,8 +55,15 @@ public struct ConvertJob: Sendable {
         if let splitNames, splitNames.count != inputs.count {
             throw SparseKitError.usage("--split-names gives \(splitNames.count) names for \(inputs.count) input files")
         }
+        for (option, count) in [("--features", featureCount), ("--labels", labelCount)] {
+            if let count { try requireWithinBound(count, option, file: nil) }
+        }
         let atomic = try AtomicOutput(path: output)
         let dataset = try read()
+        if denseFeatures {  // sized before the output is begun, so nothing is left behind
+            try MemoryBudget.require([.floats("the dense features", dataset.pointCount, dataset.features.cols)],
+                                     for: "--dense: \(dataset.pointCount) × \(dataset.features.cols) features")
+        }
         try atomic.commit { path in
             let file = try HDF5File.create(path)
             try dataset.write(to: file, denseFeatures: denseFeatures, history: history)
@@ -76,7 +91,7 @@ public struct ConvertJob: Sendable {
         case .xc, .libsvm:
             var header: (Int, Int)?
             for input in inputs {
-                let reader = try LineReader(path: input)
+                let reader = try LineReader(path: input, maximumLineLength: maximumLineLength)
                 let before = features.rowCount
                 if format == .xc {
                     let (n, f, c) = try ConvertJob.xcHeader(reader)
@@ -85,7 +100,9 @@ public struct ConvertJob: Sendable {
                             + "\(inputs[0]) declares \(header.0) and \(header.1)")
                     }
                     header = (f, c)
-                    let parser = LabeledLineParser(featureBase: 0, featureLimit: f, labelLimit: c)
+                    try requireWithinBound(f, "features", file: input)
+                    try requireWithinBound(c, "labels", file: input)
+                    let parser = LabeledLineParser(featureBase: 0, featureLimit: f, labelLimit: c, indexBound: indexBound)
                     while features.rowCount - before < n, let line = try reader.nextLine() {
                         try parser.parse(line, reader: reader, features: &features, labels: &labels)
                     }
@@ -100,7 +117,7 @@ public struct ConvertJob: Sendable {
                     }
                 } else {
                     let parser = LabeledLineParser(featureBase: oneBased ? 1 : 0, featureLimit: featureCount,
-                                                   labelLimit: labelCount)
+                                                   labelLimit: labelCount, indexBound: indexBound)
                     while let line = try reader.nextLine() {
                         try parser.parse(line, reader: reader, features: &features, labels: &labels)
                     }
@@ -114,7 +131,7 @@ public struct ConvertJob: Sendable {
             var roles: [ARFFReader.Role] = []
             let arff = ARFFReader(missing: missing)
             for input in inputs {
-                let reader = try LineReader(path: input)
+                let reader = try LineReader(path: input, maximumLineLength: maximumLineLength)
                 let header = try arff.readHeader(reader)
                 if let first {
                     guard first.attributes == header.attributes else {
@@ -143,10 +160,19 @@ public struct ConvertJob: Sendable {
             }
         }
         let total = features.rowCount
-        for file in splitFiles { splits.append(try ConvertJob.readSplitFile(file, column: splitColumn, rows: total)) }
+        for file in splitFiles { splits.append(try ConvertJob.readSplitFile(file, column: splitColumn, rows: total, maximumLineLength: maximumLineLength)) }
         return MultiLabelDataset(features: try features.matrix(columns: dims.features),
                                  labels: try labels.matrix(columns: dims.labels), featureNames: featureNames,
                                  labelNames: labelNames, splits: splits, sourceFormat: format.rawValue)
+    }
+
+    /// Refuses a count beyond `indexBound`: `what` is an option (`--features`: usage) or, with `file`, what the
+    /// file's header declares (bad input).
+    func requireWithinBound(_ count: Int, _ what: String, file: String?) throws {
+        guard count > indexBound else { return }
+        let bound = "beyond the bound of \(indexBound) (raise it with --max-index)"
+        if let file { throw SparseKitError.badInput(file, "header declares \(count) \(what), \(bound)") }
+        throw SparseKitError.usage("\(what) \(count) is \(bound)")
     }
 
     /// The XC header `N F C`.
@@ -203,8 +229,8 @@ public struct ConvertJob: Sendable {
     }
 
     /// One column of an XC split file (1-based row numbers) as 0-based rows.
-    static func readSplitFile(_ path: String, column: Int, rows: Int) throws -> MultiLabelDataset.Split {
-        let reader = try LineReader(path: path)
+    static func readSplitFile(_ path: String, column: Int, rows: Int, maximumLineLength: Int) throws -> MultiLabelDataset.Split {
+        let reader = try LineReader(path: path, maximumLineLength: maximumLineLength)
         var selected: [Int64] = []
         while let line = try reader.nextLine() {
             var scanner = ByteScanner(line)

@@ -6,6 +6,8 @@ struct LabeledLineParser {
     /// Upper bounds when the dimensions are known (from a header or the command line).
     var featureLimit: Int?
     var labelLimit: Int?
+    /// The largest index accepted plus one (`ConvertJob.indexBound`), whatever the limits.
+    var indexBound = ConvertJob.defaultIndexBound
 
     /// Parses one line into the two builders; errors name the reader's file and line.
     func parse(_ line: UnsafeBufferPointer<UInt8>, reader: LineReader, features: inout SparseRowsBuilder,
@@ -24,6 +26,7 @@ struct LabeledLineParser {
                 if let labelLimit, label >= labelLimit {
                     throw reader.error("label index \(label) is not below the label count \(labelLimit)")
                 }
+                guard label < indexBound else { throw boundError("label", label, reader) }
                 labels.append(label, 1)
             } while scanner.take(UInt8(ascii: ","))
             guard scanner.atEnd || scanner.current == 32 || scanner.current == 9 else {
@@ -46,8 +49,14 @@ struct LabeledLineParser {
             if let featureLimit, index >= featureLimit {
                 throw reader.error("feature index \(rawIndex) is not below the feature count \(featureLimit)")
             }
+            guard index < indexBound else { throw boundError("feature", rawIndex, reader) }
             features.append(index, value)
         }
         if let problem = features.endRow() { throw reader.error("features: " + problem) }
+    }
+
+    /// An index at or beyond `indexBound`: every later array would be sized by it.
+    private func boundError(_ what: String, _ index: Int, _ reader: LineReader) -> SparseKitError {
+        reader.error("\(what) index \(index) is beyond the bound of \(indexBound) (raise it with --max-index)")
     }
 }

@@ -71,10 +71,12 @@ public struct MultiLabelRowReader: ShuffledBlockReading {
     /// The bytes the rows' features and labels would take in memory (float32 values, int64 indices).
     public var dataBytes: Int {
         let perStored = MemoryLayout<Float>.size + MemoryLayout<Int64>.size
-        let features = denseFeatures.map { $0.shape[0] * $0.shape[1] * MemoryLayout<Float>.size }
-            ?? ((try? file.dataset("/features/data").shape[0]) ?? 0) * perStored
-        let labels = ((try? file.dataset("/labels/data").shape[0]) ?? 0) * perStored
-        return (features + labels) * rows / max(1, fileRowCount)
+        // Products of declared extents, overflow-checked (`MemoryBudget`): an overflow reads as "more than memory".
+        let features = denseFeatures.map { MemoryBudget.product($0.shape + [MemoryLayout<Float>.size]) }
+            ?? MemoryBudget.product([(try? file.dataset("/features/data").shape[0]) ?? 0, perStored])
+        let labels = MemoryBudget.product([(try? file.dataset("/labels/data").shape[0]) ?? 0, perStored])
+        let total = MemoryBudget.sum([features, labels]).flatMap { MemoryBudget.product([$0, rows]) }
+        return total.map { $0 / max(1, fileRowCount) } ?? Int.max
     }
 
     /// Rows `range` of the epoch's numbering (positions in the split), run by run of consecutive file rows.

@@ -27,6 +27,7 @@ public struct MultiLabelStatistics: Codable, Sendable, Equatable {
         let labels = dataset.labels
         let (featureCount, featureNonZeros) = (dataset.features.cols, dataset.features.nonZeros)
         let names = dataset.labelNames
+        try MemoryBudget.require([.words("label counts", labels.cols)], for: "counting \(labels.cols) labels", file: file.path)
         var counts = [Int](repeating: 0, count: labels.cols)
         for j in labels.indices { counts[Int(j)] += 1 }
         let without = (0..<labels.rows).reduce(0) { $0 + (labels.indptr[$1] == labels.indptr[$1 + 1] ? 1 : 0) }

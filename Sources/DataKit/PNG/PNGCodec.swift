@@ -13,24 +13,24 @@ import Foundation
 public enum PNGCodec {
     /// The largest image decoded, in samples (guards against hostile headers that claim enormous sizes).
     public static let maximumSamples = 1 << 30
+    /// Deflate expands at most 1032-fold (a 258-byte match in two bits): a PNG's compressed image data cannot hold
+    /// more than this many times its own length (with room for the zlib header and a stored block).
+    static let maximumExpansion = 1032
 
-    /// Decodes the PNG file at `path`.
+    /// Decodes the PNG file at `path`, which must be a regular file (`InputFile`).
     public static func decode(file path: String) throws -> PNGImage {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
-                throw SparseKitError.badInput(path, isFolder.boolValue ? "is a folder, not a PNG file" : "cannot be read")
-            }
-            throw SparseKitError.missingInput(path)
-        }
+        try InputFile.check(path, what: "a PNG file")
+        guard let data = FileManager.default.contents(atPath: path) else { throw SparseKitError.badInput(path, "cannot be read") }
         return try decode([UInt8](data), name: path)
     }
 
     /// Walks the chunk structure (4-byte length, 4-byte type, data, CRC) and refuses a chunk whose declared length
     /// runs past the end of the bytes: libpng allocates a chunk's declared length before reading it, so a 1 KiB file
     /// declaring a 1.8 GiB text chunk made it allocate 1.8 GiB (found by fuzzing, fuzz/crashes/png/).
-    static func checkChunkLengths(_ bytes: [UInt8], name: String) throws {
-        var offset = 8
+    /// Returns the bytes of compressed image data (the IDAT chunks' lengths).
+    @discardableResult
+    static func checkChunkLengths(_ bytes: [UInt8], name: String) throws -> Int {
+        var offset = 8, imageData = 0
         while offset + 8 <= bytes.count {
             let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
             let typeBytes = bytes[(offset + 4)..<(offset + 8)]
@@ -40,9 +40,25 @@ public enum PNGCodec {
                 throw SparseKitError.badInput(name, "corrupt or truncated PNG: chunk '\(type)' at byte \(offset) declares \(length) "
                     + "bytes, more than the file holds")
             }
-            if type == "IEND" { return }
+            if type == "IEND" { break }
+            if type == "IDAT" { imageData += length }
             offset += 12 + length
         }
+        return imageData
+    }
+
+    /// Refuses a header whose pixels could not come from the file's compressed data (65: at least one bit per pixel
+    /// and one filter byte per row, at most `maximumExpansion` per compressed byte), then the decoding buffers this
+    /// process cannot allocate (70, `MemoryBudget`), before libpng allocates its rows.
+    static func checkDeclaredSize(width: Int, height: Int, channels: Int, imageData: Int, name: String) throws {
+        let leastRaw = height * (1 + (width + 7) / 8)  // both below 2³¹: the product fits
+        guard leastRaw <= imageData * maximumExpansion + 1024 else {
+            throw SparseKitError.badInput(name, "declares \(width)×\(height) pixels, more than its \(imageData) bytes of "
+                + "compressed image data could hold (truncated or corrupt)")
+        }
+        let samples = MemoryBudget.product([width, height, channels])
+        try MemoryBudget.require([.init("samples", [samples ?? -1], elementSize: 3)],  // 16-bit samples and 8-bit rows
+                                 for: "decoding \(width)×\(height) pixels", file: name)
     }
 
     /// Decodes PNG bytes; `name` is used in error messages.
@@ -51,7 +67,7 @@ public enum PNGCodec {
         guard bytes.count >= 8, Array(bytes.prefix(8)) == signature else {
             throw SparseKitError.badInput(name, bytes.isEmpty ? "is empty, not a PNG image" : "is not a PNG image (bad signature)")
         }
-        try checkChunkLengths(bytes, name: name)
+        let imageData = try checkChunkLengths(bytes, name: name)
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
         defer { png_image_free(&image) }
@@ -66,6 +82,7 @@ public enum PNGCodec {
         image.format = (hasColor ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0) | (hasAlpha ? UInt32(PNG_FORMAT_FLAG_ALPHA) : 0)
             | (sixteenBit ? UInt32(PNG_FORMAT_FLAG_LINEAR) : 0)
         let width = Int(image.width), height = Int(image.height)
+        try checkDeclaredSize(width: width, height: height, channels: channels, imageData: imageData, name: name)
         let count = width * height * channels
         guard width > 0, height > 0, count <= maximumSamples else {
             throw SparseKitError.badInput(name, "image of \(width)×\(height) pixels is too large to decode")

@@ -9,6 +9,11 @@ public final class LineReader {
     public let name: String
     /// The 1-based number of the line most recently returned.
     public private(set) var lineNumber = 0
+    /// The longest line read (bytes, without its newline); a longer one is an error naming its line, so a file
+    /// without newlines (`/dev/zero`) cannot grow the buffer without end.
+    public let maximumLineLength: Int
+    /// The default bound on a line, 64 MiB: far beyond any real line (a 100,000-feature XC row takes about 1.5 MB).
+    public static let defaultMaximumLineLength = 64 << 20
 
     private let handle: UnsafeMutablePointer<FILE>
     private let ownsHandle: Bool
@@ -18,8 +23,9 @@ public final class LineReader {
     private var atEOF = false
 
     /// Opens `path` (`-` for standard input). A missing file is `missingInput`; a folder is `badInput`.
-    public init(path: String, bufferSize: Int = 1 << 20) throws {
+    public init(path: String, bufferSize: Int = 1 << 20, maximumLineLength: Int = LineReader.defaultMaximumLineLength) throws {
         name = path
+        self.maximumLineLength = max(maximumLineLength, 1)
         if path == "-" {
             guard let input = fdopen(STDIN_FILENO, "rb") else { throw SparseKitError.missingInput("-", "no standard input") }
             handle = input
@@ -50,13 +56,22 @@ public final class LineReader {
         while true {
             if start < end, let newline = memchr(buffer + start, Int32(UInt8(ascii: "\n")), end - start) {
                 let position = buffer.distance(to: newline.assumingMemoryBound(to: UInt8.self))
+                try requireWithinBound(position - start)
                 return emit(lineEnd: position, next: position + 1)
             }
+            try requireWithinBound(end - start)
             if atEOF {
                 guard start < end else { return nil }
                 return emit(lineEnd: end, next: end)  // the last line has no final newline
             }
             try refill()
+        }
+    }
+
+    /// Refuses the next line once `length` of its bytes exceed `maximumLineLength` (a `\r` before the newline counts).
+    private func requireWithinBound(_ length: Int) throws {
+        guard length <= maximumLineLength else {
+            throw SparseKitError.badInput(name, "line \(lineNumber + 1): longer than \(maximumLineLength) bytes")
         }
     }
 

@@ -24,34 +24,43 @@ public struct SupervisedSession: TrainingSession {
     /// Validates `trainer` against the rows and the checkpoint to resume, counts the labels and sets up the network.
     public init(_ trainer: SupervisedTrainer, source: Source, resume: SupervisedCheckpoint? = nil) throws {
         try trainer.validate()
+        let (featureCount, labelCount) = switch source {
+        case .memory(let x, let y): (x.cols, y.cols)
+        case .stream(let reader): (reader.featureCount, reader.labelCount)
+        }
+        let widths = [featureCount] + (trainer.method == .sdlgm ? trainer.hidden : []) + [labelCount]
+        try MemoryBudget.require(zip(widths, widths.dropFirst()).map { .floats("the \($0)×\($1) layer with Adam's moments", 3, $0, $1) }
+            + [.floats("the activations", 4, trainer.batchSize, widths.dropFirst().max()!), .words("the label counts", labelCount)],
+            for: "training with \(featureCount) features, \(labelCount) labels"
+                + (trainer.method == .sdlgm ? " and --hidden \(trainer.hidden.map(String.init).joined(separator: ","))" : ""))
         var tally: SupervisedTrainer.LabelTally
         let (features, typicalNonZeros): (Int, Int)
-        switch source {
-        case .memory(let x, let y):
-            guard x.rows == y.rows, x.rows > 0 else { throw SparseKitError.usage("no training points") }
-            tally = .init(labels: y.cols)
-            tally.add(y, maxActive: trainer.maxActive)
-            (features, typicalNonZeros) = (x.cols, max(1, x.nonZeros / x.rows))
-            trainingRows = trainer.method == .sdlgm ? (0..<x.rows).filter { y.indptr[$0 + 1] > y.indptr[$0] } : Array(0..<x.rows)
-        case .stream(let reader):
-            guard reader.rows > 0 else { throw SparseKitError.usage("no training points") }
         /// L0 is a number of labels, so it cannot exceed C (the level head would have levels no label set reaches).
         func requireLevelsWithin(_ labels: Int) throws {
             guard trainer.method != .sdlgm || trainer.maxActive <= labels else {
                 throw SparseKitError.usage("--max-active \(trainer.maxActive) exceeds the \(labels) labels of the data (L0 ≤ C)")
             }
         }
+        switch source {
+        case .memory(let x, let y):
+            guard x.rows == y.rows, x.rows > 0 else { throw SparseKitError.usage("no training points") }
+            try requireLevelsWithin(y.cols)
+            tally = .init(labels: y.cols)
+            tally.add(y, maxActive: trainer.maxActive)
+            (features, typicalNonZeros) = (x.cols, max(1, x.nonZeros / x.rows))
+            trainingRows = trainer.method == .sdlgm ? (0..<x.rows).filter { y.indptr[$0 + 1] > y.indptr[$0] } : Array(0..<x.rows)
+        case .stream(let reader):
+            guard reader.rows > 0 else { throw SparseKitError.usage("no training points") }
+            try requireLevelsWithin(reader.labelCount)
             tally = .init(labels: reader.labelCount)
             var featureNonZeros = 0
             for first in stride(from: 0, to: reader.rows, by: reader.blockRows) {  // a first pass over labels and row lengths
-            try requireLevelsWithin(y.cols)
                 let range = first..<min(reader.rows, first + reader.blockRows)
                 tally.add(try reader.readLabels(range), maxActive: trainer.maxActive)
                 featureNonZeros += try reader.featureCounts(range).reduce(0, +)
             }
             (features, typicalNonZeros) = (reader.featureCount, max(1, featureNonZeros / reader.rows))
             trainingRows = []
-            try requireLevelsWithin(reader.labelCount)
         }
         (self.trainer, self.source, self.tally) = (trainer, source, tally)
         generator = SeededGenerator(seed: trainer.seed)

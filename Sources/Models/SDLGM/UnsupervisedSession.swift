@@ -33,6 +33,12 @@ public struct UnsupervisedSession: TrainingSession {
         case .stream(let reader): (rows, dimension) = (reader.rows, reader.cols)
         }
         guard rows > 0, dimension > 0 else { throw SparseKitError.usage("no training points") }
+        let widths = [dimension] + trainer.hidden + [4 * trainer.latents]  // the encoder's layers, then K's logits and values
+        let (batch, k) = (min(trainer.batchSize, rows), trainer.latents)
+        try MemoryBudget.require(zip(widths, widths.dropFirst()).map { .floats("the encoder's \($0)×\($1) layer with Adam's moments", 3, $0, $1) } + [
+            .floats("the decoder with Adam's moments", 3, k, dimension), .floats("the encoder's activations", 2, batch, widths.max()!),
+            .floats("the samples", 4, trainer.samples, batch, k + dimension),
+        ], for: "training with --latents \(k), --hidden \(trainer.hidden.map(String.init).joined(separator: ",")), --samples \(trainer.samples)")
         (self.trainer, self.source) = (trainer, source)
         generator = SeededGenerator(seed: trainer.seed)
         model = UnsupervisedSDLGM(dimension: dimension, latents: trainer.latents, maxActive: trainer.maxActive, hidden: trainer.hidden,

@@ -29,6 +29,13 @@ public struct SparseCodingSession: TrainingSession {
         guard n > 0, d > 0 else { throw SparseKitError.usage("no data rows to train on") }
         if case .stream = source, let restriction = trainer.streamingRestriction { throw SparseKitError.usage(restriction) }
         let perPoint = source.isInMemory ? n : 0
+        let stepValues = 2 * (trainer.lbfgsHistory + 1) * 2  // L-BFGS pairs and iterates over the batch's (μ, ρ)
+        try MemoryBudget.require([
+            .floats("the dictionary with Adam's moments", 4, d, h), .floats("the H × H products", h, h),
+            .floats("the per-point posteriors", 2, perPoint, h), .floats("the full covariances", trainer.posterior == .full ? perPoint : 0, h, h),
+            .floats("the E-step", stepValues, min(trainer.batchSize, n), h),
+            .floats("the encoder", trainer.posterior.isAmortized ? 3 : 0, d + 1, h, 2 + trainer.rank),
+        ], for: "training \(n) points of D = \(d) with --latents \(h)")
         (self.trainer, self.source) = (trainer, source)
         var encoder: GaussianEncoder?
         if trainer.posterior.isAmortized {

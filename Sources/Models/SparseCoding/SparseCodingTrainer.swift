@@ -122,6 +122,8 @@ public struct SparseCodingTrainer: Trainer {
         try require(objective == .entropy || (scheme == .em && posterior == .diagonal),
                     "--objective \(objective.rawValue) trains diagonal posteriors with --scheme em")
         try require(rank >= 1 && samples >= 1, "--rank and --samples must be at least 1")
+        try require(posterior != .amortizedLowRank || rank <= latents,
+                    "--rank \(rank) exceeds --latents \(latents): a rank-r factor of an H × H covariance has r ≤ H")
         try require(penalty > 0 && penalty.isFinite, "--penalty must be positive")
         try require(epochs >= 1 && batchSize >= 1 && iterations >= 1 && lbfgsHistory >= 1,
                     "--epochs, --batch-size, --iterations and --lbfgs-history must be at least 1")

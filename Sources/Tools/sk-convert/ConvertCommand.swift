@@ -74,6 +74,12 @@ struct ConvertCommand: SparseKitCommand {
     @Flag(name: .customLong("sort-indices"), help: "Sort unsorted feature indices and sum repeated ones.")
     var sortIndices = false
 
+    @Option(name: .customLong("max-index"), parsing: .unconditional, help: "Largest feature or label count accepted (default 2^26 = \(ConvertJob.defaultIndexBound)): a larger index or declared count is refused, since every later array is sized by it.")
+    var maxIndex: Int?
+
+    @Option(name: .customLong("max-line-bytes"), parsing: .unconditional, help: "Longest text line read, in bytes (default 64 MiB = \(LineReader.defaultMaximumLineLength)).")
+    var maxLineBytes: Int?
+
     @Option(help: "With --export: write only the rows of this split.")
     var split: String?
 
@@ -96,7 +102,8 @@ struct ConvertCommand: SparseKitCommand {
             OptionRule("--missing", given: missing != nil, applies: reading(.arff), "with --format arff"),
             OptionRule("--split-file", given: !splitFiles.isEmpty, applies: reading(.xc), "with --format xc"),
             OptionRule("--split-column", given: splitColumn != nil, applies: reading(.xc), "with --format xc"),
-        ] + [("--split-names", splitNames != nil), ("--dense", dense), ("--sort-indices", sortIndices)].map {
+        ] + [("--split-names", splitNames != nil), ("--dense", dense), ("--sort-indices", sortIndices),
+             ("--max-index", maxIndex != nil), ("--max-line-bytes", maxLineBytes != nil)].map {
             OptionRule($0.0, given: $0.1, applies: converting, "when converting text to HDF5 (not with --export)")
         }
     }
@@ -116,7 +123,8 @@ struct ConvertCommand: SparseKitCommand {
         }
         // Counts beyond 2³¹ − 1 columns (far more than any dataset has) are refused before they size anything.
         try Bounded.check([Bounded("--features", features, 1...Int(Int32.max)), Bounded("--labels", labels, 1...Int(Int32.max)),
-                           Bounded("--split-column", splitColumn, 1...Int(Int32.max))])
+                           Bounded("--split-column", splitColumn, 1...Int(Int32.max)),
+                           Bounded("--max-index", maxIndex, 1...Int(Int32.max)), Bounded("--max-line-bytes", maxLineBytes, 1...(1 << 40))])
     }
 
     /// Whether `-o -` asks for standard output (with --export).
@@ -135,6 +143,8 @@ struct ConvertCommand: SparseKitCommand {
         job.splitNames = splitNames?.names
         job.missing = missing ?? job.missing
         job.sortIndices = sortIndices
+        job.indexBound = maxIndex ?? job.indexBound
+        job.maximumLineLength = maxLineBytes ?? job.maximumLineLength
         let sources = inputs + splitFiles + (xml.map { [$0] } ?? [])
         try ToolRunner.requireDistinct(output: output, inputs: sources)
         job.history = [ToolRunner.provenance("sk-convert", inputs: sources)]
