@@ -1,29 +1,24 @@
 import Foundation
 
 /// Writes an output file so that a reader never sees it half-written: the content goes to a temporary file in the
-/// same folder, which is renamed over the final path only after it is complete. On any failure the temporary file is
-/// removed and whatever stood at the final path before is left untouched.
+/// target's folder, which is renamed over the target only after it is complete. On any failure the temporary file is
+/// removed and whatever stood at the final path before is left untouched. What the path may name (a regular file or
+/// nothing; a link to a regular file, which is kept; never a device, FIFO, socket or folder) is `OutputPath`'s rule.
 public struct AtomicOutput: Sendable {
     /// The path the caller asked for.
     public let finalPath: String
     /// The temporary path the content is written to.
     public let temporaryPath: String
+    /// Where the finished file goes: the final path, or the regular file it links to.
+    private let output: OutputPath
 
-    /// Checks that the output folder exists and is writable, and picks a temporary name beside `path`.
+    /// Resolves the output path (`OutputPath`) and picks a temporary name beside its target.
     public init(path: String) throws {
-        guard !path.isEmpty else { throw SparseKitError.usage("the output path is empty") }
-        let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent().path
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-            throw SparseKitError.cannotCreate(path, "the folder \(folder) does not exist")
-        }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            throw SparseKitError.cannotCreate(path, "is a folder")
-        }
+        output = try OutputPath(path)
         finalPath = path
+        let url = URL(fileURLWithPath: output.target)
         let unique = "\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0 ... .max))"
-        temporaryPath = folder + "/." + url.lastPathComponent + ".tmp-" + unique
+        temporaryPath = url.deletingLastPathComponent().path + "/." + url.lastPathComponent + ".tmp-" + unique
     }
 
     /// Checks now, before any long work, that the output can be created: makes the temporary file and removes it
@@ -37,7 +32,7 @@ public struct AtomicOutput: Sendable {
         unlink(temporaryPath)
     }
 
-    /// Runs `write` against the temporary path, then renames it over the final path.
+    /// Runs `write` against the temporary path, then renames it over the target (checked again just before).
     /// Any error from `write` (or from the rename) removes the temporary file and is rethrown.
     /// A signal that ends the process meanwhile removes the temporary file too (`Interruption`).
     public func commit<T>(_ write: (String) throws -> T) throws -> T {
@@ -45,7 +40,8 @@ public struct AtomicOutput: Sendable {
         defer { PendingTemporaryFiles.remove(temporaryPath) }
         do {
             let result = try write(temporaryPath)
-            guard rename(temporaryPath, finalPath) == 0 else {
+            try output.recheck()
+            guard rename(temporaryPath, output.target) == 0 else {
                 let reason = String(cString: strerror(errno))
                 throw SparseKitError.cannotCreate(finalPath, "cannot rename the finished file into place: \(reason)")
             }

@@ -31,14 +31,11 @@ public final class HDF5File {
     }
 
     /// Opens an existing file, read-only unless `writable`.
-    /// A missing path is `missingInput`; a file that is not HDF5 (or is damaged) is `badInput`.
+    /// A missing or unreadable path is `missingInput`; anything but a regular file (a FIFO would block HDF5's open
+    /// forever) and a file that is not HDF5 (or is damaged) are `badInput` (`InputFile`).
     public static func open(_ path: String, writable: Bool = false) throws -> HDF5File {
         sk_h5_silence_errors()
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-            throw SparseKitError.missingInput(path)
-        }
-        guard !isFolder.boolValue else { throw SparseKitError.badInput(path, "is a folder, not an HDF5 file") }
+        try InputFile.check(path, what: "an HDF5 file")
         guard H5Fis_hdf5(path) > 0 else {
             throw SparseKitError.badInput(path, "is not an HDF5 file (or its header is damaged)")
         }

@@ -5,10 +5,8 @@ import Foundation
 /// five predefined XML entities decoded.
 public enum MulanXML {
     public static func labelNames(path: String) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FileManager.default.fileExists(atPath: path) ? SparseKitError.badInput(path, "cannot be read")
-                : SparseKitError.missingInput(path)
-        }
+        try InputFile.check(path, what: "a Mulan XML file")
+        guard let data = FileManager.default.contents(atPath: path) else { throw SparseKitError.badInput(path, "cannot be read") }
         guard let text = String(data: data, encoding: .utf8) else { throw SparseKitError.badInput(path, "is not UTF-8 text") }
         var names: [String] = []
         var rest = text[...]

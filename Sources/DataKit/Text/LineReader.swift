@@ -21,8 +21,11 @@ public final class LineReader {
     private var capacity: Int
     private var start = 0, end = 0
     private var atEOF = false
+    /// A FIFO or pipe, opened without waiting for a writer: one that gives nothing may have had none (see `refill`).
+    private var isFIFO = false
 
-    /// Opens `path` (`-` for standard input). A missing file is `missingInput`; a folder is `badInput`.
+    /// Opens `path` (`-` for standard input) through `InputFile`, which accepts FIFOs, pipes and character devices
+    /// too and never blocks in the open. A missing or unreadable file is `missingInput`; a folder is `badInput`.
     public init(path: String, bufferSize: Int = 1 << 20, maximumLineLength: Int = LineReader.defaultMaximumLineLength) throws {
         name = path
         self.maximumLineLength = max(maximumLineLength, 1)
@@ -31,14 +34,12 @@ public final class LineReader {
             handle = input
             ownsHandle = false
         } else {
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-                throw SparseKitError.missingInput(path)
+            let descriptor = try InputFile.open(path, what: "a text file", streams: .allowed)
+            guard let file = fdopen(descriptor, "rb") else {
+                close(descriptor)
+                throw SparseKitError.internal("cannot buffer \(path): \(String(cString: strerror(errno)))")
             }
-            guard !isFolder.boolValue else { throw SparseKitError.badInput(path, "is a folder, not a text file") }
-            guard let file = fopen(path, "rb") else {
-                throw SparseKitError.badInput(path, "cannot be read: \(String(cString: strerror(errno)))")
-            }
+            isFIFO = (try? FileStatus.of(descriptor: descriptor).get())?.kind == .fifo
             handle = file
             ownsHandle = true
         }
@@ -105,6 +106,10 @@ public final class LineReader {
         if read == 0 {
             guard ferror(handle) == 0 else {
                 throw SparseKitError.badInput(name, "read error: \(String(cString: strerror(errno)))")
+            }
+            guard !(isFIFO && lineNumber == 0 && end == 0) else {
+                throw SparseKitError.badInput(name, "is a FIFO that gave nothing to read (empty, or no writer had "
+                    + "it open: start the writer first, or pipe into -)")
             }
             atEOF = true
         }

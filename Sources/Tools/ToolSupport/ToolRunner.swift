@@ -2,7 +2,8 @@ import ArgumentParser
 import DataKit
 import Foundation
 
-/// Helpers every tool shares: error lines, provenance, output checks and JSON results.
+/// Helpers every tool shares: error lines, provenance and JSON results (the output-equals-input check is
+/// `OutputPath.requireDistinct` in DataKit).
 public enum ToolRunner {
     /// Writes `line` and a newline to standard error.
     public static func printError(_ line: String) {
@@ -12,14 +13,6 @@ public enum ToolRunner {
     /// The history line for this invocation.
     public static func provenance(_ tool: String, inputs: [String]) -> String {
         Provenance(tool: tool, arguments: Array(CommandLine.arguments.dropFirst()), inputs: inputs).line
-    }
-
-    /// Refuses an output path that would replace one of the inputs.
-    public static func requireDistinct(output: String, inputs: [String]) throws {
-        let target = URL(fileURLWithPath: output).standardizedFileURL.path
-        for input in inputs where URL(fileURLWithPath: input).standardizedFileURL.path == target {
-            throw SparseKitError.usage("the output \(output) is also an input; choose another -o")
-        }
     }
 
     /// Runs `body` as part of a command's `validate()`: a usage error it throws becomes ArgumentParser's

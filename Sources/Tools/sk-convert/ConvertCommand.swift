@@ -111,6 +111,9 @@ struct ConvertCommand: SparseKitCommand {
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one input file") }
         guard !(zeroBased && oneBased) else { throw ValidationError("--zero-based and --one-based exclude each other") }
+        guard (inputs + splitFiles).filter({ $0 == "-" }).count <= 1 else {
+            throw ValidationError("'-' (standard input) is given more than once; it can be read only once")
+        }
         try ToolRunner.validating { try OptionRule.refuseInapplicable(optionRules) }
         if export != nil {
             guard inputs.count == 1 else { throw ValidationError("--export reads one HDF5 file") }
@@ -146,7 +149,7 @@ struct ConvertCommand: SparseKitCommand {
         job.indexBound = maxIndex ?? job.indexBound
         job.maximumLineLength = maxLineBytes ?? job.maximumLineLength
         let sources = inputs + splitFiles + (xml.map { [$0] } ?? [])
-        try ToolRunner.requireDistinct(output: output, inputs: sources)
+        try OutputPath.requireDistinct(output: output, inputs: sources)
         job.history = [ToolRunner.provenance("sk-convert", inputs: sources)]
         let summary = try job.run()
         try common.finish(summary, line: "sk-convert: \(summary.points) points, \(summary.features) features, "
@@ -155,7 +158,7 @@ struct ConvertCommand: SparseKitCommand {
     }
 
     private func runExport(_ format: TextExport.Format) throws {
-        if !writesStandardOutput { try ToolRunner.requireDistinct(output: output, inputs: inputs) }
+        if !writesStandardOutput { try OutputPath.requireDistinct(output: output, inputs: inputs) }
         let dataset = try MultiLabelDataset.read(from: try HDF5File.open(inputs[0]))
         var rows: [Int64]?
         if let split {

@@ -42,7 +42,7 @@ struct EncodeCommand: SparseKitCommand {
     @OptionGroup var common: CommonOptions
 
     func run() throws {
-        try ToolRunner.requireDistinct(output: output, inputs: [model, data])
+        try OutputPath.requireDistinct(output: output, inputs: [model, data])
         let atomic = try AtomicOutput(path: output)
         let modelFile = try HDF5File.open(model)
         let kind = try ModelKind.read(from: modelFile)

@@ -62,7 +62,7 @@ struct InspectCommand: SparseKitCommand {
 
     func run() throws {
         if tiles, let output {
-            try ToolRunner.requireDistinct(output: output, inputs: [input])
+            try OutputPath.requireDistinct(output: output, inputs: [input])
             let job = TilesJob(input: input, output: output, count: count ?? 100, scaling: scaling, zoom: zoom,
                                modelFields: Self.fieldsDataset(of:))
             let summary = try job.run()

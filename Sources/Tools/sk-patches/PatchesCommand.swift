@@ -78,7 +78,7 @@ struct PatchesCommand: SparseKitCommand {
     }
 
     func run() throws {
-        try ToolRunner.requireDistinct(output: output, inputs: images)
+        try OutputPath.requireDistinct(output: output, inputs: images)
         let sampling: PatchSampling = grid ? .grid(stride: stride ?? size) : .random(count: count!, seed: seed ?? 0)
         let job = PatchesJob(
             imageFiles: images, output: output, patchHeight: size, patchWidth: width ?? size,

@@ -79,7 +79,7 @@ struct BaselineCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ToolRunner.requireDistinct(output: output, inputs: [input])
+        try OutputPath.requireDistinct(output: output, inputs: [input])
         let job = TrainingJob(trainer, tool: "sk-train baseline", input: input, output: output, resume: nil, seedGiven: seed != nil,
                               quiet: common.quiet || common.json) { record, _ in
             record.stage.map { String(format: "δ = %g: %d L-BFGS iterations (%@), training log-likelihood %.4f nats/point (%.1f s)",

@@ -24,7 +24,7 @@ struct TrainingRunOptions: ParsableArguments {
     /// stderr; refuses an output that is the input (the --resume file may be the output).
     func job<T: Trainer>(_ trainer: T, tool: String, input: String,
                          line: @escaping (T.Session.Checkpoint.Record, _ lastEpoch: Int) -> String?) throws -> TrainingJob<T> {
-        try ToolRunner.requireDistinct(output: output, inputs: [input])
+        try OutputPath.requireDistinct(output: output, inputs: [input])
         return TrainingJob(trainer, tool: tool, input: input, output: output, resume: resume, seedGiven: seed != nil, quiet: quiet,
                            line: line)
     }

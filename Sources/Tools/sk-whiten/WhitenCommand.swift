@@ -82,7 +82,7 @@ struct WhitenCommand: SparseKitCommand {
 
     func run() throws {
         let inputs = [input] + (transformFrom.map { [$0] } ?? [])
-        try ToolRunner.requireDistinct(output: output, inputs: inputs)
+        try OutputPath.requireDistinct(output: output, inputs: inputs)
         let source: WhitenJob.Source
         if let transformFrom {
             source = .stored(path: transformFrom)
