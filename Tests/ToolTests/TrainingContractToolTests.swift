@@ -85,3 +85,29 @@ final class TrainingContractToolTests: XCTestCase {
         }
     }
 }
+
+/// The same command and seed with `SOURCE_DATE_EPOCH` set write the same bytes (no wall-clock durations recorded).
+final class ReproducibleTrainingToolTests: XCTestCase {
+    func testSameSeedSameBytes() throws {
+        let folder = try temporaryFolder(self)
+        let bars = folder + "/bars.h5"
+        let fixed = ["SOURCE_DATE_EPOCH": "1700000000"]
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", bars, "--count", "300", "--seed", "1"], environment: fixed).status, 0)
+        let runs: [[String]] = [
+            ["sc", bars, "--latents", "10", "--batch-size", "100", "--iterations", "20", "--epochs", "2", "--seed", "3"],
+            ["sdlgm", bars, "--mode", "unsupervised", "--latents", "10", "--max-active", "3", "--hidden", "16", "--epochs", "2"],
+            ["baseline", bars, "--model", "laplace"],
+        ]
+        for arguments in runs {
+            var bytes: [Data] = []
+            let path = folder + "/m.h5"  // the same command, so the same output path (the history records it)
+            for _ in 0..<2 {
+                try? FileManager.default.removeItem(atPath: path)
+                let result = try ToolHarness.run("sk-train", arguments + ["-o", path, "--quiet"], environment: fixed)
+                XCTAssertEqual(result.status, 0, result.stderr)
+                bytes.append(try Data(contentsOf: URL(fileURLWithPath: path)))
+            }
+            XCTAssertEqual(bytes[0], bytes[1], "\(arguments[0]): the same bytes")
+        }
+    }
+}

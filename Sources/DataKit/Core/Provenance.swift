@@ -34,6 +34,12 @@ public struct Provenance: Sendable, Equatable {
         return Date()
     }
 
+    /// Seconds since `start` for a record in a file (an epoch's duration), or 0 when `SOURCE_DATE_EPOCH` is set: a
+    /// reproducible run writes the same bytes, so it records no wall-clock durations.
+    public static func elapsed(since start: Date) -> Double {
+        ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] == nil ? Date().timeIntervalSince(start) : 0
+    }
+
     /// `tool version | args: … | time | inputs: …`, one line.
     public var line: String {
         let formatter = ISO8601DateFormatter()

@@ -85,7 +85,7 @@ public struct BaselineSession: TrainingSession {
         }
         let logLikelihood = stage?.logLikelihood ?? BaselineEvaluation.run(density!, on: x).logLikelihood.mean
         let record = BaselineRecord(epoch: history.count + 1, logLikelihood: logLikelihood,
-                                    seconds: stage?.seconds ?? Date().timeIntervalSince(clock), stage: stage)
+                                    seconds: stage?.seconds ?? Provenance.elapsed(since: clock), stage: stage)
         history.append(record)
         return record
     }

@@ -103,7 +103,7 @@ public struct ICAFit: Sendable {
                 let run = optimizer.minimize(&objective, from: &rotation)
                 let fitted = try fit.exactModel(x, mean: mean, unmixing: DoubleLinearAlgebra.product(rotation, whitening, n: d))
                 stages.append(Stage(smoothing: delta, iterations: run.iterations, stop: run.stop,
-                                    logLikelihood: fitted.logLikelihood, seconds: Date().timeIntervalSince(clock)))
+                                    logLikelihood: fitted.logLikelihood, seconds: Provenance.elapsed(since: clock)))
                 return fitted.density
             }
         }

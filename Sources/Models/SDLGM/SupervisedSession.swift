@@ -140,7 +140,7 @@ public struct SupervisedSession: TrainingSession {
         guard loss.isFinite else { throw TrainingDivergence("loss \(loss)") }
         guard network.parameters.allSatisfy(\.isFinite) else { throw TrainingDivergence("weights no longer finite") }
         self.network = network
-        let record = SupervisedTrainer.EpochRecord(epoch: history.count + 1, loss: loss, seconds: Date().timeIntervalSince(started))
+        let record = SupervisedTrainer.EpochRecord(epoch: history.count + 1, loss: loss, seconds: Provenance.elapsed(since: started))
         history.append(record)
         return record
     }

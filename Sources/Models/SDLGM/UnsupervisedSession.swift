@@ -113,7 +113,7 @@ public struct UnsupervisedSession: TrainingSession {
             epoch: history.count + 1, elbo: sums.elbo / n, logLikelihood: sums.logLikelihood / n, levelKL: sums.levelKL / n,
             supportKL: sums.supportKL / n, valueKL: sums.valueKL / n,
             meanSquaredError: sums.squaredError / (n * Double(model.dimension)), active: sums.active / n, temperature: tau,
-            sigma2: exp(Double(model.logNoiseVariance)), seconds: Date().timeIntervalSince(started))
+            sigma2: exp(Double(model.logNoiseVariance)), seconds: Provenance.elapsed(since: started))
         guard record.elbo.isFinite else { throw TrainingDivergence("ELBO \(record.elbo)") }
         guard model.encoder.layers.parameters.allSatisfy(\.isFinite), model.decoder.layers.parameters.allSatisfy(\.isFinite),
               model.logNoiseVariance.isFinite else {

@@ -132,7 +132,7 @@ public struct SparseCodingSession: TrainingSession {
             epoch: epoch + 1, objective: terms.value, posteriorEntropy: terms.posteriorEntropy,
             priorEntropy: terms.priorEntropy, noiseEntropy: terms.noiseEntropy, sigma2: terms.sigma2,
             meanLambda: terms.lambda.reduce(0, +) / Double(h), gini: gini,
-            betaPrior: weights.prior, seconds: Date().timeIntervalSince(started))
+            betaPrior: weights.prior, seconds: Provenance.elapsed(since: started))
         history.append(record)
         return record
     }
