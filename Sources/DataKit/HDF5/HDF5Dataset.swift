@@ -106,8 +106,8 @@ public final class HDF5Dataset {
         return H5Pget_layout(plist) == H5D_CONTIGUOUS
     }
 
-    /// The size of the file on disk, when it can be read.
-    private var fileSize: Int? { (try? FileManager.default.attributesOfItem(atPath: filePath)[.size] as? Int) ?? nil }
+    /// The size of the file on disk, when it can be read (of the file a symbolic link leads to, not of the link).
+    private var fileSize: Int? { (try? FileStatus.of(filePath).get()).map { Int($0.size) } }
 
     /// Fails unless the elements are numbers (HDF5 converts between numeric types on read, never from strings).
     func requireNumeric() throws {

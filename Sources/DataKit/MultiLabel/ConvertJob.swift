@@ -80,7 +80,7 @@ public struct ConvertJob: Sendable {
         var labels = SparseRowsBuilder(disorder: sortIndices ? .sortAndKeepOne : .reject)
         // Every text entry ("f:v" plus a separator) takes at least 4 bytes: an upper bound for the feature arrays.
         let bytes = inputs.reduce(0) { total, path in
-            total + ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil ?? 0)
+            total + ((try? FileStatus.of(path).get()).map { Int($0.size) } ?? 0)  // a link's target, not the link
         }
         features.reserve(entries: bytes / 4)
         var rowsPerInput: [Int] = []
