@@ -158,7 +158,7 @@ final class ReaderValidationToolTests: XCTestCase {
         let folder = try temporaryFolder(self)
         let bad = try variant(of: try bars(folder), at: folder + "/bad.h5") { try $0.setAttribute("patch_height", .int(4)) }
         let kept = try contents(folder)
-        let message = "bad.h5: records patches of 4×5×1 = 20 values (patch_height × patch_width × channels), but its /data rows hold 25"
+        let message = "bad.h5: records patches of 4×5×1 = 20 values, but its /data rows hold 25 (patch_height × patch_width × channels must be D)"
         try assertRefused("sk-whiten", [bad, "-o", folder + "/w.h5"], message, folder: folder, keeping: kept)
         try assertRefused("sk-inspect", [bad, "--tiles", "-o", folder + "/t.png"], message, folder: folder, keeping: kept)
         try assertRefused("sk-train", ["sc", bad, "-o", folder + "/m.h5", "--latents", "4", "--epochs", "1"], message,

@@ -87,7 +87,7 @@ extension HDF5File {
         let components = kind == .whitened && exists("/whitening/matrix") ? try dataset("/whitening/matrix").shape : []
         guard columns == geometry.dimension || components == [columns, geometry.dimension] else {
             throw SparseKitError.badInput(path, "records patches of \(geometry.height)×\(geometry.width)×\(geometry.channels) "
-                + "= \(geometry.dimension) values (patch_height × patch_width × channels), but its /data rows hold \(columns)")
+                + "= \(geometry.dimension) values, but its /data rows hold \(columns) (patch_height × patch_width × channels must be D)")
         }
         return (data, geometry)
     }
