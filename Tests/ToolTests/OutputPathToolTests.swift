@@ -81,6 +81,33 @@ final class OutputPathToolTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder + "/real"), ["bars.h5"])
     }
 
+    /// An output that names an open descriptor, here `/proc/self/fd/1` with standard output redirected to a file (as
+    /// `/dev/stdout` is with `> out`): refused (73), and the file the descriptor writes to keeps its bytes and inode
+    /// (renaming over its name would cut it from the descriptor). `/dev/stdout` itself is not tried: on code without
+    /// this check, as root, the run would replace the system's /dev/stdout link.
+    func testOutputThroughADescriptorIsRefused() throws {
+        let folder = try temporaryFolder(self)
+        let redirected = folder + "/out.txt"
+        try Data("before\n".utf8).write(to: URL(fileURLWithPath: redirected))
+        let inode = try FileManager.default.attributesOfItem(atPath: redirected)[.systemFileNumber] as? Int
+        let process = Process()
+        process.executableURL = ToolHarness.products.appendingPathComponent("sk-synth")
+        process.arguments = ["bars", "-o", "/proc/self/fd/1", "--count", "20"]
+        let output = try XCTUnwrap(FileHandle(forWritingAtPath: redirected))
+        try output.seekToEnd()
+        let err = Pipe()
+        process.standardOutput = output
+        process.standardError = err
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try output.close()
+        assertFails(ToolHarness.Result(status: process.terminationStatus, stdout: "", stderr: stderr), code: 73,
+                    containing: "names an open file descriptor", folder: folder, keeping: ["out.txt"])
+        XCTAssertEqual(try String(contentsOfFile: redirected, encoding: .utf8), "before\n")
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: redirected)[.systemFileNumber] as? Int, inode)
+    }
+
     /// A dangling symbolic link as the output: refused (73) naming where it points; nothing is created there.
     func testDanglingLinkOutputIsRefused() throws {
         let folder = try temporaryFolder(self)

@@ -11,7 +11,8 @@ import Foundation
 ///   whenever a run fails, which the atomic contract rules out. Text for a pipe goes to `-o -` (sk-convert --export).
 /// - **A symbolic link to a regular file**: the link is kept and its target replaced (the temporary file sits
 ///   beside the target, so the rename stays on the target's file system), as editors and `sed -i --follow-symlinks`
-///   do: a link is how the user chose to name that file.
+///   do: a link is how the user chose to name that file. Not so a link through an open descriptor (`/dev/stdout`
+///   redirected to a file): refused (73), since the file would be cut from the descriptor.
 /// - **A dangling symbolic link**: refused (73). Creating the target would write wherever the link points, maybe a
 ///   place the user never meant; GNU `cp` refuses the same ("not writing through dangling symlink").
 /// - **The same file as an input**, by any name (symbolic or hard link): refused with exit 64, compared by device
@@ -49,8 +50,14 @@ public struct OutputPath: Sendable {
         }
     }
 
-    /// The regular file a symbolic link leads to; a link to anything else, a dangling link or a loop is refused.
+    /// The regular file a symbolic link leads to; a link to anything else, a dangling link or a loop is refused, and
+    /// so is a link through an open descriptor (`/dev/stdout`, `/dev/fd/N`): when it names a regular file (`> out`),
+    /// replacing that file would cut it from the descriptor and lose what the shell wrote there before.
     private static func linkTarget(_ path: String) throws -> String {
+        if let descriptorLink = linkThroughDescriptor(path) {
+            throw SparseKitError.cannotCreate(path, "names an open file descriptor (\(descriptorLink)), not a file "
+                + "(give the file's own name; -o - writes text to standard output)")
+        }
         switch FileStatus.of(path) {  // stat follows /proc's links to pipes too, which realpath cannot resolve
         case .success(let status):
             try requireReplaceable(status.kind, path)
@@ -65,6 +72,23 @@ public struct OutputPath: Sendable {
         case .failure(let error):
             throw SparseKitError.cannotCreate(path, error.problem(at: path))
         }
+    }
+
+    /// The first link on the way from `path` that lies in a `/proc/PID/fd` folder, if any.
+    private static func linkThroughDescriptor(_ path: String) -> String? {
+        var current = path
+        for _ in 0..<40 {  // the kernel's own bound on links followed
+            guard case .success(let status) = FileStatus.of(current, followingLinks: false), status.kind == .symbolicLink,
+                  let pointee = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return nil }
+            let folder = URL(fileURLWithPath: current).deletingLastPathComponent().path
+            if let resolved = realpath(folder, nil) {
+                let real = String(cString: resolved)
+                free(resolved)
+                if real.hasPrefix("/proc/"), real.hasSuffix("/fd") { return current }
+            }
+            current = pointee.hasPrefix("/") ? pointee : folder + "/" + pointee
+        }
+        return nil
     }
 
     /// Refuses whatever renaming over would destroy: anything but a regular file.
