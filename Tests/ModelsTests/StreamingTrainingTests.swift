@@ -76,20 +76,7 @@ final class StreamingTrainingTests: XCTestCase {
     /// blocks, and the label statistics (frequencies, truncated and unlabelled points) equal the in-memory ones.
     func testStreamingSupervisedSDLGMLearnsThePlantedRule() throws {
         var g = SeededGenerator(seed: 9)
-        func sample(_ n: Int) throws -> (CSRMatrix, CSRMatrix) {
-            var features: [[Int]] = [], labels: [[Int]] = []
-            for i in 0..<n {
-                let count = i % 50 == 0 ? 0 : 1 + g.below(4)  // some points without labels, some above L0 = 3
-                var set = Set<Int>()
-                while set.count < count { set.insert(g.below(5)) }
-                labels.append(set.sorted())
-                var f = Set(set)
-                while f.count < count + 3 { f.insert(5 + g.below(15)) }
-                features.append(f.sorted())
-            }
-            return (try csr(features, cols: 20), try csr(labels, cols: 5))
-        }
-        let (x, y) = try sample(400), (xt, yt) = try sample(100)
+        let (x, y) = try plantedMultiLabel(400, using: &g), (xt, yt) = try plantedMultiLabel(100, using: &g)
         let folder = try temporaryFolder(self)
         let file = try HDF5File.create(folder + "/planted.h5")
         try MultiLabelDataset(features: x, labels: y, sourceFormat: "test").write(to: file, history: [])

@@ -68,18 +68,9 @@ final class TrainingContractTests: XCTestCase {
     func plantedMultiLabelFile() throws -> String {
         let path = try temporaryFolder(self) + "/planted.h5"
         var g = SeededGenerator(seed: 5)
-        var features: [[Int]] = [], labels: [[Int]] = []
-        for i in 0..<200 {
-            let count = i % 50 == 0 ? 0 : 1 + g.below(4)
-            var set = Set<Int>()
-            while set.count < count { set.insert(g.below(5)) }
-            labels.append(set.sorted())
-            var f = Set(set)
-            while f.count < count + 3 { f.insert(5 + g.below(15)) }
-            features.append(f.sorted())
-        }
+        let (features, labels) = try plantedMultiLabel(200, using: &g)
         let file = try HDF5File.create(path)
-        try MultiLabelDataset(features: try csr(features, cols: 20), labels: try csr(labels, cols: 5), sourceFormat: "test")
+        try MultiLabelDataset(features: features, labels: labels, sourceFormat: "test")
             .write(to: file, history: [])
         try file.close()
         return path

@@ -61,17 +61,23 @@ final class ReaderValidationToolTests: XCTestCase {
 
     func contents(_ folder: String) throws -> Set<String> { Set(try FileManager.default.contentsOfDirectory(atPath: folder)) }
 
-    // MARK: One test per class
-
-    /// An SDLGM model whose label head takes 4 inputs while the hidden layer gives 8 trapped in `Linear.forward` in
-    /// sk-eval, sk-encode and `--resume`; the model reader now names the layer. L0 > C is refused before training.
-    func testSupervisedModelWhoseLayersDisagreeIsRefusedByEveryTool() throws {
+    /// A small multilabel file and a supervised SDLGM model trained on it for one epoch, in a fresh folder.
+    func trainedSupervisedModel() throws -> (folder: String, data: String, model: String) {
         let folder = try temporaryFolder(self)
         let data = folder + "/ml.h5", model = folder + "/model.h5"
         try writeMultiLabel(data)
         let train = try ToolHarness.run("sk-train", ["sdlgm", data, "-o", model, "--max-active", "2", "--hidden", "8",
                                                      "--epochs", "1", "--batch-size", "8", "--seed", "1", "--quiet"])
         XCTAssertEqual(train.status, 0, train.stderr)
+        return (folder, data, model)
+    }
+
+    // MARK: One test per class
+
+    /// An SDLGM model whose label head takes 4 inputs while the hidden layer gives 8 trapped in `Linear.forward` in
+    /// sk-eval, sk-encode and `--resume`; the model reader now names the layer. L0 > C is refused before training.
+    func testSupervisedModelWhoseLayersDisagreeIsRefusedByEveryTool() throws {
+        let (folder, data, model) = try trainedSupervisedModel()
         let bad = try variant(of: model, at: folder + "/bad.h5") { file in
             try self.replace("/model/labels/weight", in: file, with: [Float](repeating: 0.1, count: 24), shape: [6, 4])
         }
@@ -117,12 +123,7 @@ final class ReaderValidationToolTests: XCTestCase {
 
     /// NaN in a multilabel `/features/data`: sk-eval and sk-encode exited 0 (and `--export` wrote `nan`).
     func testNonFiniteFeaturesAreRefusedByEvalAndEncode() throws {
-        let folder = try temporaryFolder(self)
-        let data = folder + "/ml.h5", model = folder + "/model.h5"
-        try writeMultiLabel(data)
-        let train = try ToolHarness.run("sk-train", ["sdlgm", data, "-o", model, "--max-active", "2", "--hidden", "8",
-                                                     "--epochs", "1", "--batch-size", "8", "--seed", "1", "--quiet"])
-        XCTAssertEqual(train.status, 0, train.stderr)
+        let (folder, data, model) = try trainedSupervisedModel()
         let nan = try variant(of: data, at: folder + "/nan.h5") { file in
             var values = try file.read("/features/data", as: Float.self).values
             values[values.count - 1] = .infinity
