@@ -146,6 +146,23 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
         XCTAssertNotEqual(whole, ais.forward(x, seed: 10), "the seed matters")
     }
 
+    /// sk-eval's text report flags an AIS estimate below the held-out ELBO (an exact lower bound): with two
+    /// temperatures AIS is importance sampling from the prior and falls far below it; with enough it does not.
+    func testReportWarnsWhenTheEstimateLiesBelowTheHeldOutELBO() {
+        let model = Self.overcompleteModel()
+        var generator = SeededGenerator(seed: 4)
+        let (x, _) = BidirectionalMonteCarlo.simulate(model, points: 6, generator: &generator)
+        func report(temperatures: Int) -> SparseCodingEvaluation {
+            let settings = SparseCodingEvaluation.LikelihoodSettings(method: .ais, samples: 4, temperatures: temperatures, seed: 1)
+            return SparseCodingEvaluation.run(model, on: x, likelihood: settings)
+        }
+        let crude = report(temperatures: 2), converged = report(temperatures: 400)
+        XCTAssertLessThan(crude.logLikelihood!.mean, crude.heldOutELBO.mean)
+        XCTAssertTrue(crude.text.contains("below the held-out ELBO"), crude.text)
+        XCTAssertGreaterThan(converged.logLikelihood!.mean, converged.heldOutELBO.mean)
+        XCTAssertFalse(converged.text.contains("below the held-out ELBO"), converged.text)
+    }
+
     func testSigmoidScheduleRunsFromZeroToOneWithSmallestStepsAtTheEnds() {
         let schedule = AnnealedImportanceSampling.sigmoidSchedule(100)
         XCTAssertEqual(schedule.first, 0)

@@ -184,6 +184,11 @@ public struct SparseCodingEvaluation: Codable, Sendable {
                 lines.append("  warning: the chains' log-weights vary by more than 1 nat² per point: AIS is likely biased low; "
                              + "raise --temperatures (and --chains), and check with --bdmc")
             }
+            if l.mean < heldOutELBO.mean {
+                lines.append(String(format: "  warning: the estimate lies %.2f nats below the held-out ELBO, an exact lower bound: "
+                                    + "the estimator has not converged; trust the ELBO, or raise "
+                                    + (l.method == .ais ? "--temperatures" : "--samples"), heldOutELBO.mean - l.mean))
+            }
             if let offset = l.whiteningLogAbsDeterminant, let pixel = l.pixelSpaceMean {
                 lines.append(String(format: "  before whitening (+ log|det M| = %.4f): %.4f nats/point", offset, pixel))
             }
