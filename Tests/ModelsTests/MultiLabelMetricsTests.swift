@@ -3,7 +3,8 @@ import DataKit
 import XCTest
 
 /// The metrics of `metrics.md` against values computed by hand on small matrices (ties, a point without labels,
-/// k larger than C, a label never used).
+/// k larger than C, a label never used), against pyxclib's definitions as hard-coded values, and against an
+/// independent implementation of pyxclib's formulas in Python (`PyxclibReference`) where numpy and scipy exist.
 final class MultiLabelMetricsTests: XCTestCase {
     // Truth: {0, 2}, {} and {1, 2, 3} over C = 5 labels (label 4 never used).
     let truthSets = [[0, 2], [], [1, 2, 3]]
@@ -48,11 +49,84 @@ final class MultiLabelMetricsTests: XCTestCase {
         // @3: hits 0 and 2 (point 0, ranks 1 and 3), 2 and 3 (point 2, ranks 1 and 2); ideal: all labels by 1/p.
         let (g0, g1, g2, g3): (Double, Double, Double, Double) = (1 / p[0], 1 / p[1], 1 / p[2], 1 / p[3])
         let (second, third): (Double, Double) = (1 / log2(3.0), 0.5)  // 1/log2(r + 1) at ranks 2 and 3
-        let dcg: Double = g0 + g2 * third + g2 + g3 * second
+        // pyxclib divides each point's PSDCG (ranking and ideal alike) by its plain ideal DCG Z_i before summing.
+        let (z0, z2) = (1 + second, 1 + second + third)  // two and three labels
+        let dcg: Double = (g0 + g2 * third) / z0 + (g2 + g3 * second) / z2
         let idealFirst: Double = g0 + g2 * second  // point 0: label 0 (rarer), then label 2
         let idealSecond: Double = g1 + g3 * second + g2 * third  // point 2: labels 1 and 3 (rarer; tie, order irrelevant), then 2
-        let ideal = idealFirst + idealSecond
+        let ideal = idealFirst / z0 + idealSecond / z2
         XCTAssertEqual(metrics[1].propensityNDCG!, dcg / ideal, accuracy: 1e-12)
+    }
+
+    // A case with ties in the scores (labels 1 and 2 of point 0, 3 and 5 of point 2, all of points 1 and 4) and in
+    // the training counts (labels 2 and 3; 4 and 5 never seen), two points without labels, one with every label,
+    // and k beyond C = 6.
+    let tieScores: [[Double]] = [[0.9, 0.5, 0.5, 0.1, 0, 0], [0, 0, 0, 0, 0, 0], [0.2, 0.1, 0.8, 0.3, 0, 0.3],
+                                 [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [0.6, 0.6, 0.6, 0.6, 0.6, 0.6], [1, 0, 0, 0, 0, 0.5]]
+    let tieTruth = [[0, 2], [], [1, 2, 3], [0, 1, 2, 3, 4, 5], [5], []]
+    let tieTraining = [[0], [0, 1], [0, 1, 2], [0, 2], [], [3], [0, 3], [1]]
+    let tieKs = [1, 2, 3, 5, 7]
+
+    func tieMetrics() throws -> (metrics: [RankingMetrics], propensities: [Double]) {
+        let scores = Matrix(rows: 6, cols: 6, storage: tieScores.flatMap { $0.map(Float.init) })
+        let p = Propensity.scores(trainingLabels: try csr(tieTraining, cols: 6))
+        return (RankingMetrics.evaluate(TopKRanking(scores: scores, k: 7), truth: try csr(tieTruth, cols: 6), propensities: p, ks: tieKs), p)
+    }
+
+    /// The values `PyxclibReference` (pyxclib's formulas) gives for the case with ties, written down so that the
+    /// check runs everywhere: P@k, nDCG@k, PSP@k, PSnDCG@k at k = 1, 2, 3, 5, 7 and the propensities.
+    func testMetricsEqualPyxclibsOnTiesAndEmptyRows() throws {
+        let (metrics, p) = try tieMetrics()
+        let expected: [[Double]] = [
+            [0.5, 0.5, 0.6893149539784303, 0.6893149539784303],
+            [0.4166666666666667, 0.4355245321275764, 0.7040220363748796, 0.6232910776887653],
+            [0.38888888888888884, 0.44751357102280154, 0.7698548677575373, 0.6359478554816578],
+            [0.3333333333333333, 0.47777053644569367, 0.8894374447808252, 0.6693945911539368],
+            [0.28571428571428564, 0.5371384009636974, 0.9999999999999999, 0.7724104886994715],
+        ]
+        for (m, row) in zip(metrics, expected) {
+            let ours = [m.precision, m.ndcg, m.propensityPrecision!, m.propensityNDCG!]
+            for (name, (a, b)) in zip(["P", "nDCG", "PSP", "PSnDCG"], zip(ours, row)) {
+                XCTAssertEqual(a, b, accuracy: 1e-12, "\(name)@\(m.k)")
+            }
+        }
+        let propensities = [0.6104222518720156, 0.5613982816560676, 0.5271273143347965, 0.5271273143347965, 0.41158960431052716,
+                            0.41158960431052716]
+        for (a, b) in zip(p, propensities) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+    }
+
+    /// Against the Python implementation of pyxclib's formulas: the case with ties, and random matrices whose scores
+    /// take a few values only (many ties), with points without labels and labels never seen in training.
+    func testMetricsAgainstPyxclibFormulasInPython() throws {
+        guard try PyxclibReference.metrics(scores: [[1]], truth: [[0]], training: [[0], [0]], labels: 1, ks: [1]) != nil else {
+            throw XCTSkip("python3 with numpy and scipy is not installed; metrics not cross-checked against pyxclib's formulas")
+        }
+        func check(scores: [[Double]], truth: [[Int]], training: [[Int]], labels: Int, ks: [Int], a: Double, b: Double,
+                   _ name: String) throws {
+            let reference = try XCTUnwrap(try PyxclibReference.metrics(scores: scores, truth: truth, training: training, labels: labels,
+                                                                        ks: ks, a: a, b: b))
+            let p = Propensity.scores(trainingLabels: try csr(training, cols: labels), a: a, b: b)
+            let matrix = Matrix(rows: scores.count, cols: labels, storage: scores.flatMap { $0.map(Float.init) })
+            let ours = RankingMetrics.evaluate(TopKRanking(scores: matrix, k: ks.max()!), truth: try csr(truth, cols: labels),
+                                               propensities: p, ks: ks)
+            for (m, r) in zip(ours, reference.metrics) {
+                XCTAssertEqual(Double(m.k), r["k"])
+                for (key, value) in [("precision", m.precision), ("ndcg", m.ndcg), ("propensityPrecision", m.propensityPrecision!),
+                                     ("propensityNDCG", m.propensityNDCG!)] {
+                    XCTAssertEqual(value, r[key]!, accuracy: 1e-12, "\(name): \(key)@\(m.k)")
+                }
+            }
+            for (x, y) in zip(p, reference.propensities) { XCTAssertEqual(x, y, accuracy: 1e-12, "\(name): propensities") }
+        }
+        try check(scores: tieScores, truth: tieTruth, training: tieTraining, labels: 6, ks: tieKs, a: 0.55, b: 1.5, "ties")
+        var generator = SeededGenerator(seed: 16)
+        for (trial, (n, c, a, b)) in [(30, 8, 0.55, 1.5), (50, 20, 0.5, 0.4), (40, 5, 0.6, 2.6)].enumerated() {
+            func labelSet(_ most: Int) -> [Int] { Array(Set((0..<Int(generator.next() % UInt64(most + 1))).map { _ in Int(generator.next() % UInt64(c)) })).sorted() }
+            let scores = (0..<n).map { _ in (0..<c).map { _ in Double(generator.next() % 4) / 4 } }  // values 0, ¼, ½, ¾
+            let truth = (0..<n).map { _ in labelSet(4) }
+            let training = (0..<(2 * n)).map { _ in labelSet(3) }
+            try check(scores: scores, truth: truth, training: training, labels: c, ks: [1, 2, 3, 5, 10], a: a, b: b, "random \(trial)")
+        }
     }
 
     func testSetMetrics() throws {

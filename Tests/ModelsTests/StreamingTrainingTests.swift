@@ -90,7 +90,7 @@ final class StreamingTrainingTests: XCTestCase {
         XCTAssertEqual(streamed.predictor.meanLabelCount, inMemory.predictor.meanLabelCount)
         XCTAssertEqual([streamed.truncatedPoints, streamed.pointsWithoutLabels], [inMemory.truncatedPoints, inMemory.pointsWithoutLabels])
         XCTAssertEqual(streamed.pointsWithoutLabels, 8)
-        let report = try SupervisedEvaluation.run(streamed.predictor, features: xt, labels: yt, trainingLabels: y)
+        let report = try SupervisedEvaluation.run(streamed.predictor, features: xt, labels: yt)
         XCTAssertEqual(report.ranking[0].precision, 0.98, accuracy: 0.001, "P@1: every labelled test point right (2 of 100 have no labels)")
     }
 }

@@ -73,7 +73,7 @@ final class SupervisedSDLGMTests: XCTestCase {
         trainer.seed = 1
         let result = try trainer.train(features: x, labels: y)
         XCTAssertLessThan(result.history.last!.loss, result.history.first!.loss)
-        let report = try SupervisedEvaluation.run(result.predictor, features: xt, labels: yt, trainingLabels: y)
+        let report = try SupervisedEvaluation.run(result.predictor, features: xt, labels: yt)
         XCTAssertEqual(report.ranking[0].precision, 1, "P@1")
         XCTAssertGreaterThan(report.sets.subsetAccuracy, 0.9, "the set size comes from p(L | x)")
 
@@ -86,6 +86,39 @@ final class SupervisedSDLGMTests: XCTestCase {
         XCTAssertEqual(maxActive, 3)
         XCTAssertEqual(try back.predict(xt).sets, try result.predictor.predict(xt).sets)
         XCTAssertEqual(try back.predict(xt).ranking, try result.predictor.predict(xt).ranking)
+        // The model keeps the training label counts and N: the propensities need no training file.
+        XCTAssertEqual(back.trainingPoints, 400)
+        let counts = (0..<5).map { label in Double(y.indices.filter { $0 == label }.count) }
+        XCTAssertEqual(back.trainingLabelCounts, counts)
+        XCTAssertEqual(back.propensities(a: 0.6, b: 2.6), Propensity.scores(trainingLabels: y, a: 0.6, b: 2.6))
+        XCTAssertEqual(report.ranking.map(\.propensityNDCG),
+                       RankingMetrics.evaluate(try result.predictor.predict(xt).ranking, truth: yt,
+                                               propensities: Propensity.scores(trainingLabels: y)).map(\.propensityNDCG))
+        XCTAssertTrue(report.propensitySource.contains("N = 400"), report.propensitySource)
+    }
+
+    /// A model written before `training_points` existed reads with no counts; its evaluation takes the propensities
+    /// from the labels it is given, or reports none and says why.
+    func testModelWithoutTrainingPointsFallsBack() throws {
+        let x = try csr([[0], [1], [0, 1], [2]], cols: 3)
+        let y = try csr([[0], [1], [0, 1], [0]], cols: 3)
+        var old = try SupervisedTrainer(method: .mostFrequent, maxActive: 2, epochs: 1).train(features: x, labels: y).predictor
+        old.trainingPoints = nil
+        let path = try temporaryFolder(self) + "/old.h5"
+        let file = try HDF5File.create(path)
+        try old.write(to: file, maxActive: 2)
+        try file.writeHeader(kind: .model, history: [])
+        try file.close()
+        let back = try SupervisedPredictor.read(from: try HDF5File.open(path)).predictor
+        XCTAssertNil(back.trainingPoints)
+        XCTAssertNil(back.propensities())
+        let none = try SupervisedEvaluation.run(back, features: x, labels: y)
+        XCTAssertNil(none.ranking[0].propensityPrecision)
+        XCTAssertTrue(none.propensitySource.hasPrefix("none"), none.propensitySource)
+        let fallback = try SupervisedEvaluation.run(back, features: x, labels: y, fallbackTrainingLabels: (y, "labels of y"))
+        let expected = RankingMetrics.evaluate(try back.predict(x).ranking, truth: y, propensities: Propensity.scores(trainingLabels: y))
+        XCTAssertEqual(fallback.ranking, expected)
+        XCTAssertTrue(fallback.propensitySource.hasPrefix("labels of y"), fallback.propensitySource)
     }
 
     func testBaselines() throws {

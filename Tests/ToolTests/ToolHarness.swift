@@ -48,25 +48,13 @@ enum ToolHarness {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    /// Runs a Python script with arguments; returns its exit status and combined output.
+    /// Runs a Python script with arguments; returns its exit status and combined output (`Python.run`).
     static func runPython(_ python: String, _ script: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "-c", script] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        try Python.run(python, script, arguments)
     }
 
-    /// A python3 that can import every module in `modules`, or nil.
-    static func python(with modules: [String]) -> String? {
-        let status = try? runPython("python3", "import " + modules.joined(separator: ", "), []).0
-        return status == 0 ? "python3" : nil
-    }
+    /// A python3 that can import every module in `modules`, or nil (`Python.interpreter`).
+    static func python(with modules: [String]) -> String? { Python.interpreter(with: modules) }
 }
 
 /// Asserts a failed run: the exit code, one line on stderr containing `fragment`, and nothing left in `folder`

@@ -17,6 +17,10 @@ public struct ConvertJob: Sendable {
     /// Dimensions given on the command line (LIBSVM), checked against the data.
     public var featureCount: Int?
     public var labelCount: Int?
+    /// A converted file whose feature and label counts and names the output takes (`sk-convert --like TRAIN.h5`): a
+    /// test file converted later lines up with the training file; an index beyond its counts, an XC header with
+    /// other counts, or an ARFF attribute it does not name is refused, naming the file.
+    public var like: MultiLabelSchema?
     /// Split files (XC: one column per split, 1-based rows) and the column to take.
     public var splitFiles: [String] = []
     public var splitColumn = 1
@@ -99,6 +103,10 @@ public struct ConvertJob: Sendable {
                         throw SparseKitError.badInput(input, "header declares \(f) features and \(c) labels, but "
                             + "\(inputs[0]) declares \(header.0) and \(header.1)")
                     }
+                    if let like, (f, c) != (like.featureCount, like.labelCount) {
+                        throw SparseKitError.badInput(input, "header declares \(f) features and \(c) labels, but \(like.path) (--like) "
+                            + "has \(like.featureCount) and \(like.labelCount)")
+                    }
                     header = (f, c)
                     try requireWithinBound(f, "features", file: input)
                     try requireWithinBound(c, "labels", file: input)
@@ -116,8 +124,9 @@ public struct ConvertJob: Sendable {
                         }
                     }
                 } else {
-                    let parser = LabeledLineParser(featureBase: oneBased ? 1 : 0, featureLimit: featureCount,
-                                                   labelLimit: labelCount, indexBound: indexBound)
+                    var parser = LabeledLineParser(featureBase: oneBased ? 1 : 0, featureLimit: like?.featureCount ?? featureCount,
+                                                   labelLimit: like?.labelCount ?? labelCount, indexBound: indexBound)
+                    if let like { parser.limitSource = " of \(like.path) (--like)" }
                     while let line = try reader.nextLine() {
                         try parser.parse(line, reader: reader, features: &features, labels: &labels)
                     }
@@ -125,7 +134,9 @@ public struct ConvertJob: Sendable {
                 }
                 rowsPerInput.append(features.rowCount - before)
             }
-            dims = header ?? (featureCount ?? features.inferredColumns, labelCount ?? labels.inferredColumns)
+            dims = header ?? (like?.featureCount ?? featureCount ?? features.inferredColumns,
+                              like?.labelCount ?? labelCount ?? labels.inferredColumns)
+            (featureNames, labelNames) = (like?.featureNames, like?.labelNames)
         case .arff:
             var first: ARFFReader.Header?
             var roles: [ARFFReader.Role] = []
@@ -138,14 +149,15 @@ public struct ConvertJob: Sendable {
                         throw SparseKitError.badInput(input, "declares other attributes than \(inputs[0])")
                     }
                 } else {
-                    (roles, featureNames, labelNames) = try ConvertJob.roles(header, xml: xml, file: input)
+                    (roles, featureNames, labelNames) = try ConvertJob.roles(header, xml: xml, like: like, file: input)
                     first = header
                 }
                 let rows = try arff.readRows(reader, header: header, roles: roles, features: &features, labels: &labels)
                 guard rows > 0 else { throw SparseKitError.badInput(input, "holds no data rows") }
                 rowsPerInput.append(rows)
             }
-            dims = (featureNames!.count, labelNames!.count)
+            dims = (like?.featureCount ?? featureNames!.count, labelNames!.count)
+            if let like { featureNames = like.featureNames }
         }
 
         var splits: [MultiLabelDataset.Split] = []
@@ -184,25 +196,37 @@ public struct ConvertJob: Sendable {
         return (numbers[0], numbers[1], numbers[2])
     }
 
-    /// Assigns each ARFF attribute to a feature or label column, by the XML's names or MEKA's `-C n`.
-    static func roles(_ header: ARFFReader.Header, xml: String?, file: String) throws
+    /// Assigns each ARFF attribute to a feature or label column, by the XML's names or MEKA's `-C n`, or with
+    /// `like` by the label names of that file (which the XML, if given, must name too) and its feature names (by
+    /// position when it has none). Returns the roles and the feature and label names.
+    static func roles(_ header: ARFFReader.Header, xml: String?, like: MultiLabelSchema? = nil, file: String) throws
         -> ([ARFFReader.Role], [String], [String])
     {
         let names = header.attributes.map(\.name)
-        var labelColumn: [String: Int] = [:]
+        let present = Set(names)
         var labelNames: [String]
-        if let xml {
-            labelNames = try MulanXML.labelNames(path: xml)
-            let present = Set(names)
-            if let absent = labelNames.first(where: { !present.contains($0) }) {
-                throw SparseKitError.badInput(file, "label '\(absent)' from \(xml) is not an attribute of the data")
+        let xmlNames = try xml.map { try MulanXML.labelNames(path: $0) }
+        if let like {
+            guard let likeLabels = like.labelNames else {
+                throw SparseKitError.badInput(like.path, "has no /label_names, which an ARFF file converted --like it needs to find its labels")
             }
+            if let xml, let xmlNames, Set(xmlNames) != Set(likeLabels) {
+                throw SparseKitError.badInput(xml, "names other labels than \(like.path) (--like)")
+            }
+            labelNames = likeLabels
+        } else if let xmlNames {
+            labelNames = xmlNames
         } else if let c = header.mekaLabelCount, c != 0, abs(c) < names.count {
             labelNames = c > 0 ? Array(names.prefix(c)) : Array(names.suffix(-c))
         } else {
             throw SparseKitError.usage("\(file): give --xml LABELS.xml (Mulan), or a relation with MEKA's -C n")
         }
+        if let absent = labelNames.first(where: { !present.contains($0) }) {
+            throw SparseKitError.badInput(file, "label '\(absent)' from \(like?.path ?? xml ?? "the relation") is not an attribute of the data")
+        }
+        var labelColumn: [String: Int] = [:]
         for (column, name) in labelNames.enumerated() { labelColumn[name] = column }
+        let likeFeatures = like?.featureNames.map { Dictionary($0.enumerated().map { ($1, $0) }) { first, _ in first } }
         var roles: [ARFFReader.Role] = []
         var featureNames: [String] = []
         for attribute in header.attributes {
@@ -211,10 +235,19 @@ public struct ConvertJob: Sendable {
                     throw SparseKitError.badInput(file, "label '\(attribute.name)' is not a {0,1} attribute")
                 }
                 roles.append(.label(column))
+            } else if let likeFeatures {
+                guard let column = likeFeatures[attribute.name] else {
+                    throw SparseKitError.badInput(file, "attribute '\(attribute.name)' is neither a feature nor a label of \(like!.path) (--like)")
+                }
+                roles.append(.feature(column))
+                featureNames.append(attribute.name)
             } else {
                 roles.append(.feature(featureNames.count))
                 featureNames.append(attribute.name)
             }
+        }
+        if let like, like.featureNames == nil, featureNames.count != like.featureCount {
+            throw SparseKitError.badInput(file, "has \(featureNames.count) feature attributes, but \(like.path) (--like) has \(like.featureCount) features")
         }
         return (roles, featureNames, labelNames)
     }

@@ -6,6 +6,8 @@ struct LabeledLineParser {
     /// Upper bounds when the dimensions are known (from a header or the command line).
     var featureLimit: Int?
     var labelLimit: Int?
+    /// Where the limits come from, added to their errors (e.g. " of train.h5 (--like)").
+    var limitSource = ""
     /// The largest index accepted plus one (`ConvertJob.indexBound`), whatever the limits.
     var indexBound = ConvertJob.defaultIndexBound
 
@@ -24,7 +26,7 @@ struct LabeledLineParser {
                     throw reader.error("bad label list (expected non-negative integers separated by commas)")
                 }
                 if let labelLimit, label >= labelLimit {
-                    throw reader.error("label index \(label) is not below the label count \(labelLimit)")
+                    throw reader.error("label index \(label) is not below the label count \(labelLimit)\(limitSource)")
                 }
                 guard label < indexBound else { throw boundError("label", label, reader) }
                 labels.append(label, 1)
@@ -47,7 +49,7 @@ struct LabeledLineParser {
             let index = rawIndex - featureBase
             guard index >= 0 else { throw reader.error("feature index \(rawIndex) is below the base \(featureBase) (--one-based)") }
             if let featureLimit, index >= featureLimit {
-                throw reader.error("feature index \(rawIndex) is not below the feature count \(featureLimit)")
+                throw reader.error("feature index \(rawIndex) is not below the feature count \(featureLimit)\(limitSource)")
             }
             guard index < indexBound else { throw boundError("feature", rawIndex, reader) }
             features.append(index, value)

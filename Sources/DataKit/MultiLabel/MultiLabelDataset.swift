@@ -74,14 +74,7 @@ public struct MultiLabelDataset: Sendable, Equatable {
         guard labels.rows == features.rows else {
             throw SparseKitError.badInput(file.path, "/labels has \(labels.rows) rows but /features has \(features.rows)")
         }
-        let labelNames = file.exists("/label_names") ? try file.readStrings("/label_names") : nil
-        let featureNames = file.exists("/feature_names") ? try file.readStrings("/feature_names") : nil
-        if let labelNames, labelNames.count != labels.cols {
-            throw SparseKitError.badInput(file.path, "/label_names has \(labelNames.count) names for \(labels.cols) labels")
-        }
-        if let featureNames, featureNames.count != features.cols {
-            throw SparseKitError.badInput(file.path, "/feature_names has \(featureNames.count) names for \(features.cols) features")
-        }
+        let (featureNames, labelNames) = try file.multiLabelNames(features: features.cols, labels: labels.cols)
         var splits: [Split] = []
         if file.kind(of: "/splits") == .group {
             for name in try file.children(of: "/splits") {
@@ -93,7 +86,39 @@ public struct MultiLabelDataset: Sendable, Equatable {
     }
 }
 
+/// What a converted 'multilabel' file fixes for the files converted after it with `sk-convert --like`: the feature
+/// and label counts, and the names where it has them. Read without reading the data.
+public struct MultiLabelSchema: Sendable, Equatable {
+    public var path: String
+    public var featureCount: Int
+    public var labelCount: Int
+    public var featureNames: [String]?
+    public var labelNames: [String]?
+
+    /// The schema of the 'multilabel' file at `path`, checked as `MultiLabelDataset.read` checks it.
+    public static func read(path: String) throws -> MultiLabelSchema {
+        let file = try HDF5File.open(path)
+        let reader = try MultiLabelRowReader(file: file, split: nil)
+        let (featureNames, labelNames) = try file.multiLabelNames(features: reader.featureCount, labels: reader.labelCount)
+        return MultiLabelSchema(path: path, featureCount: reader.featureCount, labelCount: reader.labelCount,
+                                featureNames: featureNames, labelNames: labelNames)
+    }
+}
+
 extension HDF5File {
+    /// `/feature_names` and `/label_names` of a 'multilabel' file (nil where absent), each as long as its count.
+    func multiLabelNames(features: Int, labels: Int) throws -> (features: [String]?, labels: [String]?) {
+        let labelNames = exists("/label_names") ? try readStrings("/label_names") : nil
+        let featureNames = exists("/feature_names") ? try readStrings("/feature_names") : nil
+        if let labelNames, labelNames.count != labels {
+            throw SparseKitError.badInput(path, "/label_names has \(labelNames.count) names for \(labels) labels")
+        }
+        if let featureNames, featureNames.count != features {
+            throw SparseKitError.badInput(path, "/feature_names has \(featureNames.count) names for \(features) features")
+        }
+        return (featureNames, labelNames)
+    }
+
     /// The rows of split `name` of a `multilabel` file with `rowCount` rows: `/splits/<name>` must be a 1-D array of
     /// integers (not floats, which HDF5 would silently truncate), each a row in `0..<rowCount`, none twice.
     public func splitRows(_ name: String, rowCount: Int) throws -> [Int64] {

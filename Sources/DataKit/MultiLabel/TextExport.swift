@@ -13,8 +13,7 @@ public enum TextExport {
     public static func write(_ dataset: MultiLabelDataset, format: Format, oneBased: Bool = false, rows: [Int64]? = nil,
                              to path: String) throws
     {
-        let write = { (handle: UnsafeMutablePointer<FILE>, name: String) throws in
-            var out = TextBuffer(handle: handle, name: name)
+        try writeText(to: path) { out in
             let selected = rows ?? Array(0..<Int64(dataset.pointCount))
             if format == .xc {
                 out.append("\(selected.count) \(dataset.features.cols) \(dataset.labels.cols)\n")
@@ -36,6 +35,31 @@ public enum TextExport {
                 out.append("\n")
                 try out.flushIfFull()
             }
+        }
+    }
+
+    /// Writes a score matrix (N × C, e.g. `sk-encode --top-k`'s `/predictions`) in the Extreme Classification
+    /// Repository's sparse text format, as its tools write score files and pyxclib's `read_sparse_file` reads them:
+    /// a header `N C`, then one line per row of space-separated `label:score` pairs (0-based labels), here best
+    /// first (scores descending, ties by label); a row without entries is an empty line.
+    public static func writeScores(_ scores: CSRMatrix, to path: String) throws {
+        try writeText(to: path) { out in
+            out.append("\(scores.rows) \(scores.cols)\n")
+            for row in 0..<scores.rows {
+                let (labels, values) = scores.row(row)
+                let ranked = zip(labels, values).sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+                out.append(ranked.map { "\($0.0):" + TextExport.shortest($0.1) }.joined(separator: " "))
+                out.append("\n")
+                try out.flushIfFull()
+            }
+        }
+    }
+
+    /// Writes the text `body` appends to `path` (`-` for standard output), atomically for files.
+    static func writeText(to path: String, _ body: (inout TextBuffer) throws -> Void) throws {
+        func write(_ handle: UnsafeMutablePointer<FILE>, _ name: String) throws {
+            var out = TextBuffer(handle: handle, name: name)
+            try body(&out)
             try out.flush()
         }
         if path == standardOutput {

@@ -1,9 +1,11 @@
 import DataKit
 import Foundation
 
-/// What `sk-eval` reports for a supervised multi-label model on a split (`metrics.md`): P@k, nDCG@k, PSP@k and
-/// PSnDCG@k (normalized, propensities from the training split) for k = 1, 3, 5, and the set metrics of the predicted
-/// label sets.
+/// What `sk-eval` reports for a supervised multi-label model on a set of rows (`metrics.md`): P@k, nDCG@k, PSP@k and
+/// PSnDCG@k at each requested k (as pyxclib computes them, `RankingMetrics`), and the set metrics of the predicted
+/// label sets. The propensities come from the training label counts stored in the model; a model written before
+/// SparseKit stored them takes them from labels the caller gives (`fallbackTrainingLabels`), or has no
+/// propensity-scored metrics.
 public struct SupervisedEvaluation: Codable, Sendable {
     public var method: String
     public var points: Int
@@ -14,26 +16,43 @@ public struct SupervisedEvaluation: Codable, Sendable {
     public var propensityForm: String
     public var propensityA: Double
     public var propensityB: Double
+    /// Where the propensities came from, or why there are none.
+    public var propensitySource: String
 
+    /// Evaluates `predictor` on the rows `features` with true labels `labels` at each of `ks`, propensities with
+    /// parameters `a`, `b`.
     public static func run(_ predictor: SupervisedPredictor, features: CSRMatrix, labels: CSRMatrix,
-                           trainingLabels: CSRMatrix, a: Double = 0.55, b: Double = 1.5) throws -> SupervisedEvaluation {
-        let (ranking, sets) = try predictor.predict(features, k: 5)
-        let propensities = Propensity.scores(trainingLabels: trainingLabels, a: a, b: b)
+                           ks: [Int] = RankingMetrics.defaultKs, a: Double = Propensity.defaults.a, b: Double = Propensity.defaults.b,
+                           fallbackTrainingLabels: (labels: CSRMatrix, description: String)? = nil) throws -> SupervisedEvaluation {
+        precondition(!ks.isEmpty && ks.allSatisfy { $0 >= 1 }, "ks are positive")
+        let (ranking, sets) = try predictor.predict(features, k: ks.max()!)
+        let propensities: [Double]?, source: String
+        if let stored = predictor.propensities(a: a, b: b), let n = predictor.trainingPoints {
+            (propensities, source) = (stored, "the training label counts stored in the model (N = \(n) training points)")
+        } else if let fallback = fallbackTrainingLabels {
+            (propensities, source) = (Propensity.scores(trainingLabels: fallback.labels, a: a, b: b),
+                                      "\(fallback.description) (the model predates stored training label counts)")
+        } else {
+            (propensities, source) = (nil, "none: the model predates stored training label counts; retrain it, or evaluate on a "
+                + "file with a 'train' split to take them from")
+        }
         return SupervisedEvaluation(
             method: predictor.method.rawValue, points: features.rows, labels: labels.cols,
-            ranking: RankingMetrics.evaluate(ranking, truth: labels, propensities: propensities),
+            ranking: RankingMetrics.evaluate(ranking, truth: labels, propensities: propensities, ks: ks),
             sets: SetMetrics.evaluate(predicted: sets, truth: labels), propensityForm: "normalized (pyxclib)",
-            propensityA: a, propensityB: b)
+            propensityA: a, propensityB: b, propensitySource: source)
     }
 
     /// A plain-text report.
     public var text: String {
+        func value(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "  –   " }
         var lines = ["\(method) on \(points) points, \(labels) labels",
-                     "  k   P@k     nDCG@k  PSP@k   PSnDCG@k   (PSP normalized as pyxclib; A = \(propensityA), B = \(propensityB))"]
+                     "  k    P@k     nDCG@k  PSP@k   PSnDCG@k   (pyxclib's definitions; A = \(propensityA), B = \(propensityB))"]
         for m in ranking {
-            lines.append(String(format: "  %d   %.4f  %.4f  %.4f  %.4f", m.k, m.precision, m.ndcg, m.propensityPrecision ?? .nan,
-                                m.propensityNDCG ?? .nan))
+            lines.append(String(format: "  %-3d  %.4f  %.4f  ", m.k, m.precision, m.ndcg) + value(m.propensityPrecision) + "  "
+                + value(m.propensityNDCG))
         }
+        lines.append("  propensities: \(propensitySource)")
         lines.append(String(format: "  micro-F1 %.4f  macro-F1 %.4f (%d labels without true or predicted instances skipped)  example-F1 %.4f",
                             sets.microF1, sets.macroF1, sets.skippedLabels, sets.exampleF1))
         lines.append(String(format: "  Hamming loss %.5f  subset accuracy %.4f  mean predicted labels %.2f (true %.2f)  points without labels %d",

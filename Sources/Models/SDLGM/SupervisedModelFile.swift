@@ -4,7 +4,9 @@ import DataKit
 /// (also for the baselines, told apart by `method`), attributes `method`, `max_active` (L0), `latents` (C, the label
 /// space the codes live in), `likelihood` (`plackett-luce` or `bernoulli`); every weight under `/model/…`
 /// (`input/{weight,bias}` with weight F × H input-major, `hidden<k>/…`, `labels/…`, `level/…`), the training label
-/// frequencies at `/model/label_frequencies`; `/history/objective` (minus the training loss per point) and
+/// frequencies at `/model/label_frequencies` (the fraction of the N training points with each label) and N as attribute
+/// `training_points` (so the training label counts, and from them the propensities, need no training file; models
+/// written before it existed read with `trainingPoints` nil); `/history/objective` (minus the training loss per point) and
 /// `/history/seconds`; `TrainingJob` adds `/config` and `/training` (`ResumeState`).
 extension SupervisedPredictor {
     /// Writes the weights, the label frequencies and the attributes that describe the model (L0 = `maxActive`).
@@ -25,6 +27,7 @@ extension SupervisedPredictor {
         try file.setAttribute("likelihood", .string(method == .oneVsAll ? "bernoulli" : "plackett-luce"))
         try file.setAttribute("mean_label_count", .double(meanLabelCount))
         try file.setAttribute("hidden_layers", .int(network?.hidden.count ?? 0))
+        if let trainingPoints { try file.setAttribute("training_points", .int(trainingPoints)) }
     }
 
     private func write(_ layer: Linear, _ group: String, _ file: HDF5File) throws {
@@ -56,8 +59,10 @@ extension SupervisedPredictor {
         if let latents = try file.attribute("latents"), latents.intValue != labels {
             throw bad("attribute latents = \(latents) but /model/label_frequencies has \(labels) labels")
         }
+        let trainingPoints = try readTrainingPoints(from: file, frequencies: frequencies)
         guard method != .mostFrequent else {
-            return (SupervisedPredictor(method: method, network: nil, labelFrequencies: frequencies, meanLabelCount: meanCount), maxActive)
+            return (SupervisedPredictor(method: method, network: nil, labelFrequencies: frequencies, meanLabelCount: meanCount,
+                                        trainingPoints: trainingPoints), maxActive)
         }
         /// The layer in `group` taking `inputs` values to `outputs` values (nil: any), every value finite.
         func linear(_ group: String, inputs: Int, outputs: Int? = nil) throws -> Linear {
@@ -103,7 +108,30 @@ extension SupervisedPredictor {
             network.labelHead = try linear("/model/labels", inputs: width, outputs: labels)
             network.levelHead = try linear("/model/level", inputs: width, outputs: maxActive)
         }
-        return (SupervisedPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount), maxActive)
+        return (SupervisedPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount,
+                                    trainingPoints: trainingPoints), maxActive)
+    }
+
+    /// Whether the model file stores its training label counts (attribute `training_points`; models written before
+    /// it existed do not).
+    public static func storesTrainingCounts(_ file: HDF5File) throws -> Bool { try file.attribute("training_points") != nil }
+
+    /// The attribute `training_points` (nil when absent: a model written before it existed), which must be a
+    /// positive integer that turns every label frequency into a whole count of training points.
+    private static func readTrainingPoints(from file: HDF5File, frequencies: [Double]) throws -> Int? {
+        guard let attribute = try file.attribute("training_points") else { return nil }
+        guard case .int(let n) = attribute, n >= 1 else {
+            throw SparseKitError.badInput(file.path, "attribute training_points must be a positive integer, not \(attribute)")
+        }
+        func isCount(_ frequency: Double) -> Bool {
+            let count = frequency * Double(n)
+            return frequency <= 1 && abs(count - count.rounded()) <= 1e-6 * max(1, count)
+        }
+        if let label = frequencies.indices.first(where: { !isCount(frequencies[$0]) }) {
+            throw SparseKitError.badInput(file.path, "/model/label_frequencies[\(label)] = \(frequencies[label]) is not a count of the "
+                + "training_points = \(n) training points divided by \(n)")
+        }
+        return n
     }
 }
 

@@ -7,48 +7,56 @@ import DataKit
 public struct SupervisedPredictor: Sendable {
     public var method: SupervisedTrainer.Method
     public var network: SupervisedNetwork?
+    /// The fraction of training points with each label (`/model/label_frequencies`).
     public var labelFrequencies: [Double]
     public var meanLabelCount: Double
+    /// N, the training points the frequencies were counted over (attribute `training_points`); nil for a model
+    /// written before SparseKit stored it.
+    public var trainingPoints: Int?
 
-    public init(method: SupervisedTrainer.Method, network: SupervisedNetwork?, labelFrequencies: [Double], meanLabelCount: Double) {
+    public init(method: SupervisedTrainer.Method, network: SupervisedNetwork?, labelFrequencies: [Double], meanLabelCount: Double,
+                trainingPoints: Int?) {
         self.method = method
         self.network = network
         self.labelFrequencies = labelFrequencies
         self.meanLabelCount = meanLabelCount
+        self.trainingPoints = trainingPoints
+    }
+
+    /// How many training points carry each label (the frequencies times N), nil without N.
+    public var trainingLabelCounts: [Double]? {
+        trainingPoints.map { n in labelFrequencies.map { ($0 * Double(n)).rounded() } }
+    }
+
+    /// The propensities of the labels from the training label counts the model stores (`Propensity`), nil for a
+    /// model without `training_points`.
+    public func propensities(a: Double = Propensity.defaults.a, b: Double = Propensity.defaults.b) -> [Double]? {
+        guard let counts = trainingLabelCounts, let n = trainingPoints else { return nil }
+        return Propensity.scores(counts: counts, points: n, a: a, b: b)
     }
 
     /// The hard codes of the rows of `x`: each row's predicted label set with the labels' scores as values (for
     /// most-frequent, the training frequencies).
     public func codes(_ x: CSRMatrix, batchSize: Int = 512) throws -> CSRMatrix {
-        let sets = try predict(x, k: 1, batchSize: batchSize).sets
-        var values: [Float] = []
-        values.reserveCapacity(sets.nonZeros)
-        for start in stride(from: 0, to: x.rows, by: batchSize) {
-            let rows = Array(start..<min(x.rows, start + batchSize))
-            let scores = network.map { $0.forward(x.gatheringRows(rows)).labelScores }
-            for (i, row) in rows.enumerated() {
-                for label in sets.row(row).indices {
-                    values.append(scores.map { $0[i, Int(label)] } ?? Float(labelFrequencies[Int(label)]))
-                }
-            }
-        }
-        return try CSRMatrix(rows: sets.rows, cols: sets.cols, indptr: sets.indptr, indices: sets.indices, values: values)
+        try predict(x, k: 1, batchSize: batchSize).sets
     }
 
-    /// Rankings (top `k`) and predicted sets of every row of `x`, `batchSize` rows at a time.
+    /// Rankings (top `k`, with their scores) and predicted sets (with the labels' scores as values; for
+    /// most-frequent, the training frequencies) of every row of `x`, `batchSize` rows at a time.
     public func predict(_ x: CSRMatrix, k: Int = 5, batchSize: Int = 512) throws -> (ranking: TopKRanking, sets: CSRMatrix) {
         let c = labelFrequencies.count
         var ranking = TopKRanking(k: k, indices: [])
-        var indptr: [Int64] = [0], indices: [Int64] = []
+        var indptr: [Int64] = [0], indices: [Int64] = [], values: [Float] = []
         let frequencyScores = labelFrequencies.map(Float.init)
         let frequentSet = Array(TopKRanking(scores: Matrix(rows: 1, cols: c, storage: frequencyScores),
-                                            k: max(1, min(c, Int(meanLabelCount.rounded())))).ranked(0)).map(Int64.init)
+                                            k: max(1, min(c, Int(meanLabelCount.rounded())))).ranked(0)).map { Int($0) }.sorted()
         for start in stride(from: 0, to: x.rows, by: batchSize) {
             let rows = Array(start..<min(x.rows, start + batchSize))
             guard let network, method != .mostFrequent else {
                 for _ in rows {
                     frequencyScores.withUnsafeBufferPointer { ranking.append(scores: $0) }
-                    indices += frequentSet.sorted()
+                    indices += frequentSet.map(Int64.init)
+                    values += frequentSet.map { frequencyScores[$0] }
                     indptr.append(Int64(indices.count))
                 }
                 continue
@@ -58,23 +66,24 @@ public struct SupervisedPredictor: Sendable {
                 for i in rows.indices {
                     let row = UnsafeBufferPointer(rebasing: all[(i * c)..<((i + 1) * c)])
                     ranking.append(scores: row)
-                    var set: [Int64]
+                    var set: [Int]
                     if let levelLogits {
                         let logits = levelLogits.storage[(i * levelLogits.cols)..<((i + 1) * levelLogits.cols)]
                         let level = logits.indices.max { logits[$0] < logits[$1] }! - logits.startIndex + 1
                         var top = TopKRanking(k: min(level, c), indices: [])
                         top.append(scores: row)
-                        set = top.ranked(0).map(Int64.init)
+                        set = top.ranked(0).map(Int.init)
                     } else {
-                        set = (0..<c).filter { row[$0] > 0 }.map(Int64.init)  // sigmoid > ½
+                        set = (0..<c).filter { row[$0] > 0 }  // sigmoid > ½
                     }
-                    indices += set.sorted()
+                    set.sort()
+                    indices += set.map(Int64.init)
+                    values += set.map { row[$0] }
                     indptr.append(Int64(indices.count))
                 }
             }
         }
-        let sets = try CSRMatrix(rows: x.rows, cols: c, indptr: indptr, indices: indices,
-                                 values: [Float](repeating: 1, count: indices.count))
+        let sets = try CSRMatrix(rows: x.rows, cols: c, indptr: indptr, indices: indices, values: values)
         return (ranking, sets)
     }
 }

@@ -98,7 +98,7 @@ public struct SupervisedSession: TrainingSession {
 
     public var checkpoint: SupervisedCheckpoint {
         let predictor = SupervisedPredictor(method: trainer.method, network: network, labelFrequencies: tally.frequencies,
-                                            meanLabelCount: tally.meanCount)
+                                            meanLabelCount: tally.meanCount, trainingPoints: tally.rows)
         return SupervisedCheckpoint(model: .init(predictor: predictor, maxActive: trainer.maxActive), history: history,
                                     resumeState: ResumeState(generator: generator, adam: adam.moments),
                                     trainingPoints: tally.rows, truncatedPoints: tally.truncated, pointsWithoutLabels: tally.unlabeled)

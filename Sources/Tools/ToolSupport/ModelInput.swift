@@ -41,6 +41,16 @@ public enum ModelInput {
         return DenseRowBlocks(count: features.rows) { features.gatheringRows(Array($0)).dense() }
     }
 
+    /// Refuses a 'multilabel' file whose feature or label count differs from the model's (nil: any), pointing to
+    /// `sk-convert --like`, which converts a test file with the counts of the training file.
+    public static func requireMultiLabelShape(of path: String, features: Int, labels: Int, model: String, modelFeatures: Int?,
+                                              modelLabels: Int) throws {
+        guard features != (modelFeatures ?? features) || labels != modelLabels else { return }
+        throw SparseKitError.badInput(path, "has \(features) features and \(labels) labels, but \(model) was trained on "
+            + "\(modelFeatures.map(String.init) ?? "any number of") features and \(modelLabels) labels; convert it with "
+            + "sk-convert ... --like TRAIN.h5 (the training file) to give it the training file's counts")
+    }
+
     static func check(columns: Int, file: HDF5File, model: String, modelFile: HDF5File, dimension: Int) throws {
         if try file.fileKind() == .patches, modelFile.kind(of: WhiteningTransform.group) == .group {
             throw SparseKitError.badInput(file.path, "holds raw patches but \(model) was trained on whitened data; "

@@ -19,9 +19,17 @@ struct ConvertCommand: SparseKitCommand {
             or --split-names). Unsorted or repeated feature indices are errors unless --sort-indices (which sorts
             them and sums repeated values). A malformed line is reported with its file and line number (exit 65).
 
+            --like TRAIN.h5 gives the output TRAIN's feature and label counts and names, so that a test file
+            converted on its own lines up with the training file a model was trained on: LIBSVM indices beyond
+            TRAIN's counts, an XC header with other counts, or ARFF attributes TRAIN does not name are refused,
+            naming the file (ARFF labels are found by TRAIN's label names, so --xml is optional).
+
             --export writes an HDF5 file back as xc or libsvm text ('-o -' for standard output).
 
             Examples:
+              sk-convert bibtex-train.arff --format arff --xml bibtex.xml -o bibtex-train.h5
+              sk-convert bibtex-test.arff --format arff --like bibtex-train.h5 -o bibtex-test.h5
+              sk-convert test.svm --format libsvm --one-based --like train.h5 -o test.h5
               sk-convert bibtex-train.arff bibtex-test.arff --format arff --xml bibtex.xml -o bibtex.h5
               sk-convert Eurlex_train.txt Eurlex_test.txt --format xc -o eurlex.h5
               sk-convert data.svm --format libsvm --one-based -o data.h5
@@ -55,6 +63,9 @@ struct ConvertCommand: SparseKitCommand {
 
     @Option(parsing: .unconditional, help: "Number of labels (libsvm; default: inferred).")
     var labels: Int?
+
+    @Option(help: ArgumentHelp("A converted file whose feature and label counts and names the output takes (a test file converted after its training file).", valueName: "TRAIN.h5"))
+    var like: String?
 
     @Flag(help: "Store /features as a dense float32 matrix instead of CSR.")
     var dense = false
@@ -96,13 +107,15 @@ struct ConvertCommand: SparseKitCommand {
             OptionRule("--split", given: split != nil, applies: !converting, "with --export"),
             OptionRule("--zero-based", given: zeroBased, applies: libsvmText, "to libsvm text (--format or --export libsvm)"),
             OptionRule("--one-based", given: oneBased, applies: libsvmText, "to libsvm text (--format or --export libsvm)"),
-            OptionRule("--features", given: features != nil, applies: reading(.libsvm), "with --format libsvm (the other formats declare it)"),
-            OptionRule("--labels", given: labels != nil, applies: reading(.libsvm), "with --format libsvm (the other formats declare it)"),
+            OptionRule("--features", given: features != nil, applies: reading(.libsvm) && like == nil,
+                       "with --format libsvm and without --like (the other formats and --like give it)"),
+            OptionRule("--labels", given: labels != nil, applies: reading(.libsvm) && like == nil,
+                       "with --format libsvm and without --like (the other formats and --like give it)"),
             OptionRule("--xml", given: xml != nil, applies: reading(.arff), "with --format arff"),
             OptionRule("--missing", given: missing != nil, applies: reading(.arff), "with --format arff"),
             OptionRule("--split-file", given: !splitFiles.isEmpty, applies: reading(.xc), "with --format xc"),
             OptionRule("--split-column", given: splitColumn != nil, applies: reading(.xc), "with --format xc"),
-        ] + [("--split-names", splitNames != nil), ("--dense", dense), ("--sort-indices", sortIndices),
+        ] + [("--like", like != nil), ("--split-names", splitNames != nil), ("--dense", dense), ("--sort-indices", sortIndices),
              ("--max-index", maxIndex != nil), ("--max-line-bytes", maxLineBytes != nil)].map {
             OptionRule($0.0, given: $0.1, applies: converting, "when converting text to HDF5 (not with --export)")
         }
@@ -141,6 +154,7 @@ struct ConvertCommand: SparseKitCommand {
         job.oneBased = oneBased
         job.featureCount = features
         job.labelCount = labels
+        job.like = try like.map { try MultiLabelSchema.read(path: $0) }
         job.splitFiles = splitFiles
         job.splitColumn = splitColumn ?? job.splitColumn
         job.splitNames = splitNames?.names
@@ -148,7 +162,7 @@ struct ConvertCommand: SparseKitCommand {
         job.sortIndices = sortIndices
         job.indexBound = maxIndex ?? job.indexBound
         job.maximumLineLength = maxLineBytes ?? job.maximumLineLength
-        let sources = inputs + splitFiles + (xml.map { [$0] } ?? [])
+        let sources = inputs + splitFiles + (xml.map { [$0] } ?? []) + (like.map { [$0] } ?? [])
         try OutputPath.requireDistinct(output: output, inputs: sources)
         job.history = [ToolRunner.provenance("sk-convert", inputs: sources)]
         let summary = try job.run()

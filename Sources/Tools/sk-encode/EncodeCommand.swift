@@ -17,13 +17,23 @@ struct EncodeCommand: SparseKitCommand {
             For unsupervised SDLGM models: the evaluation code of every row (L̂ = argmax q(L | x), the top-L̂ support
             scores, values μ; at most L0 non-zeros per row) as a CSR group /codes [N, K].
 
-            For supervised SDLGM models on a 'multilabel' file: the hard code of every row, its predicted label
-            set (the top L̂ = argmax p(L | x) labels, so at most L0 per row), as a CSR group /codes [N, C] whose
-            values are the label scores.
+            For supervised SDLGM models (and their baselines) on a 'multilabel' file: the hard code of every row,
+            its predicted label set (the top L̂ = argmax p(L | x) labels, so at most L0 per row), as a CSR group
+            /codes [N, C] whose values are the label scores. With --top-k K also /predictions, a CSR group [N, C]
+            holding each row's K highest-scoring labels with their scores (stored by label index as every CSR group;
+            sort a row's scores, descending, for its ranking; ties rank the lower label first), from which P@k,
+            nDCG@k and the other metrics up to k = K can be computed (pyxclib reads it as a score matrix). With
+            --export xc the same top-K predictions are written as text instead, in the Extreme Classification
+            Repository's sparse score-file format (pyxclib's read_sparse_file): a header 'N C', then one line per
+            row of 'label:score' pairs, best first ('-o -' for standard output).
+
+            Rows of a 'multilabel' file (SDLGM): \(DefaultSplit.rule).
 
             Examples:
               sk-encode model.h5 heldout-white.h5 -o codes.h5
-              sk-encode sdlgm.h5 bibtex.h5 -o codes.h5 --split test
+              sk-encode sdlgm.h5 bibtex-test.h5 -o pred.h5 --top-k 10
+              sk-encode sdlgm.h5 bibtex-test.h5 -o scores.txt --top-k 10 --export xc
+              sk-encode sdlgm.h5 bibtex.h5 -o codes.h5            # a file with splits: its 'test' split
             """,
         version: SparseKit.version)
 
@@ -33,20 +43,43 @@ struct EncodeCommand: SparseKitCommand {
     @Argument(help: "A 'patches' or 'whitened' file (ES-SC), or a 'multilabel' file (SDLGM).")
     var data: String
 
-    @Option(help: "The split to encode, or 'all' for every row (SDLGM on a 'multilabel' file; default all).")
+    @Option(help: SplitSelection.help(.test, "encode (SDLGM on a 'multilabel' file)"))
     var split: SplitSelection?
 
-    @Option(name: .shortAndLong, help: "The codes file to write.")
+    @Option(name: .shortAndLong, help: "The codes file to write ('-' for standard output with --export).")
     var output: String
+
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Also write each row's K highest-scoring labels with their scores as /predictions (supervised SDLGM).")
+    var topK: Int?
+
+    @Option(help: "Write the --top-k predictions as text in this format instead of a codes file: xc (the Extreme Classification Repository's score files).")
+    var export: PredictionExport?
+
+    enum PredictionExport: String, ExpressibleByArgument, CaseIterable { case xc }
+
+    /// The largest --top-k: a ranking of that depth per row is held in memory.
+    static let largestTopK = 100_000
+
+    func validate() throws {
+        try Bounded.check([Bounded("--top-k", topK, 1...Self.largestTopK)])
+        guard export != nil || output != TextExport.standardOutput else {
+            throw ValidationError("-o - (standard output) goes with --export")
+        }
+        try ToolRunner.validating {
+            try OptionRule.refuseInapplicable([OptionRule("--export", given: export != nil, applies: topK != nil,
+                                                          "with --top-k K (it writes the top-K predictions)")])
+        }
+    }
 
     @OptionGroup var common: CommonOptions
 
     func run() throws {
-        try OutputPath.requireDistinct(output: output, inputs: [model, data])
-        let atomic = try AtomicOutput(path: output)
+        if output != TextExport.standardOutput { try OutputPath.requireDistinct(output: output, inputs: [model, data]) }
         let modelFile = try HDF5File.open(model)
         let kind = try ModelKind.read(from: modelFile)
         try OptionRule.refuseInapplicable(try optionRules(for: kind), context: "\(model) is a model of kind \(kind)")
+        if export != nil { return try exportPredictions(modelFile) }
+        let atomic = try AtomicOutput(path: output)
         switch kind {
         case .sparseCoding: try encodeSparseCoding(modelFile, atomic)
         case .unsupervisedSDLGM: try encodeUnsupervised(modelFile, atomic)
@@ -58,11 +91,12 @@ struct EncodeCommand: SparseKitCommand {
     }
 
     /// The options that apply to one kind of model only: `--split` chooses rows of a 'multilabel' file, which only
-    /// SDLGM models encode.
+    /// SDLGM models encode; `--top-k` (and so `--export`) ranks labels, which only supervised models have.
     func optionRules(for kind: ModelKind) throws -> [OptionRule] {
         let sdlgm = kind == .supervisedSDLGM || kind == .unsupervisedSDLGM
         return [OptionRule("--split", given: split != nil, applies: try sdlgm && ModelInput.isMultiLabel(data),
-                           "to SDLGM models on a 'multilabel' file")]
+                           "to SDLGM models on a 'multilabel' file"),
+                OptionRule("--top-k", given: topK != nil, applies: kind == .supervisedSDLGM, "to supervised SDLGM models (they rank labels)")]
     }
 
     /// Writes the codes file through `atomic` (`CodesFile`), `writeCodes` filling in the codes; returns what it returns.
@@ -101,21 +135,49 @@ struct EncodeCommand: SparseKitCommand {
                               + "features (\(nonZeros) non-zeros) to \(output)")
     }
 
-    func encodeMultiLabel(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {
+    /// The supervised model, the rows of the data file it encodes (`DefaultSplit`'s rule) with their split, and
+    /// the predictions of those rows: the ranking to depth `--top-k` (1 without it) and the predicted label sets.
+    func predictMultiLabel(_ modelFile: HDF5File) throws
+        -> (predictor: SupervisedPredictor, maxActive: Int, split: String?, ranking: TopKRanking, sets: CSRMatrix)
+    {
         let (predictor, maxActive) = try SupervisedPredictor.read(from: modelFile)
         let dataFile = try HDF5File.open(data)
         guard try dataFile.fileKind() == .multilabel else {
             throw SparseKitError.badInput(data, "is not a 'multilabel' file; SDLGM models encode multilabel files")
         }
-        let (x, _) = try MultiLabelDataset.read(from: dataFile).rows(ofSplit: split?.name, in: data)
-        guard x.cols == predictor.network?.input.inputs ?? x.cols else {
-            throw SparseKitError.badInput(data, "has \(x.cols) features; \(model) expects \(predictor.network!.input.inputs)")
+        let dataset = try MultiLabelDataset.read(from: dataFile)
+        let chosen = try SplitSelection.rows(split, default: .test, file: data)
+        let (x, y) = try dataset.rows(ofSplit: chosen, in: data)
+        try ModelInput.requireMultiLabelShape(of: data, features: x.cols, labels: y.cols, model: model,
+                                              modelFeatures: predictor.network?.input.inputs, modelLabels: predictor.labelFrequencies.count)
+        let (ranking, sets) = try predictor.predict(x, k: topK ?? 1)
+        return (predictor, maxActive, chosen, ranking, sets)
+    }
+
+    func encodeMultiLabel(_ modelFile: HDF5File, _ atomic: AtomicOutput) throws {
+        let (predictor, maxActive, chosen, ranking, codes) = try predictMultiLabel(modelFile)
+        let labels = predictor.labelFrequencies.count
+        try writeCodes(maxActive: maxActive, atomic) { file in
+            try file.write(codes, to: "/codes")
+            try file.setAttribute("split", .string(chosen ?? "all"))
+            if let topK {
+                try file.write(try ranking.matrix(labels: labels), to: "/predictions")
+                try file.setAttribute("top_k", .int(topK))
+            }
         }
-        let codes = try predictor.codes(x)
-        try writeCodes(maxActive: maxActive, atomic) { try $0.write(codes, to: "/codes") }
         try common.finish(Result(output: output, points: codes.rows, latents: codes.cols),
-                          line: "sk-encode: \(x.rows) rows encoded as predicted label sets of "
-                              + "\(predictor.labelFrequencies.count) labels (\(codes.nonZeros) non-zeros) to \(output)")
+                          line: "sk-encode: \(codes.rows) rows encoded as predicted label sets of \(labels) labels (\(codes.nonZeros) "
+                              + "non-zeros)" + (topK.map { " and their top \($0) labels by score" } ?? "") + " to \(output)")
+    }
+
+    /// `--export xc`: the top-K predictions as an XC score file (`TextExport.writeScores`).
+    func exportPredictions(_ modelFile: HDF5File) throws {
+        let (predictor, _, _, ranking, _) = try predictMultiLabel(modelFile)
+        try TextExport.writeScores(try ranking.matrix(labels: predictor.labelFrequencies.count), to: output)
+        if output != TextExport.standardOutput {
+            ProgressReporter.note("sk-encode: top \(topK!) labels of \(ranking.count) rows written as XC scores to \(output)",
+                                  quiet: common.quiet || common.json)
+        }
     }
 
     struct Result: Encodable {

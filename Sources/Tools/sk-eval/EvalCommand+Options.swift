@@ -16,6 +16,8 @@ extension EvalCommand {
         let scLikelihood = sc && loglik && !simulating
         let ais = simulating || scLikelihood && likelihoodMethod == .ais
         let multilabelData = try supervised || unsupervised && split != nil && ModelInput.isMultiLabel(data)
+        // A model that stores its training label counts gives the propensities itself.
+        let storesCounts = try supervised && SupervisedPredictor.storesTrainingCounts(try HDF5File.open(model))
         return [
             OptionRule("--bdmc", given: bdmc != nil, applies: sc, "to ES-SC models"),
             OptionRule("a data file", given: data != nil, applies: !simulating, "without --bdmc (it simulates its points)"),
@@ -31,9 +33,11 @@ extension EvalCommand {
                        "to sampled estimates: ES-SC models with --loglik or --bdmc, unsupervised SDLGM models"),
             OptionRule("--elbo-samples", given: elboSamples != nil, applies: unsupervised, "to unsupervised SDLGM models"),
             OptionRule("--split", given: split != nil, applies: multilabelData, "to SDLGM models on a 'multilabel' file"),
-        ] + ["--propensity-split", "--propensity-a", "--propensity-b"].enumerated().map { index, option in
-            OptionRule(option, given: [propensitySplit != nil, propensityA != nil, propensityB != nil][index],
-                       applies: supervised, "to supervised SDLGM models")
+            OptionRule("--propensity-split", given: propensitySplit != nil, applies: supervised && !storesCounts,
+                       "to supervised models written before SparseKit stored the training label counts; "
+                           + "this model's propensities come from the counts it stores"),
+        ] + [("--k", ks != nil), ("--propensity-a", propensityA != nil), ("--propensity-b", propensityB != nil)].map {
+            OptionRule($0.0, given: $0.1, applies: supervised, "to supervised SDLGM models")
         }
     }
 
@@ -43,9 +47,10 @@ extension EvalCommand {
     var importanceSamples: Int { samples ?? 1000 }
     var samplerSeed: UInt64 { seed ?? 0 }
     var elboSampleCount: Int { elboSamples ?? 10 }
-    /// The rows evaluated (SDLGM): the split's name, nil for every row.
-    var evaluatedSplit: String? { (split ?? .named("test")).name }
-    /// The rows whose labels give the propensities (supervised SDLGM), and the propensity model's parameters.
-    var propensityRows: String? { (propensitySplit ?? .named("train")).name }
-    var propensity: (a: Double, b: Double) { (propensityA ?? 0.55, propensityB ?? 1.5) }
+    /// The rows evaluated (SDLGM): the split's name, nil for every row (`DefaultSplit`, the rule every tool shares).
+    func evaluatedSplit() throws -> String? { try SplitSelection.rows(split, default: .test, file: try dataPath()) }
+    /// The ks of the ranking metrics, ascending, each once.
+    var rankingKs: [Int] { ks.map { Array(Set($0.values)).sorted() } ?? RankingMetrics.defaultKs }
+    /// The propensity model's parameters.
+    var propensity: (a: Double, b: Double) { (propensityA ?? Propensity.defaults.a, propensityB ?? Propensity.defaults.b) }
 }

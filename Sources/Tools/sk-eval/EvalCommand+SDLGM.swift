@@ -7,7 +7,7 @@ import ToolSupport
 extension EvalCommand {
     func runUnsupervised(_ modelFile: HDF5File) throws {
         let sdlgm = try UnsupervisedSDLGM.read(from: modelFile)
-        let rows = try ModelInput.denseRowBlocks(try dataPath(), split: evaluatedSplit, model: model,
+        let rows = try ModelInput.denseRowBlocks(try dataPath(), split: try evaluatedSplit(), model: model,
                                                  modelFile: modelFile, dimension: sdlgm.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
         var report = try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSampleCount,
@@ -29,14 +29,22 @@ extension EvalCommand {
             throw SparseKitError.badInput(data, "is not a 'multilabel' file; SDLGM models are evaluated on multilabel files")
         }
         let dataset = try MultiLabelDataset.read(from: dataFile)
-        let (x, y) = try dataset.rows(ofSplit: evaluatedSplit, in: data)
-        let (_, training) = try dataset.rows(ofSplit: propensityRows, in: data)
-        let features = predictor.network?.input.inputs ?? x.cols
-        guard x.cols == features, y.cols == predictor.labelFrequencies.count else {
-            throw SparseKitError.badInput(data, "has \(x.cols) features and \(y.cols) labels; \(model) expects \(features) and \(predictor.labelFrequencies.count)")
+        let (x, y) = try dataset.rows(ofSplit: try evaluatedSplit(), in: data)
+        try ModelInput.requireMultiLabelShape(of: data, features: x.cols, labels: y.cols, model: model,
+                                              modelFeatures: predictor.network?.input.inputs, modelLabels: predictor.labelFrequencies.count)
+        // A model without stored training label counts: the labels of --propensity-split, or of the 'train' split.
+        var fallback: (labels: CSRMatrix, description: String)?
+        if predictor.trainingPoints == nil {
+            if let chosen = propensitySplit {
+                fallback = (try dataset.rows(ofSplit: chosen.name, in: data).labels,
+                            "the labels of " + (chosen.name.map { "split '\($0)'" } ?? "every row") + " of \(data)")
+            } else if dataset.splits.contains(where: { $0.name == DefaultSplit.train.rawValue }) {
+                fallback = (try dataset.rows(ofSplit: DefaultSplit.train.rawValue, in: data).labels,
+                            "the labels of split '\(DefaultSplit.train.rawValue)' of \(data)")
+            }
         }
-        let report = try SupervisedEvaluation.run(predictor, features: x, labels: y, trainingLabels: training, a: propensity.a,
-                                                 b: propensity.b)
+        let report = try SupervisedEvaluation.run(predictor, features: x, labels: y, ks: rankingKs, a: propensity.a, b: propensity.b,
+                                                 fallbackTrainingLabels: fallback)
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 }

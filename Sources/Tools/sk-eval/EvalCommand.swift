@@ -29,16 +29,23 @@ struct EvalCommand: SparseKitCommand {
             ESS): for a linear Gaussian decoder only the ordered support is sampled and p(x | S) is exact.
 
             For supervised SDLGM models (and their baselines) on a 'multilabel' file: P@k, nDCG@k, PSP@k and
-            PSnDCG@k for k = 1, 3, 5 on --split (propensities from the --propensity-split labels, normalized as
-            pyxclib computes them), micro/macro/example F1, Hamming loss, subset accuracy and the mean predicted
-            versus true label count.
+            PSnDCG@k at each k of --k (default 1,3,5) as pyxclib's xc_metrics computes them (PSP and PSnDCG
+            normalized by the ideal ranking's), micro/macro/example F1, Hamming loss, subset accuracy and the mean
+            predicted versus true label count. The propensities (Jain et al. 2016, pyxclib's
+            compute_inv_propesity, --propensity-a/-b) come from the training label counts stored in the model, so
+            the training file is not needed; a model written before SparseKit stored them takes them from the
+            labels of --propensity-split (default: the data file's 'train' split, if it has one), or reports none.
+            pyxclib's typical A, B: 0.55, 1.5 (the default), 0.5, 0.4 for Wikipedia data sets, 0.6, 2.6 for Amazon.
+
+            Rows of a 'multilabel' file (SDLGM): \(DefaultSplit.rule).
 
             Examples:
               sk-eval model.h5 heldout-white.h5
               sk-eval model.h5 heldout-white.h5 --loglik --json | jq .logLikelihood
               sk-eval model.h5 heldout-white.h5 --loglik --loglik-method is --samples 1000
               sk-eval model.h5 --bdmc 200 --temperatures 1000 --chains 16
-              sk-eval sdlgm.h5 bibtex.h5 --split test
+              sk-eval sdlgm.h5 bibtex-test.h5 --k 1,3,5,10
+              sk-eval sdlgm.h5 bibtex.h5             # a file with splits: its 'test' split
               sk-eval embed.h5 heldout-white.h5 --elbo-samples 20
             """,
         version: SparseKit.version)
@@ -76,16 +83,19 @@ struct EvalCommand: SparseKitCommand {
     @Option(name: .customLong("elbo-samples"), parsing: .unconditional, help: "Samples per point of the held-out ELBO (unsupervised SDLGM; default 10).")
     var elboSamples: Int?
 
-    @Option(help: "The split to evaluate, or 'all' for every row (SDLGM on a 'multilabel' file; default test).")
+    @Option(help: SplitSelection.help(.test, "evaluate (SDLGM on a 'multilabel' file)"))
     var split: SplitSelection?
 
-    @Option(name: .customLong("propensity-split"), help: "The split whose labels give the propensities, or 'all' (supervised SDLGM; default train).")
+    @Option(name: .customLong("k"), help: ArgumentHelp("The ks of P@k, nDCG@k, PSP@k and PSnDCG@k, comma-separated (supervised SDLGM; default 1,3,5).", valueName: "K1,K2,…"))
+    var ks: PositiveIntegers?
+
+    @Option(name: .customLong("propensity-split"), help: "For a supervised model written before SparseKit stored its training label counts: the split whose labels give the propensities, or 'all' (default: 'train', if the data file has it).")
     var propensitySplit: SplitSelection?
 
-    @Option(name: .customLong("propensity-a"), parsing: .unconditional, help: "Propensity parameter A (supervised SDLGM; default 0.55).")
+    @Option(name: .customLong("propensity-a"), parsing: .unconditional, help: "Propensity parameter A (supervised SDLGM; default 0.55, pyxclib's for most data sets).")
     var propensityA: Double?
 
-    @Option(name: .customLong("propensity-b"), parsing: .unconditional, help: "Propensity parameter B (supervised SDLGM; default 1.5).")
+    @Option(name: .customLong("propensity-b"), parsing: .unconditional, help: "Propensity parameter B (supervised SDLGM; default 1.5, pyxclib's for most data sets).")
     var propensityB: Double?
 
     @OptionGroup var common: CommonOptions
@@ -95,7 +105,7 @@ struct EvalCommand: SparseKitCommand {
         // N simulated points × (D + H)) would not fit in memory, or a run would take years.
         try Bounded.check([Bounded("--samples", samples, 1...10_000_000), Bounded("--elbo-samples", elboSamples, 1...100_000),
                            Bounded("--chains", chains, 1...100_000), Bounded("--temperatures", temperatures, 1...10_000_000),
-                           Bounded("--bdmc", bdmc, 1...100_000)])
+                           Bounded("--bdmc", bdmc, 1...100_000)] + (ks?.values ?? []).map { Bounded("--k", $0, 1...Self.largestK) })
         // p_l = 1 / (1 + C (N_l + B)^(−A)): B ≤ 0 takes the logarithm of 0 or less for a label never seen, A ≤ 0 makes
         // frequent labels rarer; NaN and Inf turn every PSnDCG into NaN.
         for (name, value) in [("--propensity-a", propensityA), ("--propensity-b", propensityB)] {
@@ -103,6 +113,9 @@ struct EvalCommand: SparseKitCommand {
         }
         guard data != nil || bdmc != nil else { throw ValidationError("give a data file (or --bdmc N for an ES-SC model)") }
     }
+
+    /// The largest k of --k: a ranking of that depth per point is held in memory.
+    static let largestK = 100_000
 
     func run() throws {
         let modelFile = try HDF5File.open(model)

@@ -15,7 +15,10 @@ struct SDLGMCommand: ParsableCommand {
             −log p(L | x) minus the Monte-Carlo lower bound on log p(S | x, L). Points with more than L0 labels are
             truncated to L0 of them (counted in the report); points without labels are left out of the loss.
             --method one-vs-all trains the baseline logistic regression (same sparse first layer, no hidden layer),
-            --method most-frequent the most-frequent-labels predictor. Evaluate with sk-eval --split test.
+            --method most-frequent the most-frequent-labels predictor. The model stores the training label counts
+            and the number of training points, from which sk-eval computes the propensities. Evaluate with sk-eval.
+
+            Rows: \(DefaultSplit.rule).
 
             Unsupervised mode: on a 'patches' or 'whitened' file (real-valued rows, --likelihood gaussian) or the
             features of a 'multilabel' file (densified per run, e.g. binary words with --likelihood bernoulli), K =
@@ -26,8 +29,10 @@ struct SDLGMCommand: ParsableCommand {
             codes forward. Evaluate with sk-eval (held-out ELBO), encode with sk-encode (CSR codes, ≤ L0 per row).
 
             Examples:
+              sk-convert bibtex-train.arff --format arff --xml bibtex.xml -o bibtex-train.h5
+              sk-train sdlgm bibtex-train.h5 -o sdlgm.h5 --max-active 10 --hidden 512 --epochs 20 --seed 1
               sk-convert bibtex-train.arff bibtex-test.arff --format arff --xml bibtex.xml -o bibtex.h5
-              sk-train sdlgm bibtex.h5 -o sdlgm.h5 --max-active 10 --hidden 512 --epochs 20 --seed 1
+              sk-train sdlgm bibtex.h5 -o sdlgm.h5 --seed 1      # a file with splits: trains on 'train' 
               sk-train sdlgm bibtex.h5 -o ova.h5 --method one-vs-all --epochs 20 --seed 1
               sk-train sdlgm white.h5 -o embed.h5 --mode unsupervised --latents 100 --max-active 10 --epochs 20
               sk-train sdlgm bibtex.h5 -o words.h5 --mode unsupervised --likelihood bernoulli --decoder mlp --split all
@@ -60,8 +65,8 @@ struct SDLGMCommand: ParsableCommand {
     @Option(name: .customLong("learning-rate"), parsing: .unconditional, help: "Adam's learning rate (default 0.001).")
     var learningRate: Double?
 
-    @Option(help: "The split to train on ('all' for every row).")
-    var split = SplitSelection.named("train")
+    @Option(help: SplitSelection.help(.train, "train on"))
+    var split: SplitSelection?
 
     @Option(parsing: .unconditional, help: "K: latent features (unsupervised; default 100).")
     var latents: Int?
@@ -107,7 +112,7 @@ struct SDLGMCommand: ParsableCommand {
         trainer.hidden = hidden?.sizes ?? trainer.hidden
         trainer.batchSize = batchSize ?? trainer.batchSize
         trainer.learningRate = learningRate ?? trainer.learningRate
-        (trainer.seed, trainer.split, trainer.stream) = (training.seed ?? 0, split.name, stream)
+        (trainer.seed, trainer.split, trainer.stream) = (training.seed ?? 0, split?.name, stream)
         try trainer.validate()
         return trainer
     }
@@ -127,7 +132,7 @@ struct SDLGMCommand: ParsableCommand {
         trainer.samples = samples ?? trainer.samples
         trainer.temperatures = tau ?? trainer.temperatures
         (trainer.straightThrough, trainer.klWarmup, trainer.seed) = (straightThrough, klWarmup ?? 0, training.seed ?? 0)
-        (trainer.split, trainer.stream) = (split.name, stream)
+        (trainer.split, trainer.stream) = (split?.name, stream)
         try trainer.validate()
         return trainer
     }
@@ -148,9 +153,13 @@ struct SDLGMCommand: ParsableCommand {
         try training.job(trainer, tool: "sk-train sdlgm", input: input) { record, lastEpoch in "epoch \(record.epoch)/\(lastEpoch): " + line(record) }
     }
 
+    /// The split of the input trained on (nil: every row), by the rule every tool shares (`DefaultSplit`).
+    func trainingSplit() throws -> String? { try SplitSelection.rows(split, default: .train, file: input) }
+
     func run() throws {
         if mode == .unsupervised { return try runUnsupervised() }
-        let trainer = try supervisedTrainer()
+        var trainer = try supervisedTrainer()
+        trainer.split = try trainingSplit()
         let result = try job(trainer) { String(format: "loss = %.4f per point  (%.1f s)", $0.loss, $0.seconds) }.run()
         let (points, labels) = (result.trainingPoints, result.predictor.labelFrequencies.count)
         let summary = Summary(output: training.output, method: trainer.method.rawValue, points: points, labels: labels, epochs: result.history.count,
@@ -163,7 +172,8 @@ struct SDLGMCommand: ParsableCommand {
     }
 
     func runUnsupervised() throws {
-        let trainer = try unsupervisedTrainer()
+        var trainer = try unsupervisedTrainer()
+        trainer.split = try trainingSplit()
         let result = try job(trainer) {
             String(format: "ELBO = %.4f nats/point  MSE = %.5g  active = %.2f  τ = %.3f  (%.1f s)",
                    $0.elbo, $0.meanSquaredError, $0.active, $0.temperature, $0.seconds)
