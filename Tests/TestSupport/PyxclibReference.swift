@@ -15,8 +15,10 @@ public enum PyxclibReference {
                                b: Double = 1.5) throws -> (metrics: [[String: Double]], propensities: [Double])? {
         guard let python = Python.interpreter(with: modules) else { return nil }
         let spec: [String: Any] = ["labels": labels, "a": a, "b": b, "ks": ks, "scores": scores, "truth": truth, "train": training]
-        let argument = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
-        let (status, output) = try Python.run(python, script, [argument])
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("pyxclib-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: spec).write(to: input)
+        defer { try? FileManager.default.removeItem(at: input) }
+        let (status, output) = try Python.run(python, script, [input.path])
         guard status == 0, let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
               let metrics = object["metrics"] as? [[String: Double]], let propensities = object["propensities"] as? [Double]
         else { throw PythonFailure(output: output) }
@@ -29,7 +31,8 @@ public enum PyxclibReference {
         public var description: String { "the pyxclib reference script failed: \(output)" }
     }
 
-    /// The script: argv[1] is a JSON object (labels, a, b, ks, scores, truth, train); prints {metrics, propensities}.
+    /// The script: argv[1] is a JSON file holding an object (labels, a, b, ks, scores, truth, train); prints
+    /// {metrics, propensities}.
     public static let script = #"""
 import json, sys
 import numpy as np
@@ -76,7 +79,8 @@ def metrics(scores, truth, inv_psp, ks):
         out.append({"k": k, "precision": p, "ndcg": ndcg, "propensityPrecision": psp, "propensityNDCG": psndcg})
     return out
 
-spec = json.loads(sys.argv[1])
+with open(sys.argv[1]) as f:
+    spec = json.load(f)
 c = spec["labels"]
 scores = np.array(spec["scores"], dtype=np.float64)
 inv = inverse_propensity(csr(spec["train"], c), spec["a"], spec["b"])
