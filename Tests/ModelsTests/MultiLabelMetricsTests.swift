@@ -148,3 +148,21 @@ final class MultiLabelMetricsTests: XCTestCase {
         XCTAssertEqual(perfect.hammingLoss, 0)
     }
 }
+
+extension MultiLabelMetricsTests {
+    /// A ranking keeps its scores and becomes the `/predictions` CSR matrix: each row's ranked labels by label index,
+    /// padding (k > C) left out.
+    func testRankingScoresAndPredictionMatrix() throws {
+        let ranking = TopKRanking(scores: Matrix(rows: 2, cols: 3, storage: [0.2, 0.9, 0.2, 0, 0, 1]), k: 4)
+        XCTAssertEqual(Array(ranking.ranked(0)), [1, 0, 2])
+        XCTAssertEqual(Array(ranking.rankedScores(0)), [0.9, 0.2, 0.2])
+        let matrix = try ranking.matrix(labels: 3)
+        XCTAssertEqual([matrix.rows, matrix.cols], [2, 3])
+        XCTAssertEqual(matrix.indptr, [0, 3, 6])
+        XCTAssertEqual(matrix.indices, [0, 1, 2, 0, 1, 2])
+        XCTAssertEqual(matrix.values, [0.2, 0.9, 0.2, 0, 0, 1])
+        let top1 = try TopKRanking(scores: Matrix(rows: 2, cols: 3, storage: [0.2, 0.9, 0.2, 0, 0, 1]), k: 1).matrix(labels: 3)
+        XCTAssertEqual(top1.indices, [1, 2])
+        XCTAssertEqual(top1.values, [0.9, 1])
+    }
+}

@@ -151,6 +151,12 @@ public struct ConvertJob: Sendable {
                 } else {
                     (roles, featureNames, labelNames) = try ConvertJob.roles(header, xml: xml, like: like, file: input)
                     first = header
+                    // Features mapped by name (--like) in another order than the file's reach the builder unsorted.
+                    let columns = roles.compactMap { if case .feature(let column) = $0 { column } else { nil } }
+                    if !zip(columns, columns.dropFirst()).allSatisfy({ $0 < $1 }) {
+                        features = SparseRowsBuilder(disorder: .sortAndSum)
+                        features.reserve(entries: bytes / 4)
+                    }
                 }
                 let rows = try arff.readRows(reader, header: header, roles: roles, features: &features, labels: &labels)
                 guard rows > 0 else { throw SparseKitError.badInput(input, "holds no data rows") }

@@ -95,6 +95,11 @@ public struct MultiLabelSchema: Sendable, Equatable {
     public var featureNames: [String]?
     public var labelNames: [String]?
 
+    public init(path: String, featureCount: Int, labelCount: Int, featureNames: [String]?, labelNames: [String]?) {
+        (self.path, self.featureCount, self.labelCount) = (path, featureCount, labelCount)
+        (self.featureNames, self.labelNames) = (featureNames, labelNames)
+    }
+
     /// The schema of the 'multilabel' file at `path`, checked as `MultiLabelDataset.read` checks it.
     public static func read(path: String) throws -> MultiLabelSchema {
         let file = try HDF5File.open(path)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import ToolSupport
 
 // The trainers' option types as command-line values: each parses (and lists its values in --help and shell
 // completion) itself, so no tool converts strings.
@@ -40,10 +41,8 @@ struct LayerSizes: ExpressibleByArgument, Equatable {
     init(_ sizes: [Int]) { self.sizes = sizes }
 
     init?(argument: String) {
-        let parts = argument.split(separator: ",", omittingEmptySubsequences: false)
-        let sizes = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !sizes.isEmpty, sizes.count == parts.count, sizes.allSatisfy({ $0 >= 1 }) else { return nil }
-        self.sizes = sizes
+        guard let list = PositiveIntegers(argument: argument) else { return nil }
+        sizes = list.values
     }
 }
 
