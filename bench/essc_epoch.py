@@ -1,53 +1,85 @@
 #!/usr/bin/env python3
-"""ES-SC epoch benchmark: one EM-like epoch of entropy-based sparse coding, SparseKit against a PyTorch CPU reference.
+"""ES-SC epoch benchmark: EM-like epochs of entropy-based sparse coding, SparseKit against the authors' PyTorch setup.
 
 Run from anywhere, after building the release binaries:
 
     swift build -c release --scratch-path .build-bench          # or plain `swift build -c release`
-    python3 bench/essc_epoch.py | tee bench/results-essc-epoch.txt   # full size: N = 51,200 (about 5 minutes)
-    python3 bench/essc_epoch.py --quick                              # smoke test: N = 2,048, a few seconds
+    python3 bench/essc_epoch.py | tee bench/results-essc-epoch.txt   # full size: N = 51,200, 1 epoch (about 6 minutes)
+    python3 bench/essc_epoch.py --epochs 3                           # 3 epochs (about 15 minutes)
+    python3 bench/essc_epoch.py --anneal-prior 10:5                  # beta_prior annealed, 10 epochs (about 50 minutes)
+    python3 bench/essc_epoch.py --quick                              # smoke test: N = 2,048, about a minute
+    python3 bench/essc_epoch.py --sk-args "--e-step lbfgs" --sk-args "--iterations 30"   # SparseKit variants too
 
 The workload (../shared/docs/es-sc.md, "Training schemes", EM-like): N whitened 16x16 gray patches (D = 256) made
 by the project's own tools (`sk-patches --count N --seed 1`, then `sk-whiten --method zca --epsilon 1e-4`),
-H = 100 latents, diagonal Gaussian posteriors q_n = N(mu_n, diag(s_n^2)) parameterised by mu and rho = log s,
-W = V / ||V||_col, and the objective
+H = 100 latents, diagonal Gaussian posteriors q_n = N(mu_n, diag(s_n^2)), W = V / ||V||_col, minibatches of 512
+(shuffled once per epoch), and the batch objective
 
-    L = (1/B) sum_n sum_h [rho_nh + 1/2 log(2 pi e)] - sum_h log(2 e lambda_h) - D/2 log(2 pi e sigma^2)
+    L_beta = (1/B) sum_n [sum_h log s_nh + H/2 log(2 pi e)] - beta_prior sum_h log(2 e lambda_h)
+             - D/2 log(2 pi e sigma^2)
 
-with sigma^2 and lambda at their closed forms over the batch. Per minibatch of 512 (shuffled once per epoch):
-E-step = L-BFGS (history 10, at most 100 iterations, strong Wolfe line search) on the batch's (mu, rho) with W
-fixed, minimising -B L from mu = 0, rho = 0 (sk-train's default, as the authors' code); M-step = one
-gradient-ascent step on V with learning rate 0.5.
+with sigma^2 and lambda at their closed forms over the batch (beta_prior = 1 unless annealed). Held-out data:
+10,240 patches cut with `--seed 2` and whitened with the training transform (`sk-whiten --transform-from`).
 
 The two sides:
-(a) SparseKit: `sk-train sc DATA -o model.h5 --latents 100 --scheme em --epochs E --batch-size 512
-    --iterations 100 --learning-rate 0.5 --seed 1 --lbfgs-history 10` (its em epoch runs OpenBLAS on one thread).
-(b) The reference, this file's `ref-epoch` sub-command: the same algorithm written with PyTorch on the CPU
-    (torch.set_num_threads(2), float32, autograd gradients, torch.optim.LBFGS(history_size=10, max_iter=100,
-    line_search_fn="strong_wolfe"), its other settings at their defaults; note max_eval defaults to
-    1.25 max_iter = 125 objective evaluations per E-step, while SparseKit's L-BFGS caps iterations only).
-    It starts from SparseKit's initial dictionary and visits the minibatches in SparseKit's order (this file
-    re-implements SparseKit's seeded generator, xoshiro256** seeded by SplitMix64, and Swift's shuffle; checked
-    bit for bit against a Swift build), so both sides run the same algorithm on the same data from the same start.
+(a) SparseKit: `sk-train sc DATA -o model.h5 --latents 100 --batch-size 512 --seed 1 --epochs E`, every other setting
+    at sk-train's default (the script prints the model file's /config), plus `--anneal-prior START:EPOCHS` when
+    annealing; each `--sk-args "..."` adds one more SparseKit run with those options appended (E-step variants side
+    by side).
+(b) The reference, this file's `ref-epoch` sub-command: the ES-SC authors' own EM-like training as their public code
+    runs it (github.com/Learning-with-Entropies/sparse-coding at commit 23a37bf: train-patches-em-prior-annealing.py,
+    utils/training.py optimize_latents and adjust_parameters, models/optimalmanifoldELBO.py OptimalManifoldSC with
+    constrain_W=True, models/common.py DiagCovarGaussianVariationalParams), written anew here:
+    - per minibatch a FRESH torch.optim.LBFGS over the batch's (mu, s) with history_size=20, max_iter=100,
+      line_search_fn="strong_wolfe" and torch's defaults otherwise (max_eval = 1.25 max_iter = 125,
+      tolerance_grad = 1e-7, tolerance_change = 1e-9), from mu = 0, s = 1;
+    - minimising minus the batch MEAN of the objective in float32 (not B times it: torch's tolerance_change compares
+      successive losses, so the scale decides when it stops), s used directly as the authors parameterise it
+      (Sigma = s^2, sqrt(Sigma) in the folded-normal mean, log|s| in the entropy), W = V/||V|| formed inside every
+      evaluation from V, which requires grad as the authors' nn.Parameter does (so every evaluation's backward also
+      forms dL/dV, as in their code), then one more forward at the fitted q (optimize_latents' returned value);
+    - M-step: one gradient-ascent step V += 0.5 dL/dV at the batch's fitted q (adjust_parameters(lr=0.5); V is
+      never renormalised, W = V/||V|| throughout), whose backward also reaches the stored N x H posterior
+      parameters as in the authors' model; prior weight (model.prior_scale) 1, or the annealing schedule below;
+    - the same initial W and the same minibatch order as sk-train (this file re-implements SparseKit's seeded
+      generator, xoshiro256** seeded by SplitMix64, and Swift's shuffle; bench/swift_random.py), where the
+      authors' DataLoader would take the patches in file order and their model would draw its own W;
+    - float32, torch.set_num_threads(1) and (2) in two separate timed runs; OMP_WAIT_POLICY=PASSIVE (libgomp's
+      active waiting stalls torch at 2 threads on a 2-vCPU machine; an extra run measures the default).
+    Left out of the timing, as sk-train has no counterpart: the authors' per-epoch diagnostics (plots, a second
+    E-step pass over all N for the epoch ELBO). Added, as sk-train does it: the full-data L in float64 and the
+    mean Gini of |mu_n| at the end of each epoch. A failed E-step (torch's line search extrapolating until float32
+    overflows, or non-finite values) keeps the best point it evaluated and is counted; the authors' code has no
+    such guard.
+    Annealing (`--anneal-prior START:EPOCHS`, 10 epochs unless --epochs says otherwise): beta_prior per epoch e
+    (0-based) as sk-train's schedule, max(1, START - (START - 1) e / EPOCHS), on both sides; with
+    `--reference-schedule authors` the reference follows the authors' script instead, max(1, START (1 - e / EPOCHS))
+    (10, 8, 6, 4, 2, 1, ... for 10:5, their max(1, 2 (5 - epoch))). beta_prior weighs E-step and M-step alike.
+    The reference's final model (W = V/||V||, and sigma^2, lambda at their closed forms over all N at its final q, as
+    sk-train stores them) is written as a SparseKit ES-SC model file (formats.md, "Models"), so that one evaluator
+    scores both: `sk-eval MODEL HELDOUT.h5 --json` (held-out ELBO: W, sigma^2, lambda fixed, q fitted per point).
 
-Both train on the same /data matrix (the reference reads it with h5py). Reported, per side: seconds per epoch
-(SparseKit: /history/seconds of the model file, which includes its full-data objective and Gini; the reference
-times the same: its E/M loop plus the full-data objective and Gini), whole-process wall time, peak RSS (GNU time),
-the full-data objective L after the epoch with sigma^2, lambda over all N (SparseKit: /history/objective;
-reference: computed in float64 at its final W and q), and the objective evaluations made (reference: closure
-calls; SparseKit: counted in a second, instrumented run by an LD_PRELOAD shim around cblas_sgemm, which also
-times the sgemm calls). From the evaluation counts, the FLOP rate of the hot loop. The reference's E-step evaluation
-costs 2 B D H (residual R = X - M W^T) + 2 B D H (the product R W for the mu gradient) flops. SparseKit's costs
-2 B H^2: with W fixed for the whole E-step it precomputes X W, W^T W and ||X||^2 once per minibatch and evaluates
-||R||^2 = ||X||^2 - 2 <M, X W> + <M, M W^T W> and R W = X W - M W^T W (the same objective and gradients, one
-512 x 100 x 100 product instead of two 512 x 256 x 100 ones). Both are compared with the machine's sgemm rate
-(system OpenBLAS, which sk-train links, through ctypes; numpy's OpenBLAS; torch.mm with MKL), at 2048^3 and at the
-hot-loop shapes; SparseKit's rate is also given in "direct-formula" flops (4 B D H per evaluation), the work it
-replaces.
+Reported, per run: seconds per epoch (SparseKit: /history/seconds of the model file, which includes its full-data
+objective and Gini; the reference times the same: its E/M loop plus the full-data objective and Gini), whole-process
+wall time, peak RSS (GNU time), the full-data objective L (beta = 1) after the last epoch, the held-out ELBO, the
+objective evaluations per E-step and the milliseconds per evaluation (epoch seconds / evaluations), and for the
+reference why each E-step stopped: max_iter, max_eval, tolerance_change (the loss changed by less than
+1e-9, or the step or the directional derivative fell below it), tolerance_grad (max |gradient| <= 1e-7) or failure.
+The speed-up is reported against the FASTER of the reference's 1- and 2-thread runs. SparseKit's evaluations:
+- L-BFGS E-steps (`--e-step lbfgs`, or a sk-train without the option): counted in a second, instrumented run by an
+  LD_PRELOAD shim around cblas_sgemm, which also times the sgemm calls. With W fixed for the whole E-step sk-train
+  precomputes X W, W^T W and ||X||^2 once per minibatch and evaluates ||R||^2 = ||X||^2 - 2 <M, X W> +
+  <M, M W^T W> and R W = X W - M W^T W: one 512 x 100 x 100 product per evaluation (2 B H^2 flops), which the shim
+  counts; the reference's evaluation costs 6 B D H flops (M W^T forward; R W for dL/dmu and R^T M for dL/dV
+  backward).
+- other E-steps (the coordinate-ascent one): sweeps, from a /history column whose name holds "evaluations" or
+  "sweeps" when sk-train records one, else from its `SK_DEBUG_ESTEP` stderr lines in the instrumented run, else n/a.
+Both are compared with the machine's sgemm rate (system OpenBLAS, which sk-train links, through ctypes; numpy's
+OpenBLAS; torch.mm with MKL), at 2048^3 and at the hot-loop shapes.
 
 Sub-commands (the benchmark runs them as subprocesses):
 
-    python3 bench/essc_epoch.py ref-epoch DATA.h5 RESULT.json [--epochs E] [--threads 2] ...
+    python3 bench/essc_epoch.py ref-epoch DATA.h5 RESULT.json [--model MODEL.h5] [--epochs E] [--threads 2] ...
     python3 bench/essc_epoch.py gemm-rates RESULT.json --backend system-openblas|numpy|torch [--library PATH]
 """
 
@@ -55,6 +87,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -62,18 +95,24 @@ import time
 from sparsekit import cpu_model, memory_total_bytes, output_of
 from swift_random import SeededGenerator
 
-COUNT = 51_200             # patches (N); 100 minibatches of 512
+COUNT = 51_200             # training patches (N); 100 minibatches of 512
 QUICK_COUNT = 2_048
+HELDOUT = 10_240           # held-out patches (sk-patches --seed 2, whitened with the training transform)
+QUICK_HELDOUT = 1_024
 LATENTS = 100              # H
 BATCH = 512
-ITERATIONS = 100           # L-BFGS iterations per E-step
-HISTORY = 10               # L-BFGS history
-LEARNING_RATE = 0.5        # M-step step size on V
-SEED = 1                   # sk-patches --seed and sk-train --seed
+ITERATIONS = 100           # the reference's L-BFGS max_iter per E-step (the authors' optimize_latents(max_iter=100))
+HISTORY = 20               # the reference's L-BFGS history_size (the authors' optimize_latents)
+LEARNING_RATE = 0.5        # the reference's M-step step size on V (the authors' adjust_parameters(lr=0.5))
+SEED = 1                   # sk-patches --seed (training patches) and sk-train --seed
+HELDOUT_SEED = 2           # sk-patches --seed of the held-out patches
 EPSILON = 1e-4             # ZCA epsilon
 PATCH = 16
-THREADS = 2                # torch.set_num_threads
+REFERENCE_THREADS = (1, 2)  # torch.set_num_threads of the two timed reference runs
+THREADS = 2                # threads of the sgemm-rate runs and of the default-OMP extra
+ANNEAL_EPOCHS = 10         # epochs of an annealed run unless --epochs is given (the authors' script: 10)
 PERF_COUNT = 5_120         # points in the profiled SparseKit run (--perf)
+AUTHORS_CODE = "github.com/Learning-with-Entropies/sparse-coding @ 23a37bf"
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_DIR = os.path.dirname(BENCH_DIR)
@@ -81,6 +120,7 @@ IMAGE_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "
 MIB = 1 << 20
 HALF_LOG_2PIE = 0.5 * math.log(2 * math.pi * math.e)
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+STOP_REASONS = ("max_iter", "max_eval", "tolerance_change", "tolerance_grad", "failure")
 
 
 def sparsekit_initial_dictionary(d, h, seed):
@@ -93,28 +133,55 @@ def sparsekit_initial_dictionary(d, h, seed):
     return (w.astype(np.float64) / norms).astype(np.float32)
 
 
+def parse_anneal(text):
+    """START:EPOCHS of --anneal-prior, as sk-train takes it."""
+    try:
+        start, epochs = text.split(":")
+        start, epochs = float(start), int(epochs)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--anneal-prior takes START:EPOCHS, e.g. 10:5 (not {text!r})")
+    if not (start >= 1 and math.isfinite(start) and epochs >= 1):
+        raise argparse.ArgumentTypeError("--anneal-prior takes START:EPOCHS with START >= 1 and EPOCHS >= 1")
+    return start, epochs
+
+
+def beta_prior(anneal, epoch, schedule="sk-train"):
+    """beta_prior at `epoch` (0-based): 1 without annealing; sk-train's linear schedule
+    (SparseCodingTrainer.betaPrior); or the authors' (train-patches-em-prior-annealing.py: max(1, 2 (5 - epoch)),
+    i.e. max(1, START (1 - epoch / EPOCHS)) for START:EPOCHS = 10:5)."""
+    if anneal is None:
+        return 1.0
+    start, epochs = anneal
+    if schedule == "authors":
+        return max(1.0, start * (1 - epoch / epochs))
+    return max(1.0, start - (start - 1) * epoch / epochs)
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # The PyTorch reference (run as a subprocess: `ref-epoch`)
 # ----------------------------------------------------------------------------------------------------------------------
 
-def entropy_objective(x, w, mu, rho):
-    """L per point and its parts, with sigma^2 and lambda at their closed forms over the rows of x
-    (../shared/docs/es-sc.md; diagonal q, s = exp(rho))."""
+def authors_objective(x, v, mu, s, beta=1.0):
+    """The authors' batch objective (OptimalManifoldSC.elbo_on_manifold with diagonal posteriors): the MEAN over the
+    rows of x, W = V / ||V||_col formed here from V (a backward reaches V), the posterior standard deviations s used
+    as the authors parameterise them (Sigma = s^2; sqrt(Sigma) in the folded-normal mean E|z|; log|s| in the
+    entropy), sigma^2 and lambda at their closed forms over the rows, the prior entropy weighted by `beta`.
+    Returns L_beta and its parts (posterior, prior and noise entropies, sigma^2, lambda)."""
     import torch
 
     b, d = x.shape
-    h = w.shape[1]
-    s = torch.exp(rho)
-    residual = x - mu @ w.T
-    norms = (w * w).sum(dim=0)                                   # ||w_h||^2 (1 for normalised W)
-    sigma2 = ((residual * residual).sum() + ((s * s).sum(dim=0) * norms).sum()) / (b * d)
-    t = mu / (math.sqrt(2) * s)
-    mean_abs = s * SQRT_2_OVER_PI * torch.exp(-t * t) + mu * torch.erf(t)   # E|z| under N(mu, s^2)
-    lam = mean_abs.mean(dim=0)
-    posterior = rho.sum() / b + h * HALF_LOG_2PIE
+    h = v.shape[1]
+    w = v / torch.sqrt((v * v).sum(dim=0))
+    variance = s * s
+    residual = torch.mm(w, mu.T).T - x                            # (W mu_n - x_n) per row, as the authors form it
+    sigma2 = ((variance * (w * w).sum(dim=0)).sum() + (residual * residual).sum()) / (d * b)
+    sd = torch.sqrt(variance)
+    mean_abs = SQRT_2_OVER_PI * sd * torch.exp(-0.5 * mu * mu / variance) + mu * torch.erf(mu / (math.sqrt(2) * sd))
+    lam = mean_abs.sum(dim=0) / b
+    posterior = (torch.log(s.abs()).sum(dim=1) + h * HALF_LOG_2PIE).sum() / b
     prior = torch.log(2 * math.e * lam).sum()
-    noise = d / 2 * torch.log(2 * math.pi * math.e * sigma2)
-    return posterior - prior - noise, (posterior, prior, noise, sigma2, lam)
+    noise = 0.5 * d * torch.log(2 * math.pi * math.e * sigma2)
+    return posterior - beta * prior - noise, (posterior, prior, noise, sigma2, lam)
 
 
 def mean_gini(mu):
@@ -129,12 +196,39 @@ def mean_gini(mu):
     return float(torch.where(total > 0, gini, torch.zeros_like(gini)).mean())
 
 
+def stop_reason(optimizer, line_search, failed):
+    """Why torch.optim.LBFGS.step returned, as (reason, detail), reason one of STOP_REASONS. Re-traces the checks of
+    torch's loop in its order from the optimizer's state and the last line search (`line_search`: the number of
+    strong-Wolfe searches this step ran, and the loss and max |gradient| the last one returned)."""
+    group = optimizer.param_groups[0]
+    state = optimizer.state[optimizer._params[0]]
+    n_iter = state.get("n_iter", 0)
+    if failed:
+        return "failure", "failure"
+    if n_iter == 0:
+        return "tolerance_grad", "max |gradient| <= tolerance_grad at the start"
+    if line_search["calls"] < n_iter:      # the last iteration broke before its line search
+        return "tolerance_change", "directional derivative > -tolerance_change"
+    if n_iter >= group["max_iter"]:
+        return "max_iter", "max_iter"
+    if state["func_evals"] >= group["max_eval"]:
+        return "max_eval", "max_eval"
+    if line_search["grad_max"] <= group["tolerance_grad"]:
+        return "tolerance_grad", "max |gradient| <= tolerance_grad"
+    if float((state["d"] * state["t"]).abs().max()) <= group["tolerance_change"]:
+        return "tolerance_change", "step <= tolerance_change"
+    if abs(line_search["loss"] - state["prev_loss"]) < group["tolerance_change"]:
+        return "tolerance_change", "loss changed by < tolerance_change"
+    return "failure", "unclassified stop"
+
+
 def reference_epoch(args):
     import h5py
     import numpy as np
 
     started = time.perf_counter()
     import torch
+    import torch.optim.lbfgs as lbfgs_module
 
     torch.set_num_threads(args.threads)
     imported = time.perf_counter()
@@ -143,28 +237,49 @@ def reference_epoch(args):
     loaded = time.perf_counter()
     n, d = x.shape
     h = args.latents
-    v = torch.from_numpy(sparsekit_initial_dictionary(d, h, args.seed))
-    mu = torch.zeros(n, h)
-    rho = torch.zeros(n, h)
+    # The authors' parameters: V (their nn.Parameter W, normalised once at the start; it requires grad throughout)
+    # and every point's stored posterior parameters (their DiagCovarGaussianVariationalParams: mu = 0, s = 1).
+    v = torch.from_numpy(sparsekit_initial_dictionary(d, h, args.seed)).requires_grad_(True)
+    mu_all = torch.zeros(n, h, requires_grad=True)
+    s_all = torch.ones(n, h, requires_grad=True)
     order_generator = SeededGenerator(args.seed + 1)   # SparseKit's minibatch-order generator
 
-    def full_objective():
-        """L at the current V and q over all N, in float64."""
+    # Records each strong-Wolfe line search torch's L-BFGS runs (count, returned loss and max |gradient|), so that
+    # stop_reason can tell which of torch's checks ended a step. It only observes.
+    line_search = {"calls": 0, "loss": math.nan, "grad_max": math.nan}
+    strong_wolfe = lbfgs_module._strong_wolfe
+
+    def observed_strong_wolfe(*a, **k):
+        result = strong_wolfe(*a, **k)
+        line_search.update(calls=line_search["calls"] + 1, loss=float(result[0]),
+                           grad_max=float(result[1].abs().max()))
+        return result
+
+    lbfgs_module._strong_wolfe = observed_strong_wolfe
+
+    def full_objective(with_lambda=False):
+        """L (beta = 1) at the current V and q over all N, in float64."""
         with torch.no_grad():
-            v64 = v.double()
-            w64 = v64 / v64.norm(dim=0, keepdim=True)
-            value, (post, prior, noise, sigma2, lam) = entropy_objective(x.double(), w64, mu.double(), rho.double())
-        return {"objective": float(value), "posterior_entropy": float(post), "prior_entropy": float(prior),
-                "noise_entropy": float(noise), "sigma2": float(sigma2), "mean_lambda": float(lam.mean())}
+            value, (post, prior, noise, sigma2, lam) = authors_objective(x.double(), v.double(), mu_all.double(),
+                                                                         s_all.double())
+        record = {"objective": float(value), "posterior_entropy": float(post), "prior_entropy": float(prior),
+                  "noise_entropy": float(noise), "sigma2": float(sigma2), "mean_lambda": float(lam.mean())}
+        if with_lambda:
+            record["lambda"] = lam.tolist()
+        return record
 
     initial = full_objective()
     epochs = []
+    settings = None
     for epoch in range(args.epochs):
+        beta = beta_prior(args.anneal_prior, epoch, args.schedule)
         order = order_generator.shuffled(n)  # outside the timed region: SparseKit's shuffle takes microseconds
         epoch_start = time.perf_counter()
-        e_seconds = m_seconds = 0.0
+        e_seconds = forward_seconds = m_seconds = 0.0
         evaluations = iterations = 0
-        stops = {"iterations": 0, "max_eval": 0, "converged": 0, "failed": 0}
+        per_step = []
+        stops = dict.fromkeys(STOP_REASONS, 0)
+        details = {}
         failures = []
         starts = list(range(0, n, args.batch_size))
         if args.max_batches:
@@ -173,92 +288,149 @@ def reference_epoch(args):
             rows = torch.tensor(order[start:start + args.batch_size])
             b = len(rows)
             xb = x[rows]
-            with torch.no_grad():
-                w = v / v.norm(dim=0, keepdim=True)
-            # Every E-step starts from mu = 0, rho = 0, as sk-train does by default (and the authors' code).
-            mu_b = torch.zeros(len(rows), h, requires_grad=True)
-            rho_b = torch.zeros(len(rows), h, requires_grad=True)
-            # E-step: minimise -B L over the batch's (mu, rho), W fixed.
+            # E-step (optimize_latents): fresh posteriors mu = 0, s = 1 and a fresh L-BFGS for every minibatch,
+            # minimising minus the batch-mean objective; V stays a leaf that requires grad, so every backward also
+            # accumulates dL/dV (zeroed before the M-step), as in the authors' code.
             t0 = time.perf_counter()
-            optimizer = torch.optim.LBFGS([mu_b, rho_b], history_size=args.history, max_iter=args.iterations,
+            mu_b = torch.zeros(b, h, requires_grad=True)
+            s_b = torch.ones(b, h, requires_grad=True)
+            optimizer = torch.optim.LBFGS([mu_b, s_b], history_size=args.history, max_iter=args.iterations,
                                           max_eval=args.max_eval, line_search_fn="strong_wolfe")
+            if settings is None:
+                settings = {k: optimizer.param_groups[0][k] for k in
+                            ("lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_change", "history_size",
+                             "line_search_fn")}
             calls = 0
-            best = [math.inf, None, None]   # lowest finite -B L seen, and its (mu, rho)
+            best = [math.inf, None, None]   # lowest finite loss seen, and its (mu, s)
 
             def closure():
                 nonlocal calls
                 calls += 1
                 optimizer.zero_grad()
-                loss = -b * entropy_objective(xb, w, mu_b, rho_b)[0]
+                loss = -authors_objective(xb, v, mu_b, s_b, beta)[0]
                 loss.backward()
-                value = float(loss)
+                value = float(loss.detach())
                 if value < best[0]:     # NaN compares false
-                    best[:] = [value, mu_b.detach().clone(), rho_b.detach().clone()]
+                    best[:] = [value, mu_b.detach().clone(), s_b.detach().clone()]
                 return loss
 
             # torch's strong-Wolfe search can extrapolate along a direction where the objective keeps improving
-            # without a minimum (rho -> -inf for a latent that no point uses) until the step overflows float32
-            # ("value cannot be converted to type float without overflow") or the values turn NaN. Then the E-step
-            # keeps the best point it evaluated, and the failure is counted.
+            # without a minimum until the step overflows float32 ("value cannot be converted to type float without
+            # overflow") or the values turn NaN. Then the E-step keeps the best point it evaluated, and the failure
+            # is counted.
+            line_search["calls"] = 0
             try:
                 optimizer.step(closure)
-                failed = not (torch.isfinite(mu_b).all() and torch.isfinite(rho_b).all())
+                failed = not (torch.isfinite(mu_b).all() and torch.isfinite(s_b).all())
             except RuntimeError as error:
                 failed = True
                 failures.append({"batch": start // args.batch_size, "evaluations": calls, "error": str(error)[:120]})
             if failed:
                 with torch.no_grad():
                     mu_b.copy_(best[1])
-                    rho_b.copy_(best[2])
+                    s_b.copy_(best[2])
                 if not failures or failures[-1]["batch"] != start // args.batch_size:
                     failures.append({"batch": start // args.batch_size, "evaluations": calls, "error": "non-finite"})
+            reason, detail = stop_reason(optimizer, line_search, failed)
+            stops[reason] += 1
+            details[detail] = details.get(detail, 0) + 1
             state = optimizer.state[optimizer._params[0]]
             evaluations += calls
             iterations += state.get("n_iter", 0)
-            max_eval = args.max_eval if args.max_eval is not None else args.iterations * 5 // 4
-            stops["failed" if failed else "iterations" if state["n_iter"] >= args.iterations else
-                  "max_eval" if state["func_evals"] >= max_eval else "converged"] += 1
+            per_step.append([calls, state.get("n_iter", 0)])
             t1 = time.perf_counter()
+            # optimize_latents ends with one more forward at the fitted q (the value the authors' script prints).
+            authors_objective(xb, v, mu_b, s_b, beta)[0].item()
+            t2 = time.perf_counter()
             with torch.no_grad():
-                mu[rows] = mu_b.detach()
-                rho[rows] = rho_b.detach()
-            # M-step: one ascent step on V along dL/dV (W = V / ||V||_col), q fixed at the E-step result.
-            v.requires_grad_(True)
-            w_v = v / v.norm(dim=0, keepdim=True)
-            value = entropy_objective(xb, w_v, mu_b.detach(), rho_b.detach())[0]
-            (grad,) = torch.autograd.grad(value, v)
-            v.requires_grad_(False)
+                mu_all[rows] = mu_b.detach()
+                s_all[rows] = s_b.detach()
+            # M-step (adjust_parameters): one ascent step on V along dL_beta/dV at the stored q of the batch.
+            v.grad.zero_()
+            authors_objective(xb, v, mu_all[rows], s_all[rows], beta)[0].backward()
             with torch.no_grad():
-                v += args.learning_rate * grad
-            m_seconds += time.perf_counter() - t1
+                v.add_(args.learning_rate * v.grad)
+            t3 = time.perf_counter()
             e_seconds += t1 - t0
+            forward_seconds += t2 - t1
+            m_seconds += t3 - t2
         loop_seconds = time.perf_counter() - epoch_start
-        record = full_objective()
-        record["gini"] = mean_gini(mu)
-        record.update(epoch=epoch + 1, seconds=time.perf_counter() - epoch_start, loop_seconds=loop_seconds,
-                      e_step_seconds=e_seconds, m_step_seconds=m_seconds, evaluations=evaluations,
-                      iterations=iterations, batches=len(starts), stops=stops,
-                      failures=failures)
+        record = full_objective(with_lambda=epoch == args.epochs - 1)
+        record["gini"] = mean_gini(mu_all.detach())
+        record.update(epoch=epoch + 1, beta_prior=beta, seconds=time.perf_counter() - epoch_start,
+                      loop_seconds=loop_seconds, e_step_seconds=e_seconds, forward_seconds=forward_seconds,
+                      m_step_seconds=m_seconds, evaluations=evaluations, iterations=iterations, batches=len(starts),
+                      stops=stops, stop_details=details, per_step=per_step, failures=failures)
         epochs.append(record)
         print(f"reference epoch {epoch + 1}: L = {record['objective']:.4f}  ({record['seconds']:.1f} s, "
-              f"{evaluations} evaluations)", file=sys.stderr, flush=True)
+              f"{evaluations} evaluations, beta_prior {beta:g})", file=sys.stderr, flush=True)
+    lbfgs_module._strong_wolfe = strong_wolfe
     result = {"n": n, "d": d, "h": h, "threads": torch.get_num_threads(), "torch": torch.__version__,
-              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"), "lbfgs": settings,
               "import_seconds": imported - started, "load_seconds": loaded - imported,
               "initial": initial, "epochs": epochs}
+    if args.model:
+        with torch.no_grad():
+            v64 = v.detach().double()
+            w = (v64 / v64.norm(dim=0, keepdim=True)).float().numpy()
+        write_reference_model(args.model, args.data, w, epochs, settings, args)
+        result["model"] = args.model
     with open(args.result, "w") as f:
         json.dump(result, f, indent=1)
 
 
+def write_reference_model(path, data_path, w, epochs, settings, args):
+    """The reference's final W, lambda, sigma^2 as a SparseKit ES-SC model file (../shared/docs/formats.md, "Models":
+    kind `model`, attribute model = es-sc, /model/W [D, H], /model/lambda [H], /model/sigma2 scalar), with the
+    training data's /whitening and root attributes, its configuration under /config and its /history, written to a
+    temporary file and renamed."""
+    import h5py
+    import numpy as np
+
+    last = epochs[-1]
+
+    temporary = path + ".partial"
+    with h5py.File(data_path, "r") as data, h5py.File(temporary, "w") as f:
+        for key, value in data.attrs.items():
+            if key != "sparsekit.kind":
+                f.attrs[key] = value
+        f.attrs["sparsekit.kind"] = "model"
+        f.attrs["sparsekit.format_version"] = np.int64(1)
+        f.attrs["model"] = "es-sc"
+        history = [str(line.decode() if isinstance(line, bytes) else line)
+                   for line in np.atleast_1d(data.attrs.get("sparsekit.history", []))]
+        history.append(f"essc_epoch.py ref-epoch (PyTorch reference of {AUTHORS_CODE}) | args: "
+                       + " ".join(sys.argv[1:]) + f" | {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} | "
+                       f"inputs: {data_path}")
+        f.attrs["sparsekit.history"] = np.array(history, dtype=h5py.string_dtype())
+        f.create_dataset("model/W", data=np.asarray(w, dtype=np.float32))
+        f.create_dataset("model/lambda", data=np.asarray(last["lambda"], dtype=np.float32))
+        f.create_dataset("model/sigma2", data=np.float32(last["sigma2"]))
+        if "whitening" in data:
+            data.copy("whitening", f)
+        for key in ("objective", "posterior_entropy", "prior_entropy", "noise_entropy", "sigma2", "mean_lambda", "gini",
+                    "beta_prior", "seconds"):
+            f.create_dataset(f"history/{key}", data=np.array([e[key] for e in epochs], dtype=np.float64))
+        config = f.create_group("config")
+        for key, value in {"latents": args.latents, "scheme": "em", "posterior": "diagonal", "objective": "entropy",
+                           "batch_size": args.batch_size, "epochs": args.epochs, "learning_rate": args.learning_rate,
+                           "seed": args.seed, "threads": args.threads, "reference": AUTHORS_CODE,
+                           "anneal_prior": "none" if args.anneal_prior is None else
+                           f"{args.anneal_prior[0]:g}:{args.anneal_prior[1]}",
+                           "anneal_schedule": args.schedule, **{f"lbfgs_{k}": v for k, v in settings.items()}}.items():
+            config.attrs[key] = "none" if value is None else value
+    os.replace(temporary, path)
 # ----------------------------------------------------------------------------------------------------------------------
 # sgemm rates (run as a subprocess: `gemm-rates`)
 # ----------------------------------------------------------------------------------------------------------------------
 
-# (label, M, N, K, transpose A, transpose B) in row-major terms, as sk-train calls them.
+# (label, M, N, K, transpose A, transpose B) in row-major terms: the reference's three products per evaluation and
+# sk-train's one (its L-BFGS E-step).
 GEMM_SHAPES = [
     ("2048x2048x2048", 2048, 2048, 2048, False, False),
     ("residual M W^T: 512x256, K=100", BATCH, 256, LATENTS, False, True),
     ("R W: 512x100, K=256", BATCH, LATENTS, 256, False, False),
+    ("R^T M: 256x100, K=512", 256, LATENTS, BATCH, True, False),
     ("M W^T W: 512x100, K=100", BATCH, LATENTS, LATENTS, False, False),
 ]
 
@@ -455,33 +627,29 @@ def run_quiet(command, label):
     return done
 
 
-def make_data(binaries, images, work, count, name):
+
+
+def make_data(binaries, images, work, count, name, seed=SEED, transform_from=None):
+    """`count` gray patches cut with `seed`, ZCA-whitened (or whitened with the transform of `transform_from`)."""
     patches = os.path.join(work, f"{name}-patches.h5")
     white = os.path.join(work, f"{name}-white.h5")
     start = time.perf_counter()
     run_quiet([binaries["sk-patches"], *images, "-o", patches, "--size", str(PATCH), "--count", str(count),
-               "--seed", str(SEED), "--color", "gray", "--quiet"], "sk-patches")
-    run_quiet([binaries["sk-whiten"], patches, "-o", white, "--method", "zca", "--epsilon", repr(EPSILON), "--quiet"],
-              "sk-whiten")
+               "--seed", str(seed), "--color", "gray", "--quiet"], "sk-patches")
+    whiten = ["--transform-from", transform_from] if transform_from else ["--method", "zca", "--epsilon", repr(EPSILON)]
+    run_quiet([binaries["sk-whiten"], patches, "-o", white, *whiten, "--quiet"], "sk-whiten")
+    os.remove(patches)
     return white, time.perf_counter() - start
 
 
-def sk_train_command(binary, data, model, epochs, history=HISTORY):
-    """sk-train's command line; `history` is passed as --lbfgs-history when this sk-train has the option (its
-    default became 20 in commit 2c1796a; the reference keeps 10), None leaves sk-train's default."""
-    command = [binary, "sc", data, "-o", model, "--latents", str(LATENTS), "--scheme", "em", "--epochs", str(epochs),
-               "--batch-size", str(BATCH), "--iterations", str(ITERATIONS), "--learning-rate", repr(LEARNING_RATE),
-               "--seed", str(SEED), "--quiet"]
-    if history is not None and has_history_option(binary):
-        command[-1:-1] = ["--lbfgs-history", str(history)]
-    return command
-
-
-def has_history_option(binary, cache={}):
-    if binary not in cache:
-        help_text = subprocess.run([binary, "sc", "--help"], capture_output=True, text=True).stdout
-        cache[binary] = "--lbfgs-history" in help_text
-    return cache[binary]
+def sk_train_command(binary, data, model, epochs, extra=(), anneal=None):
+    """sk-train's command line: its defaults plus --latents 100 --batch-size 512 --seed 1 --epochs E, the annealing
+    schedule when given, then the variant's `extra` options."""
+    command = [binary, "sc", data, "-o", model, "--latents", str(LATENTS), "--batch-size", str(BATCH),
+               "--seed", str(SEED), "--epochs", str(epochs)]
+    if anneal is not None:
+        command += ["--anneal-prior", f"{anneal[0]:g}:{anneal[1]}"]
+    return command + list(extra) + ["--quiet"]
 
 
 def read_history(model):
@@ -489,6 +657,48 @@ def read_history(model):
 
     with h5py.File(model, "r") as f:
         return {name: [float(v) for v in f["history"][name][...]] for name in f["history"]}
+
+
+def read_config(model):
+    """The /config attributes of a model file (sk-train's settings as it ran), strings decoded."""
+    import h5py
+
+    with h5py.File(model, "r") as f:
+        if "config" not in f:
+            return {}
+        return {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
+                for k, v in f["config"].attrs.items()}
+
+
+def sk_evaluations(run, latents):
+    """SparseKit's E-step evaluations over all epochs of `run`, as (count or None, unit, where it comes from)."""
+    import re
+
+    columns = [k for k in run["history"] if "evaluations" in k or "sweeps" in k]
+    if columns:
+        return sum(run["history"][columns[0]]), "sweeps" if "sweep" in columns[0] else "evaluations", \
+            f"/history/{columns[0]}"
+    e_step = run["config"].get("e_step", "lbfgs")
+    if e_step == "lbfgs":
+        if not run.get("gemm"):
+            return None, "evaluations", "not counted (no sgemm shim run)"
+        count = sum(r["calls"] for r in run["gemm"] if not r["ta"] and not r["tb"] and r["n"] == latents
+                    and r["k"] == latents)
+        return count, "evaluations", "sgemm shim: one B x H x H product per evaluation"
+    sweeps = [int(s) for s in re.findall(r"estep sweeps (\d+)", run.get("counted_stderr", ""))]
+    if sweeps:
+        return sum(sweeps), "sweeps", "sk-train's SK_DEBUG_ESTEP lines (instrumented run)"
+    return None, "sweeps", f"not recorded by this sk-train (--e-step {e_step})"
+
+
+def heldout_elbo(binary, model, heldout):
+    """`sk-eval MODEL HELDOUT --json`: the held-out ELBO (mean, standard error) and the model's sigma^2, lambda."""
+    start = time.perf_counter()
+    done = run_quiet([binary, model, heldout, "--json", "--quiet"], f"sk-eval {os.path.basename(model)}")
+    report = json.loads(done.stdout)
+    return {"mean": report["heldOutELBO"]["mean"], "standard_error": report["heldOutELBO"]["standardError"],
+            "points": report["points"], "sigma2": report["sigma2"], "lambda_mean": report["lambdaMean"],
+            "gini": report["gini"], "seconds": time.perf_counter() - start}
 
 
 def environment_header(binaries, system_blas):
@@ -504,24 +714,24 @@ def environment_header(binaries, system_blas):
     flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")), [])
     simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
     memory = memory_total_bytes() / 2**30
-    dirty = run(["git", "status", "--porcelain", "--untracked-files=no"])
-    commit = run(["git", "rev-parse", "--short", "HEAD"]) + (" (working tree has uncommitted changes)" if dirty else "")
+    dirty = run(["git", "status", "--porcelain", "--untracked-files=no", "--", "Sources"])
+    commit = run(["git", "rev-parse", "--short", "HEAD"]) + (" (Sources/ has uncommitted changes)" if dirty else "")
     built = datetime.datetime.fromtimestamp(os.path.getmtime(binaries["sk-train"])).isoformat(timespec="seconds")
     return [
-        f"date:            {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"date:            {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}",
         f"machine:         {cpu} ({simd}), nproc = {os.cpu_count()} (affinity {len(os.sched_getaffinity(0))}), "
         f"{memory:.0f} GiB RAM, {platform.platform()}",
-        f"SparseKit:       commit {commit}; sk-train at {binaries['sk-train']} built {built}",
+        f"SparseKit:       commit {commit}; sk-train at {os.path.relpath(binaries['sk-train'], PACKAGE_DIR)} built "
+        f"{built}",
         f"  BLAS:          {system_blas.get('library', '?')}, core {system_blas.get('corename', '?')}, "
         f"{system_blas.get('threads', '?')} threads (OPENBLAS_NUM_THREADS="
         f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; unset = one per core)",
-        f"reference:       PyTorch {torch.__version__} on the CPU, float32, torch.set_num_threads({THREADS}), "
-        f"BLAS {'MKL' if torch.backends.mkl.is_available() else '?'}, CPU capability "
+        f"reference:       the authors' EM-like training ({AUTHORS_CODE}) rewritten here; PyTorch {torch.__version__} "
+        f"on the CPU, float32, torch.set_num_threads(1) and (2), BLAS "
+        f"{'MKL' if torch.backends.mkl.is_available() else '?'}, CPU capability "
         f"{torch.backends.cpu.get_cpu_capability()}",
         f"Python:          {platform.python_version()}, numpy {np.__version__}, h5py {h5py.__version__}",
     ]
-
-
 def system_openblas(binary):
     """The OpenBLAS library sk-train loads (from ldd)."""
     out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
@@ -576,17 +786,66 @@ def print_table(header, rows):
             print("  " + "  ".join("-" * w for w in widths))
 
 
-def idle_fraction(seconds=2.0):
-    """Fraction of the machine's CPU time idle over `seconds` (from /proc/stat)."""
-    a = cpu_ticks()
-    time.sleep(seconds)
-    b = cpu_ticks()
-    return (b[1] - a[1]) / max(1, b[0] - a[0])
-
 
 def describe(run):
     return (f"{run['wall']:7.1f} s wall  {run['user']:7.1f} s user  {run['sys']:5.1f} s sys  "
             f"{run['peak_mib']:7.1f} MiB peak  (other load {run['others']:.2f} cores)")
+
+
+
+# The reference's memory before any data: its imports, and one strong-Wolfe L-BFGS step on 3 variables (the first
+# optimizer step loads more of torch).
+LIBRARY_FOOTPRINT = """import h5py, numpy, torch
+x = torch.zeros(3, requires_grad=True)
+optimizer = torch.optim.LBFGS([x], line_search_fn="strong_wolfe")
+def closure():
+    optimizer.zero_grad()
+    loss = ((x - 1) ** 2).sum()
+    loss.backward()
+    return loss
+optimizer.step(closure)
+"""
+
+
+def busy_processes(seconds=2.0, threshold=0.1):
+    """(idle fraction of the machine, [(pid, cores, command)] of the processes outside this one's tree that used more
+    than `threshold` cores) over `seconds`, from /proc."""
+    def snapshot():
+        ticks = {}
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    ticks[int(pid)] = (int(fields[11]) + int(fields[12]), int(fields[1]))
+                except (OSError, IndexError, ValueError):
+                    pass
+        return ticks
+
+    hz = os.sysconf("SC_CLK_TCK")
+    a, machine_a = snapshot(), cpu_ticks()
+    time.sleep(seconds)
+    b, machine_b = snapshot(), cpu_ticks()
+    idle = (machine_b[1] - machine_a[1]) / max(1, machine_b[0] - machine_a[0])
+    mine = {os.getpid()}
+    changed = True
+    while changed:      # this process's descendants
+        changed = False
+        for pid, (_, parent) in b.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                changed = True
+    busy = []
+    for pid, (ticks, _) in b.items():
+        cores = (ticks - a.get(pid, (ticks, 0))[0]) / hz / seconds
+        if cores > threshold and pid not in mine:
+            try:
+                with open(f"/proc/{pid}/cmdline") as f:
+                    command = f.read().replace("\0", " ").strip()
+            except OSError:
+                command = "?"
+            busy.append((pid, cores, command[:150]))
+    return idle, sorted(busy, key=lambda p: -p[1])
 
 
 def benchmark(args):
@@ -595,6 +854,8 @@ def benchmark(args):
     import tempfile
 
     count = QUICK_COUNT if args.quick and args.count is None else (args.count or COUNT)
+    heldout_count = args.heldout or (QUICK_HELDOUT if args.quick else HELDOUT)
+    epochs = args.epochs or (ANNEAL_EPOCHS if args.anneal_prior else 1)
     if not os.path.exists("/usr/bin/time"):
         sys.exit("GNU time is needed for peak memory: apt-get install -y time")
     build = args.build_dir or next((d for d in (os.path.join(PACKAGE_DIR, ".build-bench", "release"),
@@ -602,7 +863,7 @@ def benchmark(args):
                                     if os.access(os.path.join(d, "sk-train"), os.X_OK)), None)
     if build is None:
         sys.exit(f"no sk-train binary: run `swift build -c release --scratch-path .build-bench` in {PACKAGE_DIR}")
-    binaries = {name: os.path.join(build, name) for name in ("sk-patches", "sk-whiten", "sk-train")}
+    binaries = {name: os.path.join(build, name) for name in ("sk-patches", "sk-whiten", "sk-train", "sk-eval")}
     for path in binaries.values():
         if not os.access(path, os.X_OK):
             sys.exit(f"{path} is missing: build the release binaries first")
@@ -613,14 +874,17 @@ def benchmark(args):
                         for d, _, fs in os.walk(os.path.join(PACKAGE_DIR, "Sources")) for f in fs)
     stale = newest_source > os.path.getmtime(binaries["sk-train"])
     me = [sys.executable, os.path.abspath(__file__)]
+    variants = [("SK", [])] + [(f"SK {a}", shlex.split(a)) for a in args.sk_args]
+    anneal_text = f"{args.anneal_prior[0]:g}:{args.anneal_prior[1]}" if args.anneal_prior else None
     # libgomp's default (active) wait policy makes torch with 2 threads stall for ~0.5 s at a time on this kind of
     # 2-vCPU machine; the timed reference runs with passive waiting (an extra measures the default).
     passive = dict(os.environ)
     passive.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     default_omp = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     work = tempfile.mkdtemp(prefix="essc-epoch-", dir=args.workdir)
+    started = time.perf_counter()
     try:
-        idle_before = idle_fraction()
+        idle_before, busy_before = busy_processes()
         # sgemm rates first, each backend in its own process.
         rates = {}
         blas_path = system_openblas(binaries["sk-train"])
@@ -638,46 +902,91 @@ def benchmark(args):
             with open(out) as f:
                 rates[key] = json.load(f)
 
-        print("ES-SC epoch benchmark: one EM-like epoch, SparseKit sk-train against a PyTorch CPU reference")
+        print("ES-SC epoch benchmark: EM-like epochs, SparseKit sk-train against the authors' PyTorch training")
         print("=" * 100)
         for line in environment_header(binaries, rates.get("system-openblas", {})):
             print(line)
-        print(f"                 timed reference with OMP_WAIT_POLICY={passive['OMP_WAIT_POLICY']} (libgomp's "
-              "default active spinning stalls torch on this machine: see the extras)")
+        print(f"                 timed reference runs with OMP_WAIT_POLICY={passive['OMP_WAIT_POLICY']} (libgomp's "
+              "default active spinning stalls torch at 2 threads on this machine: see the extras)")
         print(f"load:            {100 * idle_before:.0f}% of the CPU time idle over 2 s before starting; 'other load' "
-              "below = busy CPU time of the machine during a run minus the run's own, per second")
-        if idle_before < 0.9:
-            print("WARNING:         the machine was busy before starting: timings may be inflated")
+              "below = busy CPU time of the machine during a run minus the run's own, in cores")
+        if idle_before < 0.9 or busy_before:
+            print("WARNING:         the machine was NOT idle before starting: timings may be inflated. Busy:")
+            for pid, cores, command in busy_before:
+                print(f"                   pid {pid}: {cores:.2f} cores  {command}")
         if stale:
             print("WARNING:         a file under Sources/ is newer than sk-train (rebuild to measure it)")
+        imports = timed([sys.executable, "-c", LIBRARY_FOOTPRINT], label="the library footprint")
+        print(f"                 the reference's libraries alone (imports, one L-BFGS step on 3 variables): "
+              f"{imports['peak_mib']:.0f} MiB peak RSS, {imports['wall']:.1f} s (torch's CPU-only wheels take less "
+              "than its CUDA ones)")
         data, data_seconds = make_data(binaries, images, work, count, "train")
+        heldout, heldout_seconds = make_data(binaries, images, work, heldout_count, "heldout", seed=HELDOUT_SEED,
+                                             transform_from=data)
         batches = math.ceil(count / BATCH)
+        schedule = ", ".join(f"{beta_prior(args.anneal_prior, e, args.reference_schedule):g}" for e in range(epochs))
+        sk_schedule = ", ".join(f"{beta_prior(args.anneal_prior, e):g}" for e in range(epochs))
         print(f"workload:        N = {count} gray {PATCH}x{PATCH} patches (sk-patches --seed {SEED}), ZCA-whitened "
-              f"(sk-whiten --epsilon {EPSILON:g}), D = {PATCH * PATCH}, H = {LATENTS}; {args.epochs} epoch(s) of "
-              f"{batches} minibatches of {BATCH}; E-step L-BFGS history {HISTORY}, <= {ITERATIONS} iterations, "
-              f"strong Wolfe; M-step lr {LEARNING_RATE:g} on V")
-        print(f"                 data made in {data_seconds:.1f} s ({os.path.getsize(data) / MIB:.1f} MiB); both "
-              "sides read the same /data; same initial W and minibatch order")
-        print("command:         " + " ".join("DATA.h5" if c == data else "model.h5" if c.endswith("model.h5") else
-                                             os.path.relpath(c, PACKAGE_DIR) if c.startswith(PACKAGE_DIR) else c
-                                             for c in sk_train_command(binaries["sk-train"], data,
-                                                                       os.path.join(work, "model.h5"), args.epochs)))
-        print(f"ref. command:    python3 bench/essc_epoch.py ref-epoch DATA.h5 RESULT.json --epochs {args.epochs} "
-              f"--threads {THREADS}")
+              f"(sk-whiten --epsilon {EPSILON:g}), D = {PATCH * PATCH}, H = {LATENTS}; {epochs} epoch(s) of "
+              f"{batches} minibatches of {BATCH}; same /data, initial W and minibatch order on both sides")
+        print(f"                 data made in {data_seconds:.1f} s ({os.path.getsize(data) / MIB:.1f} MiB); held-out: "
+              f"{heldout_count} patches (sk-patches --seed {HELDOUT_SEED}, sk-whiten --transform-from the training "
+              f"file), made in {heldout_seconds:.1f} s")
+        if args.anneal_prior:
+            print(f"annealing:       --anneal-prior {anneal_text}: beta_prior per epoch, sk-train: {sk_schedule}; "
+                  f"reference ({args.reference_schedule} schedule): {schedule}")
+        else:
+            print("annealing:       none (beta_prior = 1)")
+
+        def shown(command):
+            return " ".join("DATA.h5" if c == data else "model.h5" if c.endswith(".h5") else
+                            os.path.relpath(c, PACKAGE_DIR) if c.startswith(PACKAGE_DIR) else
+                            shlex.quote(c) for c in command)
+
+        for label, extra in variants:
+            print(f"{label + ':':<16} " + shown(sk_train_command(binaries["sk-train"], data, "model.h5", epochs, extra,
+                                                                  args.anneal_prior)))
+        ref_options = f" --anneal-prior {anneal_text} --schedule {args.reference_schedule}" if args.anneal_prior else ""
+        ref_options += f" --max-eval {args.max_eval}" if args.max_eval is not None else ""
+        print(f"reference:       python3 bench/essc_epoch.py ref-epoch DATA.h5 RESULT.json --model MODEL.h5 --epochs "
+              f"{epochs} --threads 1|2{ref_options}   (OMP_WAIT_POLICY=PASSIVE)")
+        print(f"evaluator:       {os.path.relpath(binaries['sk-eval'], PACKAGE_DIR)} MODEL.h5 HELDOUT.h5 --json "
+              "(held-out ELBO: W, sigma^2, lambda fixed, q fitted per point)")
         print()
 
-        # (a) SparseKit and (b) the reference, the timed runs.
+        # (a) SparseKit, each variant: the timed run, then the instrumented run --------------------------------------
         print("Runs")
-        model = os.path.join(work, "model.h5")
-        sk = timed(sk_train_command(binaries["sk-train"], data, model, args.epochs), label="sk-train")
-        history = read_history(model)
-        print(f"  sk-train:                   {describe(sk)}; epochs: " +
-              ", ".join(f"{s:.1f} s (L = {o:.4f})" for s, o in zip(history["seconds"], history["objective"])),
-              flush=True)
+        shim = build_shim(work) if args.gemm_count else None
+        sk_runs = []
+        for i, (label, extra) in enumerate(variants):
+            model = os.path.join(work, f"sk-{i}.h5")
+            run = timed(sk_train_command(binaries["sk-train"], data, model, epochs, extra, args.anneal_prior),
+                        label=label)
+            run.update(label=label, extra=extra, model=model, history=read_history(model), config=read_config(model))
+            print(f"  {label + ':':<32}{describe(run)}; epochs: " +
+                  ", ".join(f"{s:.1f} s" for s in run["history"]["seconds"]) +
+                  f"; L = {run['history']['objective'][-1]:.4f}", flush=True)
+            if shim:
+                log = os.path.join(work, f"gemm-{i}.log")
+                env = dict(os.environ, LD_PRELOAD=shim, ESSC_GEMM_LOG=log, SK_DEBUG_ESTEP="1")
+                counted_model = os.path.join(work, f"sk-{i}-counted.h5")
+                command = sk_train_command(binaries["sk-train"], data, counted_model, epochs, extra, args.anneal_prior)
+                counted = timed(command, env=env, label=f"{label} (counted)")
+                run["gemm"] = read_gemm_log(log) if os.path.exists(log) else None
+                run["counted_stderr"] = counted["stderr"]
+                print(f"  {label + ', sgemm shim:':<32}{describe(counted)}; epochs: " +
+                      ", ".join(f"{s:.1f} s" for s in read_history(counted_model)["seconds"]), flush=True)
+            sk_runs.append(run)
 
-        def reference_run(label, threads, env, max_batches=None):
+        # (b) the reference at 1 and 2 threads ------------------------------------------------------------------------
+        def reference_run(label, threads, env, max_batches=None, run_epochs=epochs):
             out = os.path.join(work, f"reference-{label}.json")
-            command = me + ["ref-epoch", data, out, "--epochs", str(args.epochs), "--threads", str(threads)]
+            model = os.path.join(work, f"reference-{label}.h5")
+            command = me + ["ref-epoch", data, out, "--epochs", str(run_epochs), "--threads", str(threads)]
+            if not max_batches:
+                command += ["--model", model]
+            if args.anneal_prior:
+                command += ["--anneal-prior", anneal_text, "--schedule", args.reference_schedule]
             if args.max_eval is not None:
                 command += ["--max-eval", str(args.max_eval)]
             if max_batches:
@@ -685,149 +994,200 @@ def benchmark(args):
             run = timed(command, env=env, label=f"reference ({label})")
             with open(out) as f:
                 run["result"] = json.load(f)
+            run.update(label=f"ref, {threads} thr.", model=model if not max_batches else None)
             return run
 
-        ref = reference_run("main", THREADS, passive)
-        reference = ref["result"]
-        print(f"  reference (torch, 2 thr.):  {describe(ref)}; epochs: " +
-              ", ".join(f"{e['seconds']:.1f} s (L = {e['objective']:.4f})" for e in reference["epochs"]) +
-              f"; import {reference['import_seconds']:.1f} s, h5py read {reference['load_seconds']:.1f} s",
-              flush=True)
-
-        # SparseKit again with the counting shim (evaluations, time inside sgemm).
-        gemm = None
-        if args.gemm_count:
-            shim = build_shim(work)
-            if shim:
-                log = os.path.join(work, "gemm.log")
-                env = dict(os.environ, LD_PRELOAD=shim, ESSC_GEMM_LOG=log)
-                counted_model = os.path.join(work, "model-counted.h5")
-                counted = timed(sk_train_command(binaries["sk-train"], data, counted_model, args.epochs), env=env,
-                                label="sk-train (counted)")
-                gemm = read_gemm_log(log) if os.path.exists(log) else None
-                if gemm:
-                    print(f"  sk-train, sgemm shim:       {describe(counted)}; epochs: " +
-                          ", ".join(f"{s:.1f} s" for s in read_history(counted_model)["seconds"]), flush=True)
-                else:
-                    print("  (the sgemm counting shim recorded nothing: is cblas_sgemm resolved dynamically?)")
+        ref_runs = []
+        for threads in REFERENCE_THREADS:
+            run = reference_run(f"{threads}-thread", threads, passive)
+            result = run["result"]
+            print(f"  {f'reference, {threads} thread(s):':<32}{describe(run)}; epochs: " +
+                  ", ".join(f"{e['seconds']:.1f} s" for e in result["epochs"]) +
+                  f"; L = {result['epochs'][-1]['objective']:.4f}; import {result['import_seconds']:.1f} s, "
+                  f"h5py read {result['load_seconds']:.1f} s", flush=True)
+            ref_runs.append(run)
 
         extras = []
         if args.extras:
             one = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-            sk1 = timed(sk_train_command(binaries["sk-train"], data, os.path.join(work, "model-1.h5"), args.epochs),
-                        env=one, label="sk-train (1 thread)")
-            sk1["history"] = read_history(os.path.join(work, "model-1.h5"))
-            print(f"  sk-train, 1 BLAS thread:    {describe(sk1)}", flush=True)
-            ref1 = reference_run("1-thread", 1, passive)
-            print(f"  reference, 1 thread:        {describe(ref1)}", flush=True)
-            refd = reference_run("default-omp", THREADS, default_omp, max_batches=args.default_omp_batches)
-            print(f"  reference, 2 thr., default OMP wait, {args.default_omp_batches} batches: {describe(refd)}",
-                  flush=True)
-            extras = [("sk-train, OPENBLAS_NUM_THREADS=1", sk1, None)]
-            if has_history_option(binaries["sk-train"]):
-                skd = timed(sk_train_command(binaries["sk-train"], data, os.path.join(work, "model-h20.h5"),
-                                             args.epochs, history=None), label="sk-train (default history)")
-                skd["history"] = read_history(os.path.join(work, "model-h20.h5"))
-                print(f"  sk-train, default history:  {describe(skd)}", flush=True)
-                extras.append(("sk-train, its default --lbfgs-history (20)", skd, None))
-            extras += [
-                      ("reference, torch.set_num_threads(1)", ref1, ref1["result"]),
+            model = os.path.join(work, "sk-blas1.h5")
+            sk1 = timed(sk_train_command(binaries["sk-train"], data, model, 1, [], args.anneal_prior), env=one,
+                        label="sk-train (1 BLAS thread)")
+            sk1["history"] = read_history(model)
+            print(f"  {'SK, OPENBLAS_NUM_THREADS=1:':<32}{describe(sk1)} (1 epoch)", flush=True)
+            refd = reference_run("default-omp", THREADS, default_omp, max_batches=args.default_omp_batches,
+                                 run_epochs=1)
+            print(f"  {f'reference, 2 thr., default OMP wait, {args.default_omp_batches} batches:':<32} "
+                  f"{describe(refd)}", flush=True)
+            extras = [("SK, OPENBLAS_NUM_THREADS=1 (first epoch)", sk1, None),
                       (f"reference, 2 threads, default OMP wait ({args.default_omp_batches} batches)", refd,
                        refd["result"])]
-        idle_after = idle_fraction()
-        print(f"  machine idle after the runs: {100 * idle_after:.0f}% over 2 s")
+
+        # held-out ELBO of every model from the same evaluator -------------------------------------------------------
+        for run in sk_runs + ref_runs:
+            run["heldout"] = heldout_elbo(binaries["sk-eval"], run["model"], heldout)
+            print(f"  {'sk-eval, ' + run['label'] + ':':<32}held-out ELBO {run['heldout']['mean']:.4f} "
+                  f"± {run['heldout']['standard_error']:.4f} nats/patch on {run['heldout']['points']} patches "
+                  f"({run['heldout']['seconds']:.1f} s)", flush=True)
+        idle_after, busy_after = busy_processes()
+        print(f"  machine idle after the runs: {100 * idle_after:.0f}% over 2 s" +
+              ("".join(f"; busy: pid {p} {c:.2f} cores {cmd[:60]}" for p, c, cmd in busy_after) if busy_after else ""))
         print()
 
         # Results -------------------------------------------------------------------------------------------------
         d, h = PATCH * PATCH, LATENTS
-        flops_per_eval = 4.0 * BATCH * d * h        # 2 B D H (residual) + 2 B D H (R W): the direct formula
+        ref_flops_per_eval = 6.0 * BATCH * d * h    # M W^T, and in the backward R W (dL/dmu) and R^T M (dL/dV)
+        direct_flops_per_eval = 4.0 * BATCH * d * h  # the direct formula's E-step products without dL/dV
         sk_flops_per_eval = 2.0 * BATCH * h * h     # M W^T W: SparseKit's fixed-W formulation
-        sk_seconds = sum(history["seconds"]) / args.epochs
-        ref_seconds = sum(e["seconds"] for e in reference["epochs"]) / args.epochs
-        sk_last = {k: v[-1] for k, v in history.items()}
-        ref_last = reference["epochs"][-1]
-        ref_evals = sum(e["evaluations"] for e in reference["epochs"]) / args.epochs
-        ref_iters = sum(e["iterations"] for e in reference["epochs"]) / args.epochs
+        for run in sk_runs:
+            hist = run["history"]
+            run["seconds"] = sum(hist["seconds"]) / epochs
+            run["epoch_seconds"] = hist["seconds"]
+            run["last"] = {k: v[-1] for k, v in hist.items()}
+            run["evals"], run["unit"], run["evals_source"] = sk_evaluations(run, h)
+            run["evals"] = run["evals"] / epochs if run["evals"] is not None else None
+        for run in ref_runs:
+            result = run["result"]
+            run["seconds"] = sum(e["seconds"] for e in result["epochs"]) / epochs
+            run["epoch_seconds"] = [e["seconds"] for e in result["epochs"]]
+            run["last"] = result["epochs"][-1]
+            run["evals"] = sum(e["evaluations"] for e in result["epochs"]) / epochs
+            run["unit"] = "evaluations"
+            run["stops"] = {k: sum(e["stops"][k] for e in result["epochs"]) for k in STOP_REASONS}
+            details = {}
+            for e in result["epochs"]:
+                for k, c in e["stop_details"].items():
+                    details[k] = details.get(k, 0) + c
+            run["stop_details"] = details
+        fastest = min(ref_runs, key=lambda r: r["seconds"])
+        columns = sk_runs + ref_runs
 
-        sk_evals = sk_gemm_seconds = None
-        if gemm:
-            # E-step evaluations: one M W^T W product (512 x 100, K = 100) each (the last batch may be smaller).
-            sk_evals = sum(r["calls"] for r in gemm if not r["ta"] and not r["tb"] and r["n"] == h and r["k"] == h)
-            sk_evals /= args.epochs
-            sk_gemm_seconds = sum(r["seconds"] for r in gemm) / args.epochs
+        def row(label, value, digits=2):
+            return [label] + [value(r) if callable(value) else "" for r in columns]
 
-        print(f"Results (per epoch, mean over {args.epochs}; MiB = 2^20 bytes; SK = SparseKit sk-train, "
-              "ref = PyTorch reference, 2 threads)")
+        def each(f, kinds=("sk", "ref")):
+            return lambda r: f(r) if (("ref" if r in ref_runs else "sk") in kinds) else ""
+
+        steps = batches * epochs
+        print(f"Results (per epoch, mean over {epochs}; MiB = 2^20 bytes; SK = sk-train; ref = the authors' training "
+              f"in PyTorch; speed-up = the faster reference ({fastest['label']}) / the run)")
         print()
         rows = [
-            ["seconds per epoch", fmt(sk_seconds), fmt(ref_seconds), f"{ref_seconds / sk_seconds:.2f}x"],
-            ["  per minibatch", fmt(sk_seconds / batches, 3), fmt(ref_seconds / batches, 3), ""],
-            ["whole process, wall s", fmt(sk["wall"]), fmt(ref["wall"]), f"{ref['wall'] / sk['wall']:.2f}x"],
-            ["whole process, user + sys s", fmt(sk["user"] + sk["sys"]), fmt(ref["user"] + ref["sys"]),
-             f"{(ref['user'] + ref['sys']) / (sk['user'] + sk['sys']):.2f}x"],
-            ["peak RSS, MiB", fmt(sk["peak_mib"], 1), fmt(ref["peak_mib"], 1),
-             f"{ref['peak_mib'] / sk['peak_mib']:.2f}x"],
-            ["L after the epoch (full data, nats/pt)", fmt(sk_last["objective"], 4), fmt(ref_last["objective"], 4),
-             f"diff {ref_last['objective'] - sk_last['objective']:+.4f}"],
-            ["  posterior entropy", fmt(sk_last["posterior_entropy"], 4), fmt(ref_last["posterior_entropy"], 4), ""],
-            ["  prior entropy", fmt(sk_last["prior_entropy"], 4), fmt(ref_last["prior_entropy"], 4), ""],
-            ["  noise entropy", fmt(sk_last["noise_entropy"], 4), fmt(ref_last["noise_entropy"], 4), ""],
-            ["  sigma^2", f"{sk_last['sigma2']:.5f}", f"{ref_last['sigma2']:.5f}", ""],
-            ["  mean lambda", f"{sk_last['mean_lambda']:.5f}", f"{ref_last['mean_lambda']:.5f}", ""],
-            ["  mean Gini of |mu_n|", f"{sk_last['gini']:.4f}", f"{ref_last['gini']:.4f}", ""],
-            ["E-step objective evaluations", f"{sk_evals:.0f}" if sk_evals else "n/a", f"{ref_evals:.0f}",
-             f"{ref_evals / sk_evals:.2f}x" if sk_evals else ""],
-            ["  per E-step (minibatch)", f"{sk_evals / batches:.1f}" if sk_evals else "n/a",
-             f"{ref_evals / batches:.1f}", ""],
-            ["  L-BFGS iterations per E-step", "n/a", f"{ref_iters / batches:.1f}", ""],
-            ["ms per evaluation (epoch s / evaluations)", f"{1e3 * sk_seconds / sk_evals:.2f}" if sk_evals else "n/a",
-             f"{1e3 * ref_seconds / ref_evals:.2f}", f"{(ref_seconds / ref_evals) / (sk_seconds / sk_evals):.2f}x"
-             if sk_evals else ""],
+            row("seconds per epoch", lambda r: fmt(r["seconds"])),
+            row("  fastest .. slowest epoch", lambda r: f"{min(r['epoch_seconds']):.1f} .. "
+                f"{max(r['epoch_seconds']):.1f}" if epochs > 1 else ""),
+            row("  per minibatch", lambda r: fmt(r["seconds"] / batches, 3)),
+            row("speed-up over the faster reference", lambda r: f"{fastest['seconds'] / r['seconds']:.2f}x"),
+            row("whole process, wall s", lambda r: fmt(r["wall"])),
+            row("whole process, user + sys s", lambda r: fmt(r["user"] + r["sys"])),
+            row("peak RSS, MiB", lambda r: fmt(r["peak_mib"], 1)),
+            row("  minus the libraries alone", each(lambda r: fmt(r["peak_mib"] - imports["peak_mib"], 1), ("ref",))),
+            row("other load during the run, cores", lambda r: fmt(r["others"])),
+            row("held-out ELBO (sk-eval), nats/patch", lambda r: fmt(r["heldout"]["mean"], 4)),
+            row("  standard error", lambda r: fmt(r["heldout"]["standard_error"], 4)),
+            row("  minus the faster reference's",
+                lambda r: f"{r['heldout']['mean'] - fastest['heldout']['mean']:+.4f}"),
+            row("L after the last epoch (full data, beta 1)", lambda r: fmt(r["last"]["objective"], 4)),
+            row("  posterior entropy", lambda r: fmt(r["last"]["posterior_entropy"], 4)),
+            row("  prior entropy", lambda r: fmt(r["last"]["prior_entropy"], 4)),
+            row("  noise entropy", lambda r: fmt(r["last"]["noise_entropy"], 4)),
+            row("  sigma^2", lambda r: f"{r['last']['sigma2']:.5f}"),
+            row("  mean lambda", lambda r: f"{r['last']['mean_lambda']:.5f}"),
+            row("  mean Gini of |mu_n|", lambda r: f"{r['last']['gini']:.4f}"),
+            row("E-step evaluations (L-BFGS) or sweeps", lambda r: f"{r['evals'] * epochs:.0f}"
+                + (" sweeps" if r["unit"] == "sweeps" else "") if r["evals"] is not None else "n/a"),
+            row("  per E-step (minibatch)",
+                lambda r: f"{r['evals'] / batches:.1f}" if r["evals"] is not None else "n/a"),
+            row("  per E-step, fewest .. most", each(lambda r: "{} .. {}".format(
+                min(c for e in r["result"]["epochs"] for c, _ in e["per_step"]),
+                max(c for e in r["result"]["epochs"] for c, _ in e["per_step"])), ("ref",))),
+            row("  L-BFGS iterations per E-step",
+                each(lambda r: f"{sum(e['iterations'] for e in r['result']['epochs']) / steps:.1f}", ("ref",))),
+            row("ms per evaluation (epoch s / evaluations)", lambda r: f"{1e3 * r['seconds'] / r['evals']:.2f}"
+                if r["evals"] else "n/a"),
         ]
-        print_table(["", "SK", "ref", "ref/SK"], rows)
+        for reason in STOP_REASONS:
+            rows.append(row(f"E-steps ending by {reason}", each(
+                lambda r, reason=reason: f"{r['stops'][reason]} ({100 * r['stops'][reason] / steps:.0f}%)", ("ref",))))
+        rows += [
+            row("ref time: E-step (L-BFGS) s per epoch", each(
+                lambda r: fmt(sum(e["e_step_seconds"] for e in r["result"]["epochs"]) / epochs), ("ref",))),
+            row("  forward after the E-step", each(
+                lambda r: fmt(sum(e["forward_seconds"] for e in r["result"]["epochs"]) / epochs), ("ref",))),
+            row("  M-step", each(lambda r: fmt(sum(e["m_step_seconds"] for e in r["result"]["epochs"]) / epochs),
+                                 ("ref",))),
+            row("  full-data L + Gini", each(lambda r: fmt(sum(e["seconds"] - e["loop_seconds"]
+                                                               for e in r["result"]["epochs"]) / epochs), ("ref",))),
+        ]
+        print_table(["", *[r["label"] for r in columns]], rows)
         print()
-        initial = reference["initial"]
-        print(f"L at the common start (initial W, mu = 0, rho = 0; float64): {initial['objective']:.4f} nats/point. "
+        print(f"Speed-up per epoch against the faster reference ({fastest['label']}, "
+              f"{fastest['seconds']:.2f} s/epoch): " +
+              "; ".join(f"{r['label']} {fastest['seconds'] / r['seconds']:.2f}x (held-out ELBO "
+                        f"{r['heldout']['mean'] - fastest['heldout']['mean']:+.4f} nats/patch)" for r in sk_runs) + ".")
+        for r in sk_runs:
+            config = r["config"]
+            print(f"{r['label']}: sk-train's /config: " + ", ".join(f"{k} {config[k]}" for k in sorted(config)
+                                                                     if k not in ("resumed_from",)))
+            print(f"    evaluations: {r['evals_source']}")
+        settings = ref_runs[0]["result"]["lbfgs"]
+        print("reference L-BFGS (torch.optim.LBFGS as constructed, per minibatch): " +
+              ", ".join(f"{k} {v}" for k, v in settings.items()) + "; from mu = 0, s = 1; loss = minus the batch mean")
+        for r in ref_runs:
+            print(f"{r['label']}: E-step stops in detail: " +
+                  ", ".join(f"{k}: {c}" for k, c in sorted(r["stop_details"].items(), key=lambda kc: -kc[1])))
+            for e in r["result"]["epochs"]:
+                for failure in e["failures"]:
+                    print(f"    failed E-step: epoch {e['epoch']}, minibatch {failure['batch']}, after "
+                          f"{failure['evaluations']} evaluations: {failure['error']}")
+        initial = ref_runs[0]["result"]["initial"]
+        print(f"L at the common start (initial W, mu = 0, s = 1; float64): {initial['objective']:.4f} nats/point. "
               "SK's L is its own full-data evaluation (/history/objective: float32 data, float64 sums); the "
               "reference's is computed in float64 at its final W and q.")
-        stops = ref_last["stops"]
-        print(f"Reference E-steps ending by: {stops['iterations']} max_iter, {stops['max_eval']} max_eval "
-              f"(torch default 125 evaluations), {stops['converged']} tolerance, {stops['failed']} failure "
-              f"(best point kept); E-step {ref_last['e_step_seconds']:.1f} s, M-step {ref_last['m_step_seconds']:.1f} s, "
-              f"full-data L + Gini {ref_last['seconds'] - ref_last['loop_seconds']:.1f} s.")
-        for failure in ref_last["failures"]:
-            print(f"  failed E-step: minibatch {failure['batch']}, after {failure['evaluations']} evaluations: "
-                  f"{failure['error']}")
         print()
+
+        if epochs > 1:
+            print("Per epoch (seconds and full-data L at beta 1; ref evaluations per E-step)")
+            print()
+            header = ["epoch", "beta SK", "beta ref"]
+            for r in columns:
+                header += [f"{r['label']} s", f"{r['label']} L"]
+            header += [f"{r['label']} evals/E" for r in ref_runs]
+            epoch_rows = []
+            for e in range(epochs):
+                line = [str(e + 1), f"{beta_prior(args.anneal_prior, e):g}",
+                        f"{ref_runs[0]['result']['epochs'][e]['beta_prior']:g}"]
+                for r in sk_runs:
+                    line += [fmt(r["history"]["seconds"][e]), fmt(r["history"]["objective"][e], 4)]
+                for r in ref_runs:
+                    rec = r["result"]["epochs"][e]
+                    line += [fmt(rec["seconds"]), fmt(rec["objective"], 4)]
+                line += [f"{r['result']['epochs'][e]['evaluations'] / batches:.1f}" for r in ref_runs]
+                epoch_rows.append(line)
+            print_table(header, epoch_rows)
+            print()
 
         if extras:
             print("Extra configurations (same data, same start)")
             print()
-            extra_rows = [["SK (timed run above)", fmt(sk_seconds), fmt(sk_seconds / batches, 3),
-                           fmt(sk_last["objective"], 4), fmt(sk["peak_mib"], 1), fmt(sk["others"])],
-                          ["ref, 2 threads, OMP passive (timed run above)", fmt(ref_seconds),
-                           fmt(ref_seconds / batches, 3), fmt(ref_last["objective"], 4), fmt(ref["peak_mib"], 1),
-                           fmt(ref["others"])]]
+            extra_rows = []
             for label, run, result in extras:
                 if result is None:
                     hist = run["history"]
-                    sec = sum(hist["seconds"]) / args.epochs
+                    sec = sum(hist["seconds"]) / len(hist["seconds"])
                     extra_rows.append([label, fmt(sec), fmt(sec / batches, 3), fmt(hist["objective"][-1], 4),
                                        fmt(run["peak_mib"], 1), fmt(run["others"])])
                 else:
                     e = result["epochs"][-1]
-                    per_batch = sum(x["loop_seconds"] for x in result["epochs"]) / args.epochs / e["batches"]
-                    partial = e["batches"] < batches
-                    extra_rows.append([label, f"~{per_batch * batches:.0f} (extrapolated)" if partial
-                                       else fmt(e["seconds"]), fmt(per_batch, 3),
-                                       "(partial epoch)" if partial else fmt(e["objective"], 4),
-                                       fmt(run["peak_mib"], 1), fmt(run["others"])])
+                    per_batch = e["loop_seconds"] / e["batches"]
+                    extra_rows.append([label, f"~{per_batch * batches:.0f} (extrapolated)", fmt(per_batch, 3),
+                                       "(partial epoch)", fmt(run["peak_mib"], 1), fmt(run["others"])])
             print_table(["", "s/epoch", "s/minibatch", "L", "peak MiB", "other load"], extra_rows)
             print()
 
-        print(f"FLOP rates (GFLOP/s = 1e9 flop/s; a reference E-step evaluation = 4 B D H = {flops_per_eval / 1e6:.1f} "
-              f"MFLOP in its two products, a SparseKit one 2 B H^2 = {sk_flops_per_eval / 1e6:.1f} MFLOP; "
-              "sgemm best of 5, 2 threads)")
+        print(f"FLOP rates (GFLOP/s = 1e9 flop/s; a reference evaluation = 6 B D H = {ref_flops_per_eval / 1e6:.1f} "
+              f"MFLOP in its three products, a SparseKit L-BFGS one 2 B H^2 = {sk_flops_per_eval / 1e6:.1f} MFLOP; "
+              f"sgemm best of 5, {THREADS} threads)")
         print()
         rate_rows = []
         labels = {"system-openblas": "sgemm, system OpenBLAS (sk-train's)", "numpy": "sgemm, numpy",
@@ -842,32 +1202,41 @@ def benchmark(args):
         big = GEMM_SHAPES[0][0]
         peak = rates.get("system-openblas", rates.get("numpy"))["gflops"][big]
         torch_peak = rates["torch"]["gflops"][big]
-        sk_rate = sk_evals * sk_flops_per_eval / sk_seconds / 1e9 if sk_evals else None
-        sk_direct_rate = sk_evals * flops_per_eval / sk_seconds / 1e9 if sk_evals else None
-        ref_rate = ref_evals * flops_per_eval / ref_seconds / 1e9
         flop_rows = []
-        if sk_rate:
-            flop_rows.append(["SK: E-step product flops / epoch seconds", fmt(sk_rate, 2),
-                              f"{100 * sk_rate / peak:.1f}% of system sgemm at 2048^3"])
-            flop_rows.append(["SK: direct-formula flops (4 B D H) / epoch s", fmt(sk_direct_rate, 2),
-                              f"{100 * sk_direct_rate / peak:.1f}% of system sgemm at 2048^3"])
-        if gemm:
-            all_flops = sum(2.0 * r["m"] * r["n"] * r["k"] * r["calls"] for r in gemm) / args.epochs
-            inside = all_flops / sk_gemm_seconds / 1e9
-            flop_rows.append(["SK: inside cblas_sgemm (all calls)", fmt(inside, 2),
-                              f"{100 * inside / peak:.1f}% of system sgemm at 2048^3"])
-            flop_rows.append(["SK: share of the epoch spent in sgemm", f"{100 * sk_gemm_seconds / sk_seconds:.1f}%",
-                              f"{sk_gemm_seconds:.1f} s of {sk_seconds:.1f} s (instrumented run)"])
-        flop_rows.append(["ref: E-step product flops / epoch seconds", fmt(ref_rate, 2),
-                          f"{100 * ref_rate / torch_peak:.1f}% of torch.mm at 2048^3"])
+        for r in sk_runs:
+            if r["evals"] is None or r["unit"] != "evaluations":
+                continue
+            rate = r["evals"] * sk_flops_per_eval / r["seconds"] / 1e9
+            direct = r["evals"] * direct_flops_per_eval / r["seconds"] / 1e9
+            flop_rows.append([f"{r['label']}: E-step product flops / epoch s", fmt(rate, 2),
+                              f"{100 * rate / peak:.1f}% of system sgemm at 2048^3"])
+            flop_rows.append([f"{r['label']}: direct-formula flops (4 B D H) / epoch s", fmt(direct, 2),
+                              f"{100 * direct / peak:.1f}% of system sgemm at 2048^3"])
+        for r in sk_runs:
+            if r.get("gemm"):
+                all_flops = sum(2.0 * g["m"] * g["n"] * g["k"] * g["calls"] for g in r["gemm"]) / epochs
+                gemm_seconds = sum(g["seconds"] for g in r["gemm"]) / epochs
+                if gemm_seconds > 0:
+                    flop_rows.append([f"{r['label']}: inside cblas_sgemm (all calls)",
+                                      fmt(all_flops / gemm_seconds / 1e9, 2),
+                                      f"{100 * all_flops / gemm_seconds / 1e9 / peak:.1f}% of system sgemm at 2048^3"])
+                flop_rows.append([f"{r['label']}: share of the epoch in sgemm",
+                                  f"{100 * gemm_seconds / r['seconds']:.1f}%",
+                                  f"{gemm_seconds:.2f} s of {r['seconds']:.2f} s (instrumented run)"])
+        for r in ref_runs:
+            rate = r["evals"] * ref_flops_per_eval / r["seconds"] / 1e9
+            flop_rows.append([f"{r['label']}: E-step product flops / epoch s", fmt(rate, 2),
+                              f"{100 * rate / torch_peak:.1f}% of torch.mm at 2048^3, {THREADS} threads"])
         print_table(["", "GFLOP/s", ""], flop_rows)
-        if gemm:
-            print()
-            print("SK sgemm calls per epoch (instrumented run; row-major M x N, inner K):")
-            for r in sorted(gemm, key=lambda r: -r["seconds"]):
-                print(f"    {'T' if r['ta'] else 'N'}{'T' if r['tb'] else 'N'} {r['m']:>6} x {r['n']:<4} K={r['k']:<4} "
-                      f"{r['calls'] / args.epochs:8.0f} calls  {r['seconds'] / args.epochs:7.2f} s  "
-                      f"{2.0 * r['m'] * r['n'] * r['k'] * r['calls'] / r['seconds'] / 1e9:7.1f} GFLOP/s")
+        for r in sk_runs:
+            if r.get("gemm"):
+                print()
+                print(f"{r['label']}: sgemm calls per epoch (instrumented run; row-major M x N, inner K):")
+                for g in sorted(r["gemm"], key=lambda g: -g["seconds"]):
+                    print(f"    {'T' if g['ta'] else 'N'}{'T' if g['tb'] else 'N'} {g['m']:>6} x {g['n']:<4} "
+                          f"K={g['k']:<4} {g['calls'] / epochs:8.0f} calls  {g['seconds'] / epochs:7.2f} s  "
+                          f"{2.0 * g['m'] * g['n'] * g['k'] * g['calls'] / max(g['seconds'], 1e-12) / 1e9:7.1f} "
+                          "GFLOP/s")
 
         if args.perf:
             for label, env in (("OpenBLAS threads at their default", None),
@@ -881,6 +1250,8 @@ def benchmark(args):
                 else:
                     for line in lines:
                         print("    " + line)
+        print()
+        print(f"total runtime {time.perf_counter() - started:.0f} s")
     finally:
         if args.keep:
             print(f"\nkept the files in {work}")
@@ -894,14 +1265,24 @@ def main():
     run = sub.add_parser("run", help="the benchmark (the default)")
     for p in (parser, run):
         p.add_argument("--count", type=int, default=None, help=f"patches N (default {COUNT}; {QUICK_COUNT} with --quick)")
-        p.add_argument("--epochs", type=int, default=1, help="epochs on each side (default 1)")
-        p.add_argument("--quick", action="store_true", help=f"smoke test: N = {QUICK_COUNT} unless --count is given")
+        p.add_argument("--heldout", type=int, default=None,
+                       help=f"held-out patches (default {HELDOUT}; {QUICK_HELDOUT} with --quick)")
+        p.add_argument("--epochs", type=int, default=None,
+                       help=f"epochs on each side (default 1; {ANNEAL_EPOCHS} with --anneal-prior)")
+        p.add_argument("--anneal-prior", type=parse_anneal, default=None, metavar="START:EPOCHS",
+                       help="beta_prior annealing on both sides, sk-train's schedule (e.g. 10:5)")
+        p.add_argument("--reference-schedule", choices=("sk-train", "authors"), default="sk-train",
+                       help="the reference's annealing schedule: sk-train's (default) or the authors' script's")
+        p.add_argument("--sk-args", action="append", default=[], metavar='"OPTIONS"',
+                       help="one more SparseKit run with these sk-train options appended (repeatable)")
+        p.add_argument("--quick", action="store_true",
+                       help=f"smoke test: N = {QUICK_COUNT}, {QUICK_HELDOUT} held-out, unless given")
         p.add_argument("--max-eval", type=int, default=None,
                        help="the reference's L-BFGS max_eval (default: torch's, 1.25 x max_iter = 125)")
         p.add_argument("--no-gemm-count", dest="gemm_count", action="store_false",
-                       help="skip the second, instrumented sk-train run that counts objective evaluations")
+                       help="skip the instrumented sk-train runs that count objective evaluations")
         p.add_argument("--no-extras", dest="extras", action="store_false",
-                       help="skip the extra runs (1 thread each side; torch with libgomp's default wait policy)")
+                       help="skip the extra runs (sk-train on one BLAS thread; torch with libgomp's default wait)")
         p.add_argument("--default-omp-batches", type=int, default=2,
                        help="minibatches timed for torch with the default OMP wait policy (default 2)")
         p.add_argument("--perf", action="store_true", help=f"profile sk-train with perf on N = {PERF_COUNT}")
@@ -912,6 +1293,7 @@ def main():
     ref = sub.add_parser("ref-epoch", help="the PyTorch reference: EM-like epochs on DATA, results as JSON")
     ref.add_argument("data")
     ref.add_argument("result")
+    ref.add_argument("--model", default=None, help="write the final W, sigma^2, lambda as a SparseKit ES-SC model")
     ref.add_argument("--epochs", type=int, default=1)
     ref.add_argument("--latents", type=int, default=LATENTS)
     ref.add_argument("--batch-size", type=int, default=BATCH)
@@ -919,6 +1301,8 @@ def main():
     ref.add_argument("--history", type=int, default=HISTORY)
     ref.add_argument("--max-eval", type=int, default=None)
     ref.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
+    ref.add_argument("--anneal-prior", type=parse_anneal, default=None, metavar="START:EPOCHS")
+    ref.add_argument("--schedule", choices=("sk-train", "authors"), default="sk-train")
     ref.add_argument("--seed", type=int, default=SEED)
     ref.add_argument("--threads", type=int, default=THREADS)
     ref.add_argument("--max-batches", type=int, default=None, help="stop each epoch after this many minibatches")
@@ -934,7 +1318,7 @@ def main():
     elif args.command == "gemm-rates":
         gemm_rates(args)
     else:
-        if args.epochs < 1:
+        if args.epochs is not None and args.epochs < 1:
             parser.error("--epochs must be at least 1")
         benchmark(args)
 
