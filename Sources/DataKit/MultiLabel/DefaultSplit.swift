@@ -8,7 +8,8 @@ public enum DefaultSplit: String, Sendable, CaseIterable {
 
     /// The rule in words, for `--help` and the README.
     public static let rule = "without --split, sk-train reads the 'train' split and sk-eval and sk-encode the 'test' split; "
-        + "a file without splits is read whole; --split all reads every row"
+        + "a file without splits is read whole, and one whose splits lack that name is refused; --split NAME reads that split, "
+        + "--split all every row"
 
     /// The split to read from a file whose splits are `splitNames` (nil: every row).
     public func split(among splitNames: [String], in path: String) throws -> String? {
