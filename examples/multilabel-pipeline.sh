@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Mulan ARFF + XML → multilabel HDF5 → supervised SDLGM and its baselines → metrics on the test split.
+# Mulan ARFF + XML → train and test HDF5 files (the test file --like the training file) → supervised SDLGM and its
+# baselines trained on the training file → metrics on the test file (propensities from the model) → top-5 predictions.
 # Outputs in $OUT (default out/multilabel); the metrics also land as JSON in $OUT/*-metrics.json.
 # Usage: bash examples/multilabel-pipeline.sh [TRAIN.arff TEST.arff LABELS.xml]   (default: the bundled medical data)
 set -euo pipefail
@@ -9,7 +10,8 @@ OUT=${OUT:-out/multilabel}
 mkdir -p "$OUT"
 if [ $# -eq 3 ]; then SOURCES=("$@"); else SOURCES=(fixtures/multilabel/medical-{train,test}.arff fixtures/multilabel/medical.xml); fi
 
-"$BIN/sk-convert" "${SOURCES[0]}" "${SOURCES[1]}" --format arff --xml "${SOURCES[2]}" -o "$OUT/data.h5" --quiet
+"$BIN/sk-convert" "${SOURCES[0]}" --format arff --xml "${SOURCES[2]}" -o "$OUT/train.h5" --quiet
+"$BIN/sk-convert" "${SOURCES[1]}" --format arff --like "$OUT/train.h5" -o "$OUT/test.h5" --quiet
 # Each method takes only the options that apply to it (sk-train refuses the others by name).
 for method in sdlgm one-vs-all most-frequent; do
   case $method in
@@ -17,11 +19,13 @@ for method in sdlgm one-vs-all most-frequent; do
     one-vs-all) options=(--epochs 20 --learning-rate 0.01 --seed 1) ;;
     most-frequent) options=() ;;
   esac
-  "$BIN/sk-train" sdlgm "$OUT/data.h5" -o "$OUT/$method.h5" --method "$method" ${options[@]+"${options[@]}"} --quiet
-  "$BIN/sk-eval" "$OUT/$method.h5" "$OUT/data.h5" --split test --json > "$OUT/$method-metrics.json"
+  "$BIN/sk-train" sdlgm "$OUT/train.h5" -o "$OUT/$method.h5" --method "$method" ${options[@]+"${options[@]}"} --quiet
+  "$BIN/sk-eval" "$OUT/$method.h5" "$OUT/test.h5" --json > "$OUT/$method-metrics.json"
 done
-"$BIN/sk-eval" "$OUT/sdlgm.h5" "$OUT/data.h5" --split test
+"$BIN/sk-eval" "$OUT/sdlgm.h5" "$OUT/test.h5"
+"$BIN/sk-encode" "$OUT/sdlgm.h5" "$OUT/test.h5" -o "$OUT/sdlgm-predictions.h5" --top-k 5 --quiet
+"$BIN/sk-encode" "$OUT/sdlgm.h5" "$OUT/test.h5" -o "$OUT/sdlgm-top5.txt" --top-k 5 --export xc --quiet
 
 p_at_1() { tr -d ' \n' < "$1" | sed -n 's/.*"ranking":\[{[^}]*"precision":\([0-9.e-]*\).*/\1/p'; }
-echo "multilabel pipeline: P@1 on the test split, SDLGM $(p_at_1 "$OUT/sdlgm-metrics.json"), one-vs-all" \
+echo "multilabel pipeline: P@1 on the test file, SDLGM $(p_at_1 "$OUT/sdlgm-metrics.json"), one-vs-all" \
      "$(p_at_1 "$OUT/one-vs-all-metrics.json"), most frequent $(p_at_1 "$OUT/most-frequent-metrics.json")"
