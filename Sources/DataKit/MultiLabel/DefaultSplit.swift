@@ -4,7 +4,10 @@
 /// whole; a file whose splits do not include that name is refused (exit 64), since every guess could train on
 /// test rows or evaluate on training rows.
 public enum DefaultSplit: String, Sendable, CaseIterable {
-    case train, test
+    /// Training's default: the split named `train`.
+    case train
+    /// Evaluation's and encoding's default: the split named `test`.
+    case test
 
     /// The rule in words, for `--help` and the README.
     public static let rule = "without --split, sk-train reads the 'train' split and sk-eval and sk-encode the 'test' split; "

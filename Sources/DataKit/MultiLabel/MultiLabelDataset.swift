@@ -95,6 +95,7 @@ public struct MultiLabelSchema: Sendable, Equatable {
     public var featureNames: [String]?
     public var labelNames: [String]?
 
+    /// A schema as given (`read(path:)` reads one from a file).
     public init(path: String, featureCount: Int, labelCount: Int, featureNames: [String]?, labelNames: [String]?) {
         (self.path, self.featureCount, self.labelCount) = (path, featureCount, labelCount)
         (self.featureNames, self.labelNames) = (featureNames, labelNames)

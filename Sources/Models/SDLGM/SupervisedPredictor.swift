@@ -14,6 +14,8 @@ public struct SupervisedPredictor: Sendable {
     /// written before SparseKit stored it.
     public var trainingPoints: Int?
 
+    /// A predictor of `method` (a network for sdlgm and one-vs-all, none for most-frequent) with the statistics of its
+    /// training labels.
     public init(method: SupervisedTrainer.Method, network: SupervisedNetwork?, labelFrequencies: [Double], meanLabelCount: Double,
                 trainingPoints: Int?) {
         self.method = method
