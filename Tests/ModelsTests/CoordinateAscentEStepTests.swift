@@ -22,15 +22,18 @@ final class CoordinateAscentEStepTests: XCTestCase {
     func testEverySweepRaisesTheObjective() {
         let (x, w) = problem()
         for weights in [EntropyWeights.one, EntropyWeights(likelihood: 0.7, prior: 1, posterior: 1.5)] {
+          for vector in [false, CoordinateAscentEStep.vectorKernelAvailable] {
             var (mu, rho) = start(x, w)
             var previous = DiagonalEntropyObjective.terms(x: x, w: w, mu: mu, rho: rho, weights: weights).value
             for sweep in 1...40 {
-                let outcome = CoordinateAscentEStep(maxSweeps: 1).fit(x: x, w: w, mu: &mu, rho: &rho, weights: weights)
+                let outcome = CoordinateAscentEStep(maxSweeps: 1, usesVectorKernel: vector).fit(x: x, w: w, mu: &mu, rho: &rho,
+                                                                                                weights: weights)
                 let value = DiagonalEntropyObjective.terms(x: x, w: w, mu: mu, rho: rho, weights: weights).value
                 XCTAssertEqual(outcome.objective, value, accuracy: 1e-3, "the reported objective is L_β at the result")
-                XCTAssertGreaterThanOrEqual(value, previous - 1e-4, "sweep \(sweep) with \(weights)")
+                XCTAssertGreaterThanOrEqual(value, previous - 1e-4, "sweep \(sweep) with \(weights), vector kernel \(vector)")
                 previous = value
             }
+          }
         }
     }
 
@@ -82,5 +85,21 @@ final class CoordinateAscentEStepTests: XCTestCase {
         }
         XCTAssertEqual(results[0], results[1])
         XCTAssertEqual(results[0], results[2])
+    }
+
+    /// CKernels' AVX2 + FMA sweep makes the portable code's updates, up to rounding (fused multiply-adds).
+    func testTheVectorKernelMakesThePortableUpdates() throws {
+        try XCTSkipUnless(CoordinateAscentEStep.vectorKernelAvailable, "this CPU has no AVX2 + FMA")
+        let (x, w) = problem()
+        var fits: [(mu: Matrix, rho: Matrix, objective: Double)] = []
+        for vector in [false, true] {
+            var (mu, rho) = start(x, w)
+            let outcome = CoordinateAscentEStep(maxSweeps: 30, tolerance: 0, usesVectorKernel: vector).fit(x: x, w: w, mu: &mu, rho: &rho)
+            fits.append((mu, rho, outcome.objective))
+        }
+        XCTAssertEqual(fits[0].objective, fits[1].objective, accuracy: 1e-3)
+        for (a, b) in zip(fits[0].mu.storage + fits[0].rho.storage, fits[1].mu.storage + fits[1].rho.storage) {
+            XCTAssertEqual(a, b, accuracy: 2e-3)
+        }
     }
 }

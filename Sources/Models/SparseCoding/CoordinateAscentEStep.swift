@@ -1,3 +1,4 @@
+import CKernels
 import DataKit
 import Foundation
 
@@ -33,10 +34,19 @@ public struct CoordinateAscentEStep: Sendable {
     /// Threads a sweep is shared among (the result does not depend on it).
     public var workers: Int
 
-    public init(maxSweeps: Int = 100, tolerance: Double = 1e-2, workers: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    /// Run the sweeps through CKernels' AVX2 + FMA kernel (`sk_essc_sweep_blocks`) rather than the portable
+    /// `SIMD8` code below; the default where the CPU has AVX2 and FMA. Both make the same updates up to rounding.
+    public var usesVectorKernel: Bool
+
+    /// Whether this CPU runs the AVX2 + FMA kernel.
+    public static let vectorKernelAvailable = sk_essc_sweep_available() == 1
+
+    public init(maxSweeps: Int = 100, tolerance: Double = 1e-2, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+                usesVectorKernel: Bool = vectorKernelAvailable) {
         self.maxSweeps = maxSweeps
         self.tolerance = tolerance
         self.workers = max(1, workers)
+        self.usesVectorKernel = usesVectorKernel && Self.vectorKernelAvailable
     }
 
     /// How the fit went.
@@ -110,7 +120,8 @@ public struct CoordinateAscentEStep: Sendable {
         var current = objective()
         var sweeps = 0
         while sweeps < sweepsLeft {
-            state.sweep(gram: problem.gram, sigma2: current.sigma2, lambda: current.lambda, weights: weights, workers: workers)
+            state.sweep(gram: problem.gram, sigma2: current.sigma2, lambda: current.lambda, weights: weights, workers: workers,
+                        vectorKernel: usesVectorKernel)
             sweeps += 1
             let before = current.value
             current = objective()
@@ -132,6 +143,8 @@ public struct CoordinateAscentEStep: Sendable {
         /// G μ per point, kept up to date.
         var gramMu: [Vector]
         /// e^{−t²} and erf(t) at the current (μ, ρ), t = μ/(√2 s).
+        /// s = e^ρ, e^{−t²} and erf(t) at the current (μ, ρ), t = μ/(√2 s).
+        var scale: [Vector]
         var gauss: [Vector]
         var erf: [Vector]
 
@@ -142,7 +155,15 @@ public struct CoordinateAscentEStep: Sendable {
             self.blocks = blocks
             func lanes(_ m: Matrix) -> [Vector] {
                 var out = [Vector](repeating: .zero, count: blocks * latents)
-                for n in 0..<points { for k in 0..<latents { out[(n / 8) * latents + k][n % 8] = m[n, k] } }
+                out.withUnsafeMutableBufferPointer { out in
+                    let lanes = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self)
+                    m.storage.withUnsafeBufferPointer { m in
+                        for n in 0..<points {
+                            let (row, target) = (m.baseAddress! + n * latents, lanes + (n / 8) * latents * 8 + n % 8)
+                            for k in 0..<latents { target[k * 8] = row[k] }
+                        }
+                    }
+                }
                 return out
             }
             self.mu = lanes(mu)
@@ -150,9 +171,10 @@ public struct CoordinateAscentEStep: Sendable {
             self.c = lanes(c)
             self.gramMu = lanes(gramMu)
             gauss = [Vector](repeating: .zero, count: blocks * latents)
-            erf = gauss
+            (erf, scale) = (gauss, gauss)
             for i in self.mu.indices {
-                (gauss[i], erf[i]) = Self.moments(self.mu[i], VectorMath.exp(self.rho[i]))
+                scale[i] = VectorMath.exp(self.rho[i])
+                (gauss[i], erf[i]) = Self.moments(self.mu[i], scale[i])
             }
         }
 
@@ -166,7 +188,8 @@ public struct CoordinateAscentEStep: Sendable {
 
         /// One pass over every latent of every point at fixed σ̂², λ̂ (see the type's documentation). The blocks are
         /// independent given σ̂², λ̂: they are shared out among the cores, and the result does not depend on how.
-        mutating func sweep(gram: Matrix, sigma2: Double, lambda: [Double], weights: EntropyWeights, workers: Int) {
+        mutating func sweep(gram: Matrix, sigma2: Double, lambda: [Double], weights: EntropyWeights, workers: Int,
+                            vectorKernel: Bool) {
             let parameters = SweepParameters(
                 latents: latents, a: Float(weights.likelihood / sigma2), q: Float(weights.posterior),
                 p: lambda.map { Float(weights.prior / $0) })
@@ -176,14 +199,29 @@ public struct CoordinateAscentEStep: Sendable {
                 mu.withUnsafeMutableBufferPointer { mu in
                 rho.withUnsafeMutableBufferPointer { rho in
                 gramMu.withUnsafeMutableBufferPointer { gm in
+                scale.withUnsafeMutableBufferPointer { scale in
                 gauss.withUnsafeMutableBufferPointer { gauss in
                 erf.withUnsafeMutableBufferPointer { erf in
                 c.withUnsafeBufferPointer { c in
-                    nonisolated(unsafe) let buffers = SweepBuffers(g: g, mu: mu, rho: rho, gramMu: gm, gauss: gauss, erf: erf, c: c)
+                    nonisolated(unsafe) let buffers = SweepBuffers(g: g, mu: mu, rho: rho, gramMu: gm, scale: scale, gauss: gauss,
+                                                                         erf: erf, c: c)
                     DispatchQueue.concurrentPerform(iterations: workers) { worker in
                         let range = (blocks * worker / workers)..<(blocks * (worker + 1) / workers)
-                        for block in range { Self.sweep(block: block, buffers, parameters) }
+                        if vectorKernel {
+                            func floats(_ p: UnsafeMutableBufferPointer<Vector>) -> UnsafeMutablePointer<Float> {
+                                UnsafeMutableRawPointer(p.baseAddress!).assumingMemoryBound(to: Float.self)
+                            }
+                            parameters.p.withUnsafeBufferPointer { p in
+                                sk_essc_sweep_blocks(range.lowerBound, range.upperBound, parameters.latents, buffers.g.baseAddress,
+                                                     p.baseAddress, parameters.a, parameters.q, floats(buffers.mu), floats(buffers.rho),
+                                                     floats(buffers.gramMu), floats(buffers.scale), floats(buffers.gauss), floats(buffers.erf),
+                                                     UnsafeRawPointer(buffers.c.baseAddress!).assumingMemoryBound(to: Float.self))
+                            }
+                        } else {
+                            for block in range { Self.sweep(block: block, buffers, parameters) }
+                        }
                     }
+                }
                 }
                 }
                 }
@@ -201,15 +239,15 @@ public struct CoordinateAscentEStep: Sendable {
 
         struct SweepBuffers {
             let g: UnsafeBufferPointer<Float>
-            let mu, rho, gramMu, gauss, erf: UnsafeMutableBufferPointer<Vector>
+            let mu, rho, gramMu, scale, gauss, erf: UnsafeMutableBufferPointer<Vector>
             let c: UnsafeBufferPointer<Vector>
         }
 
         /// One damped Newton step on φ for every latent of one block of eight points.
         static func sweep(block: Int, _ buffers: SweepBuffers, _ parameters: SweepParameters) {
             let h = parameters.latents
-            let (g, mu, rho, gm, gauss, erf, c) = (buffers.g, buffers.mu, buffers.rho, buffers.gramMu, buffers.gauss, buffers.erf,
-                                                   buffers.c)
+            let (g, mu, rho, gm, scale, gauss, erf, c) = (buffers.g, buffers.mu, buffers.rho, buffers.gramMu, buffers.scale,
+                                                          buffers.gauss, buffers.erf, buffers.c)
             let a = Vector(repeating: parameters.a), q = Vector(repeating: parameters.q)
             let k2 = Vector(repeating: CoordinateAscentEStep.rootTwoOverPi)
             let base = block * h
@@ -218,7 +256,7 @@ public struct CoordinateAscentEStep: Sendable {
                 let gkk = Vector(repeating: g[k * h + k])
                 let p = Vector(repeating: parameters.p[k])
                 let (m, r) = (mu[i], rho[i])
-                let s = VectorMath.exp(r)
+                let s = scale[i]
                 let u = c[i] - gm[i] + gkk * m
                 let kE = k2 * gauss[i]  // √(2/π) e^{−t²}
                 let ag = a * gkk
@@ -236,7 +274,7 @@ public struct CoordinateAscentEStep: Sendable {
                 dr.replace(with: 0, where: .!(det .> 0))
                 // φ relative to its q ρ term, at the current point; a step is taken where it raises φ.
                 let old = -p * (s * kE + m * erf[i]) - 0.5 * ag * (m * m + s * s) + a * u * m
-                var newM = m, newR = r, newE = gauss[i], newErf = erf[i]
+                var newM = m, newR = r, newS = s, newE = gauss[i], newErf = erf[i]
                 var open = SIMDMask<SIMD8<Int32>>(repeating: true)
                 for _ in 0..<5 where any(open) {
                     let cm = m + dm, cr = r + dr
@@ -246,6 +284,7 @@ public struct CoordinateAscentEStep: Sendable {
                     let better = open .& (value .>= old)
                     newM.replace(with: cm, where: better)
                     newR.replace(with: cr, where: better)
+                    newS.replace(with: cs, where: better)
                     newE.replace(with: ce, where: better)
                     newErf.replace(with: cf, where: better)
                     open = open .& .!better
@@ -255,6 +294,7 @@ public struct CoordinateAscentEStep: Sendable {
                 let delta = newM - m
                 mu[i] = newM
                 rho[i] = newR
+                scale[i] = newS
                 gauss[i] = newE
                 erf[i] = newErf
                 if any(delta .!= 0) {
@@ -279,7 +319,7 @@ public struct CoordinateAscentEStep: Sendable {
                 for k in 0..<h {
                     let i = block * h + k
                     let (m, r) = (mu[i], rho[i])
-                    let s = VectorMath.exp(r)
+                    let s = scale[i]
                     dot += m * (gramMu[i] - 2 * c[i])
                     sumS2[k] += inBatch * s * s
                     absMean[k] += inBatch * (s * k2 * gauss[i] + m * erf[i])
@@ -294,12 +334,19 @@ public struct CoordinateAscentEStep: Sendable {
 
         /// Back to B × H matrices.
         func write(mu: inout Matrix, rho: inout Matrix) {
-            for n in 0..<points {
-                for k in 0..<latents {
-                    mu[n, k] = self.mu[(n / 8) * latents + k][n % 8]
-                    rho[n, k] = self.rho[(n / 8) * latents + k][n % 8]
+            func unlane(_ source: [Vector], into m: inout Matrix) {
+                source.withUnsafeBufferPointer { source in
+                    let lanes = UnsafeRawPointer(source.baseAddress!).assumingMemoryBound(to: Float.self)
+                    m.storage.withUnsafeMutableBufferPointer { m in
+                        for n in 0..<points {
+                            let (row, origin) = (m.baseAddress! + n * latents, lanes + (n / 8) * latents * 8 + n % 8)
+                            for k in 0..<latents { row[k] = origin[k * 8] }
+                        }
+                    }
                 }
             }
+            unlane(self.mu, into: &mu)
+            unlane(self.rho, into: &rho)
         }
     }
 }
