@@ -15,4 +15,16 @@ void sk_adam_update(float *theta, const float *g, float *m, float *v, size_t n, 
 void sk_adam_update_portable(float *theta, const float *g, float *m, float *v, size_t n, float b1, float b2,
                              float alpha, float eps);
 
+/// Whether this CPU runs sk_essc_sweep_blocks (x86-64 with AVX2 and FMA, checked at run time).
+int sk_essc_sweep_available(void);
+
+/// One sweep of ES-SC's coordinate-ascent E-step (Sources/Models/SparseCoding/CoordinateAscentEStep.swift, which
+/// documents the update and has the portable path) over the blocks first ..< last of eight points each. Every
+/// per-point array holds, per block, h groups of eight floats (latent k of the block's eight points at
+/// [(block·h + k)·8 ...]): mu, rho = log s, gram_mu = G μ, scale = s, gauss = exp(−t²) and erf_t = erf(t) at the
+/// current (μ, ρ) with t = μ/(√2 s), and c = Wᵀx. gram is G = WᵀW (h × h), p[k] = β_prior/λ̂_k, a = β_lik/σ̂², q = β_post.
+/// Only call when sk_essc_sweep_available() returns 1.
+void sk_essc_sweep_blocks(size_t first, size_t last, size_t h, const float *gram, const float *p, float a, float q,
+                          float *mu, float *rho, float *gram_mu, float *scale, float *gauss, float *erf_t, const float *c);
+
 #endif

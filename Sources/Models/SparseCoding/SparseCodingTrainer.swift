@@ -38,6 +38,10 @@ public struct SparseCodingTrainer: Trainer {
     /// `elbo-mc` (the reparameterized Monte-Carlo ELBO with σ², λ learned) and `map-l1` (MAP codes by FISTA).
     public enum Objective: String, Sendable, CaseIterable, Codable { case entropy, elboMC = "elbo-mc", mapL1 = "map-l1" }
 
+    /// How the em scheme's entropy E-steps fit a minibatch's diagonal q: per-point coordinate ascent with σ², λ
+    /// re-estimated after every sweep (`CoordinateAscentEStep`), or one L-BFGS over the whole batch (the authors').
+    public enum EStep: String, Sendable, CaseIterable, Codable { case coordinate, lbfgs }
+
     /// β_prior annealing: β starts at `start` and falls linearly to 1 over `epochs` epochs; written `START:EPOCHS`.
     public struct Annealing: Sendable, Equatable, Codable, CustomStringConvertible {
         public var start: Double
@@ -79,8 +83,13 @@ public struct SparseCodingTrainer: Trainer {
     public var posterior = Posterior.diagonal
     public var epochs: Int
     public var batchSize = 512
-    /// L-BFGS iterations per E-step (em) or per epoch (full-batch).
+    /// The em scheme's entropy E-step solver.
+    public var eStep = EStep.coordinate
+    /// L-BFGS iterations per E-step (em with `lbfgs` E-steps) or per epoch (full-batch); the most sweeps of a
+    /// `coordinate` E-step.
     public var iterations = 100
+    /// A `coordinate` E-step stops when a sweep raises L_β by less than this many nats per point.
+    public var eStepTolerance = 1e-2
     /// Start each minibatch's E-step from its previous q (true) instead of the reference's μ = 0, s = 1 (false).
     /// Warm starts save iterations, but carry collapsed posteriors through β_prior annealing: with β ≫ 1 the
     /// batch's λ and s shrink together, and an E-step that starts there stays there (measured on natural patches,
@@ -99,8 +108,8 @@ public struct SparseCodingTrainer: Trainer {
     public var stream = false
 
     enum CodingKeys: String, CodingKey {
-        case latents, scheme, objective, rank, samples, monteCarloStepSize, penalty, posterior, epochs, batchSize, iterations,
-             warmStart, lbfgsHistory, learningRate, annealPrior, seed
+        case latents, scheme, objective, rank, samples, monteCarloStepSize, penalty, posterior, epochs, batchSize, eStep,
+             iterations, eStepTolerance, warmStart, lbfgsHistory, learningRate, annealPrior, seed
     }
 
     public init(latents: Int, scheme: Scheme, epochs: Int) {
@@ -128,6 +137,7 @@ public struct SparseCodingTrainer: Trainer {
         try require(epochs >= 1 && batchSize >= 1 && iterations >= 1 && lbfgsHistory >= 1,
                     "--epochs, --batch-size, --iterations and --lbfgs-history must be at least 1")
         try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be positive")
+        try require(eStepTolerance > 0 && eStepTolerance.isFinite, "--e-step-tolerance must be positive")
         if let annealPrior {
             try require(annealPrior.start >= 1 && annealPrior.start.isFinite && annealPrior.epochs >= 1,
                         "--anneal-prior takes START:EPOCHS with START ≥ 1, e.g. 10:5")
@@ -238,9 +248,26 @@ public struct SparseCodingTrainer: Trainer {
     /// threads spin between them (one epoch on 10,240 patches: 2.6 s with one thread, 3.1 s with two).
     func emStep(_ xb: Matrix, _ v: inout Matrix, from start: [Float], _ weights: EntropyWeights) -> (mu: Matrix, rho: Matrix, w: Matrix) {
         let (b, d, h) = (xb.rows, xb.cols, latents)
-        var parameters = start
         let (w, norms) = ColumnNormalization.normalized(v)
         var objective = DiagonalEntropyObjective(x: xb, weights: weights)
+        var muB = Matrix(rows: b, cols: h, storage: Array(start[0..<(b * h)]))
+        var rhoB = Matrix(rows: b, cols: h, storage: Array(start[(b * h)...]))
+        if eStep == .coordinate {
+            CoordinateAscentEStep(maxSweeps: iterations, tolerance: eStepTolerance)
+                .fit(x: xb, w: w, mu: &muB, rho: &rhoB, weights: weights)
+        } else {
+            (muB, rhoB) = lbfgsEStep(&objective, w: w, from: start)
+        }
+        var gradW = [Float](repeating: 0, count: d * h)
+        gradW.withUnsafeMutableBufferPointer { _ = objective.evaluate(w: w, mu: muB, rho: rhoB, gradW: $0.baseAddress!) }
+        ascend(&v, w: w, norms: norms, gradW: gradW)
+        return (muB, rhoB, w)
+    }
+
+    /// The authors' E-step: one L-BFGS over the batch's (μ, ρ), flattened in `start`, maximising B·L_β.
+    func lbfgsEStep(_ objective: inout DiagonalEntropyObjective, w: Matrix, from start: [Float]) -> (mu: Matrix, rho: Matrix) {
+        let (b, h) = (objective.x.rows, latents)
+        var parameters = start
         objective.fixDictionary(w)
         LBFGS(history: lbfgsHistory, maxIterations: iterations).minimize(&parameters) { p, g in
             let terms = p.withUnsafeBufferPointer { p in
@@ -252,12 +279,8 @@ public struct SparseCodingTrainer: Trainer {
             scale(&g, -Double(b))
             return -Double(b) * terms.value
         }
-        let muB = Matrix(rows: b, cols: h, storage: Array(parameters[0..<(b * h)]))
-        let rhoB = Matrix(rows: b, cols: h, storage: Array(parameters[(b * h)...]))
-        var gradW = [Float](repeating: 0, count: d * h)
-        gradW.withUnsafeMutableBufferPointer { _ = objective.evaluate(w: w, mu: muB, rho: rhoB, gradW: $0.baseAddress!) }
-        ascend(&v, w: w, norms: norms, gradW: gradW)
-        return (muB, rhoB, w)
+        return (Matrix(rows: b, cols: h, storage: Array(parameters[0..<(b * h)])),
+                Matrix(rows: b, cols: h, storage: Array(parameters[(b * h)...])))
     }
 
     /// A minibatch's starting (μ, ρ), flattened: its previous values with `warmStart`, else μ = 0, ρ = log s = 0.
@@ -340,6 +363,7 @@ extension SparseCodingTrainer {
     /// apply instead of ignoring it.
     public enum Setting: String, Sendable, CaseIterable {
         case rank, samples, penalty, batchSize = "batch-size", iterations, lbfgsHistory = "lbfgs-history", warmStart = "warm-start"
+        case eStep = "e-step", eStepTolerance = "e-step-tolerance"
         case learningRate = "learning-rate", annealPrior = "anneal-prior"
     }
 
@@ -352,7 +376,12 @@ extension SparseCodingTrainer {
         case .batchSize: return scheme != .fullBatch ? nil : "does not apply to --scheme full-batch (every point in one step)"
         case .iterations: return scheme != .adam ? nil : "does not apply to --scheme adam (one step per minibatch)"
         case .lbfgsHistory:
-            return scheme != .adam && objective == .entropy ? nil : "applies to the L-BFGS of --objective entropy with --scheme em or full-batch only"
+            return objective == .entropy && (scheme == .fullBatch || (scheme == .em && eStep == .lbfgs)) ? nil
+                : "applies to the L-BFGS of --objective entropy with --scheme full-batch, or --scheme em with --e-step lbfgs, only"
+        case .eStep: return scheme == .em && objective == .entropy ? nil : "applies to --scheme em with --objective entropy only"
+        case .eStepTolerance:
+            return scheme == .em && objective == .entropy && eStep == .coordinate ? nil
+                : "applies to --scheme em with --objective entropy and --e-step coordinate only"
         case .warmStart:
             return scheme == .em && objective != .elboMC ? nil : "applies to --scheme em with --objective entropy or map-l1 only"
         case .learningRate: return scheme != .fullBatch ? nil : "does not apply to --scheme full-batch (L-BFGS takes its own steps)"

@@ -9,6 +9,7 @@ import ToolSupport
 extension SparseCodingTrainer.Scheme: ExpressibleByArgument {}
 extension SparseCodingTrainer.Posterior: ExpressibleByArgument {}
 extension SparseCodingTrainer.Objective: ExpressibleByArgument {}
+extension SparseCodingTrainer.EStep: ExpressibleByArgument {}
 
 extension SparseCodingTrainer.Annealing: ExpressibleByArgument {
     /// `START:EPOCHS`, e.g. `10:5`.

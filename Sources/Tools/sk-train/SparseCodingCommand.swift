@@ -57,8 +57,14 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Minibatch size (em, adam; default 512).")
     var batchSize: Int?
 
-    @Option(parsing: .unconditional, help: "L-BFGS iterations per E-step (em) or per epoch (full-batch); elbo-mc's Adam steps, map-l1's FISTA steps (default 100).")
+    @Option(name: .customLong("e-step"), help: "E-step solver of the em scheme (entropy objective): coordinate (per-point coordinate ascent, σ² and λ re-estimated after every sweep) or lbfgs (one L-BFGS over the batch, the authors' E-step).")
+    var eStep = SparseCodingTrainer.EStep.coordinate
+
+    @Option(parsing: .unconditional, help: "Most sweeps of a coordinate E-step; L-BFGS iterations per E-step (em --e-step lbfgs) or per epoch (full-batch); elbo-mc's Adam steps, map-l1's FISTA steps (default 100).")
     var iterations: Int?
+
+    @Option(name: .customLong("e-step-tolerance"), parsing: .unconditional, help: "A coordinate E-step stops when a sweep raises L by less than this, in nats per point (default 0.01).")
+    var eStepTolerance: Double?
 
     @Flag(name: .customLong("warm-start"), help: "Start each minibatch's E-step from its previous q (em; default: μ = 0, s = 1, as the reference).")
     var warmStart = false
@@ -81,10 +87,12 @@ struct SparseCodingCommand: ParsableCommand {
     func trainer() throws -> SparseCodingTrainer {
         var trainer = SparseCodingTrainer(latents: latents, scheme: scheme, epochs: epochs)
         (trainer.posterior, trainer.objective, trainer.seed, trainer.stream) = (posterior, objective, training.seed ?? 0, stream)
+        trainer.eStep = eStep
         let given: [(SparseCodingTrainer.Setting, Bool)] = [
             (.rank, rank != nil), (.samples, samples != nil), (.penalty, penalty != nil), (.batchSize, batchSize != nil),
             (.iterations, iterations != nil), (.lbfgsHistory, lbfgsHistory != nil), (.warmStart, warmStart),
             (.learningRate, learningRate != nil), (.annealPrior, annealPrior != nil),
+            (.eStep, eStep != .coordinate), (.eStepTolerance, eStepTolerance != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
         trainer.rank = rank ?? trainer.rank
@@ -92,6 +100,7 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.penalty = penalty ?? trainer.penalty
         trainer.batchSize = batchSize ?? trainer.batchSize
         trainer.iterations = iterations ?? trainer.iterations
+        trainer.eStepTolerance = eStepTolerance ?? trainer.eStepTolerance
         trainer.lbfgsHistory = lbfgsHistory ?? trainer.lbfgsHistory
         trainer.warmStart = warmStart
         trainer.learningRate = learningRate ?? (scheme == .adam ? 1e-3 : 0.5)
