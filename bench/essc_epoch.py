@@ -106,6 +106,7 @@ ITERATIONS = 100           # the reference's L-BFGS max_iter per E-step (the aut
 HISTORY = 20               # the reference's L-BFGS history_size (the authors' optimize_latents)
 LEARNING_RATE = 0.5        # the reference's M-step step size on V (the authors' adjust_parameters(lr=0.5))
 SEED = 1                   # sk-patches --seed (training patches) and sk-train --seed
+TRAIN_SEED = SEED          # sk-train --seed and the reference's (initial W, minibatch order); --train-seed sets it
 HELDOUT_SEED = 2           # sk-patches --seed of the held-out patches
 EPSILON = 1e-4             # ZCA epsilon
 PATCH = 16
@@ -661,7 +662,7 @@ def sk_train_command(binary, data, model, epochs, extra=(), anneal=None):
     """sk-train's command line: its defaults plus --latents 100 --batch-size 512 --seed 1 --epochs E, the annealing
     schedule when given, then the variant's `extra` options."""
     command = [binary, "sc", data, "-o", model, "--latents", str(LATENTS), "--batch-size", str(BATCH),
-               "--seed", str(SEED), "--epochs", str(epochs)]
+               "--seed", str(TRAIN_SEED), "--epochs", str(epochs)]
     if anneal is not None:
         command += ["--anneal-prior", f"{anneal[0]:g}:{anneal[1]}"]
     return command + list(extra) + ["--quiet"]
@@ -999,7 +1000,8 @@ def benchmark(args):
         def reference_run(label, threads, env, max_batches=None, run_epochs=epochs):
             out = os.path.join(work, f"reference-{label}.json")
             model = os.path.join(work, f"reference-{label}.h5")
-            command = me + ["ref-epoch", data, out, "--epochs", str(run_epochs), "--threads", str(threads)]
+            command = me + ["ref-epoch", data, out, "--epochs", str(run_epochs), "--threads", str(threads),
+                            "--seed", str(TRAIN_SEED)]
             if not max_batches:
                 command += ["--model", model]
             if args.anneal_prior:
@@ -1294,6 +1296,9 @@ def main():
                        default=list(REFERENCE_THREADS), metavar="1,2",
                        help="torch thread counts of the timed reference runs (default 1,2; the speed-up is against "
                             "the fastest)")
+        p.add_argument("--train-seed", type=int, default=None,
+                       help=f"sk-train's --seed and the reference's: initial W and minibatch order (default {SEED}); "
+                            "the data stay those of --seed 1, to measure seed-to-seed spread")
         p.add_argument("--sk-args", action="append", default=[], metavar='"OPTIONS"',
                        help="one more SparseKit run with these sk-train options appended (repeatable)")
         p.add_argument("--quick", action="store_true",
@@ -1341,6 +1346,9 @@ def main():
     else:
         if args.epochs is not None and args.epochs < 1:
             parser.error("--epochs must be at least 1")
+        if args.train_seed is not None:
+            global TRAIN_SEED
+            TRAIN_SEED = args.train_seed
         benchmark(args)
 
 

@@ -56,9 +56,8 @@ public struct CoordinateAscentEStep: Sendable {
         /// The objective maximised, per point, after the last sweep: L_β with σ² and λ at their closed forms over
         /// the batch; with β_prior > 1, λ held at its β_prior = 1 optimum (see `fit`).
         public var objective: Double
-        /// σ² at the result, and Σ_n s_nh² per latent (what the M-step's gradient needs besides μ).
+        /// σ²'s closed form over the batch at the result.
         public var sigma2: Double
-        public var sumS2: [Double]
     }
 
     static let rootTwoOverPi: Float = 0.797_884_56  // √(2/π)
@@ -108,14 +107,14 @@ public struct CoordinateAscentEStep: Sendable {
     /// Sweeps until the objective rises by less than `tolerance` per point, or `sweepsLeft` sweeps.
     private func ascend(_ state: inout Lanes, _ problem: Problem, weights: EntropyWeights, fixedLambda: [Double]?,
                         sweepsLeft: Int) -> Outcome {
-        func objective() -> (value: Double, sigma2: Double, lambda: [Double], sumS2: [Double]) {
+        func objective() -> (value: Double, sigma2: Double, lambda: [Double]) {
             let sums = state.sums(problem)
             let terms = DiagonalEntropyObjective.terms(sums, points: state.points, dimension: problem.dimension,
                                                        norms: problem.norms, weights: weights)
-            guard let fixedLambda else { return (terms.value, terms.sigma2, terms.lambda, sums.sumS2) }
+            guard let fixedLambda else { return (terms.value, terms.sigma2, terms.lambda) }
             // The prior's cross-entropy at λ̂: Σ_h log(2λ̂_h) + λ_h/λ̂_h, where L_β has Σ_h log(2e λ_h).
             let prior = zip(terms.lambda, fixedLambda).reduce(0.0) { $0 + log(2 * $1.1) + $1.0 / $1.1 }
-            return (terms.value + weights.prior * (terms.priorEntropy - prior), terms.sigma2, fixedLambda, sums.sumS2)
+            return (terms.value + weights.prior * (terms.priorEntropy - prior), terms.sigma2, fixedLambda)
         }
         var current = objective()
         var sweeps = 0
@@ -127,7 +126,7 @@ public struct CoordinateAscentEStep: Sendable {
             current = objective()
             if current.value - before < tolerance { break }
         }
-        return Outcome(sweeps: sweeps, objective: current.value, sigma2: current.sigma2, sumS2: current.sumS2)
+        return Outcome(sweeps: sweeps, objective: current.value, sigma2: current.sigma2)
     }
 
     /// The batch in blocks of eight points, latent-major within a block: element (block, h) holds latent h of the

@@ -17,8 +17,9 @@ public struct EpochRecord: TrainingRecord, Codable, Equatable {
 }
 
 /// Trains ES-SC (`es-sc.md`, "Training schemes"):
-/// - `em` (diagonal q): per minibatch, an E-step maximising L over that batch's q by L-BFGS (from μ = 0, s = 1, or with
-///   `warmStart` the batch's last q), then one gradient step on W = V/‖V‖ (the M-step); `elbo-mc` and `map-l1` run
+/// - `em` (diagonal q): per minibatch, an E-step maximising L over that batch's q (by coordinate ascent,
+///   `CoordinateAscentEStep`, or the authors' L-BFGS: `eStep`; from μ = 0, s = 1, or with `warmStart` the batch's
+///   last q), then one gradient step on W = V/‖V‖ (the M-step); `elbo-mc` and `map-l1` run
 ///   on this path with their own E-steps (`SparseCodingTrainer+Baselines.swift`);
 /// - `fullBatch` (diagonal or full q): one L-BFGS over V and every q_n;
 /// - `adam` (amortized q): Adam over the encoder and V on each minibatch (`SparseCodingTrainer+Amortized.swift`).
