@@ -93,6 +93,7 @@ import subprocess
 import sys
 import time
 
+from measure import busy_processes, describe, heldout_elbo, mean_gini, print_table, read_history, run_quiet, timed
 from sparsekit import cpu_model, memory_total_bytes, output_of
 from swift_random import SeededGenerator
 
@@ -184,18 +185,6 @@ def authors_objective(x, v, mu, s, beta=1.0):
     prior = torch.log(2 * math.e * lam).sum()
     noise = 0.5 * d * torch.log(2 * math.pi * math.e * sigma2)
     return posterior - beta * prior - noise, (posterior, prior, noise, sigma2, lam)
-
-
-def mean_gini(mu):
-    """Mean over rows of the Gini coefficient of |mu_n| (SparseKit's Sparsity.meanGini)."""
-    import torch
-
-    a, _ = torch.sort(mu.abs().double(), dim=1)
-    h = a.shape[1]
-    weights = (h - torch.arange(1, h + 1, dtype=torch.float64) + 0.5) / h
-    total = a.sum(dim=1)
-    gini = 1 - 2 * (a * weights).sum(dim=1) / total.clamp_min(1e-300)
-    return float(torch.where(total > 0, gini, torch.zeros_like(gini)).mean())
 
 
 def stop_reason(optimizer, line_search, failed):
@@ -603,48 +592,6 @@ def read_gemm_log(path):
 # Benchmark harness
 # ----------------------------------------------------------------------------------------------------------------------
 
-def cpu_ticks():
-    """(all ticks, idle + iowait ticks) of the whole machine from /proc/stat."""
-    with open("/proc/stat") as f:
-        fields = [int(v) for v in f.readline().split()[1:]]
-    return sum(fields[:8]), fields[3] + fields[4]
-
-
-def timed(command, env=None, label=""):
-    """Runs `command` under GNU time: wall seconds, peak RSS MiB, user s, sys s, stdout, stderr, and the load of
-    everything else on the machine meanwhile (busy CPU seconds minus the run's own, per wall second)."""
-    import tempfile
-
-    hz = os.sysconf("SC_CLK_TCK")
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        ticks_before = cpu_ticks()
-        start = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-v", "-o", report.name] + command, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-        seconds = time.perf_counter() - start
-        ticks_after = cpu_ticks()
-        fields = {}
-        for line in report.read().splitlines():
-            key, _, value = line.strip().rpartition(": ")
-            fields[key] = value
-    if done.returncode != 0:
-        sys.exit(f"{label} failed (exit {done.returncode}):\n{' '.join(command)}\n{done.stdout}\n{done.stderr}")
-    return {"wall": seconds, "peak_mib": int(fields["Maximum resident set size (kbytes)"]) / 1024,
-            "user": float(fields["User time (seconds)"]), "sys": float(fields["System time (seconds)"]),
-            "stdout": done.stdout, "stderr": done.stderr,
-            "others": max(0.0, ((ticks_after[0] - ticks_before[0]) - (ticks_after[1] - ticks_before[1])) / hz
-                          - float(fields["User time (seconds)"]) - float(fields["System time (seconds)"])) / seconds}
-
-
-def run_quiet(command, label):
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{label} failed (exit {done.returncode}):\n{' '.join(command)}\n{done.stderr}")
-    return done
-
-
-
-
 def make_data(binaries, images, work, count, name, seed=SEED, transform_from=None):
     """`count` gray patches cut with `seed`, ZCA-whitened (or whitened with the transform of `transform_from`)."""
     patches = os.path.join(work, f"{name}-patches.h5")
@@ -666,13 +613,6 @@ def sk_train_command(binary, data, model, epochs, extra=(), anneal=None):
     if anneal is not None:
         command += ["--anneal-prior", f"{anneal[0]:g}:{anneal[1]}"]
     return command + list(extra) + ["--quiet"]
-
-
-def read_history(model):
-    import h5py
-
-    with h5py.File(model, "r") as f:
-        return {name: [float(v) for v in f["history"][name][...]] for name in f["history"]}
 
 
 def read_config(model):
@@ -705,16 +645,6 @@ def sk_evaluations(run, latents):
     if sweeps:
         return sum(sweeps), "sweeps", "sk-train's SK_DEBUG_ESTEP lines (instrumented run)"
     return None, "sweeps", f"not recorded by this sk-train (--e-step {e_step})"
-
-
-def heldout_elbo(binary, model, heldout):
-    """`sk-eval MODEL HELDOUT --json`: the held-out ELBO (mean, standard error) and the model's sigma^2, lambda."""
-    start = time.perf_counter()
-    done = run_quiet([binary, model, heldout, "--json", "--quiet"], f"sk-eval {os.path.basename(model)}")
-    report = json.loads(done.stdout)
-    return {"mean": report["heldOutELBO"]["mean"], "standard_error": report["heldOutELBO"]["standardError"],
-            "points": report["points"], "sigma2": report["sigma2"], "lambda_mean": report["lambdaMean"],
-            "gini": report["gini"], "seconds": time.perf_counter() - start}
 
 
 def environment_header(binaries, system_blas, threads):
@@ -793,22 +723,6 @@ def fmt(value, digits=2):
     return f"{value:.{digits}f}"
 
 
-def print_table(header, rows):
-    cells = [header] + rows
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    for n, row in enumerate(cells):
-        print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
-        if n == 0:
-            print("  " + "  ".join("-" * w for w in widths))
-
-
-
-def describe(run):
-    return (f"{run['wall']:7.1f} s wall  {run['user']:7.1f} s user  {run['sys']:5.1f} s sys  "
-            f"{run['peak_mib']:7.1f} MiB peak  (other load {run['others']:.2f} cores)")
-
-
-
 # The reference's memory before any data: its imports, and one strong-Wolfe L-BFGS step on 3 variables (the first
 # optimizer step loads more of torch).
 LIBRARY_FOOTPRINT = """import h5py, numpy, torch
@@ -821,47 +735,6 @@ def closure():
     return loss
 optimizer.step(closure)
 """
-
-
-def busy_processes(seconds=2.0, threshold=0.1):
-    """(idle fraction of the machine, [(pid, cores, command)] of the processes outside this one's tree that used more
-    than `threshold` cores) over `seconds`, from /proc."""
-    def snapshot():
-        ticks = {}
-        for pid in os.listdir("/proc"):
-            if pid.isdigit():
-                try:
-                    with open(f"/proc/{pid}/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                    ticks[int(pid)] = (int(fields[11]) + int(fields[12]), int(fields[1]))
-                except (OSError, IndexError, ValueError):
-                    pass
-        return ticks
-
-    hz = os.sysconf("SC_CLK_TCK")
-    a, machine_a = snapshot(), cpu_ticks()
-    time.sleep(seconds)
-    b, machine_b = snapshot(), cpu_ticks()
-    idle = (machine_b[1] - machine_a[1]) / max(1, machine_b[0] - machine_a[0])
-    mine = {os.getpid()}
-    changed = True
-    while changed:      # this process's descendants
-        changed = False
-        for pid, (_, parent) in b.items():
-            if parent in mine and pid not in mine:
-                mine.add(pid)
-                changed = True
-    busy = []
-    for pid, (ticks, _) in b.items():
-        cores = (ticks - a.get(pid, (ticks, 0))[0]) / hz / seconds
-        if cores > threshold and pid not in mine:
-            try:
-                with open(f"/proc/{pid}/cmdline") as f:
-                    command = f.read().replace("\0", " ").strip()
-            except OSError:
-                command = "?"
-            busy.append((pid, cores, command[:150]))
-    return idle, sorted(busy, key=lambda p: -p[1])
 
 
 def benchmark(args):
