@@ -101,7 +101,8 @@ import sys
 import tempfile
 import time
 
-from measure import busy_processes, describe, heldout_elbo, mean_gini, print_table, read_history, run_quiet, timed
+from measure import (busy_processes, describe, heldout_elbo, mean_gini, print_table, read_config, read_history,
+                     run_quiet, timed)
 from sparsekit import cpu_model, memory_total_bytes, output_of
 from swift_random import SeededGenerator
 
@@ -534,14 +535,6 @@ def sk_train_command(binary, data, model, epochs, learning_rate=None):
     if learning_rate is not None:
         command += ["--learning-rate", repr(learning_rate)]
     return [str(c) for c in command + ["--quiet"]]
-
-
-def read_config(model):
-    import h5py
-
-    with h5py.File(model, "r") as f:
-        return {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
-                for k, v in f["config"].attrs.items()} if "config" in f else {}
 
 
 def system_openblas(binary):

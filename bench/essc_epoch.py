@@ -93,7 +93,8 @@ import subprocess
 import sys
 import time
 
-from measure import busy_processes, describe, heldout_elbo, mean_gini, print_table, read_history, run_quiet, timed
+from measure import (busy_processes, describe, heldout_elbo, mean_gini, print_table, read_config, read_history,
+                     run_quiet, timed)
 from sparsekit import cpu_model, memory_total_bytes, output_of
 from swift_random import SeededGenerator
 
@@ -613,17 +614,6 @@ def sk_train_command(binary, data, model, epochs, extra=(), anneal=None):
     if anneal is not None:
         command += ["--anneal-prior", f"{anneal[0]:g}:{anneal[1]}"]
     return command + list(extra) + ["--quiet"]
-
-
-def read_config(model):
-    """The /config attributes of a model file (sk-train's settings as it ran), strings decoded."""
-    import h5py
-
-    with h5py.File(model, "r") as f:
-        if "config" not in f:
-            return {}
-        return {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
-                for k, v in f["config"].attrs.items()}
 
 
 def sk_evaluations(run, latents):

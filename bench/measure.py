@@ -104,6 +104,17 @@ def read_history(model):
         return {name: [float(v) for v in f["history"][name][...]] for name in f["history"]}
 
 
+def read_config(model):
+    """The /config attributes of a model file (sk-train's settings as it ran), strings decoded."""
+    import h5py
+
+    with h5py.File(model, "r") as f:
+        if "config" not in f:
+            return {}
+        return {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
+                for k, v in f["config"].attrs.items()}
+
+
 def mean_gini(mu):
     """Mean over rows of the Gini coefficient of |mu_n| (SparseKit's Sparsity.meanGini)."""
     import torch
