@@ -8,7 +8,7 @@ struct ConvertCommand: SparseKitCommand {
         commandName: "sk-convert",
         abstract: "Convert multi-label datasets (XC, LIBSVM, Mulan/MEKA ARFF) to a 'multilabel' HDF5 file, and back.",
         discussion: """
-            Formats (../shared/docs/formats.md):
+            Formats:
               xc      header 'N F C', then one line per point 'l1,l2 f:v f:v' (0-based; a point without labels
                       starts with f:v). Split files (--split-file, 1-based rows, one column per split).
               libsvm  'l1,l2 f:v …' without a header; say --zero-based or --one-based (feature indices; never

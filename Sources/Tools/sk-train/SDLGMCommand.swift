@@ -9,7 +9,7 @@ struct SDLGMCommand: ParsableCommand {
         commandName: "sdlgm",
         abstract: "Sparse deep latent generative model (SDLGM): sparse embeddings, or supervised multi-label learning.",
         discussion: """
-            Supervised mode (../shared/docs/sdlgm.md): on a 'multilabel' file, a shared MLP of the sparse features
+            Supervised mode (Xu et al., IJCNN 2021): on a 'multilabel' file, a shared MLP of the sparse features
             (the first layer multiplies the CSR rows by a dense weight, never densifying them) with two heads:
             p(L | x) over the label-set size L ≤ L0 and Plackett–Luce scores for the labels, trained with Adam on
             −log p(L | x) minus the Monte-Carlo lower bound on log p(S | x, L). Points with more than L0 labels are

@@ -9,22 +9,30 @@ struct SparseCodingCommand: ParsableCommand {
         commandName: "sc",
         abstract: "Entropy-based sparse coding (ES-SC): Laplace prior, linear map W, Gaussian noise.",
         discussion: """
-            Maximises the entropy objective L(W, q) = H[q] − H[prior] − H[noise] (../shared/docs/es-sc.md), with
-            σ² and λ at their closed forms, for diagonal or full-covariance Gaussian posteriors. Schemes: em (per
-            minibatch an L-BFGS E-step on the batch's q, then a gradient step on W = V/‖V‖) and full-batch (one
-            L-BFGS over W and every q); amortized posteriors (an encoder x ↦ μ, s) train with adam (Adam over
-            the encoder and W on each minibatch). --anneal-prior START:EPOCHS weights the prior entropy by β from START
-            down to 1. Baselines on the same em path: --objective elbo-mc (the ELBO by the reparameterization
-            trick, σ² and λ learned) and --objective map-l1 (FISTA codes, penalty α; σ², λ estimated from the
+            Maximises the entropy objective L(W, q) = H[q] − H[prior] − H[noise] (Velychko et al., AISTATS 2024), \
+            with σ² and λ at their closed forms, for diagonal or full-covariance Gaussian posteriors. Schemes: em (per \
+            minibatch an E-step on the batch's q, then a gradient step on W = V/‖V‖; the E-step is coordinate ascent \
+            per point with σ², λ re-estimated after every sweep, or with --e-step lbfgs the authors' one L-BFGS over \
+            the batch) and full-batch (one L-BFGS over W and every q); amortized posteriors (an encoder x ↦ μ, s) \
+            train with adam (Adam over the encoder and W on each minibatch). --anneal-prior START:EPOCHS weights the \
+            prior entropy by β from START down to 1 (the coordinate E-step holds λ at its β = 1 optimum meanwhile, as \
+            the annealed objective has no maximum). Baselines on the same em path: --objective elbo-mc (the ELBO by \
+            the reparameterization trick, σ² and λ learned) and --objective map-l1 (FISTA codes, penalty α; σ², λ estimated from the \
             codes at the end).
+
             Progress per epoch on stderr; the model file holds W, λ, σ², the configuration and the history.
 
             Examples:
-              sk-train sc white.h5 -o model.h5 --latents 100 --scheme em --epochs 10 --anneal-prior 10:5 --seed 1
-              sk-train sc white.h5 -o mapl1.h5 --latents 100 --objective map-l1 --penalty 0.3 --seed 1
-              sk-train sc white.h5 -o amortized.h5 --latents 100 --posterior amortized --scheme adam --epochs 20 --anneal-prior 2:10
+              sk-train sc white.h5 -o model.h5 --latents 100 --epochs 10 \\
+                  --anneal-prior 10:5 --seed 1
+              sk-train sc white.h5 -o mapl1.h5 --latents 100 \\
+                  --objective map-l1 --penalty 0.3 --seed 1
+              sk-train sc white.h5 -o amortized.h5 --latents 100 \\
+                  --posterior amortized --scheme adam --epochs 20 --anneal-prior 2:10
+              sk-train sc white.h5 -o model.h5 --latents 100 --e-step lbfgs
               sk-synth bars -o bars.h5 --count 1000 --seed 1
-              sk-train sc bars.h5 -o bars-model.h5 --latents 10 --posterior full --scheme full-batch --epochs 10 --iterations 200 --seed 6
+              sk-train sc bars.h5 -o bars-model.h5 --latents 10 --posterior full \\
+                  --scheme full-batch --epochs 10 --iterations 200 --seed 6
             """)
 
     @Argument(help: "A 'patches' or 'whitened' file (its /data rows are the data points).")
