@@ -15,13 +15,13 @@ struct ConvertCommand: SparseKitCommand {
                       guessed). Dimensions are inferred unless --features/--labels give them.
               arff    Mulan (labels named by --xml LABELS.xml, matched by name; nested labels flattened) or MEKA
                       ('-C n' in the relation); dense or sparse rows, '%' comments, '?' per --missing.
-            Several input files (train and test) become one file with /splits/<name> (names from the file names,
-            or --split-names). Unsorted or repeated feature indices are errors unless --sort-indices (which sorts
+            Several input files (train and test) become one file with /splits/<name> (names from the file names, \
+            or --split-names). Unsorted or repeated feature indices are errors unless --sort-indices (which sorts \
             them and sums repeated values). A malformed line is reported with its file and line number (exit 65).
 
-            --like TRAIN.h5 gives the output TRAIN's feature and label counts and names, so that a test file
-            converted on its own lines up with the training file a model was trained on: LIBSVM indices beyond
-            TRAIN's counts, an XC header with other counts, or ARFF attributes TRAIN does not name are refused,
+            --like TRAIN.h5 gives the output TRAIN's feature and label counts and names, so that a test file \
+            converted on its own lines up with the training file a model was trained on: LIBSVM indices beyond \
+            TRAIN's counts, an XC header with other counts, or ARFF attributes TRAIN does not name are refused, \
             naming the file (ARFF labels are found by TRAIN's label names, so --xml is optional).
 
             --export writes an HDF5 file back as xc or libsvm text ('-o -' for standard output).

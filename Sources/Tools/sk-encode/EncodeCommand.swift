@@ -9,22 +9,22 @@ struct EncodeCommand: SparseKitCommand {
         commandName: "sk-encode",
         abstract: "Encode every row of a data file with a trained model.",
         discussion: """
-            For ES-SC models: the posterior q_n = N(μ_n, diag(s_n²)) of every row, fitted with W, σ², λ fixed
-            (or, for a model with an amortized encoder, the encoder's output), written as /codes (μ, N × H) and
-            /codes_std (s, N × H) in a 'codes' file. The rows are read, encoded and written 8,192 at a time, so
+            For ES-SC models: the posterior q_n = N(μ_n, diag(s_n²)) of every row, fitted with W, σ², λ fixed \
+            (or, for a model with an amortized encoder, the encoder's output), written as /codes (μ, N × H) and \
+            /codes_std (s, N × H) in a 'codes' file. The rows are read, encoded and written 8,192 at a time, so \
             memory stays bounded however large the data file is.
 
-            For unsupervised SDLGM models: the evaluation code of every row (L̂ = argmax q(L | x), the top-L̂ support
+            For unsupervised SDLGM models: the evaluation code of every row (L̂ = argmax q(L | x), the top-L̂ support \
             scores, values μ; at most L0 non-zeros per row) as a CSR group /codes [N, K].
 
-            For supervised SDLGM models (and their baselines) on a 'multilabel' file: the hard code of every row,
-            its predicted label set (the top L̂ = argmax p(L | x) labels, so at most L0 per row), as a CSR group
-            /codes [N, C] whose values are the label scores. With --top-k K also /predictions, a CSR group [N, C]
-            holding each row's K highest-scoring labels with their scores (stored by label index as every CSR group;
-            sort a row's scores, descending, for its ranking; ties rank the lower label first), from which P@k,
-            nDCG@k and the other metrics up to k = K can be computed (pyxclib reads it as a score matrix). With
-            --export xc the same top-K predictions are written as text instead, in the Extreme Classification
-            Repository's sparse score-file format (pyxclib's read_sparse_file): a header 'N C', then one line per
+            For supervised SDLGM models (and their baselines) on a 'multilabel' file: the hard code of every row, \
+            its predicted label set (the top L̂ = argmax p(L | x) labels, so at most L0 per row), as a CSR group \
+            /codes [N, C] whose values are the label scores. With --top-k K also /predictions, a CSR group [N, C] \
+            holding each row's K highest-scoring labels with their scores (stored by label index as every CSR group; \
+            sort a row's scores, descending, for its ranking; ties rank the lower label first), from which P@k, \
+            nDCG@k and the other metrics up to k = K can be computed (pyxclib reads it as a score matrix). With \
+            --export xc the same top-K predictions are written as text instead, in the Extreme Classification \
+            Repository's sparse score-file format (pyxclib's read_sparse_file): a header 'N C', then one line per \
             row of 'label:score' pairs, best first ('-o -' for standard output).
 
             Rows of a 'multilabel' file (SDLGM): \(DefaultSplit.rule).

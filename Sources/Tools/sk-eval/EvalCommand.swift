@@ -9,32 +9,32 @@ struct EvalCommand: SparseKitCommand {
         commandName: "sk-eval",
         abstract: "Evaluate a model on data: objective, held-out ELBO, log-likelihood, sparsity.",
         discussion: """
-            For ES-SC models: W, σ² and λ stay fixed from training and q is fitted per point. Reports the entropy
-            objective on the data, the held-out ELBO (mean ± standard error), the Gini coefficient of the posterior
-            means, and σ², λ. With --loglik also log p(x) per point in nats and bits per dimension: by default
-            annealed importance sampling (K = --chains chains per point from the prior through T = --temperatures
-            tempered posteriors on a sigmoid schedule, exact Gibbs sweeps; a stochastic lower bound), with the
-            per-point variance of the chains' log-weights; --loglik-method is gives plain importance sampling with
-            the fitted q widened 1.5× (--samples per point), for comparison only. --bdmc N checks the estimator
-            (bidirectional Monte Carlo): N points simulated from the model, forward AIS (lower bound) and reverse
-            AIS from the simulated latents (upper bound); the gap bounds the error of both (DATA is not read).
-            A model file with only /model/W, /model/lambda and /model/sigma2 is enough. The rows are read and
+            For ES-SC models: W, σ² and λ stay fixed from training and q is fitted per point. Reports the entropy \
+            objective on the data, the held-out ELBO (mean ± standard error), the Gini coefficient of the posterior \
+            means, and σ², λ. With --loglik also log p(x) per point in nats and bits per dimension: by default \
+            annealed importance sampling (K = --chains chains per point from the prior through T = --temperatures \
+            tempered posteriors on a sigmoid schedule, exact Gibbs sweeps; a stochastic lower bound), with the \
+            per-point variance of the chains' log-weights; --loglik-method is gives plain importance sampling with \
+            the fitted q widened 1.5× (--samples per point), for comparison only. --bdmc N checks the estimator \
+            (bidirectional Monte Carlo): N points simulated from the model, forward AIS (lower bound) and reverse \
+            AIS from the simulated latents (upper bound); the gap bounds the error of both (DATA is not read). \
+            A model file with only /model/W, /model/lambda and /model/sigma2 is enough. The rows are read and \
             evaluated 8,192 at a time, so memory stays bounded however large the data file is.
 
-            For unsupervised SDLGM models (on the kind of file they were trained on): the held-out ELBO of the
-            discrete model (hard samples, --elbo-samples per point; mean ± standard error), its log-likelihood and
-            KL parts, the reconstruction error of the evaluation codes (L̂ = argmax q(L|x), the top-L̂ features,
-            values μ) against the data's variance, and the histogram of active features per code (never above L0).
-            With --loglik, log p(x) by importance sampling (--samples per point; nats/point and bits/dimension, mean
+            For unsupervised SDLGM models (on the kind of file they were trained on): the held-out ELBO of the \
+            discrete model (hard samples, --elbo-samples per point; mean ± standard error), its log-likelihood and \
+            KL parts, the reconstruction error of the evaluation codes (L̂ = argmax q(L|x), the top-L̂ features, \
+            values μ) against the data's variance, and the histogram of active features per code (never above L0). \
+            With --loglik, log p(x) by importance sampling (--samples per point; nats/point and bits/dimension, mean \
             ESS): for a linear Gaussian decoder only the ordered support is sampled and p(x | S) is exact.
 
-            For supervised SDLGM models (and their baselines) on a 'multilabel' file: P@k, nDCG@k, PSP@k and
-            PSnDCG@k at each k of --k (default 1,3,5) as pyxclib's xc_metrics computes them (PSP and PSnDCG
-            normalized by the ideal ranking's), micro/macro/example F1, Hamming loss, subset accuracy and the mean
-            predicted versus true label count. The propensities (Jain et al. 2016, pyxclib's
-            compute_inv_propesity, --propensity-a/-b) come from the training label counts stored in the model, so
-            the training file is not needed; a model written before SparseKit stored them takes them from the
-            labels of --propensity-split (default: the data file's 'train' split, if it has one), or reports none.
+            For supervised SDLGM models (and their baselines) on a 'multilabel' file: P@k, nDCG@k, PSP@k and \
+            PSnDCG@k at each k of --k (default 1,3,5) as pyxclib's xc_metrics computes them (PSP and PSnDCG \
+            normalized by the ideal ranking's), micro/macro/example F1, Hamming loss, subset accuracy and the mean \
+            predicted versus true label count. The propensities (Jain et al. 2016, pyxclib's \
+            compute_inv_propesity, --propensity-a/-b) come from the training label counts stored in the model, so \
+            the training file is not needed; a model written before SparseKit stored them takes them from the \
+            labels of --propensity-split (default: the data file's 'train' split, if it has one), or reports none. \
             pyxclib's typical A, B: 0.55, 1.5 (the default), 0.5, 0.4 for Wikipedia data sets, 0.6, 2.6 for Amazon.
 
             Rows of a 'multilabel' file (SDLGM): \(DefaultSplit.rule).

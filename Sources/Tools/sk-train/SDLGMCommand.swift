@@ -9,23 +9,23 @@ struct SDLGMCommand: ParsableCommand {
         commandName: "sdlgm",
         abstract: "Sparse deep latent generative model (SDLGM): sparse embeddings, or supervised multi-label learning.",
         discussion: """
-            Supervised mode (Xu et al., IJCNN 2021): on a 'multilabel' file, a shared MLP of the sparse features
+            Supervised mode (Xu et al., IJCNN 2021): on a 'multilabel' file, a shared MLP of the sparse features \
             (the first layer multiplies the CSR rows by a dense weight, never densifying them) with two heads:
-            p(L | x) over the label-set size L ≤ L0 and Plackett–Luce scores for the labels, trained with Adam on
-            −log p(L | x) minus the Monte-Carlo lower bound on log p(S | x, L). Points with more than L0 labels are
-            truncated to L0 of them (counted in the report); points without labels are left out of the loss.
-            --method one-vs-all trains the baseline logistic regression (same sparse first layer, no hidden layer),
-            --method most-frequent the most-frequent-labels predictor. The model stores the training label counts
+            p(L | x) over the label-set size L ≤ L0 and Plackett–Luce scores for the labels, trained with Adam on \
+            −log p(L | x) minus the Monte-Carlo lower bound on log p(S | x, L). Points with more than L0 labels are \
+            truncated to L0 of them (counted in the report); points without labels are left out of the loss. \
+            --method one-vs-all trains the baseline logistic regression (same sparse first layer, no hidden layer), \
+            --method most-frequent the most-frequent-labels predictor. The model stores the training label counts \
             and the number of training points, from which sk-eval computes the propensities. Evaluate with sk-eval.
 
             Rows: \(DefaultSplit.rule).
 
-            Unsupervised mode: on a 'patches' or 'whitened' file (real-valued rows, --likelihood gaussian) or the
-            features of a 'multilabel' file (densified per run, e.g. binary words with --likelihood bernoulli), K =
-            --latents features with at most L0 = --max-active of them active per point: the level L and the support
-            are sampled in two Gumbel-Softmax steps by an encoder MLP (--hidden), the decoder is linear (--decoder
-            linear: a sparse-coding dictionary with an exact L0 constraint) or an MLP; Adam on the ELBO, S = --samples
-            relaxed samples per point, temperatures annealed from --tau START to END, --straight-through for hard
+            Unsupervised mode: on a 'patches' or 'whitened' file (real-valued rows, --likelihood gaussian) or the \
+            features of a 'multilabel' file (densified per run, e.g. binary words with --likelihood bernoulli), K = \
+            --latents features with at most L0 = --max-active of them active per point: the level L and the support \
+            are sampled in two Gumbel-Softmax steps by an encoder MLP (--hidden), the decoder is linear (--decoder \
+            linear: a sparse-coding dictionary with an exact L0 constraint) or an MLP; Adam on the ELBO, S = --samples \
+            relaxed samples per point, temperatures annealed from --tau START to END, --straight-through for hard \
             codes forward. Evaluate with sk-eval (held-out ELBO), encode with sk-encode (CSR codes, ≤ L0 per row).
 
             Examples:
