@@ -56,8 +56,10 @@ public struct CoordinateAscentEStep: Sendable {
         /// The objective maximised, per point, after the last sweep: L_β with σ² and λ at their closed forms over
         /// the batch; with β_prior > 1, λ held at its β_prior = 1 optimum (see `fit`).
         public var objective: Double
-        /// σ²'s closed form over the batch at the result.
+        /// σ²'s closed form over the batch at the result, and the λ of the objective: its closed form (with
+        /// β_prior > 1, the β_prior = 1 optimum it was held at).
         public var sigma2: Double
+        public var lambda: [Double]
     }
 
     static let rootTwoOverPi: Float = 0.797_884_56  // √(2/π)
@@ -86,8 +88,7 @@ public struct CoordinateAscentEStep: Sendable {
             var unannealed = weights
             unannealed.prior = 1
             let profile = ascend(&state, problem, weights: unannealed, fixedLambda: nil, sweepsLeft: maxSweeps)
-            let lambda = state.sums(problem).absMean.map { $0 / Double(b) }
-            outcome = ascend(&state, problem, weights: weights, fixedLambda: lambda, sweepsLeft: maxSweeps)
+            outcome = ascend(&state, problem, weights: weights, fixedLambda: profile.lambda, sweepsLeft: maxSweeps)
             outcome.sweeps += profile.sweeps
         } else {
             outcome = ascend(&state, problem, weights: weights, fixedLambda: nil, sweepsLeft: maxSweeps)
@@ -126,7 +127,7 @@ public struct CoordinateAscentEStep: Sendable {
             current = objective()
             if current.value - before < tolerance { break }
         }
-        return Outcome(sweeps: sweeps, objective: current.value, sigma2: current.sigma2)
+        return Outcome(sweeps: sweeps, objective: current.value, sigma2: current.sigma2, lambda: current.lambda)
     }
 
     /// The batch in blocks of eight points, latent-major within a block: element (block, h) holds latent h of the
