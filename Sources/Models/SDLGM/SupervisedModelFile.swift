@@ -6,7 +6,9 @@ import DataKit
 /// (`input/{weight,bias}` with weight F × H input-major, `hidden<k>/…`, `labels/…`, `level/…`), the training label
 /// frequencies at `/model/label_frequencies` (the fraction of the N training points with each label) and N as attribute
 /// `training_points` (so the training label counts, and from them the propensities, need no training file; models
-/// written before it existed read with `trainingPoints` nil); `/history/objective` (minus the training loss per point) and
+/// written before it existed read with `trainingPoints` nil); the feature scaling as attribute `feature_scaling`
+/// (`FeatureScaling.Method`; absent in older models: none) with `/model/feature_shift` and `/model/feature_scale`
+/// (F values each) where the method has them; `/history/objective` (minus the training loss per point) and
 /// `/history/seconds`; `TrainingJob` adds `/config` and `/training` (`ResumeState`).
 extension SupervisedPredictor {
     /// Writes the weights, the label frequencies and the attributes that describe the model (L0 = `maxActive`).
@@ -28,6 +30,28 @@ extension SupervisedPredictor {
         try file.setAttribute("mean_label_count", .double(meanLabelCount))
         try file.setAttribute("hidden_layers", .int(network?.hidden.count ?? 0))
         if let trainingPoints { try file.setAttribute("training_points", .int(trainingPoints)) }
+        try file.setAttribute("feature_scaling", .string(scaling.method.rawValue))
+        if let shift = scaling.shift { try file.write(shift, shape: [shift.count], to: "/model/feature_shift") }
+        if let scale = scaling.scale { try file.write(scale, shape: [scale.count], to: "/model/feature_scale") }
+    }
+
+    /// The feature scaling a model file stores (identity for models written before it existed), checked against the
+    /// `features` of its input layer.
+    private static func readScaling(from file: HDF5File, features: Int) throws -> FeatureScaling {
+        guard let attribute = try file.attribute("feature_scaling") else { return .identity }
+        guard let name = attribute.stringValue, let method = FeatureScaling.Method(rawValue: name) else {
+            throw SparseKitError.badInput(file.path, "attribute feature_scaling is \(attribute), not one of "
+                + FeatureScaling.Method.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        func vector(_ path: String) throws -> [Float]? {
+            guard file.kind(of: path) == .dataset else { return nil }
+            let (values, shape) = try file.read(path, as: Float.self)
+            guard shape.count == 1 else { throw SparseKitError.badInput(file.path, "\(path) has shape \(shape), expected [\(features)]") }
+            return values
+        }
+        let scaling = FeatureScaling(method: method, shift: try vector("/model/feature_shift"), scale: try vector("/model/feature_scale"))
+        if let problem = scaling.problem(features: features) { throw SparseKitError.badInput(file.path, "has \(problem)") }
+        return scaling
     }
 
     private func write(_ layer: Linear, _ group: String, _ file: HDF5File) throws {
@@ -109,7 +133,8 @@ extension SupervisedPredictor {
             network.levelHead = try linear("/model/level", inputs: width, outputs: maxActive)
         }
         return (SupervisedPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount,
-                                    trainingPoints: trainingPoints), maxActive)
+                                    trainingPoints: trainingPoints, scaling: try readScaling(from: file, features: inputWeight.rows)),
+                maxActive)
     }
 
     /// Whether the model file stores its training label counts (attribute `training_points`; models written before
@@ -136,10 +161,15 @@ extension SupervisedPredictor {
 }
 
 extension SupervisedTrainer.EpochRecord {
-    /// Writes `history` as `/history/objective` (minus the loss) and `/history/seconds`.
+    /// Writes `history` as `/history/objective` (minus the loss), `/history/seconds` and, when training held rows
+    /// out, `/history/validation_precision` (P@1 on them).
     public static func write(_ history: [Self], to file: HDF5File) throws {
         try file.write(history.map { -$0.loss }, shape: [history.count], to: "/history/objective")
         try file.write(history.map(\.seconds), shape: [history.count], to: "/history/seconds")
+        let validated = history.compactMap(\.validationPrecision)
+        if !validated.isEmpty, validated.count == history.count {
+            try file.write(validated, shape: [history.count], to: "/history/validation_precision")
+        }
     }
 
     /// The history a model file holds (epochs numbered from 1).
@@ -149,6 +179,13 @@ extension SupervisedTrainer.EpochRecord {
         guard objective.count == seconds.count else {
             throw SparseKitError.badInput(file.path, "/history/seconds has \(seconds.count) epochs, /history/objective \(objective.count)")
         }
-        return objective.indices.map { Self(epoch: $0 + 1, loss: -objective[$0], seconds: seconds[$0]) }
+        var validated: [Double]?
+        if file.kind(of: "/history/validation_precision") == .dataset {
+            validated = try file.read("/history/validation_precision", as: Double.self).0
+            guard validated!.count == objective.count, validated!.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
+                throw SparseKitError.badInput(file.path, "/history/validation_precision must hold one P@1 in [0, 1] per epoch")
+            }
+        }
+        return objective.indices.map { Self(epoch: $0 + 1, loss: -objective[$0], seconds: seconds[$0], validationPrecision: validated?[$0]) }
     }
 }

@@ -13,16 +13,19 @@ public struct SupervisedPredictor: Sendable {
     /// N, the training points the frequencies were counted over (attribute `training_points`); nil for a model
     /// written before SparseKit stored it.
     public var trainingPoints: Int?
+    /// The rescaling of the input features fitted on the training rows, applied before the network.
+    public var scaling: FeatureScaling
 
     /// A predictor of `method` (a network for sdlgm and one-vs-all, none for most-frequent) with the statistics of its
-    /// training labels.
+    /// training labels and the feature scaling it was trained with.
     public init(method: SupervisedTrainer.Method, network: SupervisedNetwork?, labelFrequencies: [Double], meanLabelCount: Double,
-                trainingPoints: Int?) {
+                trainingPoints: Int?, scaling: FeatureScaling = .identity) {
         self.method = method
         self.network = network
         self.labelFrequencies = labelFrequencies
         self.meanLabelCount = meanLabelCount
         self.trainingPoints = trainingPoints
+        self.scaling = scaling
     }
 
     /// How many training points carry each label (the frequencies times N), nil without N.
@@ -44,7 +47,8 @@ public struct SupervisedPredictor: Sendable {
     }
 
     /// Rankings (top `k`, with their scores) and predicted sets (with the labels' scores as values; for
-    /// most-frequent, the training frequencies) of every row of `x`, `batchSize` rows at a time.
+    /// most-frequent, the training frequencies) of every row of `x` (features as stored: the model's `scaling` is
+    /// applied here), `batchSize` rows at a time.
     public func predict(_ x: CSRMatrix, k: Int = 5, batchSize: Int = 512) throws -> (ranking: TopKRanking, sets: CSRMatrix) {
         let c = labelFrequencies.count
         var ranking = TopKRanking(k: k, indices: [])
@@ -63,7 +67,7 @@ public struct SupervisedPredictor: Sendable {
                 }
                 continue
             }
-            let (levelLogits, scores, _) = network.forward(x.gatheringRows(rows))
+            let (levelLogits, scores, _) = network.forward(scaling.apply(x.gatheringRows(rows)))
             scores.storage.withUnsafeBufferPointer { all in
                 for i in rows.indices {
                     let row = UnsafeBufferPointer(rebasing: all[(i * c)..<((i + 1) * c)])

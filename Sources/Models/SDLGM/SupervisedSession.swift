@@ -16,14 +16,23 @@ public struct SupervisedSession: TrainingSession {
     let tally: SupervisedTrainer.LabelTally
     /// The rows an epoch visits in memory (sdlgm: the labelled ones; a level L ≥ 1 cannot describe an empty set).
     let trainingRows: [Int]
+    /// The feature scaling fitted on the training rows (or the resumed model's), applied to every minibatch.
+    let scaling: FeatureScaling
+    /// The rows held out for early stopping (`SupervisedTrainer.validation`).
+    let validation: MultiLabelRowReader.Rows?
     var network: SupervisedNetwork?
+    /// The epoch with the highest validation P@1 so far, its P@1 and its network.
+    var best: (epoch: Int, precision: Double, network: SupervisedNetwork)?
     var adam: Adam
     var generator: SeededGenerator
     var history: [SupervisedTrainer.EpochRecord] = []
 
-    /// Validates `trainer` against the rows and the checkpoint to resume, counts the labels and sets up the network.
+    /// Validates `trainer` against the rows and the checkpoint to resume, holds out the validation rows, counts the
+    /// labels, fits the feature scaling and sets up the network.
     public init(_ trainer: SupervisedTrainer, source: Source, resume: SupervisedCheckpoint? = nil) throws {
         try trainer.validate()
+        var source = source
+        validation = try Self.holdOut(trainer, from: &source)
         let (featureCount, labelCount) = switch source {
         case .memory(let x, let y): (x.cols, y.cols)
         case .stream(let reader): (reader.featureCount, reader.labelCount)
@@ -35,6 +44,8 @@ public struct SupervisedSession: TrainingSession {
                 + (trainer.method == .sdlgm ? " and --hidden \(trainer.hidden.map(String.init).joined(separator: ","))" : ""))
         var tally: SupervisedTrainer.LabelTally
         let (features, typicalNonZeros): (Int, Int)
+        let fitsScaling = resume == nil && trainer.scaling.map { ![.none, .rowL2].contains($0) } ?? true
+        var statistics = FeatureStatistics(features: featureCount)
         /// L0 is a number of labels, so it cannot exceed C (the level head would have levels no label set reaches).
         func requireLevelsWithin(_ labels: Int) throws {
             guard trainer.method != .sdlgm || trainer.maxActive <= labels else {
@@ -47,6 +58,7 @@ public struct SupervisedSession: TrainingSession {
             try requireLevelsWithin(y.cols)
             tally = .init(labels: y.cols)
             tally.add(y, maxActive: trainer.maxActive)
+            if fitsScaling { statistics.add(x) }
             (features, typicalNonZeros) = (x.cols, max(1, x.nonZeros / x.rows))
             trainingRows = trainer.method == .sdlgm ? (0..<x.rows).filter { y.indptr[$0 + 1] > y.indptr[$0] } : Array(0..<x.rows)
         case .stream(let reader):
@@ -56,13 +68,21 @@ public struct SupervisedSession: TrainingSession {
             var featureNonZeros = 0
             for first in stride(from: 0, to: reader.rows, by: reader.blockRows) {  // a first pass over labels and row lengths
                 let range = first..<min(reader.rows, first + reader.blockRows)
-                tally.add(try reader.readLabels(range), maxActive: trainer.maxActive)
-                featureNonZeros += try reader.featureCounts(range).reduce(0, +)
+                guard fitsScaling else {
+                    tally.add(try reader.readLabels(range), maxActive: trainer.maxActive)
+                    featureNonZeros += try reader.featureCounts(range).reduce(0, +)
+                    continue
+                }
+                let block = try reader.readBlock(range)  // and over the features, for the scaling's statistics
+                tally.add(block.labels, maxActive: trainer.maxActive)
+                statistics.add(block.features)
+                featureNonZeros += block.features.nonZeros
             }
             (features, typicalNonZeros) = (reader.featureCount, max(1, featureNonZeros / reader.rows))
             trainingRows = []
         }
         (self.trainer, self.source, self.tally) = (trainer, source, tally)
+        scaling = try Self.scaling(trainer, statistics: statistics, resume: resume)
         generator = SeededGenerator(seed: trainer.seed)
         adam = Adam(learningRate: trainer.learningRate)
         if trainer.method != .mostFrequent {
@@ -71,6 +91,38 @@ public struct SupervisedSession: TrainingSession {
                 maxActive: trainer.method == .sdlgm ? trainer.maxActive : nil, typicalNonZeros: typicalNonZeros, generator: &generator)
         }
         if let resume { try restore(resume, features: features) }
+    }
+
+    /// Takes `trainer.validation`'s fraction of the rows out of an in-memory `source`, drawn by a generator of the
+    /// seed alone (so a resumed run holds out the same rows), and returns them.
+    private static func holdOut(_ trainer: SupervisedTrainer, from source: inout Source) throws -> MultiLabelRowReader.Rows? {
+        guard let fraction = trainer.validation else { return nil }
+        guard case .memory(let x, let y) = source else {
+            throw SparseKitError.usage("--validation needs the training rows in memory; it does not combine with --stream "
+                + "(convert the validation rows to a file of their own instead)")
+        }
+        guard x.rows >= 2 else { throw SparseKitError.usage("--validation needs at least 2 training points") }
+        var carving = SeededGenerator(seed: trainer.seed ^ 0x7661_6C69_6461_7465)  // "validate"
+        var order = Array(0..<x.rows)
+        order.shuffle(using: &carving)
+        let count = SupervisedTrainer.validationCount(rows: x.rows, fraction: fraction)
+        let (held, kept) = (order[..<count].sorted(), order[count...].sorted())
+        source = .memory(features: x.gatheringRows(kept), labels: y.gatheringRows(kept))
+        return .init(features: x.gatheringRows(held), labels: y.gatheringRows(held))
+    }
+
+    /// The feature scaling of this run: the resumed model's (a different `--scale` is refused), or `trainer.scaling`
+    /// (automatic when nil) fitted to the training rows' `statistics`.
+    private static func scaling(_ trainer: SupervisedTrainer, statistics: FeatureStatistics,
+                                resume: SupervisedCheckpoint?) throws -> FeatureScaling {
+        if let resume {
+            let stored = resume.predictor.scaling
+            if let method = trainer.scaling, method != stored.method {
+                throw SparseKitError.badInput(resume.resumeState.path, "was trained with --scale \(stored.method.rawValue); resume with the same")
+            }
+            return stored
+        }
+        return statistics.scaling(trainer.scaling ?? statistics.automaticMethod)
     }
 
     /// Continues from `checkpoint`, after checking that it has this trainer's method, sizes and data shape.
@@ -84,6 +136,22 @@ public struct SupervisedSession: TrainingSession {
             throw SparseKitError.badInput(checkpoint.resumeState.path, "was trained with another --method, --max-active, --hidden or data shape; "
                 + "resume with the same")
         }
+        let validated = checkpoint.history.compactMap(\.validationPrecision)
+        guard validated.isEmpty == (validation == nil) else {
+            throw SparseKitError.badInput(checkpoint.resumeState.path, validation == nil
+                ? "was trained with --validation; resume with the same --validation fraction and seed"
+                : "was trained without --validation: its training rows include any rows held out now; resume without it")
+        }
+        if let last = checkpoint.history.last, let precision = last.validationPrecision {
+            // The file holds the weights of the first epoch that reached the best P@1 (`runEpoch`), not the last's.
+            let bestEpoch = checkpoint.history.first { $0.validationPrecision == validated.max()! }!.epoch
+            guard bestEpoch == last.epoch else {
+                throw SparseKitError.badInput(checkpoint.resumeState.path, "stopped early: it holds the weights of epoch \(bestEpoch), its best "
+                    + "on the validation rows, not those of epoch \(last.epoch) where training stopped, so it cannot continue exactly; "
+                    + "train again with a larger --patience")
+            }
+            best = (last.epoch, precision, stored)
+        }
         network = stored
         if let moments = checkpoint.resumeState.adam { adam.moments = moments }
         generator = checkpoint.resumeState.generator
@@ -93,12 +161,29 @@ public struct SupervisedSession: TrainingSession {
     public var notes: [String: HDF5AttributeValue] {
         var streamed = 0
         if case .stream = source { streamed = 1 }
-        return ["streamed": .int(streamed), "truncated_points": .int(tally.truncated), "points_without_labels": .int(tally.unlabeled)]
+        var notes: [String: HDF5AttributeValue] = [
+            "streamed": .int(streamed), "truncated_points": .int(tally.truncated), "points_without_labels": .int(tally.unlabeled),
+            "feature_scaling": .string(scaling.method.rawValue)]
+        if let validation { notes["validation_points"] = .int(validation.features.rows) }
+        if let best { notes["best_epoch"] = .int(best.epoch) }
+        return notes
     }
 
+    /// With validation rows: training stops once `patience` epochs have passed without a better P@1 on them.
+    public var isComplete: Bool {
+        guard let best else { return false }
+        return history.count - best.epoch >= trainer.patience
+    }
+
+    /// The predictor of `network` with this run's label statistics and scaling.
+    func predictor(_ network: SupervisedNetwork?) -> SupervisedPredictor {
+        SupervisedPredictor(method: trainer.method, network: network, labelFrequencies: tally.frequencies, meanLabelCount: tally.meanCount,
+                            trainingPoints: tally.rows, scaling: scaling)
+    }
+
+    /// The model as it stands; with validation rows, the best epoch's network (the history keeps every epoch).
     public var checkpoint: SupervisedCheckpoint {
-        let predictor = SupervisedPredictor(method: trainer.method, network: network, labelFrequencies: tally.frequencies,
-                                            meanLabelCount: tally.meanCount, trainingPoints: tally.rows)
+        let predictor = predictor(best?.network ?? network)
         return SupervisedCheckpoint(model: .init(predictor: predictor, maxActive: trainer.maxActive), history: history,
                                     resumeState: ResumeState(generator: generator, adam: adam.moments),
                                     trainingPoints: tally.rows, truncatedPoints: tally.truncated, pointsWithoutLabels: tally.unlabeled)
@@ -109,8 +194,8 @@ public struct SupervisedSession: TrainingSession {
     public mutating func runEpoch(shouldStop: () -> Bool) throws -> SupervisedTrainer.EpochRecord {
         guard var network else { preconditionFailure("most-frequent has no epochs (SupervisedTrainer.epochs is 0)") }
         let started = Date()
-        var lossSum = 0.0, processed = 0  // all rows, unless stopped
-        let (trainer, batchSize) = (self.trainer, self.trainer.batchSize)
+        var lossSum = 0.0, processed = 0, minibatch = 0  // all rows, unless stopped
+        let (trainer, batchSize, scaling, divergence) = (self.trainer, self.trainer.batchSize, self.scaling, self.divergence)
         try BLASThreads.with(1) {
             switch source {
             case .memory(let x, let y):
@@ -119,7 +204,10 @@ public struct SupervisedSession: TrainingSession {
                 for first in stride(from: 0, to: order.count, by: batchSize) {
                     if first > 0, shouldStop() { break }
                     let rows = Array(order[first..<min(order.count, first + batchSize)])
-                    lossSum += trainer.step(&network, &adam, x.gatheringRows(rows), y.gatheringRows(rows), &generator) * Double(rows.count)
+                    let xb = scaling.apply(x.gatheringRows(rows))
+                    let loss = trainer.step(&network, &adam, xb, y.gatheringRows(rows), &generator)
+                    guard loss.isFinite else { throw divergence(loss, first / batchSize + 1, xb) }
+                    lossSum += loss * Double(rows.count)
                     processed += rows.count
                 }
             case .stream(let reader):
@@ -130,8 +218,11 @@ public struct SupervisedSession: TrainingSession {
                         guard !labelled.isEmpty else { return true }
                         if labelled.count < batch.labels.rows { batch = MultiLabelRowReader.gathering(labelled, of: batch) }
                     }
-                    lossSum += trainer.step(&network, &adam, batch.features, batch.labels, &generator) * Double(batch.features.rows)
-                    processed += batch.features.rows
+                    let xb = scaling.apply(batch.features)
+                    let loss = trainer.step(&network, &adam, xb, batch.labels, &generator)
+                    guard loss.isFinite else { throw divergence(loss, minibatch + 1, xb) }
+                    lossSum += loss * Double(batch.features.rows)
+                    (processed, minibatch) = (processed + batch.features.rows, minibatch + 1)
                     return !shouldStop()
                 }
             }
@@ -140,9 +231,26 @@ public struct SupervisedSession: TrainingSession {
         guard loss.isFinite else { throw TrainingDivergence("loss \(loss)") }
         guard network.parameters.allSatisfy(\.isFinite) else { throw TrainingDivergence("weights no longer finite") }
         self.network = network
-        let record = SupervisedTrainer.EpochRecord(epoch: history.count + 1, loss: loss, seconds: Provenance.elapsed(since: started))
+        var record = SupervisedTrainer.EpochRecord(epoch: history.count + 1, loss: loss, seconds: Provenance.elapsed(since: started))
+        if let validation {
+            let (ranking, _) = try BLASThreads.with(1) { try predictor(network).predict(validation.features, k: 1) }
+            let precision = RankingMetrics.evaluate(ranking, truth: validation.labels, ks: [1])[0].precision
+            record.validationPrecision = precision
+            if best.map({ precision > $0.precision }) ?? true { best = (record.epoch, precision, network) }
+        }
         history.append(record)
         return record
+    }
+
+    /// The divergence of a minibatch whose loss is no longer finite, with what most often causes it.
+    private func divergence(_ loss: Double, minibatch: Int, features: CSRMatrix) -> TrainingDivergence {
+        let largest = features.values.lazy.map { abs($0) }.max() ?? 0
+        let remedy = scaling.method == .none && largest > 100
+            ? "scale them (--scale standardize or max-abs) or lower --learning-rate (\(trainer.learningRate))"
+            : "lower --learning-rate (\(trainer.learningRate))"
+        return TrainingDivergence(String(format: "the loss became %@ in minibatch %d; the %@ features reach |x| = %.3g: %@",
+                                         "\(loss)", minibatch, scaling.method == .none ? "unscaled" : "scaled (\(scaling.method.rawValue))",
+                                         Double(largest), remedy))
     }
 }
 

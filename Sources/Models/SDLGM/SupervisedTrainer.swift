@@ -3,7 +3,7 @@ import Foundation
 
 /// Trains a supervised multi-label model on sparse features (`sdlgm.md`): supervised SDLGM, or one of its baselines,
 /// one-vs-all logistic regression (the same sparse first layer, no hidden layer) and the most-frequent-labels
-/// predictor. Adam over minibatches; rows are never densified and no N × C matrix is formed (a batch's B × C scores
+/// predictor. Adam over minibatches; sparse rows are never densified and no N × C matrix is formed (a batch's B × C scores
 /// at most). `SupervisedSession` runs the epochs.
 public struct SupervisedTrainer: Trainer {
     public enum Method: String, Sendable, CaseIterable, Codable { case sdlgm, oneVsAll = "one-vs-all", mostFrequent = "most-frequent" }
@@ -22,8 +22,26 @@ public struct SupervisedTrainer: Trainer {
     public var split: String?
     /// Read minibatches from disk instead of loading the split; also chosen when it exceeds half of the memory.
     public var stream = false
+    /// The rescaling of the features (`FeatureScaling`), nil: automatic (`FeatureStatistics.automaticMethod`). A
+    /// resumed run keeps its model's.
+    public var scaling: FeatureScaling.Method?
+    /// The fraction of the training rows held out for early stopping (nil: none): after every epoch the network's
+    /// P@1 on them is measured, training stops once it has not risen for `patience` epochs, and the model keeps
+    /// the best epoch's weights.
+    public var validation: Double?
+    /// Epochs without a better validation P@1 before training stops (with `validation`).
+    public var patience = 10
+    /// Adam steps the run was asked for (`--steps`), turned into whole epochs by `resolvingLength`; nil when the
+    /// length was given in epochs or left to the default.
+    public var steps: Int?
 
-    enum CodingKeys: String, CodingKey { case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split }
+    /// The default length: at least `defaultEpochs` epochs and at least `defaultSteps` Adam steps, so that a data set
+    /// of a few hundred points (a handful of minibatches per epoch) is not left after a few dozen steps.
+    public static let defaultEpochs = 20, defaultSteps = 1000, mostEpochs = 100_000
+
+    enum CodingKeys: String, CodingKey {
+        case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split, scaling, validation, patience, steps
+    }
 
     public init(method: Method, maxActive: Int, epochs: Int) {
         self.method = method
@@ -40,6 +58,40 @@ public struct SupervisedTrainer: Trainer {
             throw SparseKitError.usage("--hidden takes positive sizes separated by commas, e.g. 512 or 512,256")
         }
         guard learningRate > 0, learningRate.isFinite else { throw SparseKitError.usage("--learning-rate must be positive") }
+        if let validation, !(validation > 0 && validation < 1) {
+            throw SparseKitError.usage("--validation takes the fraction of the training rows to hold out, between 0 and 1 (e.g. 0.2)")
+        }
+        guard patience >= 1 else { throw SparseKitError.usage("--patience must be at least 1") }
+        if let steps, steps < 1 { throw SparseKitError.usage("--steps must be at least 1") }
+    }
+
+    /// Minibatches per epoch on `rows` training rows (those left after the validation rows are held out).
+    func batchesPerEpoch(rows: Int) -> Int {
+        let fitted = validation.map { rows - Self.validationCount(rows: rows, fraction: $0) } ?? rows
+        return max(1, (fitted + batchSize - 1) / batchSize)
+    }
+
+    /// How many of `rows` the validation `fraction` holds out: at least one, and at least one row left to train on.
+    static func validationCount(rows: Int, fraction: Double) -> Int {
+        min(rows - 1, max(1, Int((Double(rows) * fraction).rounded())))
+    }
+
+    /// This trainer with its epochs settled for the rows of `split` in `data`: `epochs` when given, the epochs that
+    /// hold `steps` Adam steps when given, else the default length (`defaultEpochs`, or more to reach `defaultSteps`).
+    public func resolvingLength(epochs given: Int?, steps: Int?, data: HDF5File) throws -> SupervisedTrainer {
+        var trainer = self
+        trainer.steps = steps
+        guard method != .mostFrequent else { return trainer }
+        if let given {
+            guard steps == nil else { throw SparseKitError.usage("give --epochs or --steps, not both") }
+            trainer.epochs = given
+            return trainer
+        }
+        let batches = batchesPerEpoch(rows: try MultiLabelRowReader(file: data, split: split).rows)
+        let wanted = steps ?? Self.defaultSteps
+        let epochs = (wanted + batches - 1) / batches
+        trainer.epochs = min(Self.mostEpochs, steps == nil ? max(Self.defaultEpochs, epochs) : epochs)
+        return trainer
     }
 
     /// One epoch's record: mean training loss per point and seconds.
@@ -47,6 +99,12 @@ public struct SupervisedTrainer: Trainer {
         public var epoch: Int
         public var loss: Double
         public var seconds: Double
+        /// P@1 on the validation rows after the epoch (with `validation`).
+        public var validationPrecision: Double?
+
+        public init(epoch: Int, loss: Double, seconds: Double, validationPrecision: Double? = nil) {
+            (self.epoch, self.loss, self.seconds, self.validationPrecision) = (epoch, loss, seconds, validationPrecision)
+        }
     }
 
     /// Trains on the rows of x (labels y) from a fresh network, or continues `resume`; the convenience tests and
@@ -54,7 +112,7 @@ public struct SupervisedTrainer: Trainer {
     public func train(features x: CSRMatrix, labels y: CSRMatrix, resume: SupervisedCheckpoint? = nil,
                       shouldStop: () -> Bool = { false }) throws -> SupervisedCheckpoint {
         var session = try SupervisedSession(self, source: .memory(features: x, labels: y), resume: resume)
-        for _ in 0..<epochs where !shouldStop() { _ = try session.runEpoch(shouldStop: shouldStop) }
+        for _ in 0..<epochs where !shouldStop() && !session.isComplete { _ = try session.runEpoch(shouldStop: shouldStop) }
         return session.checkpoint
     }
 
@@ -63,7 +121,7 @@ public struct SupervisedTrainer: Trainer {
     public func train(streaming reader: MultiLabelRowReader, resume: SupervisedCheckpoint? = nil,
                       shouldStop: () -> Bool = { false }) throws -> SupervisedCheckpoint {
         var session = try SupervisedSession(self, source: .stream(reader), resume: resume)
-        for _ in 0..<epochs where !shouldStop() { _ = try session.runEpoch(shouldStop: shouldStop) }
+        for _ in 0..<epochs where !shouldStop() && !session.isComplete { _ = try session.runEpoch(shouldStop: shouldStop) }
         return session.checkpoint
     }
 
@@ -121,7 +179,8 @@ extension SupervisedTrainer {
     /// The settings that mean something only for some methods; `sk-train sdlgm` refuses one given where it does not
     /// apply instead of ignoring it.
     public enum Setting: String, Sendable, CaseIterable {
-        case hidden, maxActive = "max-active", epochs, batchSize = "batch-size", learningRate = "learning-rate", seed, resume, stream
+        case hidden, maxActive = "max-active", epochs, steps, batchSize = "batch-size", learningRate = "learning-rate", seed, resume, stream,
+             scale, validation, patience
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this method.

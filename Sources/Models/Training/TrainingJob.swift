@@ -6,7 +6,7 @@ import DataKit
 /// 1. Before any work: the output must be creatable (a temporary file is made and removed: exit 73), the data
 ///    file's patch geometry must fit its rows (65), and the trainer opens its session, which validates the whole
 ///    configuration against the data and the model to resume.
-/// 2. Epochs run one after another; `progress` sees each record.
+/// 2. Epochs run one after another, until the session is complete (early stopping); `progress` sees each record.
 /// 3. Divergence (a non-finite objective or parameter): the last good epoch's model is written, with its resume
 ///    state, and the job fails with exit 65 naming the epoch and the cause. A run whose first epoch diverges writes
 ///    nothing (a model to resume is left as it was).
@@ -78,7 +78,7 @@ public struct TrainingJob<T: Trainer> {
                 try file.close()
             }
         }
-        for _ in 0..<trainer.epochs {
+        for _ in 0..<trainer.epochs where !session.isComplete {
             let record: T.Session.Checkpoint.Record
             do {
                 record = try session.runEpoch(shouldStop: shouldStop)

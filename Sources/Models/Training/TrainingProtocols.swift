@@ -35,6 +35,13 @@ public protocol TrainingSession {
     mutating func runEpoch(shouldStop: () -> Bool) throws -> Checkpoint.Record
     /// Facts about this run for `/config` beyond the hyper-parameters (streamed from disk, points truncated, ...).
     var notes: [String: HDF5AttributeValue] { get }
+    /// Whether training has reached its end before the epochs asked for (early stopping); the job then writes the
+    /// checkpoint as it stands.
+    var isComplete: Bool { get }
+}
+
+extension TrainingSession {
+    public var isComplete: Bool { false }
 }
 
 /// A trainer's configuration: its hyper-parameters (written to `/config` as attributes), checked on their own and

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataKit
 import Foundation
 import Models
 import ToolSupport
@@ -21,6 +22,20 @@ extension SparseCodingTrainer.Annealing: ExpressibleByArgument {
 }
 
 extension SupervisedTrainer.Method: ExpressibleByArgument {}
+
+/// `--scale`: `auto` (nil: the trainer picks by the data, `FeatureStatistics.automaticMethod`) or a
+/// `FeatureScaling.Method`.
+struct ScaleChoice: ExpressibleByArgument {
+    var method: FeatureScaling.Method?
+
+    init?(argument: String) {
+        if argument == "auto" { method = nil; return }
+        guard let method = FeatureScaling.Method(rawValue: argument) else { return nil }
+        self.method = method
+    }
+
+    static var allValueStrings: [String] { ["auto"] + FeatureScaling.Method.allCases.map(\.rawValue) }
+}
 extension UnsupervisedSDLGM.DecoderKind: ExpressibleByArgument {}
 extension UnsupervisedSDLGM.Likelihood: ExpressibleByArgument {}
 

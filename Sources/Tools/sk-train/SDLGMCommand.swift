@@ -18,6 +18,14 @@ struct SDLGMCommand: ParsableCommand {
             --method most-frequent the most-frequent-labels predictor. The model stores the training label counts \
             and the number of training points, from which sk-eval computes the propensities. Evaluate with sk-eval.
 
+            Features are rescaled before the first layer (--scale, fitted on the training rows, stored in the model \
+            and applied by sk-eval and sk-encode): auto leaves binary features as they are, standardizes dense ones \
+            (at least half of the entries non-zero) and divides sparse real values by each feature's largest \
+            magnitude (max-abs); tf-idf and l2-rows suit sparse counts. Length: --epochs, or --steps Adam steps; by \
+            default 20 epochs or enough for \(SupervisedTrainer.defaultSteps) steps on small data. --validation F holds out a \
+            fraction F of the training rows, measures P@1 on them after every epoch, stops once it has not risen for \
+            --patience epochs and keeps the best epoch's weights (/history/validation_precision, /config/best_epoch).
+
             Rows: \(DefaultSplit.rule).
 
             Unsupervised mode: on a 'patches' or 'whitened' file (real-valued rows, --likelihood gaussian) or the \
@@ -34,6 +42,7 @@ struct SDLGMCommand: ParsableCommand {
               sk-convert bibtex-train.arff bibtex-test.arff --format arff --xml bibtex.xml -o bibtex.h5
               sk-train sdlgm bibtex.h5 -o sdlgm.h5 --seed 1      # a file with splits: trains on 'train' 
               sk-train sdlgm bibtex.h5 -o ova.h5 --method one-vs-all --epochs 20 --seed 1
+              sk-train sdlgm birds-train.h5 -o birds.h5 --validation 0.2 --epochs 500 --seed 1
               sk-train sdlgm white.h5 -o embed.h5 --mode unsupervised --latents 100 --max-active 10 --epochs 20
               sk-train sdlgm bibtex.h5 -o words.h5 --mode unsupervised --likelihood bernoulli --decoder mlp --split all
               sk-train sdlgm bibtex.h5 -o more.h5 --resume sdlgm.h5 --max-active 10 --hidden 512 --epochs 5 --seed 1
@@ -56,8 +65,20 @@ struct SDLGMCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Hidden layer sizes of the shared MLP or the encoder, comma-separated (default 512).", valueName: "S1,S2,…"))
     var hidden: LayerSizes?
 
-    @Option(parsing: .unconditional, help: "Epochs (more epochs with --resume; default 20).")
+    @Option(parsing: .unconditional, help: "Epochs (more epochs with --resume; default 20, supervised: or more to make \(SupervisedTrainer.defaultSteps) Adam steps).")
     var epochs: Int?
+
+    @Option(parsing: .unconditional, help: "Adam steps instead of --epochs, rounded up to whole epochs (supervised).")
+    var steps: Int?
+
+    @Option(help: "Feature scaling, fitted on the training rows and stored in the model (supervised; default auto).")
+    var scale: ScaleChoice?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hold out this fraction of the training rows; stop once their P@1 has not risen for --patience epochs, keeping the best epoch (supervised).", valueName: "fraction"))
+    var validation: Double?
+
+    @Option(parsing: .unconditional, help: "Epochs without a better validation P@1 before stopping (with --validation; default 10).")
+    var patience: Int?
 
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Minibatch size (default 128).")
     var batchSize: Int?
@@ -107,19 +128,25 @@ struct SDLGMCommand: ParsableCommand {
         let given: [(SupervisedTrainer.Setting, Bool)] = [
             (.hidden, hidden != nil), (.maxActive, maxActive != nil), (.epochs, epochs != nil), (.batchSize, batchSize != nil),
             (.learningRate, learningRate != nil), (.seed, training.seed != nil), (.resume, training.resume != nil), (.stream, stream),
+            (.steps, steps != nil), (.scale, scale != nil), (.validation, validation != nil), (.patience, patience != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
         trainer.hidden = hidden?.sizes ?? trainer.hidden
         trainer.batchSize = batchSize ?? trainer.batchSize
         trainer.learningRate = learningRate ?? trainer.learningRate
         (trainer.seed, trainer.split, trainer.stream) = (training.seed ?? 0, split?.name, stream)
+        (trainer.scaling, trainer.validation, trainer.patience) = (scale?.method, validation, patience ?? trainer.patience)
+        if patience != nil, validation == nil { throw SparseKitError.usage("--patience applies with --validation only") }
+        if epochs != nil, steps != nil { throw SparseKitError.usage("give --epochs or --steps, not both") }
         try trainer.validate()
         return trainer
     }
 
     /// The unsupervised trainer these options describe; options that do not apply are refused.
     func unsupervisedTrainer() throws -> UnsupervisedTrainer {
-        if method != nil { throw SparseKitError.usage("--method applies to --mode supervised only") }
+        let supervisedOnly = [("method", method != nil), ("steps", steps != nil), ("scale", scale != nil), ("validation", validation != nil),
+                              ("patience", patience != nil)]
+        if let (option, _) = supervisedOnly.first(where: \.1) { throw SparseKitError.usage("--\(option) applies to --mode supervised only") }
         var trainer = UnsupervisedTrainer()
         trainer.latents = latents ?? trainer.latents
         trainer.maxActive = maxActive ?? trainer.maxActive
@@ -140,6 +167,7 @@ struct SDLGMCommand: ParsableCommand {
     func validate() throws {
         try Bounded.check([Bounded("--latents", latents, 1...TrainingLimits.latents), Bounded("--max-active", maxActive, 1...TrainingLimits.latents),
                            Bounded("--epochs", epochs, 1...TrainingLimits.epochs), Bounded("--batch-size", batchSize, 1...TrainingLimits.batchSize),
+                           Bounded("--steps", steps, 1...TrainingLimits.epochs * 1000), Bounded("--patience", patience, 1...TrainingLimits.epochs),
                            Bounded("--samples", samples, 1...TrainingLimits.samples), Bounded("--kl-warmup", klWarmup, 0...TrainingLimits.epochs),
                            Bounded("--tau", tau?.epochs, 1...TrainingLimits.epochs)]
                           + (hidden?.sizes ?? []).map { Bounded("--hidden", $0, 1...TrainingLimits.width) })
@@ -160,7 +188,12 @@ struct SDLGMCommand: ParsableCommand {
         if mode == .unsupervised { return try runUnsupervised() }
         var trainer = try supervisedTrainer()
         trainer.split = try trainingSplit()
-        let result = try job(trainer) { String(format: "loss = %.4f per point  (%.1f s)", $0.loss, $0.seconds) }.run()
+        trainer = try trainer.resolvingLength(epochs: epochs, steps: steps, data: try HDF5File.open(input))
+        let result = try job(trainer) { record in
+            String(format: "loss = %.4f per point", record.loss)
+                + (record.validationPrecision.map { String(format: "  validation P@1 = %.4f", $0) } ?? "")
+                + String(format: "  (%.1f s)", record.seconds)
+        }.run()
         let (points, labels) = (result.trainingPoints, result.predictor.labelFrequencies.count)
         let summary = Summary(output: training.output, method: trainer.method.rawValue, points: points, labels: labels, epochs: result.history.count,
                               finalLoss: result.history.last?.loss, truncatedPoints: result.truncatedPoints,
