@@ -75,6 +75,51 @@ final class SDLGMToolTests: XCTestCase {
                     containing: "is not a 'multilabel' file", folder: folder, keeping: kept)
     }
 
+    /// Emotions' 72 dense audio features (the data set the first defaults failed on): the automatic scaling
+    /// standardizes them, the default length gives its 391 training points 1000 Adam steps, --validation stops early
+    /// and keeps the best epoch, and sk-eval applies the stored scaling.
+    func testDenseFeaturesSmallDataAndEarlyStopping() throws {
+        let folder = try temporaryFolder(self)
+        func fixture(_ name: String) -> String { ToolHarness.fixture("multilabel/" + name) }
+        let (train, test) = (folder + "/train.h5", folder + "/test.h5")
+        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("emotions-train.arff"), "--format", "arff", "--xml", fixture("emotions.xml"),
+                                                          "-o", train]).status, 0)
+        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("emotions-test.arff"), "--format", "arff", "--like", train, "-o", test]).status, 0)
+        func precision(_ model: String) throws -> Double {
+            let eval = try ToolHarness.run("sk-eval", [model, test, "--json"])
+            XCTAssertEqual(eval.status, 0, eval.stderr)
+            return try JSONDecoder().decode(SupervisedEvaluation.self, from: Data(eval.stdout.utf8)).ranking[0].precision
+        }
+        let sdlgm = try ToolHarness.run("sk-train", ["sdlgm", train, "-o", folder + "/sdlgm.h5", "--max-active", "6", "--seed", "1",
+                                                     "--validation", "0.2", "--patience", "20"])
+        XCTAssertEqual(sdlgm.status, 0, sdlgm.stderr)
+        XCTAssertTrue(sdlgm.stderr.contains("validation P@1 = "), sdlgm.stderr)
+        let model = try HDF5File.open(folder + "/sdlgm.h5")
+        XCTAssertEqual(try model.attribute("feature_scaling"), .string("standardize"))
+        XCTAssertEqual(try model.attribute("feature_scaling", of: "/config"), .string("standardize"))
+        XCTAssertEqual(try model.attribute("validation_points", of: "/config"), .int(78), "20% of 391")
+        XCTAssertEqual(try model.attribute("training_points"), .int(313))
+        let validation = try model.read("/history/validation_precision", as: Double.self).0
+        guard case .int(let best)? = try model.attribute("best_epoch", of: "/config") else { return XCTFail("no best_epoch") }
+        XCTAssertEqual(validation[best - 1], validation.max()!)
+        XCTAssertLessThan(validation.count, 500, "stopped early (at most 4 minibatches of 313 points: 250 epochs by default)")
+        XCTAssertEqual(validation.count - best, 20, "patience 20")
+        XCTAssertGreaterThan(try precision(folder + "/sdlgm.h5"), 0.65, "P@1 on emotions' test split (0.51 with 20 epochs of raw features)")
+
+        let kept: Set = ["train.h5", "test.h5", "sdlgm.h5"]
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", train, "-o", folder + "/x.h5", "--patience", "3"]), code: 64,
+                    containing: "--patience applies with --validation only", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", train, "-o", folder + "/x.h5", "--epochs", "3", "--steps", "30"]), code: 64,
+                    containing: "give --epochs or --steps, not both", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", train, "-o", folder + "/x.h5", "--validation", "1.5"]), code: 64,
+                    containing: "--validation takes the fraction", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", train, "-o", folder + "/x.h5", "--validation", "0.2", "--stream"]), code: 64,
+                    containing: "does not combine with --stream", folder: folder, keeping: kept)
+        assertFails(try ToolHarness.run("sk-train", ["sdlgm", train, "-o", folder + "/x.h5", "--resume", folder + "/sdlgm.h5",
+                                                     "--max-active", "6", "--scale", "max-abs"]), code: 65,
+                    containing: "was trained with --scale standardize", folder: folder, keeping: kept)
+    }
+
     /// sk-synth bars → sk-train sdlgm --mode unsupervised → sk-eval → sk-encode → sk-inspect --tiles, --resume; and
     /// a Bernoulli model of medical's binary word features.
     func testUnsupervisedPipeline() throws {
