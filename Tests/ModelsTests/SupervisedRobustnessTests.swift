@@ -113,15 +113,17 @@ final class SupervisedRobustnessTests: XCTestCase {
         try file.close()
         let data = try HDF5File.open(path)
         let trainer = SupervisedTrainer(method: .sdlgm, maxActive: 4, epochs: 20)  // batch 128: 3 minibatches per epoch
-        XCTAssertEqual(try trainer.resolvingLength(epochs: nil, steps: nil, data: data).epochs, 334, "1000 steps")
-        XCTAssertEqual(try trainer.resolvingLength(epochs: 7, steps: nil, data: data).epochs, 7)
-        XCTAssertEqual(try trainer.resolvingLength(epochs: nil, steps: 10, data: data).epochs, 4, "10 steps: 4 epochs of 3")
+        XCTAssertEqual(try trainer.resolvingDefaults(epochs: nil, steps: nil, data: data).epochs, 334, "1000 steps")
+        XCTAssertEqual(try trainer.resolvingDefaults(epochs: 7, steps: nil, data: data).epochs, 7)
+        XCTAssertEqual(try trainer.resolvingDefaults(epochs: nil, steps: 10, data: data).epochs, 4, "10 steps: 4 epochs of 3")
         var held = trainer
         held.validation = 0.5  // 167 held out, 166 left: 2 minibatches per epoch
-        XCTAssertEqual(try held.resolvingLength(epochs: nil, steps: nil, data: data).epochs, 500)
-        XCTAssertThrowsError(try trainer.resolvingLength(epochs: 5, steps: 5, data: data))
+        XCTAssertEqual(try held.resolvingDefaults(epochs: nil, steps: nil, data: data).epochs, 500)
+        XCTAssertThrowsError(try trainer.resolvingDefaults(epochs: 5, steps: 5, data: data))
         var large = trainer
         large.batchSize = 1
-        XCTAssertEqual(try large.resolvingLength(epochs: nil, steps: nil, data: data).epochs, 20, "at least 20 epochs")
+        XCTAssertEqual(try large.resolvingDefaults(epochs: nil, steps: nil, data: data).epochs, 20, "at least 20 epochs")
+        XCTAssertEqual(try trainer.resolvingDefaults(epochs: nil, steps: nil, data: data).maxActive, 4, "L0 = 10 capped at the 4 labels")
+        XCTAssertEqual(try trainer.resolvingDefaults(epochs: nil, steps: nil, maxActive: 2, data: data).maxActive, 2)
     }
 }

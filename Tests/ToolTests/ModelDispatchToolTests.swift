@@ -39,7 +39,7 @@ final class ModelDispatchToolTests: XCTestCase {
         let codes = try HDF5File.open(folder + "/codes.h5")
         XCTAssertEqual(try codes.fileKind(), .codes)
         XCTAssertEqual(try codes.attribute("model_file"), .string(supervised))
-        XCTAssertEqual(try codes.attribute("max_active"), .int(10), "the default L0 (--max-active does not apply to most-frequent)")
+        XCTAssertEqual(try codes.attribute("max_active"), .int(3), "the default L0, 10 capped at the 3 labels (--max-active does not apply to most-frequent)")
         XCTAssertEqual(try codes.history().count, 2, "the data file's history, then sk-encode's line")
         XCTAssertEqual(try codes.history().last?.hasPrefix("sk-encode"), true)
     }

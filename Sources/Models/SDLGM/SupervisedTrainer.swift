@@ -31,6 +31,9 @@ public struct SupervisedTrainer: Trainer {
     public var validation: Double?
     /// Epochs without a better validation P@1 before training stops (with `validation`).
     public var patience = 10
+    /// Input dropout: the probability with which each stored feature of a training minibatch is dropped (the others
+    /// scaled by 1 / (1 − p)); 0 turns it off. Evaluation sees every feature.
+    public var dropout = 0.0
     /// Adam steps the run was asked for (`--steps`), turned into whole epochs by `resolvingLength`; nil when the
     /// length was given in epochs or left to the default.
     public var steps: Int?
@@ -40,7 +43,7 @@ public struct SupervisedTrainer: Trainer {
     public static let defaultEpochs = 20, defaultSteps = 1000, mostEpochs = 100_000
 
     enum CodingKeys: String, CodingKey {
-        case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split, scaling, validation, patience, steps
+        case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split, scaling, validation, patience, steps, dropout
     }
 
     public init(method: Method, maxActive: Int, epochs: Int) {
@@ -63,6 +66,7 @@ public struct SupervisedTrainer: Trainer {
         }
         guard patience >= 1 else { throw SparseKitError.usage("--patience must be at least 1") }
         if let steps, steps < 1 { throw SparseKitError.usage("--steps must be at least 1") }
+        guard dropout >= 0, dropout < 1 else { throw SparseKitError.usage("--dropout takes a probability in [0, 1)") }
     }
 
     /// Minibatches per epoch on `rows` training rows (those left after the validation rows are held out).
@@ -76,10 +80,16 @@ public struct SupervisedTrainer: Trainer {
         min(rows - 1, max(1, Int((Double(rows) * fraction).rounded())))
     }
 
-    /// This trainer with its epochs settled for the rows of `split` in `data`: `epochs` when given, the epochs that
-    /// hold `steps` Adam steps when given, else the default length (`defaultEpochs`, or more to reach `defaultSteps`).
-    public func resolvingLength(epochs given: Int?, steps: Int?, data: HDF5File) throws -> SupervisedTrainer {
+    /// L0 when not given: 10, or C when the data have fewer labels.
+    public static let defaultMaxActive = 10
+
+    /// This trainer with the defaults that depend on the rows of `split` in `data` settled: L0 = `maxActive` when
+    /// given, else `defaultMaxActive` capped at the labels; the epochs: `epochs` when given, the epochs that hold
+    /// `steps` Adam steps when given, else the default length (`defaultEpochs`, or more to reach `defaultSteps`).
+    public func resolvingDefaults(epochs given: Int?, steps: Int?, maxActive: Int? = nil, data: HDF5File) throws -> SupervisedTrainer {
         var trainer = self
+        let reader = try MultiLabelRowReader(file: data, split: split)
+        trainer.maxActive = maxActive ?? min(Self.defaultMaxActive, max(1, reader.labelCount))
         trainer.steps = steps
         guard method != .mostFrequent else { return trainer }
         if let given {
@@ -87,7 +97,7 @@ public struct SupervisedTrainer: Trainer {
             trainer.epochs = given
             return trainer
         }
-        let batches = batchesPerEpoch(rows: try MultiLabelRowReader(file: data, split: split).rows)
+        let batches = batchesPerEpoch(rows: reader.rows)
         let wanted = steps ?? Self.defaultSteps
         let epochs = (wanted + batches - 1) / batches
         trainer.epochs = min(Self.mostEpochs, steps == nil ? max(Self.defaultEpochs, epochs) : epochs)
@@ -151,7 +161,7 @@ public struct SupervisedTrainer: Trainer {
     /// from `generator`. Returns the batch's mean loss.
     func step(_ network: inout SupervisedNetwork, _ adam: inout Adam, _ xb: CSRMatrix, _ yb: CSRMatrix,
               _ generator: inout SeededGenerator) -> Double {
-        let (levelLogits, scores, cache) = network.forward(xb)
+        let (levelLogits, scores, cache) = network.forward(xb.droppingEntries(rate: dropout, using: &generator))
         network.zeroGradients()
         let loss: Double
         if method == .sdlgm {
@@ -180,7 +190,7 @@ extension SupervisedTrainer {
     /// apply instead of ignoring it.
     public enum Setting: String, Sendable, CaseIterable {
         case hidden, maxActive = "max-active", epochs, steps, batchSize = "batch-size", learningRate = "learning-rate", seed, resume, stream,
-             scale, validation, patience
+             scale, validation, patience, dropout
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this method.

@@ -59,7 +59,7 @@ struct SDLGMCommand: ParsableCommand {
     @Option(help: "sdlgm, or a baseline: one-vs-all, most-frequent (supervised).")
     var method: SupervisedTrainer.Method?
 
-    @Option(name: .customLong("max-active"), parsing: .unconditional, help: "L0: the largest label-set size modelled, or the most active features (default 10).")
+    @Option(name: .customLong("max-active"), parsing: .unconditional, help: "L0: the largest label-set size modelled, or the most active features (default 10; supervised: at most the number of labels).")
     var maxActive: Int?
 
     @Option(help: ArgumentHelp("Hidden layer sizes of the shared MLP or the encoder, comma-separated (default 512).", valueName: "S1,S2,…"))
@@ -79,6 +79,9 @@ struct SDLGMCommand: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Epochs without a better validation P@1 before stopping (with --validation; default 10).")
     var patience: Int?
+
+    @Option(parsing: .unconditional, help: "Input dropout: each stored feature of a training minibatch is dropped with this probability (supervised; default 0).")
+    var dropout: Double?
 
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Minibatch size (default 128).")
     var batchSize: Int?
@@ -129,6 +132,7 @@ struct SDLGMCommand: ParsableCommand {
             (.hidden, hidden != nil), (.maxActive, maxActive != nil), (.epochs, epochs != nil), (.batchSize, batchSize != nil),
             (.learningRate, learningRate != nil), (.seed, training.seed != nil), (.resume, training.resume != nil), (.stream, stream),
             (.steps, steps != nil), (.scale, scale != nil), (.validation, validation != nil), (.patience, patience != nil),
+            (.dropout, dropout != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
         trainer.hidden = hidden?.sizes ?? trainer.hidden
@@ -136,6 +140,7 @@ struct SDLGMCommand: ParsableCommand {
         trainer.learningRate = learningRate ?? trainer.learningRate
         (trainer.seed, trainer.split, trainer.stream) = (training.seed ?? 0, split?.name, stream)
         (trainer.scaling, trainer.validation, trainer.patience) = (scale?.method, validation, patience ?? trainer.patience)
+        trainer.dropout = dropout ?? trainer.dropout
         if patience != nil, validation == nil { throw SparseKitError.usage("--patience applies with --validation only") }
         if epochs != nil, steps != nil { throw SparseKitError.usage("give --epochs or --steps, not both") }
         try trainer.validate()
@@ -145,7 +150,7 @@ struct SDLGMCommand: ParsableCommand {
     /// The unsupervised trainer these options describe; options that do not apply are refused.
     func unsupervisedTrainer() throws -> UnsupervisedTrainer {
         let supervisedOnly = [("method", method != nil), ("steps", steps != nil), ("scale", scale != nil), ("validation", validation != nil),
-                              ("patience", patience != nil)]
+                              ("patience", patience != nil), ("dropout", dropout != nil)]
         if let (option, _) = supervisedOnly.first(where: \.1) { throw SparseKitError.usage("--\(option) applies to --mode supervised only") }
         var trainer = UnsupervisedTrainer()
         trainer.latents = latents ?? trainer.latents
@@ -188,7 +193,7 @@ struct SDLGMCommand: ParsableCommand {
         if mode == .unsupervised { return try runUnsupervised() }
         var trainer = try supervisedTrainer()
         trainer.split = try trainingSplit()
-        trainer = try trainer.resolvingLength(epochs: epochs, steps: steps, data: try HDF5File.open(input))
+        trainer = try trainer.resolvingDefaults(epochs: epochs, steps: steps, maxActive: maxActive, data: try HDF5File.open(input))
         let result = try job(trainer) { record in
             String(format: "loss = %.4f per point", record.loss)
                 + (record.validationPrecision.map { String(format: "  validation P@1 = %.4f", $0) } ?? "")

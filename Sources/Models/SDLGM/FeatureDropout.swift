@@ -1,0 +1,23 @@
+import DataKit
+
+extension CSRMatrix {
+    /// Input dropout (Srivastava et al. 2014) on the stored entries: each is dropped with probability `rate` and the
+    /// others scaled by 1 / (1 − rate), so that a feature's expected input is unchanged. Draws one uniform per stored
+    /// entry from `generator`.
+    func droppingEntries(rate: Double, using generator: inout SeededGenerator) -> CSRMatrix {
+        guard rate > 0 else { return self }
+        let keep = Float(1 / (1 - rate))
+        var indptr: [Int64] = [0], indices: [Int64] = [], values: [Float] = []
+        indices.reserveCapacity(nonZeros)
+        values.reserveCapacity(nonZeros)
+        for i in 0..<rows {
+            let row = row(i)
+            for (j, v) in zip(row.indices, row.values) where generator.uniform() >= rate {
+                indices.append(j)
+                values.append(v * keep)
+            }
+            indptr.append(Int64(values.count))
+        }
+        return try! CSRMatrix(rows: rows, cols: cols, indptr: indptr, indices: indices, values: values)  // a subset, finite
+    }
+}
