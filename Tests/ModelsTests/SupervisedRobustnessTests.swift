@@ -104,6 +104,19 @@ final class SupervisedRobustnessTests: XCTestCase {
         XCTAssertEqual(resumed.predictor.network?.parameters, straight.predictor.network?.parameters)
     }
 
+    /// Input dropout keeps each stored entry with probability 1 − p, scaled by 1 / (1 − p): the mean input is kept.
+    func testInputDropoutKeepsTheExpectedInput() throws {
+        let x = try csr([Array(0..<4000), [], Array(0..<10)], cols: 4000) { Float(1 + $0 % 3) }
+        var g = SeededGenerator(seed: 8)
+        XCTAssertEqual(x.droppingEntries(rate: 0, using: &g), x)
+        let dropped = x.droppingEntries(rate: 0.3, using: &g)
+        XCTAssertEqual(Double(dropped.row(0).indices.count), 2800, accuracy: 100, "about 70% of 4000 kept (4σ ≈ 116)")
+        XCTAssertEqual(dropped.row(1).indices.count, 0)
+        let sum = { (m: CSRMatrix) in m.row(0).values.reduce(0, +) }
+        XCTAssertEqual(Double(sum(dropped)), Double(sum(x)), accuracy: 0.05 * Double(sum(x)), "the row's sum is kept in expectation")
+        XCTAssertTrue(zip(dropped.row(0).indices, dropped.row(0).values).allSatisfy { j, v in abs(v - Float(1 + Int(j) % 3) / 0.7) < 1e-5 })
+    }
+
     /// The default length gives small data sets enough Adam steps; --steps rounds up to whole epochs.
     func testTrainingLengthFromTheData() throws {
         let path = try temporaryFolder(self) + "/small.h5"
