@@ -117,6 +117,20 @@ final class SupervisedRobustnessTests: XCTestCase {
         XCTAssertTrue(zip(dropped.row(0).indices, dropped.row(0).values).allSatisfy { j, v in abs(v - Float(1 + Int(j) % 3) / 0.7) < 1e-5 })
     }
 
+    /// Decoupled weight decay shrinks every weight, no bias, by 1 − η λ before Adam's step.
+    func testWeightDecayShrinksWeightsNotBiases() {
+        var g = SeededGenerator(seed: 10)
+        var network = SupervisedNetwork(features: 5, labels: 3, hidden: [4, 2], maxActive: 2, typicalNonZeros: 2, generator: &g)
+        network.input.bias = [1, 1, 1, 1]
+        let before = network
+        network.decayWeights(0.25)
+        XCTAssertEqual(network.input.weight.storage, before.input.weight.storage.map { $0 * 0.75 })
+        XCTAssertEqual(network.hidden[0].weight.storage, before.hidden[0].weight.storage.map { $0 * 0.75 })
+        XCTAssertEqual(network.levelHead!.weight.storage, before.levelHead!.weight.storage.map { $0 * 0.75 })
+        XCTAssertEqual(network.input.bias, before.input.bias)
+        XCTAssertEqual(network.labelHead!.bias, before.labelHead!.bias)
+    }
+
     /// The default length gives small data sets enough Adam steps; --steps rounds up to whole epochs.
     func testTrainingLengthFromTheData() throws {
         let path = try temporaryFolder(self) + "/small.h5"

@@ -102,6 +102,19 @@ public struct SupervisedNetwork: Sendable {
         denseLayers = dense
     }
 
+    /// Decoupled weight decay (Loshchilov & Hutter 2019, AdamW): every weight, not the biases, shrinks by the factor
+    /// 1 − `rate` before Adam's step (rate = learning rate × decay).
+    public mutating func decayWeights(_ rate: Float) {
+        guard rate > 0 else { return }
+        let factor = 1 - rate
+        for k in input.weight.storage.indices { input.weight.storage[k] *= factor }
+        denseLayers = denseLayers.map { layer in
+            var layer = layer
+            for k in layer.weight.storage.indices { layer.weight.storage[k] *= factor }
+            return layer
+        }
+    }
+
     public mutating func zeroGradients() {
         input.zeroGradients()
         denseLayers = denseLayers.map { var layer = $0; layer.zeroGradients(); return layer }

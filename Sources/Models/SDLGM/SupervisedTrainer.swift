@@ -34,6 +34,9 @@ public struct SupervisedTrainer: Trainer {
     /// Input dropout: the probability with which each stored feature of a training minibatch is dropped (the others
     /// scaled by 1 / (1 − p)); 0 turns it off. Evaluation sees every feature.
     public var dropout = 0.0
+    /// Decoupled weight decay λ (AdamW): each step shrinks every weight by the factor 1 − learningRate · λ; 0 turns
+    /// it off.
+    public var weightDecay = 0.0
     /// Adam steps the run was asked for (`--steps`), turned into whole epochs by `resolvingLength`; nil when the
     /// length was given in epochs or left to the default.
     public var steps: Int?
@@ -43,7 +46,7 @@ public struct SupervisedTrainer: Trainer {
     public static let defaultEpochs = 20, defaultSteps = 1000, mostEpochs = 100_000
 
     enum CodingKeys: String, CodingKey {
-        case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split, scaling, validation, patience, steps, dropout
+        case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split, scaling, validation, patience, steps, dropout, weightDecay
     }
 
     public init(method: Method, maxActive: Int, epochs: Int) {
@@ -67,6 +70,9 @@ public struct SupervisedTrainer: Trainer {
         guard patience >= 1 else { throw SparseKitError.usage("--patience must be at least 1") }
         if let steps, steps < 1 { throw SparseKitError.usage("--steps must be at least 1") }
         guard dropout >= 0, dropout < 1 else { throw SparseKitError.usage("--dropout takes a probability in [0, 1)") }
+        guard weightDecay >= 0, learningRate * weightDecay < 1 else {
+            throw SparseKitError.usage("--weight-decay must be non-negative, with --learning-rate × --weight-decay below 1")
+        }
     }
 
     /// Minibatches per epoch on `rows` training rows (those left after the validation rows are held out).
@@ -180,6 +186,7 @@ public struct SupervisedTrainer: Trainer {
             network.backward(cache, gradLevel: nil, gradLabels: gradLabels)
             loss = value
         }
+        network.decayWeights(Float(learningRate * weightDecay))
         network.step(&adam)
         return loss
     }
@@ -190,7 +197,7 @@ extension SupervisedTrainer {
     /// apply instead of ignoring it.
     public enum Setting: String, Sendable, CaseIterable {
         case hidden, maxActive = "max-active", epochs, steps, batchSize = "batch-size", learningRate = "learning-rate", seed, resume, stream,
-             scale, validation, patience, dropout
+             scale, validation, patience, dropout, weightDecay = "weight-decay"
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this method.

@@ -83,6 +83,9 @@ struct SDLGMCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Input dropout: each stored feature of a training minibatch is dropped with this probability (supervised; default 0).")
     var dropout: Double?
 
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Decoupled weight decay λ (AdamW): each step shrinks the weights by 1 − learning rate × λ (supervised; default 0).")
+    var weightDecay: Double?
+
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Minibatch size (default 128).")
     var batchSize: Int?
 
@@ -132,7 +135,7 @@ struct SDLGMCommand: ParsableCommand {
             (.hidden, hidden != nil), (.maxActive, maxActive != nil), (.epochs, epochs != nil), (.batchSize, batchSize != nil),
             (.learningRate, learningRate != nil), (.seed, training.seed != nil), (.resume, training.resume != nil), (.stream, stream),
             (.steps, steps != nil), (.scale, scale != nil), (.validation, validation != nil), (.patience, patience != nil),
-            (.dropout, dropout != nil),
+            (.dropout, dropout != nil), (.weightDecay, weightDecay != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
         trainer.hidden = hidden?.sizes ?? trainer.hidden
@@ -140,7 +143,7 @@ struct SDLGMCommand: ParsableCommand {
         trainer.learningRate = learningRate ?? trainer.learningRate
         (trainer.seed, trainer.split, trainer.stream) = (training.seed ?? 0, split?.name, stream)
         (trainer.scaling, trainer.validation, trainer.patience) = (scale?.method, validation, patience ?? trainer.patience)
-        trainer.dropout = dropout ?? trainer.dropout
+        (trainer.dropout, trainer.weightDecay) = (dropout ?? trainer.dropout, weightDecay ?? trainer.weightDecay)
         if patience != nil, validation == nil { throw SparseKitError.usage("--patience applies with --validation only") }
         if epochs != nil, steps != nil { throw SparseKitError.usage("give --epochs or --steps, not both") }
         try trainer.validate()
@@ -150,7 +153,8 @@ struct SDLGMCommand: ParsableCommand {
     /// The unsupervised trainer these options describe; options that do not apply are refused.
     func unsupervisedTrainer() throws -> UnsupervisedTrainer {
         let supervisedOnly = [("method", method != nil), ("steps", steps != nil), ("scale", scale != nil), ("validation", validation != nil),
-                              ("patience", patience != nil), ("dropout", dropout != nil)]
+                              ("patience", patience != nil), ("dropout", dropout != nil),
+                              ("weight-decay", weightDecay != nil)]
         if let (option, _) = supervisedOnly.first(where: \.1) { throw SparseKitError.usage("--\(option) applies to --mode supervised only") }
         var trainer = UnsupervisedTrainer()
         trainer.latents = latents ?? trainer.latents
