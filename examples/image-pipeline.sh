@@ -19,7 +19,7 @@ if [ $# -gt 0 ]; then IMAGES=("$@"); else IMAGES=(fixtures/images/*.png); fi
 # ES-SC: H = 64 latents, diagonal posteriors, EM-like, β_prior annealed; SDLGM: K = 64, at most 8 active.
 "$BIN/sk-train" sc "$OUT/train.h5" -o "$OUT/essc.h5" --latents 64 --scheme em --epochs 4 --anneal-prior 10:2 --seed 1 --quiet
 "$BIN/sk-train" sdlgm "$OUT/train.h5" -o "$OUT/sdlgm.h5" --mode unsupervised --latents 64 --max-active 8 --hidden 256 \
-  --epochs 10 --seed 1 --quiet
+  --epochs 10 --batch-size 32 --learning-rate 0.003 --seed 1 --quiet
 
 "$BIN/sk-train" baseline "$OUT/train.h5" -o "$OUT/gaussian.h5" --model gaussian --quiet
 
