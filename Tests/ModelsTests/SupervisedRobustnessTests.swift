@@ -151,6 +151,9 @@ final class SupervisedRobustnessTests: XCTestCase {
         large.batchSize = 1
         XCTAssertEqual(try large.resolvingDefaults(epochs: nil, steps: nil, data: data).epochs, 20, "at least 20 epochs")
         XCTAssertEqual(try trainer.resolvingDefaults(epochs: nil, steps: nil, data: data).maxActive, 4, "L0 = 10 capped at the 4 labels")
+        XCTAssertEqual(try trainer.resolvingDefaults(epochs: nil, steps: nil, data: data).patience, 84, "250 steps of 3 minibatches")
+        XCTAssertEqual(try large.resolvingDefaults(epochs: nil, steps: nil, data: data).patience, 10, "at least 10 epochs")
+        XCTAssertEqual(try trainer.resolvingDefaults(epochs: nil, steps: nil, patience: 3, data: data).patience, 3)
         XCTAssertEqual(try trainer.resolvingDefaults(epochs: nil, steps: nil, maxActive: 2, data: data).maxActive, 2)
     }
 }

@@ -29,8 +29,12 @@ public struct SupervisedTrainer: Trainer {
     /// P@1 on them is measured, training stops once it has not risen for `patience` epochs, and the model keeps
     /// the best epoch's weights.
     public var validation: Double?
-    /// Epochs without a better validation P@1 before training stops (with `validation`).
-    public var patience = 10
+    /// Epochs without a better validation P@1 before training stops (with `validation`); `resolvingDefaults` sets
+    /// it to `defaultPatience` epochs, or more to span `defaultPatienceSteps` Adam steps, when not given.
+    public var patience = defaultPatience
+    /// The default patience: 10 epochs, and at least 250 Adam steps, so that a few hundred points (three or four
+    /// minibatches per epoch) are not judged on a dozen steps of noise.
+    public static let defaultPatience = 10, defaultPatienceSteps = 250
     /// Input dropout: the probability with which each stored feature of a training minibatch is dropped (the others
     /// scaled by 1 / (1 − p)); 0 turns it off. Evaluation sees every feature.
     public var dropout = 0.0
@@ -90,20 +94,22 @@ public struct SupervisedTrainer: Trainer {
     public static let defaultMaxActive = 10
 
     /// This trainer with the defaults that depend on the rows of `split` in `data` settled: L0 = `maxActive` when
-    /// given, else `defaultMaxActive` capped at the labels; the epochs: `epochs` when given, the epochs that hold
+    /// given, else `defaultMaxActive` capped at the labels; the patience (`patience`); the epochs: `epochs` when given, the epochs that hold
     /// `steps` Adam steps when given, else the default length (`defaultEpochs`, or more to reach `defaultSteps`).
-    public func resolvingDefaults(epochs given: Int?, steps: Int?, maxActive: Int? = nil, data: HDF5File) throws -> SupervisedTrainer {
+    public func resolvingDefaults(epochs given: Int?, steps: Int?, maxActive: Int? = nil, patience: Int? = nil,
+                                  data: HDF5File) throws -> SupervisedTrainer {
         var trainer = self
         let reader = try MultiLabelRowReader(file: data, split: split)
         trainer.maxActive = maxActive ?? min(Self.defaultMaxActive, max(1, reader.labelCount))
         trainer.steps = steps
         guard method != .mostFrequent else { return trainer }
+        let batches = batchesPerEpoch(rows: reader.rows)
+        trainer.patience = patience ?? max(Self.defaultPatience, (Self.defaultPatienceSteps + batches - 1) / batches)
         if let given {
             guard steps == nil else { throw SparseKitError.usage("give --epochs or --steps, not both") }
             trainer.epochs = given
             return trainer
         }
-        let batches = batchesPerEpoch(rows: reader.rows)
         let wanted = steps ?? Self.defaultSteps
         let epochs = (wanted + batches - 1) / batches
         trainer.epochs = min(Self.mostEpochs, steps == nil ? max(Self.defaultEpochs, epochs) : epochs)

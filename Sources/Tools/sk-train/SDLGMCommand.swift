@@ -24,7 +24,7 @@ struct SDLGMCommand: ParsableCommand {
             magnitude (max-abs); tf-idf and l2-rows suit sparse counts. Length: --epochs, or --steps Adam steps; by \
             default 20 epochs or enough for \(SupervisedTrainer.defaultSteps) steps on small data. --validation F holds out a \
             fraction F of the training rows, measures P@1 on them after every epoch, stops once it has not risen for \
-            --patience epochs and keeps the best epoch's weights (/history/validation_precision, /config/best_epoch).
+            --patience epochs (10, or more to span 250 Adam steps) and keeps the best epoch's weights (/history/validation_precision, /config/best_epoch).
 
             Rows: \(DefaultSplit.rule).
 
@@ -77,7 +77,7 @@ struct SDLGMCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Hold out this fraction of the training rows; stop once their P@1 has not risen for --patience epochs, keeping the best epoch (supervised).", valueName: "fraction"))
     var validation: Double?
 
-    @Option(parsing: .unconditional, help: "Epochs without a better validation P@1 before stopping (with --validation; default 10).")
+    @Option(parsing: .unconditional, help: "Epochs without a better validation P@1 before stopping (with --validation; default 10, or more to span 250 Adam steps).")
     var patience: Int?
 
     @Option(parsing: .unconditional, help: "Input dropout: each stored feature of a training minibatch is dropped with this probability (supervised; default 0).")
@@ -197,7 +197,7 @@ struct SDLGMCommand: ParsableCommand {
         if mode == .unsupervised { return try runUnsupervised() }
         var trainer = try supervisedTrainer()
         trainer.split = try trainingSplit()
-        trainer = try trainer.resolvingDefaults(epochs: epochs, steps: steps, maxActive: maxActive, data: try HDF5File.open(input))
+        trainer = try trainer.resolvingDefaults(epochs: epochs, steps: steps, maxActive: maxActive, patience: patience, data: try HDF5File.open(input))
         let result = try job(trainer) { record in
             String(format: "loss = %.4f per point", record.loss)
                 + (record.validationPrecision.map { String(format: "  validation P@1 = %.4f", $0) } ?? "")
