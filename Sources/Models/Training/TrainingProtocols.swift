@@ -74,6 +74,9 @@ public protocol Trainer: Sendable, Encodable {
     var epochs: Int { get }
     /// The seed of everything random (a resumed run continues the resumed model's generator instead).
     var seed: UInt64 { get set }
+    /// Whether a model this trainer wrote can be trained on (`--resume`); true by default. (A requirement, so that
+    /// `TrainingJob` sees a trainer's own answer.)
+    static var resumable: Bool { get }
     /// Opens a session on `data`, continuing `resume` when given: validates the whole configuration against the
     /// data (and the resumed model) and loads what training needs. No epoch runs here.
     func session(data: HDF5File, resume: HDF5File?) throws -> Session
