@@ -72,6 +72,30 @@ final class ProgressReporterTests: XCTestCase {
         XCTAssertEqual(h.written.last, "\rstep 2/3  ETA 6s  run ETA 16s\u{1B}[K")
     }
 
+    /// A stage whose work goes quiet is redrawn by the heartbeat, its time moving; a finished one is not.
+    func testTheHeartbeatKeepsAQuietLineMoving() throws {
+        let lock = NSLock()
+        var written: [String] = []
+        let reporter = ProgressReporter(enabled: true, heartbeat: 0.05, columns: { 80 }, write: { text in
+            lock.lock()
+            written.append(text)
+            lock.unlock()
+        })
+        reporter.begin("step 1/3", total: nil, unit: "batches")
+        Thread.sleep(forTimeInterval: 0.5)
+        reporter.finish()
+        lock.lock()
+        let drawn = written
+        lock.unlock()
+        XCTAssertGreaterThanOrEqual(drawn.count, 4, "drawn at the start, by the heartbeat, erased: \(drawn)")
+        XCTAssertTrue(drawn.dropLast().allSatisfy { $0.hasPrefix("\rstep 1/3  ") && $0.hasSuffix("s elapsed\u{1B}[K") }, "\(drawn)")
+        XCTAssertEqual(drawn.last, "\r\u{1B}[K")
+        Thread.sleep(forTimeInterval: 0.2)
+        lock.lock()
+        XCTAssertEqual(written.count, drawn.count, "nothing to redraw after the end")
+        lock.unlock()
+    }
+
     /// `report` begins a stage at its first report, which comes after the first units: the stage is taken to have
     /// begun when the reporter last heard of the work, so the rate counts those units' time too.
     func testAReportedStageBeganAtTheLastNews() {

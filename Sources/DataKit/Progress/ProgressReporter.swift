@@ -3,7 +3,8 @@ import Foundation
 /// Progress of long work on standard error, as one line redrawn in place (`ProgressLine`: counts, bar, rate, ETA),
 /// shown only when standard error is a terminal and `--quiet` was not given. Pipes, files and CI logs get nothing
 /// from it: no carriage returns, no escape codes. Redraws come at most ten times a second, and an update between
-/// redraws only stores two numbers. A stage is a unit of work with its own count and clock (an epoch, an
+/// redraws only stores two numbers under a lock; while the work goes quiet (a long block, an L-BFGS stage) a
+/// heartbeat redraws the line every second, so its elapsed time and ETA keep moving. A stage is a unit of work with its own count and clock (an epoch, an
 /// evaluation pass); the lengths of stages that ended give the ETA of stages whose total is unknown and of the
 /// stages still to come.
 ///
@@ -11,11 +12,13 @@ import Foundation
 ///     progress.begin("epoch 1/20", total: 800, unit: "batches", stagesAfter: 19)
 ///     progress.update(1)           // after every minibatch
 ///     progress.finish()            // erases the line; whole lines may follow
-public final class ProgressReporter {
+public final class ProgressReporter: @unchecked Sendable {  // the state is guarded by `lock`
     /// Whether anything is drawn.
     public let isEnabled: Bool
     /// The shortest time between redraws, in seconds.
     public static let redrawInterval = 0.1
+    /// Seconds between the heartbeat's redraws of a line whose work went quiet.
+    public static let heartbeatInterval = 1.0
 
     private let columns: () -> Int
     private let clock: () -> Double
@@ -31,26 +34,34 @@ public final class ProgressReporter {
     /// The stages that ended: their number and total length.
     private var endedStages = 0
     private var endedSeconds = 0.0
+    /// Guards the state above: the heartbeat draws from another thread.
+    private let lock = NSLock()
+    private var heartbeat: DispatchSourceTimer?
 
-    /// A reporter on standard error: drawing only when it is a terminal and not `quiet`.
+    /// A reporter on standard error: drawing only when it is a terminal and not `quiet`, with a heartbeat.
     public convenience init(quiet: Bool) {
-        self.init(enabled: !quiet && StandardError.isTerminal)
+        self.init(enabled: !quiet && StandardError.isTerminal, heartbeat: Self.heartbeatInterval)
     }
 
-    /// A reporter drawing with `write` (when `enabled`) in `columns()` columns, timed by `clock()` in seconds (tests
-    /// give their own).
-    public init(enabled: Bool, columns: @escaping () -> Int = { StandardError.columns },
+    /// A reporter drawing with `write` (when `enabled`) in `columns()` columns, timed by `clock()` in seconds, and
+    /// redrawing a quiet line every `heartbeat` seconds when given (tests give their own clock and no heartbeat).
+    public init(enabled: Bool, heartbeat: Double? = nil, columns: @escaping () -> Int = { StandardError.columns },
                 clock: @escaping () -> Double = ProgressReporter.monotonicSeconds,
                 write: @escaping (String) -> Void = StandardError.write) {
         (isEnabled, self.columns, self.clock, self.write) = (enabled, columns, clock, write)
         lastHeard = enabled ? clock() : 0
+        if enabled, let heartbeat { startHeartbeat(every: heartbeat) }
     }
+
+    deinit { heartbeat?.cancel() }
 
     /// Begins a stage of `total` units (nil: unknown) counted as `unit`, with `stagesAfter` more to come and a running
     /// value called `valueName` (see `update`); draws it at once. A stage under way ends here (its line is redrawn,
     /// not erased).
     public func begin(_ stage: String, total: Int?, unit: String, stagesAfter: Int = 0, valueName: String? = nil) {
         guard isEnabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
         start(stage, total: total, unit: unit, stagesAfter: stagesAfter, valueName: valueName, at: clock())
         draw(at: began)
     }
@@ -58,7 +69,15 @@ public final class ProgressReporter {
     /// `done` units of the stage are done, and the running value is `value`; redraws when the last redraw is
     /// `redrawInterval` old or the stage is complete.
     public func update(_ done: Int, value: Double? = nil) {
-        guard isEnabled, line != nil else { return }
+        guard isEnabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        record(done, value: value)
+    }
+
+    /// Stores `done` and `value`, and redraws when due (the lock held).
+    private func record(_ done: Int, value: Double?) {
+        guard line != nil else { return }
         line!.done = done
         line!.value = value
         let now = clock()
@@ -71,14 +90,18 @@ public final class ProgressReporter {
     /// have begun when the reporter last heard of the work: at its making, or the previous stage's last report).
     public func report(_ stage: String, _ done: Int, _ total: Int?, unit: String = "rows") {
         guard isEnabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
         if line?.stage != stage || line?.unit != unit { start(stage, total: total, unit: unit, stagesAfter: 0, valueName: nil, at: lastHeard) }
         line!.total = total
-        update(done)
+        record(done, value: nil)
     }
 
     /// Ends the stage under way: erases its line (so whole lines can follow) and remembers how long it took.
     public func finish() {
         guard isEnabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
         endStage(at: clock())
         if shown { write("\r\u{1B}[K") }
         shown = false
@@ -128,6 +151,22 @@ public final class ProgressReporter {
         line = nil
     }
 
+    /// Redraws the line under way every `interval` seconds while nothing else redraws it.
+    private func startHeartbeat(every interval: Double) {
+        let timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(50))
+        timer.setEventHandler { [weak self] in
+            guard let self else { return }
+            lock.lock()
+            defer { lock.unlock() }
+            let now = clock()
+            if line != nil, now - lastDrawn >= 0.9 * interval { draw(at: now) }
+        }
+        timer.resume()
+        heartbeat = timer
+    }
+
+    /// Draws the line under way as it stands at `now` (the lock held).
     private func draw(at now: Double) {
         line!.elapsed = now - began
         lastDrawn = now
