@@ -48,6 +48,27 @@ enum ToolHarness {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs `tool` on a pseudo-terminal `columns` wide (util-linux `script`; nil when it is not installed): its
+    /// status and everything it wrote there, stdout and stderr interleaved as a terminal shows them (newlines not
+    /// turned into CR LF, so every carriage return is the tool's own).
+    static func runOnTerminal(_ tool: String, _ arguments: [String], columns: Int = 100) throws -> (status: Int32, screen: String)? {
+        let script = URL(fileURLWithPath: "/usr/bin/script")
+        guard FileManager.default.isExecutableFile(atPath: script.path) else { return nil }
+        let quoted = ([products.appendingPathComponent(tool).path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let process = Process()
+        process.executableURL = script
+        process.arguments = ["--quiet", "--return", "--command", "stty cols \(columns) -onlcr; exec " + quoted.joined(separator: " "), "/dev/null"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["SHELL": "/bin/sh", "COLUMNS": "300"]) { $1 }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let screen = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: screen, as: UTF8.self))
+    }
+
     /// Runs a Python script with arguments; returns its exit status and combined output (`Python.run`).
     static func runPython(_ python: String, _ script: String, _ arguments: [String]) throws -> (Int32, String) {
         try Python.run(python, script, arguments)

@@ -80,7 +80,18 @@ public struct UnsupervisedSession: TrainingSession {
         return UnsupervisedCheckpoint(model: model, history: history, resumeState: state)
     }
 
+    public var minibatchesPerEpoch: Int? { batches }
+
+    public static var runningObjectiveName: String { "ELBO" }
+
     public mutating func runEpoch(shouldStop: () -> Bool) throws -> UnsupervisedTrainer.EpochRecord {
+        try runEpoch(shouldStop: shouldStop) { _ in }
+    }
+
+    /// One epoch; `minibatchDone` hears the running ELBO per point after every minibatch.
+    public mutating func runEpoch(shouldStop: () -> Bool, minibatchDone: (_ runningObjective: Double?) -> Void) throws
+        -> UnsupervisedTrainer.EpochRecord
+    {
         let started = Date()
         var sums = UnsupervisedObjective.Terms()
         var processed = 0  // all rows, unless stopped
@@ -93,6 +104,7 @@ public struct UnsupervisedSession: TrainingSession {
             trainer.step(&model, &adam, xb, tau: tau, klWeight: klWeight, &sums, &generator)
             processed += xb.rows
             step += 1
+            minibatchDone(sums.elbo / Double(processed))
         }
         switch source {
         case .memory(let x):

@@ -106,6 +106,12 @@ public struct SparseCodingSession: TrainingSession {
                                       rho: source.isInMemory && trainer.objective != .mapL1 ? state.rho : none, resumeState: stored)
     }
 
+    /// Minibatches of B rows over N (none for the full-batch scheme: its epoch is one step).
+    public var minibatchesPerEpoch: Int? {
+        if trainer.objective == .entropy, trainer.scheme == .fullBatch { return nil }
+        return (source.shape.rows + trainer.batchSize - 1) / trainer.batchSize
+    }
+
     public mutating func runEpoch(shouldStop: () -> Bool) throws -> EpochRecord {
         let started = Date()
         let epoch = history.count

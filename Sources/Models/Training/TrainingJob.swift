@@ -6,7 +6,8 @@ import DataKit
 /// 1. Before any work: the output must be creatable (a temporary file is made and removed: exit 73), the data
 ///    file's patch geometry must fit its rows (65), and the trainer opens its session, which validates the whole
 ///    configuration against the data and the model to resume.
-/// 2. Epochs run one after another, until the session is complete (early stopping); `progress` sees each record.
+/// 2. Epochs run one after another, until the session is complete (early stopping); `progressLine` shows each as it
+///    runs, `progress` sees each record.
 /// 3. Divergence (a non-finite objective or parameter): the last good epoch's model is written, with its resume
 ///    state, and the job fails with exit 65 naming the epoch and the cause. A run whose first epoch diverges writes
 ///    nothing (a model to resume is left as it was).
@@ -28,6 +29,9 @@ public struct TrainingJob<T: Trainer> {
     public var seedGiven = true
     /// Sees every epoch's record with the epoch count training will reach.
     public var progress: (T.Session.Checkpoint.Record, _ lastEpoch: Int) -> Void = { _, _ in }
+    /// Shows each epoch as it runs (minibatches done of the session's total, rate, ETA of the epoch and of the run,
+    /// the running objective), erased before `progress` sees the record; nil: nothing.
+    public var progressLine: ProgressReporter?
 
     public init(trainer: T, input: String, output: String, resume: String?, provenance: String) {
         self.trainer = trainer
@@ -81,7 +85,15 @@ public struct TrainingJob<T: Trainer> {
         for _ in 0..<trainer.epochs where !session.isComplete {
             let record: T.Session.Checkpoint.Record
             do {
-                record = try session.runEpoch(shouldStop: shouldStop)
+                let epoch = (good?.history.count ?? 0) + 1
+                progressLine?.begin("\(T.resumable ? "epoch" : "step") \(epoch)/\(lastEpoch)", total: session.minibatchesPerEpoch,
+                                    unit: "batches", stagesAfter: lastEpoch - epoch, valueName: T.Session.runningObjectiveName)
+                defer { progressLine?.finish() }
+                var done = 0
+                record = try session.runEpoch(shouldStop: shouldStop) { running in
+                    done += 1
+                    progressLine?.update(done, value: running)
+                }
             } catch let divergence as TrainingDivergence {
                 let failed = (good?.history.count ?? 0) + 1
                 guard let good else {

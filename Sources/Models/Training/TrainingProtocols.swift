@@ -38,10 +38,32 @@ public protocol TrainingSession {
     /// Whether training has reached its end before the epochs asked for (early stopping); the job then writes the
     /// checkpoint as it stands.
     var isComplete: Bool { get }
+    /// The minibatches an epoch runs, when the session knows (the total of `sk-train`'s progress line); nil by
+    /// default.
+    var minibatchesPerEpoch: Int? { get }
+    /// What the running objective `runEpoch(shouldStop:minibatchDone:)` reports is called, e.g. "ELBO".
+    static var runningObjectiveName: String { get }
+    /// Runs one more epoch as `runEpoch(shouldStop:)` does, calling `minibatchDone` after every minibatch with the
+    /// running objective (per point, over the epoch's minibatches so far) when the session keeps one. By default
+    /// it counts the calls of `shouldStop`, which sessions make between minibatches, and reports no objective.
+    mutating func runEpoch(shouldStop: () -> Bool, minibatchDone: (_ runningObjective: Double?) -> Void) throws -> Checkpoint.Record
 }
 
 extension TrainingSession {
     public var isComplete: Bool { false }
+
+    public var minibatchesPerEpoch: Int? { nil }
+
+    public static var runningObjectiveName: String { "objective" }
+
+    public mutating func runEpoch(shouldStop: () -> Bool, minibatchDone: (_ runningObjective: Double?) -> Void) throws
+        -> Checkpoint.Record
+    {
+        try runEpoch(shouldStop: {
+            minibatchDone(nil)
+            return shouldStop()
+        })
+    }
 }
 
 /// A trainer's configuration: its hyper-parameters (written to `/config` as attributes), checked on their own and
@@ -52,6 +74,9 @@ public protocol Trainer: Sendable, Encodable {
     var epochs: Int { get }
     /// The seed of everything random (a resumed run continues the resumed model's generator instead).
     var seed: UInt64 { get set }
+    /// Whether a model this trainer wrote can be trained on (`--resume`); true by default. (A requirement, so that
+    /// `TrainingJob` sees a trainer's own answer.)
+    static var resumable: Bool { get }
     /// Opens a session on `data`, continuing `resume` when given: validates the whole configuration against the
     /// data (and the resumed model) and loads what training needs. No epoch runs here.
     func session(data: HDF5File, resume: HDF5File?) throws -> Session

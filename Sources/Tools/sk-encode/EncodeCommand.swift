@@ -112,8 +112,9 @@ struct EncodeCommand: SparseKitCommand {
                                                                                 latents: sc.latents))
         let progress = ProgressReporter(quiet: common.quiet)
         try writeCodes(atomic) { file in
-            defer { progress.finish() }
-            try codes.encode(rowsOf: rows, into: file) { progress.report("encoding rows", $0, $1) }
+            try progress.run("encoding", total: rows.shape[0], unit: "rows") {
+                try codes.encode(rowsOf: rows, into: file) { done, _ in progress.update(done) }
+            }
         }
         let n = rows.shape[0]
         try common.finish(Result(output: output, points: n, latents: sc.latents),
@@ -126,9 +127,10 @@ struct EncodeCommand: SparseKitCommand {
                                                  modelFile: modelFile, dimension: sdlgm.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
         let nonZeros = try writeCodes(maxActive: sdlgm.maxActive, atomic) { file in
-            defer { progress.finish() }
-            return try sdlgm.writeCodes(rows: rows.count, into: file, groupPath: "/codes",
-                                        progress: { progress.report("encoding rows", $0, $1) }, block: rows.read)
+            try progress.run("encoding", total: rows.count, unit: "rows") {
+                try sdlgm.writeCodes(rows: rows.count, into: file, groupPath: "/codes", progress: { done, _ in progress.update(done) },
+                                     block: rows.read)
+            }
         }
         try common.finish(Result(output: output, points: rows.count, latents: sdlgm.latents),
                           line: "sk-encode: \(rows.count) rows encoded with at most \(sdlgm.maxActive) of \(sdlgm.latents) "

@@ -12,9 +12,10 @@ extension EvalCommand {
         let rows = try ModelInput.matchingDataset(path, model: model, modelFile: modelFile, dimension: density.dimension)
         let offset = try whiteningLogAbsDeterminant(of: path)
         let progress = ProgressReporter(quiet: common.quiet)
-        let report = try BaselineEvaluation.run(density, rows: rows.shape[0], whiteningLogAbsDeterminant: offset,
-                                                progress: { progress.report("evaluating rows", $0, $1) }) { try rows.readFiniteRows($0) }
-        progress.finish()
+        let report = try progress.run("evaluating", total: rows.shape[0], unit: "rows") {
+            try BaselineEvaluation.run(density, rows: rows.shape[0], whiteningLogAbsDeterminant: offset,
+                                       progress: { done, _ in progress.update(done) }) { try rows.readFiniteRows($0) }
+        }
         if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
     }
 }

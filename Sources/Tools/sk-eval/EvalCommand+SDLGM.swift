@@ -10,10 +10,11 @@ extension EvalCommand {
         let rows = try ModelInput.denseRowBlocks(try dataPath(), split: try evaluatedSplit(), model: model,
                                                  modelFile: modelFile, dimension: sdlgm.dimension)
         let progress = ProgressReporter(quiet: common.quiet)
-        var report = try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSampleCount,
-                                                    likelihoodSamples: loglik ? importanceSamples : nil, seed: samplerSeed,
-                                                    progress: { progress.report("evaluating rows", $0, $1) }, block: rows.read)
-        progress.finish()
+        var report = try progress.run("evaluating", total: rows.count, unit: "rows") {
+            try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSampleCount,
+                                           likelihoodSamples: loglik ? importanceSamples : nil, seed: samplerSeed,
+                                           progress: { done, _ in progress.update(done) }, block: rows.read)
+        }
         if let marginal = report.marginalLogLikelihood, let offset = try whiteningLogAbsDeterminant(of: dataPath()) {
             report.whiteningLogAbsDeterminant = offset
             report.marginalPixelSpaceLogLikelihood = marginal.mean + offset

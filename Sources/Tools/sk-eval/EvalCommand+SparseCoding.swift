@@ -14,10 +14,9 @@ extension EvalCommand {
             method: likelihoodMethod, samples: likelihoodMethod == .ais ? aisChains : importanceSamples, temperatures: aisTemperatures,
             seed: samplerSeed,
             keepsPerPoint: perPoint)
-        var report = try SparseCodingEvaluation.run(sc, rowsOf: rows, likelihood: loglik ? settings : nil) {
-            progress.report("evaluating rows", $0, $1)
+        var report = try progress.run("evaluating", total: rows.shape[0], unit: "rows") {
+            try SparseCodingEvaluation.run(sc, rowsOf: rows, likelihood: loglik ? settings : nil) { done, _ in progress.update(done) }
         }
-        progress.finish()
         if report.logLikelihood != nil, let offset = try whiteningLogAbsDeterminant(of: dataPath()) {
             report.logLikelihood!.whiteningLogAbsDeterminant = offset
             report.logLikelihood!.pixelSpaceMean = report.logLikelihood!.mean + offset

@@ -85,8 +85,9 @@ struct PatchesCommand: SparseKitCommand {
             color: color, sampling: sampling, minStd: minStd,
             history: [ToolRunner.provenance("sk-patches", inputs: images)])
         let progress = ProgressReporter(quiet: common.quiet)
-        let summary = try job.run { progress.report("patches", $0, count ?? $0) }
-        progress.finish()
+        let summary = try progress.run("extracting", total: count, unit: "patches") {
+            try job.run { progress.update($0) }
+        }
         try common.finish(
             Result(output: output, patches: summary.count, dimension: summary.dimension, images: summary.images),
             line: "sk-patches: wrote \(summary.count) patches of \(summary.dimension) values from \(summary.images) "

@@ -94,8 +94,7 @@ struct WhitenCommand: SparseKitCommand {
         let job = WhitenJob(input: input, output: output, source: source,
                             history: [ToolRunner.provenance("sk-whiten", inputs: inputs)])
         let progress = ProgressReporter(quiet: common.quiet)
-        let summary = try job.run { progress.report($0, $1, $2) }
-        progress.finish()
+        let summary = try progress.finishing { try job.run { progress.report($0, $1, $2) } }
         let t = summary.transform
         try common.finish(
             Result(output: output, rows: summary.rows, inputDimension: summary.inputDimension,
