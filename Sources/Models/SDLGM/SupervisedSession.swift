@@ -189,9 +189,27 @@ public struct SupervisedSession: TrainingSession {
                                     trainingPoints: tally.rows, truncatedPoints: tally.truncated, pointsWithoutLabels: tally.unlabeled)
     }
 
-    /// One pass over the minibatches. One BLAS thread: the products are small (a batch times the hidden layer), and
-    /// a second thread's spinning between calls cost a core of system time (measured on bibtex).
+    /// Minibatches of B rows over the rows an epoch visits (streamed: every row of the file).
+    public var minibatchesPerEpoch: Int? {
+        let rows = switch source {
+        case .memory: trainingRows.count
+        case .stream(let reader): reader.rows
+        }
+        return (rows + trainer.batchSize - 1) / trainer.batchSize
+    }
+
+    public static var runningObjectiveName: String { "loss" }
+
     public mutating func runEpoch(shouldStop: () -> Bool) throws -> SupervisedTrainer.EpochRecord {
+        try runEpoch(shouldStop: shouldStop) { _ in }
+    }
+
+    /// One pass over the minibatches; `minibatchDone` hears the running loss per point after each. One BLAS thread:
+    /// the products are small (a batch times the hidden layer), and a second thread's spinning between calls cost a
+    /// core of system time (measured on bibtex).
+    public mutating func runEpoch(shouldStop: () -> Bool, minibatchDone: (_ runningObjective: Double?) -> Void) throws
+        -> SupervisedTrainer.EpochRecord
+    {
         guard var network else { preconditionFailure("most-frequent has no epochs (SupervisedTrainer.epochs is 0)") }
         let started = Date()
         var lossSum = 0.0, processed = 0, minibatch = 0  // all rows, unless stopped
@@ -209,6 +227,7 @@ public struct SupervisedSession: TrainingSession {
                     guard loss.isFinite else { throw divergence(loss, first / batchSize + 1, xb) }
                     lossSum += loss * Double(rows.count)
                     processed += rows.count
+                    minibatchDone(lossSum / Double(processed))
                 }
             case .stream(let reader):
                 try reader.forEachBatch(size: batchSize, using: &generator) { batch, generator in
@@ -223,6 +242,7 @@ public struct SupervisedSession: TrainingSession {
                     guard loss.isFinite else { throw divergence(loss, minibatch + 1, xb) }
                     lossSum += loss * Double(batch.features.rows)
                     (processed, minibatch) = (processed + batch.features.rows, minibatch + 1)
+                    minibatchDone(lossSum / Double(processed))
                     return !shouldStop()
                 }
             }
