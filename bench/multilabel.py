@@ -185,6 +185,8 @@ def main():
     out = os.path.join(BENCH_DIR, "out", "ml")
     os.makedirs(out, exist_ok=True)
     rows, procedure = [], []
+    load = os.getloadavg()[0]  # training times are only comparable on an idle machine
+    commit = sparsekit_commit()  # of the binaries' sources, read before the runs
     for dataset in options.datasets.split(","):
         folder = os.path.join(options.data_dir, dataset)
         train, test = (os.path.join(out, f"{dataset}-{part}.h5") for part in ("train", "test"))
@@ -210,7 +212,6 @@ def main():
         ranking, seconds = sklearn_anchor(train, test)
         rows.append((dataset, "scikit-learn one-vs-rest LR", {"ranking": ranking}, seconds))
         print(dataset, "sklearn", [round(m["precision"], 4) for m in ranking], f"{seconds:.1f} s", flush=True)
-    commit = sparsekit_commit()
     lines = ["# Supervised multi-label results", "",
              f"Made by `python3 bench/multilabel.py` (commit {commit}) on the published train/test splits of the Mulan "
              "datasets in ../shared/data/multilabel, converted to separate files (the test file `--like` the training "
@@ -224,7 +225,8 @@ def main():
              "1000))` on the same HDF5 features, the anchor the issue names (P@k and nDCG@k only). Metrics as "
              "pyxclib's `xc_metrics` computes them (PSP@k and PSnDCG@k normalized by the ideal ranking's; "
              "propensities from the training label counts the model stores, A = 0.55, B = 1.5). Training time is the "
-             "whole `sk-train` process on 2 cores (scikit-learn: its `fit`).", "",
+             "whole `sk-train` process on 2 cores (scikit-learn: its `fit`); the load average when the run began was "
+             f"{load:.1f} (above 0 means other work shared the cores and the times are upper bounds).", "",
              "| dataset | model | P@1 | P@3 | P@5 | nDCG@1 | nDCG@3 | nDCG@5 | PSP@1 | PSP@3 | PSP@5 | PSnDCG@3 | PSnDCG@5 "
              "| micro-F1 | train time |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
