@@ -93,4 +93,17 @@ final class OptionRulesToolTests: XCTestCase {
         try assertRefused("sk-synth", ["bars", "-o", folder + "/b.h5", "--count", "9223372036854775807"], "--count must be between",
                           folder: folder)
     }
+
+    /// Shell completion offers the values of typed options and HDF5 files for file arguments, in every tool.
+    func testCompletionOffersValuesAndFiles() throws {
+        let train = try ToolHarness.run("sk-train", ["--generate-completion-script", "bash"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        for values in ["'diagonal'$'\\n''full'", "'auto'$'\\n''none'$'\\n''standardize'", "'sdlgm'$'\\n''one-vs-all'"] {
+            XCTAssertTrue(train.stdout.contains(values), "sk-train completes \(values)")
+        }
+        for tool in ["sk-train", "sk-eval", "sk-encode", "sk-whiten", "sk-patches", "sk-synth", "sk-convert"] {
+            let script = try ToolHarness.run(tool, ["--generate-completion-script", "zsh"])
+            XCTAssertTrue(script.stdout.contains("_files"), "\(tool) completes file names")
+        }
+    }
 }

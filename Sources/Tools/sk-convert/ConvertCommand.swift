@@ -37,10 +37,10 @@ struct ConvertCommand: SparseKitCommand {
             """,
         version: SparseKit.version)
 
-    @Argument(help: "Text files to convert, or one multilabel HDF5 file with --export.")
+    @Argument(help: "Text files to convert, or one multilabel HDF5 file with --export.", completion: .file())
     var inputs: [String]
 
-    @Option(name: .shortAndLong, help: "The file to write ('-' for standard output with --export).")
+    @Option(name: .shortAndLong, help: "The file to write ('-' for standard output with --export).", completion: .file())
     var output: String
 
     @Option(help: "Input format.")
@@ -55,7 +55,7 @@ struct ConvertCommand: SparseKitCommand {
     @Flag(name: .customLong("one-based"), help: "LIBSVM feature indices start at 1.")
     var oneBased = false
 
-    @Option(help: "Mulan XML naming the label attributes (arff).")
+    @Option(help: "Mulan XML naming the label attributes (arff).", completion: .file(extensions: ["xml"]))
     var xml: String?
 
     @Option(parsing: .unconditional, help: "Number of features (libsvm; default: inferred).")
@@ -64,7 +64,7 @@ struct ConvertCommand: SparseKitCommand {
     @Option(parsing: .unconditional, help: "Number of labels (libsvm; default: inferred).")
     var labels: Int?
 
-    @Option(help: ArgumentHelp("A converted file whose feature and label counts and names the output takes (a test file converted after its training file).", valueName: "TRAIN.h5"))
+    @Option(help: ArgumentHelp("A converted file whose feature and label counts and names the output takes (a test file converted after its training file).", valueName: "TRAIN.h5"), completion: .file(extensions: ["h5"]))
     var like: String?
 
     @Flag(help: "Store /features as a dense float32 matrix instead of CSR.")

@@ -37,16 +37,16 @@ struct EncodeCommand: SparseKitCommand {
             """,
         version: SparseKit.version)
 
-    @Argument(help: "A model file.")
+    @Argument(help: "A model file.", completion: .file(extensions: ["h5"]))
     var model: String
 
-    @Argument(help: "A 'patches' or 'whitened' file (ES-SC), or a 'multilabel' file (SDLGM).")
+    @Argument(help: "A 'patches' or 'whitened' file (ES-SC), or a 'multilabel' file (SDLGM).", completion: .file(extensions: ["h5"]))
     var data: String
 
     @Option(help: SplitSelection.help(.test, "encode (SDLGM on a 'multilabel' file)"))
     var split: SplitSelection?
 
-    @Option(name: .shortAndLong, help: "The codes file to write ('-' for standard output with --export).")
+    @Option(name: .shortAndLong, help: "The codes file to write ('-' for standard output with --export).", completion: .file(extensions: ["h5"]))
     var output: String
 
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Also write each row's K highest-scoring labels with their scores as /predictions (supervised SDLGM).")

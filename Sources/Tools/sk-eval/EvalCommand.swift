@@ -50,10 +50,10 @@ struct EvalCommand: SparseKitCommand {
             """,
         version: SparseKit.version)
 
-    @Argument(help: "A model file.")
+    @Argument(help: "A model file.", completion: .file(extensions: ["h5"]))
     var model: String
 
-    @Argument(help: "A 'patches' or 'whitened' file prepared as the training data were (ES-SC), or a 'multilabel' file (SDLGM); not read with --bdmc.")
+    @Argument(help: "A 'patches' or 'whitened' file prepared as the training data were (ES-SC), or a 'multilabel' file (SDLGM); not read with --bdmc.", completion: .file(extensions: ["h5"]))
     var data: String?
 
     @Flag(help: "Also estimate the log-likelihood (ES-SC without --bdmc; unsupervised SDLGM).")

@@ -24,10 +24,10 @@ struct PatchesCommand: SparseKitCommand {
             """,
         version: SparseKit.version)
 
-    @Argument(help: "PNG images (any flavour: gray, RGB, alpha, palette, 1–16 bit, interlaced).")
+    @Argument(help: "PNG images (any flavour: gray, RGB, alpha, palette, 1–16 bit, interlaced).", completion: .file(extensions: ["png"]))
     var images: [String]
 
-    @Option(name: .shortAndLong, help: "The patches file to write.")
+    @Option(name: .shortAndLong, help: "The patches file to write.", completion: .file(extensions: ["h5"]))
     var output: String
 
     @Option(parsing: .unconditional, help: "Patch height in pixels (and width, unless --width is given).")

@@ -24,7 +24,7 @@ struct BarsCommand: ParsableCommand {
               sk-synth bars -o bars.h5 --count 1000 --seed 1
             """)
 
-    @Option(name: .shortAndLong, help: "The file to write.")
+    @Option(name: .shortAndLong, help: "The file to write.", completion: .file(extensions: ["h5"]))
     var output: String
 
     @Option(parsing: .unconditional, help: "Number of data points (at most \(Self.largestCount)).")

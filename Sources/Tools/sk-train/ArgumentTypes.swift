@@ -35,6 +35,7 @@ struct ScaleChoice: ExpressibleByArgument {
     }
 
     static var allValueStrings: [String] { ["auto"] + FeatureScaling.Method.allCases.map(\.rawValue) }
+    static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
 }
 extension UnsupervisedSDLGM.DecoderKind: ExpressibleByArgument {}
 extension UnsupervisedSDLGM.Likelihood: ExpressibleByArgument {}

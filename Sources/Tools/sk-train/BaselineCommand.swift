@@ -34,10 +34,10 @@ struct BaselineCommand: ParsableCommand {
               sk-eval ica.h5 heldout-white.h5
             """)
 
-    @Argument(help: "A 'patches' or 'whitened' file (its /data rows are the data points).")
+    @Argument(help: "A 'patches' or 'whitened' file (its /data rows are the data points).", completion: .file(extensions: ["h5"]))
     var input: String
 
-    @Option(name: .shortAndLong, help: "The model file to write.")
+    @Option(name: .shortAndLong, help: "The model file to write.", completion: .file(extensions: ["h5"]))
     var output: String
 
     @Option(help: "The density: gaussian, laplace or ica.")

@@ -50,7 +50,7 @@ struct SDLGMCommand: ParsableCommand {
 
     enum Mode: String, CaseIterable, ExpressibleByArgument { case supervised, unsupervised }
 
-    @Argument(help: "A 'multilabel' file (supervised); a 'patches', 'whitened' or 'multilabel' file (unsupervised).")
+    @Argument(help: "A 'multilabel' file (supervised); a 'patches', 'whitened' or 'multilabel' file (unsupervised).", completion: .file(extensions: ["h5"]))
     var input: String
 
     @Option(help: "supervised or unsupervised.")

@@ -35,7 +35,7 @@ struct SparseCodingCommand: ParsableCommand {
                   --scheme full-batch --epochs 10 --iterations 200 --seed 6
             """)
 
-    @Argument(help: "A 'patches' or 'whitened' file (its /data rows are the data points).")
+    @Argument(help: "A 'patches' or 'whitened' file (its /data rows are the data points).", completion: .file(extensions: ["h5"]))
     var input: String
 
     @Option(parsing: .unconditional, help: "Number of latents H.")

@@ -6,10 +6,10 @@ import ToolSupport
 /// The options every resumable trainer of `sk-train` takes: where the model goes, the model to continue, the seed,
 /// and the common output options.
 struct TrainingRunOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "The model file to write (may be the --resume file: it is replaced only once complete).")
+    @Option(name: .shortAndLong, help: "The model file to write (may be the --resume file: it is replaced only once complete).", completion: .file(extensions: ["h5"]))
     var output: String
 
-    @Option(help: "A model file to continue training from, exactly where it stopped (same data shape and settings): --epochs more epochs.")
+    @Option(help: "A model file to continue training from, exactly where it stopped (same data shape and settings): --epochs more epochs.", completion: .file(extensions: ["h5"]))
     var resume: String?
 
     @Option(parsing: .unconditional, help: "Seed of everything random: initial weights, minibatch order, sampled noise (default 0; a resumed run continues its model's stream).")

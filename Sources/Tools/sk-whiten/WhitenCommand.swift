@@ -25,10 +25,10 @@ struct WhitenCommand: SparseKitCommand {
             """,
         version: SparseKit.version)
 
-    @Argument(help: "A 'patches' file.")
+    @Argument(help: "A 'patches' file.", completion: .file(extensions: ["h5"]))
     var input: String
 
-    @Option(name: .shortAndLong, help: "The whitened file to write.")
+    @Option(name: .shortAndLong, help: "The whitened file to write.", completion: .file(extensions: ["h5"]))
     var output: String
 
     @Option(help: "The whitening (default zca).")
@@ -50,7 +50,7 @@ struct WhitenCommand: SparseKitCommand {
     @Flag(name: .customLong("remove-patch-mean"), help: "Subtract each patch's own mean (after --dog).")
     var removePatchMean = false
 
-    @Option(name: .customLong("transform-from"), help: "Apply the transform stored in this whitened file (or a model trained on one) instead of fitting.")
+    @Option(name: .customLong("transform-from"), help: "Apply the transform stored in this whitened file (or a model trained on one) instead of fitting.", completion: .file(extensions: ["h5"]))
     var transformFrom: String?
 
     @OptionGroup var common: CommonOptions
