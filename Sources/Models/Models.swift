@@ -4,5 +4,5 @@ import DataKit
 /// The foundation issue only lays out the library; the model issues fill it.
 public enum Models {
     /// The version of the model code, recorded in model files.
-    public static let version = "0.1.0"
+    public static let version = "0.2.0"
 }

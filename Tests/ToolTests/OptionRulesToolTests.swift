@@ -1,3 +1,4 @@
+import DataKit
 import XCTest
 
 /// Every tool refuses, in one line naming it (exit 64), an option that does not apply to the mode chosen, and a
@@ -104,6 +105,16 @@ final class OptionRulesToolTests: XCTestCase {
         for tool in ["sk-train", "sk-eval", "sk-encode", "sk-whiten", "sk-patches", "sk-synth", "sk-convert"] {
             let script = try ToolHarness.run(tool, ["--generate-completion-script", "zsh"])
             XCTAssertTrue(script.stdout.contains("_files"), "\(tool) completes file names")
+        }
+    }
+
+    /// `--version` names the version, the file format and the C libraries linked at run time, in every tool.
+    func testVersionNamesTheLibraries() throws {
+        for tool in ["sk-train", "sk-eval", "sk-encode", "sk-whiten", "sk-patches", "sk-synth", "sk-convert", "sk-inspect"] {
+            let result = try ToolHarness.run(tool, ["--version"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertTrue(result.stdout.hasPrefix(SparseKit.version + " (file format 1)"), "\(tool): \(result.stdout)")
+            for library in ["HDF5 1.", "OpenBLAS", "libpng 1."] { XCTAssertTrue(result.stdout.contains(library), "\(tool): \(result.stdout)") }
         }
     }
 }

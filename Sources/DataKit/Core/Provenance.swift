@@ -2,7 +2,7 @@ import Foundation
 
 /// The SparseKit version recorded in every file's history.
 public enum SparseKit {
-    public static let version = "0.1.0"
+    public static let version = "0.2.0"
 }
 
 /// One line of a file's `sparsekit.history`: which tool made it, with which arguments, when (UTC), from what.

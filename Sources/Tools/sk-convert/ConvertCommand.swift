@@ -35,7 +35,7 @@ struct ConvertCommand: SparseKitCommand {
               sk-convert data.svm --format libsvm --one-based -o data.h5
               sk-convert bibtex.h5 --export libsvm -o bibtex.svm
             """,
-        version: SparseKit.version)
+        version: SparseKit.versionReport)
 
     @Argument(help: "Text files to convert, or one multilabel HDF5 file with --export.", completion: .file())
     var inputs: [String]

@@ -35,7 +35,7 @@ struct EncodeCommand: SparseKitCommand {
               sk-encode sdlgm.h5 bibtex-test.h5 -o scores.txt --top-k 10 --export xc
               sk-encode sdlgm.h5 bibtex.h5 -o codes.h5            # a file with splits: its 'test' split
             """,
-        version: SparseKit.version)
+        version: SparseKit.versionReport)
 
     @Argument(help: "A model file.", completion: .file(extensions: ["h5"]))
     var model: String

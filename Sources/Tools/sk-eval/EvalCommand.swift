@@ -48,7 +48,7 @@ struct EvalCommand: SparseKitCommand {
               sk-eval sdlgm.h5 bibtex.h5             # a file with splits: its 'test' split
               sk-eval embed.h5 heldout-white.h5 --elbo-samples 20
             """,
-        version: SparseKit.version)
+        version: SparseKit.versionReport)
 
     @Argument(help: "A model file.", completion: .file(extensions: ["h5"]))
     var model: String

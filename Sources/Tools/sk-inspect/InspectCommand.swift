@@ -21,7 +21,7 @@ struct InspectCommand: SparseKitCommand {
               sk-inspect white.h5 --json | jq '.datasets[0].statistics'
               sk-inspect white.h5 --tiles -o tiles.png --count 100
             """,
-        version: SparseKit.version)
+        version: SparseKit.versionReport)
 
     @Argument(help: "A SparseKit HDF5 file.")
     var input: String

@@ -22,7 +22,7 @@ struct PatchesCommand: SparseKitCommand {
               sk-patches images/*.png -o patches.h5 --count 50000 --seed 1
               sk-patches photo.png -o grid.h5 --size 8 --grid --stride 8 --color rgb
             """,
-        version: SparseKit.version)
+        version: SparseKit.versionReport)
 
     @Argument(help: "PNG images (any flavour: gray, RGB, alpha, palette, 1–16 bit, interlaced).", completion: .file(extensions: ["png"]))
     var images: [String]

@@ -8,7 +8,7 @@ struct SynthCommand: SparseKitCommand {
     static let configuration = CommandConfiguration(
         commandName: "sk-synth",
         abstract: "Generate synthetic data with a known generating model.",
-        version: SparseKit.version,
+        version: SparseKit.versionReport,
         subcommands: [BarsCommand.self])
 }
 

@@ -9,7 +9,7 @@ struct TrainCommand: SparseKitCommand {
     static let configuration = CommandConfiguration(
         commandName: "sk-train",
         abstract: "Train a sparse latent model on a SparseKit data file.",
-        version: SparseKit.version,
+        version: SparseKit.versionReport,
         subcommands: [SparseCodingCommand.self, SDLGMCommand.self, BaselineCommand.self])
 
     /// Training stops after the current minibatch and writes a resumable model.

@@ -23,7 +23,7 @@ struct WhitenCommand: SparseKitCommand {
               sk-whiten patches.h5 -o pca.h5 --method pca --keep-variance 0.95
               sk-whiten heldout.h5 -o heldout-white.h5 --transform-from white.h5
             """,
-        version: SparseKit.version)
+        version: SparseKit.versionReport)
 
     @Argument(help: "A 'patches' file.", completion: .file(extensions: ["h5"]))
     var input: String
