@@ -2,8 +2,8 @@ import CHDF5
 import CHDF5Shim
 import Foundation
 
-/// Reads arbitrary rows of a file's `/data` (a `patches` or `whitened` file) in one HDF5 read: a union of one-row
-/// hyperslabs, every value checked finite. The dataset is opened with a chunk cache of `cacheBytes`, so the chunks
+/// Reads arbitrary rows of a file's `/data` (a `patches` or `whitened` file), one HDF5 read per run of consecutive
+/// rows, every value checked finite. The dataset is opened with a chunk cache of `cacheBytes`, so the chunks
 /// of the blocks a shuffling buffer spans (`ShuffledBlockReading`) are decompressed once, not once per row: the ranks
 /// of an MPI job read their shares of every minibatch this way.
 public final class ScatteredRowReader {
@@ -36,22 +36,29 @@ public final class ScatteredRowReader {
         let fileSpace = H5Dget_space(dataset)
         guard fileSpace >= 0 else { throw SparseKitError.badInput(file.path, "\(path): cannot read its dataspace") }
         defer { H5Sclose(fileSpace) }
-        var count: [hsize_t] = [1, hsize_t(cols)]
-        var first = true
-        for row in sorted {
-            guard row >= 0, row < rows else { throw SparseKitError.badInput(file.path, "\(path): row \(row) is out of range") }
-            var offset: [hsize_t] = [hsize_t(row), 0]
-            H5Sselect_hyperslab(fileSpace, first ? H5S_SELECT_SET : H5S_SELECT_OR, &offset, nil, &count, nil)
-            first = false
-        }
-        var extent: [hsize_t] = [hsize_t(sorted.count), hsize_t(cols)]
-        let memorySpace = H5Screate_simple(2, &extent, nil)
-        defer { H5Sclose(memorySpace) }
         var inFileOrder = [Float](repeating: 0, count: sorted.count * cols)
-        let status = inFileOrder.withUnsafeMutableBytes {
-            H5Dread(dataset, sk_h5t_native_float(), memorySpace, fileSpace, sk_h5p_default(), $0.baseAddress)
+        // One read per run of consecutive rows: a union of hundreds of one-row hyperslabs costs HDF5 far more to
+        // build and walk (45 ms for 256 rows of D = 256) than that many small reads from chunks already cached.
+        var first = 0
+        while first < sorted.count {
+            var end = first + 1
+            while end < sorted.count, sorted[end] == sorted[end - 1] + 1 { end += 1 }
+            guard sorted[first] >= 0, sorted[end - 1] < rows else {
+                throw SparseKitError.badInput(file.path, "\(path): rows \(sorted[first])...\(sorted[end - 1]) are out of range")
+            }
+            var offset: [hsize_t] = [hsize_t(sorted[first]), 0]
+            var count: [hsize_t] = [hsize_t(end - first), hsize_t(cols)]
+            H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &offset, nil, &count, nil)
+            let memorySpace = H5Screate_simple(2, &count, nil)
+            defer { H5Sclose(memorySpace) }
+            let status = inFileOrder.withUnsafeMutableBufferPointer {
+                H5Dread(dataset, sk_h5t_native_float(), memorySpace, fileSpace, sk_h5p_default(), $0.baseAddress! + first * cols)
+            }
+            guard status >= 0 else {
+                throw SparseKitError.badInput(file.path, "\(path): rows \(sorted[first])...\(sorted[end - 1]) cannot be read (damaged or truncated file)")
+            }
+            first = end
         }
-        guard status >= 0 else { throw SparseKitError.badInput(file.path, "\(path): rows cannot be read (damaged or truncated file)") }
         try inFileOrder.withUnsafeBufferPointer { source in
             try result.storage.withUnsafeMutableBufferPointer { target in
                 for (k, i) in order.enumerated() {
