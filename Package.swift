@@ -4,8 +4,9 @@ import PackageDescription
 /// SparseKit: command-line tools for sparse coding and sparse latent models, chained through HDF5 files.
 ///
 /// Layers, bottom to top:
-/// - C module maps (`CPNG`, `CHDF5`, `CBLAS`, `CLAPACKE`), the `CHDF5Shim` that exposes HDF5's macros as functions,
-///   and `CKernels` (hand-vectorized loops, dispatched on the CPU at run time);
+/// - C module maps (`CPNG`, `CHDF5`, `CBLAS`, `CLAPACKE`, `CMPI`), the `CHDF5Shim` and `CMPIShim` that expose HDF5's
+///   and MPI's macros as functions, and `CKernels` (hand-vectorized loops, dispatched on the CPU at run time);
+/// - `Distributed`: the processes of an `mpirun` job (Open MPI), the only module that calls MPI;
 /// - `DataKit`: arrays, BLAS/LAPACK, PNG, HDF5, file formats, patches, whitening (never imports `Models`);
 /// - `Models`: objectives, samplers, optimizers, networks, estimators, metrics;
 /// - `ToolSupport` and one thin executable per tool.
@@ -36,7 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // C libraries from Debian: libpng-dev, libhdf5-dev, libopenblas-dev, liblapacke-dev, libdeflate-dev.
+        // C libraries from Debian: libpng-dev, libhdf5-dev, libopenblas-dev, liblapacke-dev, libdeflate-dev,
+        // libopenmpi-dev (always linked; MPI starts only under mpirun, see Sources/Distributed).
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -44,16 +46,19 @@ let package = Package(
         .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
         .target(name: "CKernels"),  // hand-vectorized loops with run-time CPU dispatch
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "CMPIShim", dependencies: ["CMPI"]),
+        .target(name: "Distributed", dependencies: ["CMPI", "CMPIShim"]),
 
         .target(
             name: "DataKit",
-            dependencies: ["CPNG", "CHDF5", "CHDF5Shim", "CBLAS", "CLAPACKE", "CDeflate"]
+            dependencies: ["CPNG", "CHDF5", "CHDF5Shim", "CBLAS", "CLAPACKE", "CDeflate", "Distributed"]
         ),
-        .target(name: "Models", dependencies: ["DataKit", "CBLAS", "CKernels"]),
+        .target(name: "Models", dependencies: ["DataKit", "Distributed", "CBLAS", "CKernels"]),
 
         .target(
             name: "ToolSupport",
-            dependencies: ["DataKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["DataKit", "Distributed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Tools/ToolSupport"
         ),
         tool("sk-patches"),
@@ -67,7 +72,7 @@ let package = Package(
         tool("sk-synth"),
 
         .target(name: "TestSupport", dependencies: ["DataKit"], path: "Tests/TestSupport"),  // helpers of the test targets
-        .testTarget(name: "DataKitTests", dependencies: ["DataKit", "TestSupport"]),
+        .testTarget(name: "DataKitTests", dependencies: ["DataKit", "Distributed", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "DataKit", "CKernels", "TestSupport"]),
         .testTarget(
             name: "ToolTests",

@@ -15,6 +15,7 @@ size_t sk_h5t_variable(void) { return H5T_VARIABLE; }
 hid_t sk_h5p_default(void) { return H5P_DEFAULT; }
 hid_t sk_h5p_file_create(void) { return H5P_FILE_CREATE; }
 hid_t sk_h5p_file_access(void) { return H5P_FILE_ACCESS; }
+hid_t sk_h5p_dataset_access(void) { return H5P_DATASET_ACCESS; }
 hid_t sk_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
 hid_t sk_h5p_group_create(void) { return H5P_GROUP_CREATE; }
 hid_t sk_h5p_link_create(void) { return H5P_LINK_CREATE; }

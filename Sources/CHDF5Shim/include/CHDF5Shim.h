@@ -19,6 +19,7 @@ size_t sk_h5t_variable(void);
 hid_t sk_h5p_default(void);
 hid_t sk_h5p_file_create(void);
 hid_t sk_h5p_file_access(void);
+hid_t sk_h5p_dataset_access(void);
 hid_t sk_h5p_dataset_create(void);
 hid_t sk_h5p_group_create(void);
 hid_t sk_h5p_link_create(void);

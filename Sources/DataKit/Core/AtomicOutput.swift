@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 
 /// Writes an output file so that a reader never sees it half-written: the content goes to a temporary file in the
@@ -35,7 +36,15 @@ public struct AtomicOutput: Sendable {
     /// Runs `write` against the temporary path, then renames it over the target (checked again just before).
     /// Any error from `write` (or from the rename) removes the temporary file and is rethrown.
     /// A signal that ends the process meanwhile removes the temporary file too (`Interruption`).
+    /// In an MPI job only rank 0 writes: on the other ranks a write that returns nothing is skipped, and one that
+    /// returns a value runs against the temporary file, which is then removed (the target is never touched).
     public func commit<T>(_ write: (String) throws -> T) throws -> T {
+        if let group = ProcessGroup.joined, !group.isRoot {
+            if let nothing = () as? T { return nothing }
+            PendingTemporaryFiles.add(temporaryPath)
+            defer { unlink(temporaryPath); PendingTemporaryFiles.remove(temporaryPath) }
+            return try write(temporaryPath)
+        }
         PendingTemporaryFiles.add(temporaryPath)
         defer { PendingTemporaryFiles.remove(temporaryPath) }
         do {

@@ -1,5 +1,6 @@
 import CKernels
 import DataKit
+import Distributed
 import Foundation
 
 /// The E-step of ES-SC's `em` scheme by minorize–maximize and batched coordinate ascent (issue 15), for diagonal
@@ -37,6 +38,11 @@ public struct CoordinateAscentEStep: Sendable {
     /// Run the sweeps through CKernels' AVX2 + FMA kernel (`sk_essc_sweep_blocks`) rather than the portable
     /// `SIMD8` code below; the default where the CPU has AVX2 and FMA. Both make the same updates up to rounding.
     public var usesVectorKernel: Bool
+
+    /// The ranks that share the batch (`ProcessGroup`): each fits its own rows, and the batch sums behind σ̂², λ̂
+    /// and L_β are added up over the ranks (one all-reduce of 3H + 2 numbers per sweep), so every rank sweeps at
+    /// the same σ̂², λ̂ and stops after the same sweep. Alone, the batch is `x`.
+    public var group = ProcessGroup.single
 
     /// Whether this CPU runs the AVX2 + FMA kernel.
     public static let vectorKernelAvailable = sk_essc_sweep_available() == 1
@@ -109,8 +115,8 @@ public struct CoordinateAscentEStep: Sendable {
     private func ascend(_ state: inout Lanes, _ problem: Problem, weights: EntropyWeights, fixedLambda: [Double]?,
                         sweepsLeft: Int) -> Outcome {
         func objective() -> (value: Double, sigma2: Double, lambda: [Double]) {
-            let sums = state.sums(problem)
-            let terms = DiagonalEntropyObjective.terms(sums, points: state.points, dimension: problem.dimension,
+            let (sums, points) = state.sums(problem).summed(over: group, points: state.points)
+            let terms = DiagonalEntropyObjective.terms(sums, points: points, dimension: problem.dimension,
                                                        norms: problem.norms, weights: weights)
             guard let fixedLambda else { return (terms.value, terms.sigma2, terms.lambda) }
             // The prior's cross-entropy at λ̂: Σ_h log(2λ̂_h) + λ_h/λ̂_h, where L_β has Σ_h log(2e λ_h).
@@ -155,6 +161,7 @@ public struct CoordinateAscentEStep: Sendable {
             self.blocks = blocks
             func lanes(_ m: Matrix) -> [Vector] {
                 var out = [Vector](repeating: .zero, count: blocks * latents)
+                guard points > 0 else { return out }  // a rank's empty share of a small last batch
                 out.withUnsafeMutableBufferPointer { out in
                     let lanes = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self)
                     m.storage.withUnsafeBufferPointer { m in
@@ -194,6 +201,7 @@ public struct CoordinateAscentEStep: Sendable {
                 latents: latents, a: Float(weights.likelihood / sigma2), q: Float(weights.posterior),
                 p: lambda.map { Float(weights.prior / $0) })
             let blocks = blocks
+            guard blocks > 0 else { return }
             let workers = max(1, min(workers, blocks / 4))
             gram.storage.withUnsafeBufferPointer { g in
                 mu.withUnsafeMutableBufferPointer { mu in
@@ -334,6 +342,7 @@ public struct CoordinateAscentEStep: Sendable {
 
         /// Back to B × H matrices.
         func write(mu: inout Matrix, rho: inout Matrix) {
+            guard points > 0 else { return }
             func unlane(_ source: [Vector], into m: inout Matrix) {
                 source.withUnsafeBufferPointer { source in
                     let lanes = UnsafeRawPointer(source.baseAddress!).assumingMemoryBound(to: Float.self)

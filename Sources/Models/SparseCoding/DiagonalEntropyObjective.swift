@@ -94,6 +94,26 @@ public struct DiagonalEntropyObjective {
         return terms
     }
 
+    /// The parts of ∂L/∂W = β_lik/(Bσ²) (Rᵀ M − W S) that are sums over this batch's points, for a batch shared
+    /// among ranks (`SparseCodingTrainer+Distributed.swift`): Rᵀ M (D × H, row-major) with R = X − M Wᵀ, and the
+    /// sums behind σ², λ and L. Added up over the ranks, they give the whole batch's gradient and terms.
+    func dictionaryGradientParts(w: Matrix, mu: Matrix, rho: Matrix) -> (residualTimesMu: [Float], sums: Sums) {
+        let (b, d, h) = (x.rows, x.cols, w.cols)
+        var product = [Float](repeating: 0, count: d * h)
+        guard b > 0 else {
+            let zeros = [Double](repeating: 0, count: h)
+            return (product, Sums(residualSquares: 0, sumS2: zeros, absMean: zeros, logS: zeros))
+        }
+        let sums = mu.storage.withUnsafeBufferPointer { m in
+            rho.storage.withUnsafeBufferPointer { r in self.sums(w: w, mu: m.baseAddress!, rho: r.baseAddress!) }
+        }
+        mu.storage.withUnsafeBufferPointer { m in
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(h), Int32(b), 1,
+                        workspace.residual, Int32(d), m.baseAddress, Int32(h), 0, &product, Int32(h))
+        }
+        return (product, sums)
+    }
+
     /// Fixes W for the evaluations of `evaluate(mu:rho:gradMu:gradRho:)`: computes X W, WᵀW and ‖X‖² once.
     public mutating func fixDictionary(_ w: Matrix) {
         precondition(w.rows == x.cols, "W must have D = \(x.cols) rows")

@@ -1,4 +1,5 @@
 import DataKit
+import Distributed
 import Foundation
 
 /// ES-SC training in progress (`SparseCodingTrainer`): the data (in memory, or a reader streaming it from disk),
@@ -15,6 +16,9 @@ public struct SparseCodingSession: TrainingSession {
 
     let trainer: SparseCodingTrainer
     let source: Source
+    /// The ranks training together (`SparseCodingTrainer+Distributed.swift`), and this rank's reader of its rows.
+    let group: ProcessGroup
+    let scattered: ScatteredRowReader?
     var state: SparseCodingTrainer.State
     var adam: Adam
     var generator: SeededGenerator
@@ -22,12 +26,22 @@ public struct SparseCodingSession: TrainingSession {
     /// The model as it stands: W = V/‖V‖ with σ², λ of the last epoch (closed forms, learned or estimated).
     var model: SparseCodingModel
 
-    /// Validates `trainer` against the data and the checkpoint to resume, and sets up the starting state.
-    public init(_ trainer: SparseCodingTrainer, source: Source, resume: SparseCodingCheckpoint? = nil) throws {
+    /// Validates `trainer` against the data and the checkpoint to resume, and sets up the starting state. With a
+    /// `group` of several ranks the source must be a stream: each rank then reads only its rows of every minibatch.
+    public init(_ trainer: SparseCodingTrainer, source: Source, resume: SparseCodingCheckpoint? = nil, group: ProcessGroup = .single) throws {
         try trainer.validate()
         let (n, d, h) = (source.shape.rows, source.shape.cols, trainer.latents)
         guard n > 0, d > 0 else { throw SparseKitError.usage("no data rows to train on") }
         if case .stream = source, let restriction = trainer.streamingRestriction { throw SparseKitError.usage(restriction) }
+        self.group = group
+        if group.size <= 1 {
+            scattered = nil
+        } else {
+            if let restriction = trainer.distributedRestriction { throw SparseKitError.usage(restriction) }
+            guard case .stream(let reader) = source else { preconditionFailure("ranks train from a stream") }
+            // The chunk cache holds what one shuffling buffer spans, so each chunk is decompressed once per buffer.
+            scattered = try ScatteredRowReader(file: reader.file, cacheBytes: 2 * reader.blockRows * reader.bufferBlocks * d * 4)
+        }
         let perPoint = source.isInMemory ? n : 0
         let stepValues = 2 * (trainer.lbfgsHistory + 1) * 2  // L-BFGS pairs and iterates over the batch's (μ, ρ)
         try MemoryBudget.require([
@@ -88,7 +102,11 @@ public struct SparseCodingSession: TrainingSession {
         model = checkpoint.model
     }
 
-    public var notes: [String: HDF5AttributeValue] { ["streamed": .int(source.isInMemory ? 0 : 1)] }
+    public var notes: [String: HDF5AttributeValue] {
+        var notes: [String: HDF5AttributeValue] = ["streamed": .int(source.isInMemory ? 0 : 1)]
+        if group.usesMPI { notes["ranks"] = .int(group.size) }  // trained by an MPI job of this many processes
+        return notes
+    }
 
     public var checkpoint: SparseCodingCheckpoint {
         var stored = ResumeState(generator: generator, adam: trainer.scheme == .adam ? adam.moments : nil)
@@ -125,7 +143,11 @@ public struct SparseCodingSession: TrainingSession {
             }
             gini = Sparsity.meanGini(state.mu)
         case .stream(let reader):
-            (terms, gini) = try trainer.streamingEpoch(reader, &state, &adam, weights, &generator, shouldStop: shouldStop)
+            if let scattered {
+                (terms, gini) = try trainer.distributedEpoch(reader, scattered, group, &state, weights, &generator, shouldStop: shouldStop)
+            } else {
+                (terms, gini) = try trainer.streamingEpoch(reader, &state, &adam, weights, &generator, shouldStop: shouldStop)
+            }
         }
         guard terms.value.isFinite else { throw TrainingDivergence("objective \(terms.value)") }
         guard state.v.isFinite, state.mu.isFinite, state.rho.isFinite, state.encoder?.parameters.allFinite ?? true else {
@@ -216,16 +238,21 @@ public struct SparseCodingCheckpoint: TrainingCheckpoint {
 extension SparseCodingTrainer {
     /// Opens the session on a data file: in memory, or streamed from disk with `stream` or when `/data` exceeds half
     /// of the machine's memory; continuing `resume` when given.
+    /// Under mpirun with several ranks (`ProcessGroup.world`) the rows are always streamed, each rank reading its
+    /// share of every minibatch (`SparseCodingTrainer+Distributed.swift`).
     public func session(data: HDF5File, resume: HDF5File?) throws -> SparseCodingSession {
         try validate()
+        let group = ProcessGroup.launchedByMPIRun ? ProcessGroup.world : .single
+        if group.size > 1, let distributedRestriction { throw SparseKitError.usage(distributedRestriction) }
         let reader = try ShuffledRowReader(file: data)
-        let streaming = stream || reader.exceedsHalfOfMemory
+        let streaming = stream || reader.exceedsHalfOfMemory || group.size > 1
         if streaming, let streamingRestriction {
             throw SparseKitError.usage(stream ? "--stream: \(streamingRestriction)"
                 : "\(data.path): /data takes \(reader.dataBytes >> 20) MiB, more than half of this machine's memory, so it must be "
                     + "streamed from disk, but \(streamingRestriction)")
         }
         let checkpoint = try resume.map { try SparseCodingCheckpoint.read(from: $0, for: self) }
-        return try SparseCodingSession(self, source: streaming ? .stream(reader) : .memory(data.readDataMatrix()), resume: checkpoint)
+        return try SparseCodingSession(self, source: streaming ? .stream(reader) : .memory(data.readDataMatrix()), resume: checkpoint,
+                                       group: group)
     }
 }

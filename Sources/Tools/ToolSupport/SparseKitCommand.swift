@@ -1,5 +1,6 @@
 import ArgumentParser
 import DataKit
+import Distributed
 import Foundation
 
 /// A SparseKit tool. Its `main()` replaces ArgumentParser's so that every failure is ONE line on stderr,
@@ -15,7 +16,10 @@ extension SparseKitCommand {
     public static var stopsAtSafePoints: Bool { false }
 
     public static func main() {
-        let name = configuration.commandName ?? "sparsekit"
+        // Under mpirun every rank joins the MPI job first (no MPI otherwise); only rank 0 writes outputs
+        // (`AtomicOutput`), and an error line names the rank it arose on.
+        let group = ProcessGroup.launchedByMPIRun ? ProcessGroup.world : .single
+        let name = (configuration.commandName ?? "sparsekit") + (group.size > 1 ? " (rank \(group.rank) of \(group.size))" : "")
         // Past a file-size limit (ulimit -f) a write must fail with EFBIG, reported as exit 73, not kill the process
         // with SIGXFSZ before the partial temporary file can be removed.
         signal(SIGXFSZ, SIG_IGN)
@@ -24,13 +28,15 @@ extension SparseKitCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+            ProcessGroup.finish()
         } catch let error as SparseKitError {
             ToolRunner.printError("\(name): \(error)")
             failed(error.exitCode)
         } catch {
             let code = exitCode(for: error)
             if code == .success {  // --help, --version
-                print(fullMessage(for: error))
+                if group.isRoot { print(fullMessage(for: error)) }
+                ProcessGroup.finish()
                 Foundation.exit(0)
             }
             let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? ""
@@ -45,8 +51,8 @@ extension SparseKitCommand {
     /// Ends a failed run: flushes the standard streams and exits without the C library's exit handlers, so that
     /// HDF5's shutdown does not touch a file whose writes just failed (a full disk or `ulimit -f`: HDF5 then
     /// crashes while closing it). Outputs are safe already: the temporary file was removed when the error arose.
+    /// In an MPI job the ranks end together when they all fail, else the job is aborted (`ProcessGroup.fail`).
     static func failed(_ code: Int32) -> Never {
-        fflush(nil)
-        _exit(code)
+        ProcessGroup.fail(code)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DataKit
+import Distributed
 import Foundation
 
 /// Helpers every tool shares: error lines, provenance and JSON results (the output-equals-input check is
@@ -43,8 +44,10 @@ public struct CommonOptions: ParsableArguments {
 
     public init() {}
 
-    /// Ends a run: `result` as JSON on stdout with `--json`, else `line` on stderr (unless `--quiet`).
+    /// Ends a run: `result` as JSON on stdout with `--json`, else `line` on stderr (unless `--quiet`); in an MPI job,
+    /// on rank 0 only (every rank has the same result).
     public func finish<T: Encodable>(_ result: T, line: @autoclosure () -> String) throws {
+        guard ProcessGroup.joined?.isRoot ?? true else { return }
         if json { try ToolRunner.printJSON(result) } else { ProgressReporter.note(line(), quiet: quiet) }
     }
 }
