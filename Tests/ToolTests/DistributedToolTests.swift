@@ -67,6 +67,13 @@ final class DistributedToolTests: XCTestCase {
         XCTAssertEqual(result.status, 64, result.stderr)
         XCTAssertTrue(result.stderr.contains("sk-train (rank 1 of 2): over MPI (mpirun), sk-train sc trains only --scheme em"), result.stderr)
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder)), ["bars.h5"])
+        for (arguments, tool) in [(["sdlgm", data, "--mode", "unsupervised", "--latents", "10"], "sk-train sdlgm"),
+                                  (["baseline", data, "--model", "gaussian"], "sk-train baseline")] {
+            let refused = try mpirun(2, arguments + ["-o", folder + "/m.h5"])
+            XCTAssertEqual(refused.status, 64, refused.stderr)
+            XCTAssertTrue(refused.stderr.contains("\(tool) does not train over MPI yet"), refused.stderr)
+        }
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder)), ["bars.h5"])
     }
 
     /// A NaN that only one rank reads fails that rank alone (65, naming the rank, the file and the row); the other,

@@ -35,6 +35,7 @@ public struct BaselineTrainer: Trainer {
     }
 
     public func session(data: HDF5File, resume: HDF5File?) throws -> BaselineSession {
+        try SingleProcess.require("sk-train baseline")
         guard resume == nil else { throw SparseKitError.usage("baselines are fitted from the start; there is nothing to resume") }
         guard ica.iterations >= 1 else { throw SparseKitError.usage("--iterations must be at least 1") }
         let x = try data.readDataMatrix()

@@ -317,6 +317,7 @@ extension SupervisedTrainer {
     /// split exceeds half of the machine's memory; continuing `resume` when given.
     public func session(data: HDF5File, resume: HDF5File?) throws -> SupervisedSession {
         try validate()
+        try SingleProcess.require("sk-train sdlgm")
         let reader = try MultiLabelRowReader(file: data, split: split)
         let checkpoint = try resume.map { try SupervisedCheckpoint.read(from: $0) }
         if stream || reader.exceedsHalfOfMemory { return try SupervisedSession(self, source: .stream(reader), resume: checkpoint) }

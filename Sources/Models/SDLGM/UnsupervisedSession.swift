@@ -159,6 +159,7 @@ extension UnsupervisedTrainer {
     /// exceed half of the machine's memory), or the densified features of a multilabel file's split; continuing
     /// `resume` when given. Bernoulli data must lie in [0, 1].
     public func session(data: HDF5File, resume: HDF5File?) throws -> UnsupervisedSession {
+        try SingleProcess.require("sk-train sdlgm")
         try validate()
         let checkpoint = try resume.map { try UnsupervisedCheckpoint.read(from: $0) }
         if try data.requireKind(.patches, .whitened, .multilabel) != .multilabel {

@@ -44,10 +44,13 @@ public struct CommonOptions: ParsableArguments {
 
     public init() {}
 
+    /// Whether this process reports: always, except in an MPI job, where rank 0 speaks for every rank.
+    public static var reports: Bool { ProcessGroup.joined?.isRoot ?? true }
+
     /// Ends a run: `result` as JSON on stdout with `--json`, else `line` on stderr (unless `--quiet`); in an MPI job,
     /// on rank 0 only (every rank has the same result).
     public func finish<T: Encodable>(_ result: T, line: @autoclosure () -> String) throws {
-        guard ProcessGroup.joined?.isRoot ?? true else { return }
+        guard Self.reports else { return }
         if json { try ToolRunner.printJSON(result) } else { ProgressReporter.note(line(), quiet: quiet) }
     }
 }

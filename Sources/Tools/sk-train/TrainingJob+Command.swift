@@ -12,6 +12,7 @@ extension TrainingJob {
                   provenance: ToolRunner.provenance(tool, inputs: [input] + (resume.map { [$0] } ?? [])))
         shouldStop = { Interruption.stopAtThisSafePoint() }
         self.seedGiven = seedGiven
+        let quiet = quiet || !CommonOptions.reports  // in an MPI job, rank 0 reports for every rank
         progressLine = ProgressReporter(quiet: quiet)
         progress = { record, lastEpoch in
             if let text = line(record, lastEpoch) { ProgressReporter.note(text, quiet: quiet) }
