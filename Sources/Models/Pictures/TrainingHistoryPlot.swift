@@ -33,7 +33,8 @@ public struct TrainingHistoryPlot: Sendable {
     /// One model file's history: its columns by name, each one value per epoch.
     struct History {
         var path: String
-        var kind: ModelKind
+        /// The model's kind as users name it; for supervised models the method (sdlgm, one-vs-all, most-frequent).
+        var kind: String
         var columns: [String: [Double]]
         var epochs: Int
     }
@@ -55,7 +56,8 @@ public struct TrainingHistoryPlot: Sendable {
         if let (name, values) = columns.first(where: { $0.value.count != epochs }) {
             throw SparseKitError.badInput(path, "/history/\(name) has \(values.count) epochs, /history/objective \(epochs)")
         }
-        return History(path: path, kind: kind, columns: columns, epochs: epochs)
+        let method = kind == .supervisedSDLGM ? try file.attribute("method")?.stringValue : nil
+        return History(path: path, kind: method.map { "supervised \($0)" } ?? kind.description, columns: columns, epochs: epochs)
     }
 
     /// The figure: one panel per column any file has, in `titles` order, lines for the files that have it.
