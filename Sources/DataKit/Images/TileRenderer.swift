@@ -40,8 +40,11 @@ public struct TileRenderer: Sendable {
     }
 
     /// Renders each row of `tiles` (rows of `geometry.dimension` values) as one tile, as an 8-bit gray or RGB image.
-    public func render(_ tiles: Matrix) throws -> PNGImage {
+    /// `bounds` gives the values that map to black and white tile by tile (to draw several pictures on one scale,
+    /// say patches and their reconstructions); nil takes each tile's own (`bounds(of:)`).
+    public func render(_ tiles: Matrix, bounds given: [(low: Float, high: Float)]? = nil) throws -> PNGImage {
         precondition(tiles.cols == geometry.dimension, "tile rows must have \(geometry.dimension) values")
+        precondition(given == nil || given!.count == tiles.rows, "one pair of bounds per tile")
         let count = max(tiles.rows, 1)
         let (width, height) = try canvas(tiles: count)
         let perRow = max(1, columns ?? Int(Double(count).squareRoot().rounded(.up)))
@@ -49,7 +52,7 @@ public struct TileRenderer: Sendable {
         var samples = [UInt16](repeating: 0, count: width * height * c)
         for t in 0..<tiles.rows {
             let values = tiles.row(t)
-            let (low, high) = bounds(values)
+            let (low, high) = given?[t] ?? bounds(values)
             let span = high - low
             let top = (t / perRow) * (h + 1) + 1, left = (t % perRow) * (w + 1) + 1
             for y in 0..<h {
@@ -65,8 +68,13 @@ public struct TileRenderer: Sendable {
         return PNGImage(width: width, height: height, channels: c, maxValue: 255, samples: samples)
     }
 
+    /// The values that map to black and white for each row of `tiles` under `scaling`.
+    public func bounds(of tiles: Matrix) -> [(low: Float, high: Float)] {
+        (0..<tiles.rows).map { bounds(tiles.row($0)) }
+    }
+
     /// The values that map to black and white for one tile.
-    private func bounds(_ values: ArraySlice<Float>) -> (Float, Float) {
+    private func bounds(_ values: ArraySlice<Float>) -> (low: Float, high: Float) {
         switch scaling {
         case .symmetric:
             let m = values.reduce(0) { max($0, abs($1)) }

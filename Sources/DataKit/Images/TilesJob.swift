@@ -49,6 +49,20 @@ public struct TilesJob: Sendable {
             source = "/data rows"
         }
         guard tiles.isFinite else { throw SparseKitError.badInput(input, "\(source) hold NaN or Inf") }
+        let g: PatchGeometry
+        (tiles, g) = try TilesJob.pixelSpace(tiles, of: file)
+        let renderer = TileRenderer(geometry: g, scaling: scaling ?? (kind == .patches ? .range : .symmetric),
+                                    zoom: zoom ?? max(1, 48 / max(g.width, 1)))
+        let picture = try renderer.render(tiles)
+        try PNGCodec.write(picture, to: output)
+        return Summary(tiles: tiles.rows, source: source, width: picture.width, height: picture.height)
+    }
+
+    /// Rows of `file`'s data or model (D values each) as patches of pixels, with their geometry: the geometry the
+    /// file records; PCA-whitened rows (components, not pixels) mapped back to pixel space through the file's
+    /// stored inverse; without a recorded geometry, a square gray patch or a 1 × D strip (`inferredGeometry`).
+    public static func pixelSpace(_ tiles: Matrix, of file: HDF5File) throws -> (tiles: Matrix, geometry: PatchGeometry) {
+        var tiles = tiles
         var geometry = try PatchGeometry.read(from: file)
         if let g = geometry, g.dimension != tiles.cols, file.kind(of: WhiteningTransform.group) == .group {
             // PCA-whitened rows live in component space: map them back to pixel space through the stored inverse.
@@ -58,12 +72,7 @@ public struct TilesJob: Sendable {
             }
         }
         if geometry?.dimension != tiles.cols { geometry = TilesJob.inferredGeometry(dimension: tiles.cols) }
-        let g = geometry!
-        let renderer = TileRenderer(geometry: g, scaling: scaling ?? (kind == .patches ? .range : .symmetric),
-                                    zoom: zoom ?? max(1, 48 / max(g.width, 1)))
-        let picture = try renderer.render(tiles)
-        try PNGCodec.write(picture, to: output)
-        return Summary(tiles: tiles.rows, source: source, width: picture.width, height: picture.height)
+        return (tiles, geometry!)
     }
 
     /// A square gray patch when D is a square number, else a 1 × D strip.
