@@ -41,10 +41,10 @@ def main():
                                  chains, "--seed", args.seed, "--json", echo=False, bin_dir=args.bin)
             r = json.loads(out)
             per_point = r["seconds"] / (2 * r["points"])
-            print(f"  {temperatures:>5} {chains:>3}  {r['lower']['mean']:>9.3f} ± {r['lower']['standardError']:<6.3f}"
-                  f"  {r['upper']['mean']:>9.3f} ± {r['upper']['standardError']:<6.3f}"
-                  f"  {r['gap']['mean']:>7.3f} ± {r['gap']['standardError']:<6.3f}"
-                  f"  {r['lowerLogWeightVariance']:>9.3g}  {per_point:>7.3f}", flush=True)
+            print(f"  {temperatures:>5} {chains:>3}  {r['lower']['mean']:>9.3f} ± {r['lower']['standard_error']:<6.3f}"
+                  f"  {r['upper']['mean']:>9.3f} ± {r['upper']['standard_error']:<6.3f}"
+                  f"  {r['gap']['mean']:>7.3f} ± {r['gap']['standard_error']:<6.3f}"
+                  f"  {r['lower_log_weight_variance']:>9.3g}  {per_point:>7.3f}", flush=True)
 
 
 if __name__ == "__main__":

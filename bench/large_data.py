@@ -230,8 +230,8 @@ def inspect_check(report, kind, n, unit_range):
     if data.get("shape") != [n, DIMENSION]:
         problems.append(f"/data shape {data.get('shape')}, expected [{n}, {DIMENSION}]")
     stats = data.get("statistics", {})
-    if stats.get("nonFinite", 1) != 0:
-        problems.append(f"{stats.get('nonFinite')} non-finite values")
+    if stats.get("non_finite", 1) != 0:
+        problems.append(f"{stats.get('non_finite')} non-finite values")
     if unit_range and not (0 <= stats.get("min", -1) and stats.get("max", 2) <= 1):
         problems.append(f"values outside [0, 1]: min {stats.get('min')}, max {stats.get('max')}")
     return problems
@@ -242,7 +242,7 @@ def inspect_summary(report):
     s = data["statistics"]
     return (f"kind {report['kind']}, /data {data['type']} {data['shape']}, {data['storage']}; all values: "
             f"min {s['min']:.4g}, max {s['max']:.4g}, mean {s['mean']:.4g}, std {s['std']:.4g}, non-finite "
-            f"{s['nonFinite']}")
+            f"{s['non_finite']}")
 
 
 def sample_check(path, count, seed):

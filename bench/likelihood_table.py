@@ -316,18 +316,18 @@ def epoch_estimates(options):
 
 def loglik_of(report):
     """(mean, standard error) of a held-out log-likelihood estimate in an sk-eval report, or None."""
-    for key in ("marginalLogLikelihood", "logLikelihood", "heldOutLogLikelihood"):
+    for key in ("marginal_log_likelihood", "log_likelihood", "held_out_log_likelihood"):
         value = report.get(key)
         if isinstance(value, dict) and "mean" in value:
-            return value["mean"], value.get("standardError")
+            return value["mean"], value.get("standard_error")
     return None
 
 
 def loglik_method(report):
     """How an sk-eval report's log-likelihood was estimated: 'AIS', 'IS', 'IS, exact given S' or 'exact'."""
-    if "marginalLogLikelihood" in report:
-        return "IS, exact given S" if report.get("likelihoodExactGivenSupport") else "IS"
-    value = report.get("logLikelihood")
+    if "marginal_log_likelihood" in report:
+        return "IS, exact given S" if report.get("likelihood_exact_given_support") else "IS"
+    value = report.get("log_likelihood")
     if isinstance(value, dict) and "method" in value:
         return str(value["method"]).upper()
     return "exact" if "model" in report else "?"
@@ -336,7 +336,7 @@ def loglik_method(report):
 def estimate(value):
     """(mean, standard error) of a JSON estimate {mean, standardError}, a bare number, or None."""
     if isinstance(value, dict) and "mean" in value:
-        return value["mean"], value.get("standardError")
+        return value["mean"], value.get("standard_error")
     if isinstance(value, (int, float)):
         return value, None
     return None
@@ -499,8 +499,8 @@ def write_table(options, features):
             elbo_path = os.path.join(folder, name + ".elbo.json")
             if os.path.exists(elbo_path):
                 rep = read_json(elbo_path)["report"]
-                if "heldOutELBO" in rep:
-                    elbo = (rep["heldOutELBO"]["mean"], rep["heldOutELBO"].get("standardError"))
+                if "held_out_elbo" in rep:
+                    elbo = (rep["held_out_elbo"]["mean"], rep["held_out_elbo"].get("standard_error"))
                 if family == "essc" and "objective" in rep:
                     eval_l = rep["objective"]
                 if family == "baseline":

@@ -132,8 +132,8 @@ def heldout_elbo(binary, model, heldout):
     start = time.perf_counter()
     done = run_quiet([binary, model, heldout, "--json", "--quiet"], f"sk-eval {os.path.basename(model)}")
     report = json.loads(done.stdout)
-    return {"mean": report["heldOutELBO"]["mean"], "standard_error": report["heldOutELBO"]["standardError"],
-            "points": report["points"], "sigma2": report["sigma2"], "lambda_mean": report["lambdaMean"],
+    return {"mean": report["held_out_elbo"]["mean"], "standard_error": report["held_out_elbo"]["standard_error"],
+            "points": report["points"], "sigma2": report["sigma2"], "lambda_mean": report["lambda_mean"],
             "gini": report["gini"], "seconds": time.perf_counter() - start}
 
 

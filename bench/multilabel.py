@@ -234,8 +234,8 @@ def main():
         r = report["ranking"]
         if "sets" in report:
             cells = [f"{m['precision']:.4f}" for m in r] + [f"{m['ndcg']:.4f}" for m in r] + \
-                    [f"{m['propensityPrecision']:.4f}" for m in r] + [f"{m['propensityNDCG']:.4f}" for m in r[1:]] + \
-                    [f"{report['sets']['microF1']:.4f}", f"{seconds:.1f} s"]
+                    [f"{m['propensity_precision']:.4f}" for m in r] + [f"{m['propensity_ndcg']:.4f}" for m in r[1:]] + \
+                    [f"{report['sets']['micro_f1']:.4f}", f"{seconds:.1f} s"]
         else:
             cells = [f"{m['precision']:.4f}" for m in r] + [f"{m['ndcg']:.4f}" for m in r] + ["—"] * 6 + [f"{seconds:.1f} s"]
         lines.append(f"| {dataset} | {method} | " + " | ".join(cells) + " |")

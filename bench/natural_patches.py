@@ -120,13 +120,13 @@ def write_markdown(options, samples, results, headline, path):
     ]
     for label, r in results.items():
         rep = r["report"]
-        ll = rep.get("logLikelihood")
+        ll = rep.get("log_likelihood")
         last = r["history"]["objective"][-1]
         note = " (−MAP energy)" if label == "map-l1" else (" (exact ELBO)" if label == "elbo-mc" else "")
         lines.append(
-            f"| {label} | {last:.2f}{note} | {rep['heldOutELBO']['mean']:.2f} ± {rep['heldOutELBO']['standardError']:.2f} | "
-            + (f"{ll['mean']:.2f} ± {ll['standardError']:.2f}" if ll else "–")
-            + f" | {(ll or {}).get('meanEffectiveSampleSize', 0):.0f} | {rep['gini']:.3f} | {rep['sigma2']:.4g} | {r['seconds']:.0f} s |")
+            f"| {label} | {last:.2f}{note} | {rep['held_out_elbo']['mean']:.2f} ± {rep['held_out_elbo']['standard_error']:.2f} | "
+            + (f"{ll['mean']:.2f} ± {ll['standard_error']:.2f}" if ll else "–")
+            + f" | {(ll or {}).get('mean_effective_sample_size', 0):.0f} | {rep['gini']:.3f} | {rep['sigma2']:.4g} | {r['seconds']:.0f} s |")
     lines += ["", "Per-epoch training objective (L per point at β = 1; for elbo-mc the exact ELBO with the learned σ², λ; "
               "for map-l1 minus the MAP energy):", "",
               "| epoch | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
@@ -139,12 +139,12 @@ def write_markdown(options, samples, results, headline, path):
         lines.append(f"| {e + 1} | " + " | ".join(cells) + " |")
     if headline:
         rep, hist = headline["report"], headline["history"]
-        ll = rep.get("logLikelihood")
+        ll = rep.get("log_likelihood")
         lines += ["", "## The annealed model trained longer", "",
                   f"`{os.path.relpath(headline['path'], PACKAGE_DIR)}`, trained apart on the same training patches "
                   "(H = 100, diagonal, EM-like, β_prior annealed 10 → 1 over 5 epochs), evaluated on the same held-out "
-                  f"patches: held-out ELBO {rep['heldOutELBO']['mean']:.2f} ± {rep['heldOutELBO']['standardError']:.2f}, "
-                  + (f"log-likelihood (IS) {ll['mean']:.2f} ± {ll['standardError']:.2f} (ESS {(ll or {}).get('meanEffectiveSampleSize', 0):.0f}), "
+                  f"patches: held-out ELBO {rep['held_out_elbo']['mean']:.2f} ± {rep['held_out_elbo']['standard_error']:.2f}, "
+                  + (f"log-likelihood (IS) {ll['mean']:.2f} ± {ll['standard_error']:.2f} (ESS {(ll or {}).get('mean_effective_sample_size', 0):.0f}), "
                      if ll else "")
                   + f"Gini {rep['gini']:.3f}, σ² {rep['sigma2']:.4g}.", "",
                   "| epoch | L (β = 1) | β_prior | H[q] | H[prior] | H[noise] | Gini | seconds |", "|---|---|---|---|---|---|---|---|"]

@@ -80,23 +80,23 @@ def write_markdown(options, rows, essc, path):
     ]
     for l0, rep, seconds in rows:
         lines.append(
-            f"| SDLGM, L0 = {l0} | {rep['heldOutELBO']['mean']:.2f} ± {rep['heldOutELBO']['standardError']:.2f} | – | "
-            f"{rep['logLikelihood']:.2f} | {rep['levelKL']:.2f} / {rep['supportKL']:.2f} / {rep['valueKL']:.2f} | "
-            f"{rep['reconstructionError']:.4f} ({rep['dataVariance']:.4f}) | {rep['meanActive']:.2f} | {rep['sigma2']:.4f} | "
+            f"| SDLGM, L0 = {l0} | {rep['held_out_elbo']['mean']:.2f} ± {rep['held_out_elbo']['standard_error']:.2f} | – | "
+            f"{rep['log_likelihood']:.2f} | {rep['level_kl']:.2f} / {rep['support_kl']:.2f} / {rep['value_kl']:.2f} | "
+            f"{rep['reconstruction_error']:.4f} ({rep['data_variance']:.4f}) | {rep['mean_active']:.2f} | {rep['sigma2']:.4f} | "
             f"{seconds:.0f} s |")
     for label in ("entropy, annealed", "entropy"):
         if label in essc:
             rep = essc[label]["report"]
-            ll = rep.get("logLikelihood")
+            ll = rep.get("log_likelihood")
             lines.append(
-                f"| ES-SC {label} | {rep['heldOutELBO']['mean']:.2f} ± {rep['heldOutELBO']['standardError']:.2f} | "
-                + (f"{ll['mean']:.2f} ± {ll['standardError']:.2f}" if ll else "–")
+                f"| ES-SC {label} | {rep['held_out_elbo']['mean']:.2f} ± {rep['held_out_elbo']['standard_error']:.2f} | "
+                + (f"{ll['mean']:.2f} ± {ll['standard_error']:.2f}" if ll else "–")
                 + f" | – | – | – | 100 (dense) | {rep['sigma2']:.4f} | {essc[label]['seconds']:.0f} s |")
     lines += ["", "Active counts of the evaluation codes (L̂ = argmax q(L | x)) on the held-out patches:", "",
               "| L0 | " + " | ".join(str(n) for n in range(1, max(r[0] for r in rows) + 1)) + " |",
               "|---|" + "---|" * max(r[0] for r in rows)]
     for l0, rep, _ in rows:
-        counts = rep["activeCounts"][1:]
+        counts = rep["active_counts"][1:]
         lines.append(f"| {l0} | " + " | ".join(str(c) for c in counts) + " |" + " |" * (max(r[0] for r in rows) - l0))
     lines += ["", "The L0 = 10 decoder's columns:", "", "![SDLGM dictionary](sdlgm-patches-fields.png)", ""]
     with open(path, "w") as f:

@@ -31,9 +31,9 @@ if [ $# -gt 0 ]; then IMAGES=("$@"); else IMAGES=(fixtures/images/*.png); fi
 "$BIN/sk-inspect" "$OUT/essc.h5" --tiles -o "$OUT/essc-fields.png" --quiet
 "$BIN/sk-inspect" "$OUT/sdlgm.h5" --tiles -o "$OUT/sdlgm-dictionary.png" --quiet
 
-# The mean of a JSON object's field ("heldOutELBO", "logLikelihood", "marginalLogLikelihood") in a report.
+# The mean of a JSON object's field ("held_out_elbo", "log_likelihood", "marginal_log_likelihood") in a report (docs/json.md).
 mean_of() { tr -d ' \n' < "$1" | sed -n "s/.*\"$2\":{[^}]*\"mean\":\([-0-9.e]*\).*/\1/p"; }
-echo "image pipeline, nats per held-out patch: ES-SC ELBO $(mean_of "$OUT/essc-eval.json" heldOutELBO)," \
-     "log-likelihood (AIS) $(mean_of "$OUT/essc-eval.json" logLikelihood); SDLGM ELBO $(mean_of "$OUT/sdlgm-eval.json" heldOutELBO)," \
-     "log-likelihood (IS) $(mean_of "$OUT/sdlgm-eval.json" marginalLogLikelihood); Gaussian $(mean_of "$OUT/gaussian-eval.json" logLikelihood);" \
+echo "image pipeline, nats per held-out patch: ES-SC ELBO $(mean_of "$OUT/essc-eval.json" held_out_elbo)," \
+     "log-likelihood (AIS) $(mean_of "$OUT/essc-eval.json" log_likelihood); SDLGM ELBO $(mean_of "$OUT/sdlgm-eval.json" held_out_elbo)," \
+     "log-likelihood (IS) $(mean_of "$OUT/sdlgm-eval.json" marginal_log_likelihood); Gaussian $(mean_of "$OUT/gaussian-eval.json" log_likelihood);" \
      "pictures $OUT/patches.png, $OUT/essc-fields.png, $OUT/sdlgm-dictionary.png"

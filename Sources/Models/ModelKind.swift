@@ -37,4 +37,15 @@ public enum ModelKind: Sendable, Equatable, CustomStringConvertible {
         case .baseline(let kind): return kind.rawValue
         }
     }
+
+    /// The kind as `--json` names it (`docs/json.md`): es-sc, sdlgm-supervised, sdlgm-unsupervised, or the
+    /// baseline's name (gaussian, laplace, ica).
+    public var identifier: String {
+        switch self {
+        case .sparseCoding: return "es-sc"
+        case .supervisedSDLGM: return "sdlgm-supervised"
+        case .unsupervisedSDLGM: return "sdlgm-unsupervised"
+        case .baseline(let kind): return kind.rawValue
+        }
+    }
 }

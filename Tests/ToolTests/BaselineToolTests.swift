@@ -41,7 +41,7 @@ final class BaselineToolTests: XCTestCase {
             }
             let eval = try ToolHarness.run("sk-eval", [model, heldOut, "--json"])
             XCTAssertEqual(eval.status, 0, eval.stderr)
-            let report = try JSONDecoder().decode(BaselineEvaluation.self, from: Data(eval.stdout.utf8))
+            let report = try ToolHarness.decode(BaselineEvaluation.self, eval.stdout)
             XCTAssertEqual(report.points, 600)
             XCTAssertEqual(report.dimension, 16)
             XCTAssertEqual(report.bitsPerDimension, report.logLikelihood.mean / (16 * log(2)), accuracy: 1e-12)

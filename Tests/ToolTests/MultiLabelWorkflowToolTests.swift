@@ -19,7 +19,7 @@ final class MultiLabelWorkflowToolTests: XCTestCase {
     }
 
     func report(_ result: ToolHarness.Result) throws -> SupervisedEvaluation {
-        try JSONDecoder().decode(SupervisedEvaluation.self, from: Data(result.stdout.utf8))
+        try ToolHarness.decode(SupervisedEvaluation.self, result.stdout)
     }
 
     /// Train and test as separate files: the training file is read whole, the test file converted `--like` it (no

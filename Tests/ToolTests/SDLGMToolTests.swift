@@ -24,7 +24,7 @@ final class SDLGMToolTests: XCTestCase {
             XCTAssertEqual(try file.attribute("max_active"), .int(method == "sdlgm" ? 3 : 10), "L0, the default where it does not apply")
             let eval = try ToolHarness.run("sk-eval", [model, data, "--split", "test", "--json"])
             XCTAssertEqual(eval.status, 0, eval.stderr)
-            let report = try JSONDecoder().decode(SupervisedEvaluation.self, from: Data(eval.stdout.utf8))
+            let report = try ToolHarness.decode(SupervisedEvaluation.self, eval.stdout)
             XCTAssertEqual(report.points, 645, "medical's test split")
             XCTAssertEqual(report.ranking.map(\.k), [1, 3, 5])
             precision[method] = report.ranking[0].precision
@@ -38,7 +38,7 @@ final class SDLGMToolTests: XCTestCase {
         XCTAssertEqual(streamed.status, 0, streamed.stderr)
         XCTAssertEqual(try HDF5File.open(folder + "/streamed.h5").attribute("streamed", of: "/config"), .int(1))
         let streamedEval = try ToolHarness.run("sk-eval", [folder + "/streamed.h5", data, "--split", "test", "--json"])
-        let streamedPrecision = try JSONDecoder().decode(SupervisedEvaluation.self, from: Data(streamedEval.stdout.utf8)).ranking[0].precision
+        let streamedPrecision = try ToolHarness.decode(SupervisedEvaluation.self, streamedEval.stdout).ranking[0].precision
         XCTAssertEqual(streamedPrecision, precision["sdlgm"]!, accuracy: 0.05)
         XCTAssertGreaterThan(streamedPrecision, precision["most-frequent"]! + 0.1)
 
@@ -88,7 +88,7 @@ final class SDLGMToolTests: XCTestCase {
         func precision(_ model: String) throws -> Double {
             let eval = try ToolHarness.run("sk-eval", [model, test, "--json"])
             XCTAssertEqual(eval.status, 0, eval.stderr)
-            return try JSONDecoder().decode(SupervisedEvaluation.self, from: Data(eval.stdout.utf8)).ranking[0].precision
+            return try ToolHarness.decode(SupervisedEvaluation.self, eval.stdout).ranking[0].precision
         }
         let sdlgm = try ToolHarness.run("sk-train", ["sdlgm", train, "-o", folder + "/sdlgm.h5", "--max-active", "6", "--seed", "1",
                                                      "--validation", "0.2", "--patience", "20"])
@@ -140,7 +140,7 @@ final class SDLGMToolTests: XCTestCase {
 
         let eval = try ToolHarness.run("sk-eval", [model, bars, "--json", "--elbo-samples", "3"])
         XCTAssertEqual(eval.status, 0, eval.stderr)
-        let report = try JSONDecoder().decode(UnsupervisedEvaluation.self, from: Data(eval.stdout.utf8))
+        let report = try ToolHarness.decode(UnsupervisedEvaluation.self, eval.stdout)
         XCTAssertEqual(report.points, 400)
         XCTAssertEqual(report.activeCounts.count, 4, "counts of 0 … L0 active features")
         XCTAssertEqual(report.activeCounts.reduce(0, +), 400)
@@ -195,7 +195,7 @@ final class SDLGMToolTests: XCTestCase {
         XCTAssertEqual(words.status, 0, words.stderr)
         let wordsEval = try ToolHarness.run("sk-eval", [folder + "/words.h5", medical, "--split", "test", "--json", "--elbo-samples", "2"])
         XCTAssertEqual(wordsEval.status, 0, wordsEval.stderr)
-        let wordsReport = try JSONDecoder().decode(UnsupervisedEvaluation.self, from: Data(wordsEval.stdout.utf8))
+        let wordsReport = try ToolHarness.decode(UnsupervisedEvaluation.self, wordsEval.stdout)
         XCTAssertEqual(wordsReport.points, 645)
         XCTAssertNil(wordsReport.sigma2)
         assertFails(try ToolHarness.run("sk-inspect", [folder + "/words.h5", "--tiles", "-o", folder + "/x.png"]), code: 65,

@@ -76,6 +76,32 @@ enum ToolHarness {
 
     /// A python3 that can import every module in `modules`, or nil (`Python.interpreter`).
     static func python(with modules: [String]) -> String? { Python.interpreter(with: modules) }
+
+    /// Decodes a tool's `--json` output into the Swift type that printed it (`docs/json.md`: snake_case keys),
+    /// restoring the acronyms the types spell in capitals (held_out_elbo → heldOutELBO, level_kl → levelKL,
+    /// propensity_ndcg → propensityNDCG).
+    static func decode<T: Decodable>(_ type: T.Type, _ stdout: String) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .custom { path in JSONKey(camelCase(path.last!.stringValue)) }
+        return try decoder.decode(type, from: Data(stdout.utf8))
+    }
+
+    /// `held_out_elbo` → `heldOutELBO`; a key without underscores is returned as it is.
+    static func camelCase(_ key: String) -> String {
+        let words = key.split(separator: "_", omittingEmptySubsequences: false).map(String.init)
+        guard words.count > 1, !words.contains(where: \.isEmpty) else { return key }
+        let acronyms: Set<String> = ["elbo", "kl", "ndcg"]
+        return words[0] + words.dropFirst().map { acronyms.contains($0) ? $0.uppercased() : $0.prefix(1).uppercased() + $0.dropFirst() }
+            .joined()
+    }
+
+    struct JSONKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 }
 
 /// Asserts a failed run: the exit code, one line on stderr containing `fragment`, and nothing left in `folder`

@@ -17,7 +17,7 @@ final class WhitenAndInspectToolTests: XCTestCase {
         let patches = try makePatches(folder)
         let fit = try ToolHarness.run("sk-whiten", [patches, "-o", folder + "/w.h5", "--epsilon", "0", "--json"])
         XCTAssertEqual(fit.status, 0, fit.stderr)
-        XCTAssertTrue(fit.stdout.contains("\"outputDimension\" : 36"), fit.stdout)
+        XCTAssertTrue(fit.stdout.contains("\"output_dimension\" : 36"), fit.stdout)
         let w = try HDF5File.open(folder + "/w.h5")
         XCTAssertEqual(try w.fileKind(), .whitened)
         XCTAssertEqual(try w.history().count, 2)

@@ -50,8 +50,13 @@ public struct FileSummary: Codable, Sendable {
         public var path: String
         public var type: String
         public var shape: [Int]
+        /// The storage as text ("contiguous", "chunks [512, 35], shuffle+gzip 4"); `chunks` and `filters` give it
+        /// as values.
         public var storage: String
-        public var attributes: [String: String]
+        /// The chunk shape; nil for a contiguous dataset.
+        public var chunks: [Int]?
+        public var filters: [String]
+        public var attributes: [String: HDF5AttributeValue]
         public var statistics: ValueStatistics?
     }
 
@@ -59,8 +64,8 @@ public struct FileSummary: Codable, Sendable {
     public var kind: String?
     public var formatVersion: Int?
     public var history: [String]
-    public var attributes: [String: String]
-    public var groups: [String: [String: String]]
+    public var attributes: [String: HDF5AttributeValue]
+    public var groups: [String: [String: HDF5AttributeValue]]
     public var datasets: [Dataset]
     /// For `multilabel` files: sizes, label cardinality and density, the most frequent labels.
     public var multilabel: MultiLabelStatistics?
@@ -85,8 +90,10 @@ public struct FileSummary: Codable, Sendable {
                 case .dataset:
                     let ds = try file.dataset(path)
                     let numeric = ds.elementClass == .float || ds.elementClass == .integer
+                    let layout = ds.storageLayout
                     summary.datasets.append(Dataset(
                         path: path, type: ds.typeDescription, shape: ds.shape, storage: ds.storageDescription,
+                        chunks: layout.chunks, filters: layout.filters,
                         attributes: try attributes(of: path, in: file),
                         statistics: numeric ? try ValueStatistics.of(ds) : nil))
                 default: continue
@@ -98,10 +105,10 @@ public struct FileSummary: Codable, Sendable {
         return summary
     }
 
-    private static func attributes(of path: String, in file: HDF5File) throws -> [String: String] {
-        var result: [String: String] = [:]
+    private static func attributes(of path: String, in file: HDF5File) throws -> [String: HDF5AttributeValue] {
+        var result: [String: HDF5AttributeValue] = [:]
         for name in try file.attributeNames(of: path) {
-            result[name] = (try? file.attribute(name, of: path))??.description ?? "(unreadable)"
+            result[name] = (try? file.attribute(name, of: path)) ?? .string("(unreadable)")
         }
         return result
     }

@@ -2,7 +2,8 @@ import CHDF5
 import CHDF5Shim
 
 /// The value of an HDF5 attribute as SparseKit stores and reads it.
-public enum HDF5AttributeValue: Equatable, Sendable, CustomStringConvertible {
+/// In JSON (`sk-inspect --json`) it is the value itself: a string, a number, or an array of them.
+public enum HDF5AttributeValue: Equatable, Sendable, CustomStringConvertible, Codable {
     case string(String)
     case strings([String])
     case int(Int)
@@ -39,6 +40,28 @@ public enum HDF5AttributeValue: Equatable, Sendable, CustomStringConvertible {
         case .int(let i): return Double(i)
         default: return nil
         }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try container.encode(s)
+        case .strings(let s): try container.encode(s)
+        case .int(let i): try container.encode(i)
+        case .ints(let v): try container.encode(v)
+        case .double(let d): try container.encode(d)
+        case .doubles(let v): try container.encode(v)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let i = try? container.decode(Int.self) { self = .int(i) }
+        else if let d = try? container.decode(Double.self) { self = .double(d) }
+        else if let s = try? container.decode(String.self) { self = .string(s) }
+        else if let v = try? container.decode([Int].self) { self = .ints(v) }
+        else if let v = try? container.decode([Double].self) { self = .doubles(v) }
+        else { self = .strings(try container.decode([String].self)) }
     }
 
     public var description: String {

@@ -15,11 +15,11 @@ extension HDF5Dataset {
         }
     }
 
-    /// How the dataset is stored: contiguous, or chunked with its filters.
-    public var storageDescription: String {
+    /// How the dataset is stored: its chunk shape (nil: contiguous) and its filters in order ("gzip 4", "shuffle", …).
+    public var storageLayout: (chunks: [Int]?, filters: [String]) {
         let plist = H5Dget_create_plist(id)
         defer { H5Pclose(plist) }
-        guard H5Pget_layout(plist) == H5D_CHUNKED else { return "contiguous" }
+        guard H5Pget_layout(plist) == H5D_CHUNKED else { return (nil, []) }
         var chunk = [hsize_t](repeating: 0, count: max(shape.count, 1))
         H5Pget_chunk(plist, Int32(chunk.count), &chunk)
         var filters: [String] = []
@@ -34,7 +34,14 @@ extension HDF5Dataset {
             default: filters.append(String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
             }
         }
-        let chunkText = "chunks [" + chunk.map { String($0) }.joined(separator: ", ") + "]"
+        return (chunk.map { Int($0) }, filters)
+    }
+
+    /// How the dataset is stored, as text: contiguous, or chunked with its filters.
+    public var storageDescription: String {
+        let (chunks, filters) = storageLayout
+        guard let chunks else { return "contiguous" }
+        let chunkText = "chunks [" + chunks.map { String($0) }.joined(separator: ", ") + "]"
         return filters.isEmpty ? chunkText : chunkText + ", " + filters.joined(separator: "+")
     }
 }

@@ -5,7 +5,8 @@ import Foundation
 
 /// A SparseKit tool. Its `main()` replaces ArgumentParser's so that every failure is ONE line on stderr,
 /// `TOOL: message`, with the contract's exit code: usage errors 64 (without ArgumentParser's usage block; `--help`
-/// shows that), `SparseKitError`s their own code, anything unexpected 70.
+/// shows that), `SparseKitError`s their own code, anything unexpected 70. With `--json` the failure is also one JSON
+/// document on stdout, `{"error": {"code": CODE, "message": MESSAGE}}` (`docs/json.md`).
 public protocol SparseKitCommand: ParsableCommand {
     /// Whether the tool's work has safe points at which the first SIGINT or SIGTERM stops it (`Interruption`);
     /// without them the first signal ends the tool, its unfinished outputs removed.
@@ -30,8 +31,7 @@ extension SparseKitCommand {
             try command.run()
             ProcessGroup.finish()
         } catch let error as SparseKitError {
-            ToolRunner.printError("\(name): \(error)")
-            failed(error.exitCode)
+            fail(name, "\(error)", code: error.exitCode)
         } catch {
             let code = exitCode(for: error)
             if code == .success {  // --help, --version
@@ -40,12 +40,20 @@ extension SparseKitCommand {
                 Foundation.exit(0)
             }
             let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? ""
-            if !message.isEmpty {
-                let text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
-                ToolRunner.printError("\(name): \(code == .validationFailure ? "" : "internal error: ")\(text)")
-            }
-            failed(code == .failure ? 70 : code.rawValue)
+            let text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+            fail(name, text.isEmpty ? "" : (code == .validationFailure ? "" : "internal error: ") + text,
+                 code: code == .failure ? 70 : code.rawValue)
         }
+    }
+
+    /// Ends a failed run with `code`: `NAME: message` on stderr (nothing when the message is empty) and, with
+    /// `--json`, the error document on stdout.
+    static func fail(_ name: String, _ message: String, code: Int32) -> Never {
+        if !message.isEmpty { ToolRunner.printError("\(name): \(message)") }
+        if ToolRunner.jsonRequested {
+            ToolRunner.printJSONError(code: code, message: message.isEmpty ? "exit status \(code)" : message)
+        }
+        failed(code)
     }
 
     /// Ends a failed run: flushes the standard streams and exits without the C library's exit handlers, so that

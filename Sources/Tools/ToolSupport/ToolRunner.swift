@@ -26,12 +26,62 @@ public enum ToolRunner {
         }
     }
 
-    /// Prints `value` as one JSON document on standard output (sorted keys, so output is stable).
-    public static func printJSON<T: Encodable>(_ value: T) throws {
+    /// The version of the `--json` contract (`docs/json.md`), printed as `"schema"` in every JSON document: raised
+    /// when a key is removed, renamed or changes its type (new keys do not raise it).
+    public static let jsonSchema = 1
+
+    /// The encoder of every JSON document: snake_case keys (like the files' names), sorted, indented.
+    public static var jsonEncoder: JSONEncoder {
         let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
+        return encoder
     }
+
+    /// Prints `value` (an object) as one JSON document on standard output, with `"schema"` (`jsonSchema`) added:
+    /// snake_case keys, sorted, so output is stable (`docs/json.md`).
+    public static func printJSON<T: Encodable>(_ value: T) throws {
+        let data = try jsonEncoder.encode(JSONMerged(value, JSONSchemaVersion()))
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+
+    /// Prints `value` merged with `extra` (both objects) as one JSON document, like `printJSON(_:)`.
+    public static func printJSON<T: Encodable, U: Encodable>(_ value: T, adding extra: U) throws {
+        try printJSON(JSONMerged(value, extra))
+    }
+
+    /// The document a failed run prints on stdout with `--json`: `{"error": {"code": CODE, "message": LINE}}`.
+    public static func printJSONError(code: Int32, message: String) {
+        struct Failure: Encodable { var code: Int32; var message: String }
+        struct Document: Encodable { var error: Failure }
+        if let data = try? jsonEncoder.encode(JSONMerged(Document(error: Failure(code: code, message: message)), JSONSchemaVersion())) {
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        }
+    }
+
+    /// Whether this invocation asked for `--json` (looked up in the arguments, so that a run whose arguments fail to
+    /// parse still answers in JSON): any `--json` before a `--`.
+    public static var jsonRequested: Bool {
+        CommandLine.arguments.dropFirst().prefix { $0 != "--" }.contains("--json")
+    }
+}
+
+/// Two JSON objects encoded as one: the keys of both.
+public struct JSONMerged<A: Encodable, B: Encodable>: Encodable {
+    let first: A
+    let second: B
+
+    public init(_ first: A, _ second: B) { (self.first, self.second) = (first, second) }
+
+    public func encode(to encoder: any Encoder) throws {
+        try first.encode(to: encoder)
+        try second.encode(to: encoder)
+    }
+}
+
+/// `"schema": ToolRunner.jsonSchema`.
+struct JSONSchemaVersion: Encodable {
+    var schema = ToolRunner.jsonSchema
 }
 
 /// Options every tool takes.

@@ -130,6 +130,9 @@ struct ConvertCommand: SparseKitCommand {
         try ToolRunner.validating { try OptionRule.refuseInapplicable(optionRules) }
         if export != nil {
             guard inputs.count == 1 else { throw ValidationError("--export reads one HDF5 file") }
+            if writesStandardOutput, common.json {
+                throw ValidationError("--json does not go with -o - (the export itself is standard output)")
+            }
             return
         }
         guard !writesStandardOutput else { throw ValidationError("-o - (standard output) goes with --export") }
@@ -166,7 +169,7 @@ struct ConvertCommand: SparseKitCommand {
         try OutputPath.requireDistinct(output: output, inputs: sources)
         job.history = [ToolRunner.provenance("sk-convert", inputs: sources)]
         let summary = try job.run()
-        try common.finish(summary, line: "sk-convert: \(summary.points) points, \(summary.features) features, "
+        try common.finish(JSONMerged(summary, Output(output: output, format: format!.rawValue)), line: "sk-convert: \(summary.points) points, \(summary.features) features, "
             + "\(summary.labels) labels (\(summary.featureNonZeros) feature and \(summary.labelNonZeros) label non-zeros) "
             + "to \(output)")
     }
@@ -184,8 +187,23 @@ struct ConvertCommand: SparseKitCommand {
         }
         try TextExport.write(dataset, format: format, oneBased: oneBased, rows: rows, to: output)
         if !writesStandardOutput {
-            ProgressReporter.note("sk-convert: wrote \(rows?.count ?? dataset.pointCount) points as \(format.rawValue) to \(output)",
-                                  quiet: common.quiet || common.json)
+            let points = rows?.count ?? dataset.pointCount
+            try common.finish(Exported(output: output, format: format.rawValue, points: points, split: split),
+                              line: "sk-convert: wrote \(points) points as \(format.rawValue) to \(output)")
         }
+    }
+
+    /// What --json adds to the conversion's summary (`docs/json.md`).
+    struct Output: Encodable {
+        var output: String
+        var format: String
+    }
+
+    /// What --json prints after --export to a file (with `-o -` the export itself is stdout; --json is refused).
+    struct Exported: Encodable {
+        var output: String
+        var format: String
+        var points: Int
+        var split: String?
     }
 }

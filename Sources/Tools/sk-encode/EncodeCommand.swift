@@ -65,6 +65,9 @@ struct EncodeCommand: SparseKitCommand {
         guard export != nil || output != TextExport.standardOutput else {
             throw ValidationError("-o - (standard output) goes with --export")
         }
+        if output == TextExport.standardOutput, common.json {
+            throw ValidationError("--json does not go with -o - (the export itself is standard output)")
+        }
         try ToolRunner.validating {
             try OptionRule.refuseInapplicable([OptionRule("--export", given: export != nil, applies: topK != nil,
                                                           "with --top-k K (it writes the top-K predictions)")])
@@ -117,7 +120,7 @@ struct EncodeCommand: SparseKitCommand {
             }
         }
         let n = rows.shape[0]
-        try common.finish(Result(output: output, points: n, latents: sc.latents),
+        try common.finish(Result(output: output, modelKind: "es-sc", points: n, latents: sc.latents),
                           line: "sk-encode: \(n) rows encoded with \(sc.latents) latents to \(output)")
     }
 
@@ -132,7 +135,7 @@ struct EncodeCommand: SparseKitCommand {
                                      block: rows.read)
             }
         }
-        try common.finish(Result(output: output, points: rows.count, latents: sdlgm.latents),
+        try common.finish(Result(output: output, modelKind: "sdlgm-unsupervised", points: rows.count, latents: sdlgm.latents),
                           line: "sk-encode: \(rows.count) rows encoded with at most \(sdlgm.maxActive) of \(sdlgm.latents) "
                               + "features (\(nonZeros) non-zeros) to \(output)")
     }
@@ -167,7 +170,7 @@ struct EncodeCommand: SparseKitCommand {
                 try file.setAttribute("top_k", .int(topK))
             }
         }
-        try common.finish(Result(output: output, points: codes.rows, latents: codes.cols),
+        try common.finish(Result(output: output, modelKind: "sdlgm-supervised", points: codes.rows, latents: codes.cols, topK: topK),
                           line: "sk-encode: \(codes.rows) rows encoded as predicted label sets of \(labels) labels (\(codes.nonZeros) "
                               + "non-zeros)" + (topK.map { " and their top \($0) labels by score" } ?? "") + " to \(output)")
     }
@@ -177,15 +180,27 @@ struct EncodeCommand: SparseKitCommand {
         let (predictor, _, _, ranking, _) = try predictMultiLabel(modelFile)
         try TextExport.writeScores(try ranking.matrix(labels: predictor.labelFrequencies.count), to: output)
         if output != TextExport.standardOutput {
-            ProgressReporter.note("sk-encode: top \(topK!) labels of \(ranking.count) rows written as XC scores to \(output)",
-                                  quiet: common.quiet || common.json)
+            try common.finish(Exported(output: output, format: "xc", points: ranking.count, topK: topK!),
+                              line: "sk-encode: top \(topK!) labels of \(ranking.count) rows written as XC scores to \(output)")
         }
     }
 
+    /// What --json prints (`docs/json.md`): the codes file, the model's kind, rows encoded and code width
+    /// (latents; labels for a supervised model), and --top-k when given.
     struct Result: Encodable {
         var output: String
+        var modelKind: String
         var points: Int
         var latents: Int
+        var topK: Int?
+    }
+
+    /// What --json prints after --export to a file (with `-o -` the export itself is stdout; --json is refused).
+    struct Exported: Encodable {
+        var output: String
+        var format: String
+        var points: Int
+        var topK: Int
     }
 }
 

@@ -16,6 +16,6 @@ extension EvalCommand {
             try BaselineEvaluation.run(density, rows: rows.shape[0], whiteningLogAbsDeterminant: offset,
                                        progress: { done, _ in progress.update(done) }) { try rows.readFiniteRows($0) }
         }
-        if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
+        if common.json { try ToolRunner.printJSON(report, adding: ["model_kind": density.kind.rawValue, "evaluation": "held-out"]) } else { print(report.text) }
     }
 }

@@ -19,7 +19,7 @@ extension EvalCommand {
             report.whiteningLogAbsDeterminant = offset
             report.marginalPixelSpaceLogLikelihood = marginal.mean + offset
         }
-        if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
+        if common.json { try ToolRunner.printJSON(report, adding: ["model_kind": "sdlgm-unsupervised", "evaluation": "held-out"]) } else { print(report.text) }
     }
 
     func runMultiLabel(_ modelFile: HDF5File) throws {
@@ -46,6 +46,6 @@ extension EvalCommand {
         }
         let report = try SupervisedEvaluation.run(predictor, features: x, labels: y, ks: rankingKs, a: propensity.a, b: propensity.b,
                                                  fallbackTrainingLabels: fallback)
-        if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
+        if common.json { try ToolRunner.printJSON(report, adding: ["model_kind": "sdlgm-supervised", "evaluation": "multilabel"]) } else { print(report.text) }
     }
 }

@@ -21,13 +21,13 @@ extension EvalCommand {
             report.logLikelihood!.whiteningLogAbsDeterminant = offset
             report.logLikelihood!.pixelSpaceMean = report.logLikelihood!.mean + offset
         }
-        if common.json { try ToolRunner.printJSON(report) } else { print(report.text) }
+        if common.json { try ToolRunner.printJSON(report, adding: ["model_kind": "es-sc", "evaluation": "held-out"]) } else { print(report.text) }
     }
 
     /// Bidirectional Monte Carlo on points simulated from the model: both bounds and their gap.
     func runBDMC(_ sc: SparseCodingModel, points: Int) throws {
         let bounds = BidirectionalMonteCarlo.run(sc, points: points, temperatures: aisTemperatures, chains: aisChains,
                                                   seed: samplerSeed)
-        if common.json { try ToolRunner.printJSON(bounds) } else { print(bounds.text) }
+        if common.json { try ToolRunner.printJSON(bounds, adding: ["model_kind": "es-sc", "evaluation": "bdmc"]) } else { print(bounds.text) }
     }
 }

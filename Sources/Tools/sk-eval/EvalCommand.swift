@@ -41,7 +41,7 @@ struct EvalCommand: SparseKitCommand {
 
             Examples:
               sk-eval model.h5 heldout-white.h5
-              sk-eval model.h5 heldout-white.h5 --loglik --json | jq .logLikelihood
+              sk-eval model.h5 heldout-white.h5 --loglik --json | jq .log_likelihood
               sk-eval model.h5 heldout-white.h5 --loglik --loglik-method is --samples 1000
               sk-eval model.h5 --bdmc 200 --temperatures 1000 --chains 16
               sk-eval sdlgm.h5 bibtex-test.h5 --k 1,3,5,10

@@ -59,6 +59,16 @@ struct BarsCommand: ParsableCommand {
             try file.writeHeader(kind: .patches, history: [ToolRunner.provenance("sk-synth bars", inputs: [])])
             try file.close()
         }
-        try common.finish(["output": output, "points": "\(count)"], line: "sk-synth bars: \(count) points to \(output)")
+        try common.finish(Result(output: output, points: count, dimension: x.cols, noise: noise, seed: seed),
+                          line: "sk-synth bars: \(count) points to \(output)")
+    }
+
+    /// What --json prints (`docs/json.md`).
+    struct Result: Encodable {
+        var output: String
+        var points: Int
+        var dimension: Int
+        var noise: Double
+        var seed: UInt64
     }
 }

@@ -65,17 +65,13 @@ struct BaselineCommand: ParsableCommand {
         }
     }
 
-    /// What --json prints.
-    struct Summary: Encodable {
-        var model: BaselineDensity.Kind
+    /// The keys --json adds for a baseline (`TrainingSummary`).
+    struct Details: Encodable {
         var points: Int
         var dimension: Int
         /// Mean training log-likelihood, nats per point (exact).
         var trainingLogLikelihood: Double
         var trainingBitsPerDimension: Double
-        var seconds: Double
-        var stages: [ICAFit.Stage]?
-        var output: String
     }
 
     func run() throws {
@@ -87,12 +83,14 @@ struct BaselineCommand: ParsableCommand {
         }
         let fitted = try job.run()
         let (training, dimension) = (fitted.history.last!.logLikelihood, fitted.model.dimension)
-        let stages = model == .ica ? fitted.history.compactMap(\.stage) : nil
         let seconds = fitted.history.map(\.seconds).reduce(0, +)
-        let summary = Summary(model: model, points: fitted.points, dimension: dimension, trainingLogLikelihood: training,
-                              trainingBitsPerDimension: DensityUnits.bitsPerDimension(natsPerPoint: training, dimension: dimension),
-                              seconds: seconds, stages: stages, output: output)
+        let bits = DensityUnits.bitsPerDimension(natsPerPoint: training, dimension: dimension)
+        let summary = TrainingSummary(
+            output: output, modelKind: model.rawValue, epochs: fitted.history.count, objectiveName: "log_likelihood",
+            objectiveDirection: .maximize, finalObjective: training, seconds: seconds, history: fitted.history,
+            details: Details(points: fitted.points, dimension: dimension, trainingLogLikelihood: training,
+                             trainingBitsPerDimension: bits))
         try common.finish(summary, line: String(format: "sk-train baseline: %@, training log-likelihood %.4f nats/point (%.5f bits/dimension) in %.1f s; model in %@",
-                                                model.rawValue, training, summary.trainingBitsPerDimension, seconds, output))
+                                                model.rawValue, training, bits, seconds, output))
     }
 }

@@ -204,9 +204,12 @@ struct SDLGMCommand: ParsableCommand {
                 + String(format: "  (%.1f s)", record.seconds)
         }.run()
         let (points, labels) = (result.trainingPoints, result.predictor.labelFrequencies.count)
-        let summary = Summary(output: training.output, method: trainer.method.rawValue, points: points, labels: labels, epochs: result.history.count,
-                              finalLoss: result.history.last?.loss, truncatedPoints: result.truncatedPoints,
-                              pointsWithoutLabels: result.pointsWithoutLabels)
+        let summary = TrainingSummary(
+            output: training.output, modelKind: "sdlgm-supervised", epochs: result.history.count, objectiveName: "loss",
+            objectiveDirection: .minimize, finalObjective: result.history.last?.loss,
+            seconds: result.history.map(\.seconds).reduce(0, +), history: result.history,
+            details: SupervisedDetails(method: trainer.method.rawValue, points: points, labels: labels, maxActive: trainer.maxActive,
+                                       truncatedPoints: result.truncatedPoints, pointsWithoutLabels: result.pointsWithoutLabels))
         try training.common.finish(summary, line: "sk-train sdlgm: \(trainer.method.rawValue) on \(points) points, \(labels) labels"
             + (result.history.last.map { String(format: ", loss %.4f after %d epochs", $0.loss, $0.epoch) } ?? "")
             + "; \(result.truncatedPoints) points truncated to L0 = \(trainer.maxActive), \(result.pointsWithoutLabels) without labels; "
@@ -221,18 +224,29 @@ struct SDLGMCommand: ParsableCommand {
                    $0.elbo, $0.meanSquaredError, $0.active, $0.temperature, $0.seconds)
         }.run()
         let last = result.history.last!
-        try training.common.finish(last, line: String(format: "sk-train sdlgm: unsupervised, ELBO %.4f nats/point, %.2f active of L0 = %d after %d epochs; model in %@",
+        let summary = TrainingSummary(
+            output: training.output, modelKind: "sdlgm-unsupervised", epochs: result.history.count, objectiveName: "elbo",
+            objectiveDirection: .maximize, finalObjective: last.elbo, seconds: result.history.map(\.seconds).reduce(0, +),
+            history: result.history,
+            details: UnsupervisedDetails(latents: trainer.latents, maxActive: trainer.maxActive, meanActive: last.active))
+        try training.common.finish(summary, line: String(format: "sk-train sdlgm: unsupervised, ELBO %.4f nats/point, %.2f active of L0 = %d after %d epochs; model in %@",
                                              last.elbo, last.active, trainer.maxActive, last.epoch, training.output))
     }
 
-    struct Summary: Encodable {
-        var output: String
+    /// The keys --json adds for a supervised model (`TrainingSummary`).
+    struct SupervisedDetails: Encodable {
         var method: String
         var points: Int
         var labels: Int
-        var epochs: Int
-        var finalLoss: Double?
+        var maxActive: Int
         var truncatedPoints: Int
         var pointsWithoutLabels: Int
+    }
+
+    /// The keys --json adds for an unsupervised model (`TrainingSummary`).
+    struct UnsupervisedDetails: Encodable {
+        var latents: Int
+        var maxActive: Int
+        var meanActive: Double
     }
 }

@@ -135,8 +135,25 @@ struct SparseCodingCommand: ParsableCommand {
                    record.epoch, lastEpoch, objectiveLabel, record.objective, record.sigma2, record.meanLambda, record.gini,
                    record.betaPrior, record.seconds)
         }
-        let last = try job.run().history.last!
-        try training.common.finish(last, line: String(format: "sk-train sc: %@ = %.4f nats/point after %d epochs; model in %@",
+        let trainer = try trainer()
+        let history = try job.run().history
+        let last = history.last!
+        let summary = TrainingSummary(
+            output: training.output, modelKind: "es-sc", epochs: history.count, objectiveName: trainer.objective.rawValue,
+            objectiveDirection: .maximize, finalObjective: last.objective, seconds: history.map(\.seconds).reduce(0, +),
+            history: history,
+            details: Details(latents: trainer.latents, scheme: trainer.scheme.rawValue, posterior: trainer.posterior.rawValue,
+                             sigma2: last.sigma2, meanLambda: last.meanLambda))
+        try training.common.finish(summary, line: String(format: "sk-train sc: %@ = %.4f nats/point after %d epochs; model in %@",
                                                  objectiveLabel, last.objective, last.epoch, training.output))
+    }
+
+    /// The keys --json adds for ES-SC (`TrainingSummary`).
+    struct Details: Encodable {
+        var latents: Int
+        var scheme: String
+        var posterior: String
+        var sigma2: Double
+        var meanLambda: Double
     }
 }
