@@ -72,4 +72,23 @@ final class ProgressToolTests: XCTestCase {
         XCTAssertEqual(piped.status, 0, piped.stderr)
         XCTAssertEqual(piped.stderr, "", "no progress on a pipe")
     }
+
+    /// Multi-label evaluation and prediction count their rows too.
+    func testMultiLabelEvaluationAndPredictionDrawRows() throws {
+        let folder = try temporaryFolder(self)
+        let data = folder + "/medical.h5"
+        func fixture(_ name: String) -> String { ToolHarness.fixture("multilabel/" + name) }
+        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("medical-train.arff"), fixture("medical-test.arff"), "--format", "arff",
+                                                          "--xml", fixture("medical.xml"), "-o", data]).status, 0)
+        let model = folder + "/mf.h5"
+        XCTAssertEqual(try ToolHarness.run("sk-train", ["sdlgm", data, "-o", model, "--method", "most-frequent"]).status, 0)
+        for (tool, arguments, stage) in [("sk-eval", [model, data], "evaluating"),
+                                         ("sk-encode", [model, data, "-o", folder + "/codes.h5"], "predicting")] {
+            guard let (status, screen) = try ToolHarness.runOnTerminal(tool, arguments, columns: 100) else {
+                throw XCTSkip("util-linux script is not installed")
+            }
+            XCTAssertEqual(status, 0, screen)
+            XCTAssertTrue(redraws(screen).contains { $0.hasPrefix("\(stage)  [") && $0.contains("645/645 rows") }, "\(tool): \(screen)")
+        }
+    }
 }

@@ -20,12 +20,13 @@ public struct SupervisedEvaluation: Codable, Sendable {
     public var propensitySource: String
 
     /// Evaluates `predictor` on the rows `features` with true labels `labels` at each of `ks`, propensities with
-    /// parameters `a`, `b`.
+    /// parameters `a`, `b`; `progress` hears the rows predicted so far.
     public static func run(_ predictor: SupervisedPredictor, features: CSRMatrix, labels: CSRMatrix,
                            ks: [Int] = RankingMetrics.defaultKs, a: Double = Propensity.defaults.a, b: Double = Propensity.defaults.b,
-                           fallbackTrainingLabels: (labels: CSRMatrix, description: String)? = nil) throws -> SupervisedEvaluation {
+                           fallbackTrainingLabels: (labels: CSRMatrix, description: String)? = nil,
+                           progress: (_ rowsDone: Int) -> Void = { _ in }) throws -> SupervisedEvaluation {
         precondition(!ks.isEmpty && ks.allSatisfy { $0 >= 1 }, "ks are positive")
-        let (ranking, sets) = try predictor.predict(features, k: ks.max()!)
+        let (ranking, sets) = try predictor.predict(features, k: ks.max()!, progress: progress)
         let propensities: [Double]?, source: String
         if let stored = predictor.propensities(a: a, b: b), let n = predictor.trainingPoints {
             (propensities, source) = (stored, "the training label counts stored in the model (N = \(n) training points)")

@@ -48,8 +48,9 @@ public struct SupervisedPredictor: Sendable {
 
     /// Rankings (top `k`, with their scores) and predicted sets (with the labels' scores as values; for
     /// most-frequent, the training frequencies) of every row of `x` (features as stored: the model's `scaling` is
-    /// applied here), `batchSize` rows at a time.
-    public func predict(_ x: CSRMatrix, k: Int = 5, batchSize: Int = 512) throws -> (ranking: TopKRanking, sets: CSRMatrix) {
+    /// applied here), `batchSize` rows at a time; `progress` hears the rows done after each batch.
+    public func predict(_ x: CSRMatrix, k: Int = 5, batchSize: Int = 512,
+                        progress: (_ rowsDone: Int) -> Void = { _ in }) throws -> (ranking: TopKRanking, sets: CSRMatrix) {
         let c = labelFrequencies.count
         var ranking = TopKRanking(k: k, indices: [])
         var indptr: [Int64] = [0], indices: [Int64] = [], values: [Float] = []
@@ -58,6 +59,7 @@ public struct SupervisedPredictor: Sendable {
                                             k: max(1, min(c, Int(meanLabelCount.rounded())))).ranked(0)).map { Int($0) }.sorted()
         for start in stride(from: 0, to: x.rows, by: batchSize) {
             let rows = Array(start..<min(x.rows, start + batchSize))
+            defer { progress(start + rows.count) }
             guard let network, method != .mostFrequent else {
                 for _ in rows {
                     frequencyScores.withUnsafeBufferPointer { ranking.append(scores: $0) }

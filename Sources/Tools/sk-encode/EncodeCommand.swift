@@ -155,7 +155,10 @@ struct EncodeCommand: SparseKitCommand {
         let (x, y) = try dataset.rows(ofSplit: chosen, in: data)
         try ModelInput.requireMultiLabelShape(of: data, features: x.cols, labels: y.cols, model: model,
                                               modelFeatures: predictor.network?.input.inputs, modelLabels: predictor.labelFrequencies.count)
-        let (ranking, sets) = try predictor.predict(x, k: topK ?? 1)
+        let progress = ProgressReporter(quiet: common.quiet)
+        let (ranking, sets) = try progress.run("predicting", total: x.rows, unit: "rows") {
+            try predictor.predict(x, k: topK ?? 1) { progress.update($0) }
+        }
         return (predictor, maxActive, chosen, ranking, sets)
     }
 

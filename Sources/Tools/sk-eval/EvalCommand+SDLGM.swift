@@ -44,8 +44,11 @@ extension EvalCommand {
                             "the labels of split '\(DefaultSplit.train.rawValue)' of \(data)")
             }
         }
-        let report = try SupervisedEvaluation.run(predictor, features: x, labels: y, ks: rankingKs, a: propensity.a, b: propensity.b,
-                                                 fallbackTrainingLabels: fallback)
+        let progress = ProgressReporter(quiet: common.quiet)
+        let report = try progress.run("evaluating", total: x.rows, unit: "rows") {
+            try SupervisedEvaluation.run(predictor, features: x, labels: y, ks: rankingKs, a: propensity.a, b: propensity.b,
+                                         fallbackTrainingLabels: fallback, progress: { progress.update($0) })
+        }
         if common.json { try ToolRunner.printJSON(report, adding: ["model_kind": "sdlgm-supervised", "evaluation": "multilabel"]) } else { print(report.text) }
     }
 }
