@@ -30,19 +30,27 @@ public enum ToolRunner {
     /// when a key is removed, renamed or changes its type (new keys do not raise it).
     public static let jsonSchema = 1
 
-    /// The encoder of every JSON document: snake_case keys (like the files' names), sorted, indented.
+    /// The encoder of every JSON document: snake_case keys (like the files' names), sorted, indented; a number that
+    /// is not finite (a diverged model's objective) is written as a marker string that `printJSON` turns into null.
     public static var jsonEncoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: nonFiniteMarker, negativeInfinity: nonFiniteMarker, nan: nonFiniteMarker)
         return encoder
     }
 
+    /// What `jsonEncoder` writes for NaN and ±Inf, replaced by null before printing (JSON has no such numbers).
+    static let nonFiniteMarker = "__sparsekit_non_finite_number__"
+
     /// Prints `value` (an object) as one JSON document on standard output, with `"schema"` (`jsonSchema`) added:
-    /// snake_case keys, sorted, so output is stable (`docs/json.md`).
+    /// snake_case keys, sorted, so output is stable; NaN and ±Inf as null (`docs/json.md`).
     public static func printJSON<T: Encodable>(_ value: T) throws {
         let data = try jsonEncoder.encode(JSONMerged(value, JSONSchemaVersion()))
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+        let text = String(decoding: data, as: UTF8.self)
+            .replacingOccurrences(of: "\"\(nonFiniteMarker)\"", with: "null")
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
     /// Prints `value` merged with `extra` (both objects) as one JSON document, like `printJSON(_:)`.
