@@ -24,12 +24,13 @@ final class JSONContractToolTests: XCTestCase {
     static let schemaKey: [String: JSONType] = ["schema": .integer]
 
     /// The keys every `sk-train` summary has, then each kind's own.
-    static func training(_ record: [String: JSONType], recordOptional: Set<String> = [], _ details: [String: JSONType]) -> JSONType {
+    static func training(_ record: [String: JSONType], recordOptional: Set<String> = [], _ details: [String: JSONType],
+                         optional: Set<String> = []) -> JSONType {
         .object(schemaKey.merging(details) { $1 }.merging([
             "output": .string, "model_kind": .string, "epochs": .integer, "objective_name": .string,
             "objective_direction": .string, "final_objective": .nullable(.number), "seconds": .number,
             "history": .array(.object(record, optional: recordOptional)),
-        ]) { $1 })
+        ]) { $1 }, optional: optional)
     }
 
     static func object(_ keys: [String: JSONType], optional: Set<String> = []) -> JSONType {
@@ -74,7 +75,7 @@ final class JSONContractToolTests: XCTestCase {
         "sk-train sdlgm (supervised)": training(
             ["epoch": .integer, "loss": .number, "seconds": .number, "validation_precision": .number], recordOptional: ["validation_precision"],
             ["method": .string, "points": .integer, "labels": .integer, "max_active": .integer, "truncated_points": .integer,
-             "points_without_labels": .integer]),
+             "points_without_labels": .integer, "feature_scaling": .string, "best_epoch": .integer], optional: ["best_epoch"]),
         "sk-train baseline": training(
             ["epoch": .integer, "log_likelihood": .number, "seconds": .number,
              "stage": .object(["smoothing": .number, "iterations": .integer, "stop": .string, "log_likelihood": .number, "seconds": .number])],
@@ -245,6 +246,10 @@ final class JSONContractToolTests: XCTestCase {
         try check("sk-train sdlgm (supervised)", "sk-train",
                   ["sdlgm", path("med.h5"), "-o", path("sup.h5"), "--max-active", "3", "--hidden", "16", "--epochs", "2",
                    "--batch-size", "32", "--seed", "1"], output: path("sup.h5"))
+        let validated = try check("sk-train sdlgm (supervised)", "sk-train",
+                                  ["sdlgm", path("med.h5"), "-o", path("val.h5"), "--max-active", "3", "--hidden", "16", "--epochs", "3",
+                                   "--batch-size", "32", "--seed", "1", "--validation", "0.3"], output: path("val.h5"))
+        XCTAssertNotNil(validated["best_epoch"] as? Int, "--validation: the epoch the model holds")
         let frequent = try check("sk-train sdlgm (supervised)", "sk-train", ["sdlgm", path("med.h5"), "-o", path("mf.h5"), "--method", "most-frequent"])
         XCTAssertTrue(frequent["final_objective"] is NSNull, "no epoch: null, not missing")
         try check("sk-train baseline", "sk-train", ["baseline", path("w.h5"), "-o", path("g.h5"), "--model", "gaussian"], output: path("g.h5"))

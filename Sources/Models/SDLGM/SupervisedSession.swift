@@ -297,6 +297,12 @@ public struct SupervisedCheckpoint: TrainingCheckpoint {
     /// The trained predictor.
     public var predictor: SupervisedPredictor { model.predictor }
 
+    /// With validation rows: the first epoch that reached the best validation P@1, whose weights the model holds.
+    public var bestEpoch: Int? {
+        guard let best = history.compactMap(\.validationPrecision).max() else { return nil }
+        return history.first { $0.validationPrecision == best }?.epoch
+    }
+
     public func writeHistoryAndState(to file: HDF5File) throws {
         try SupervisedTrainer.EpochRecord.write(history, to: file)
         try resumeState.write(to: file)

@@ -209,7 +209,8 @@ struct SDLGMCommand: ParsableCommand {
             objectiveDirection: .minimize, finalObjective: result.history.last?.loss,
             seconds: result.history.map(\.seconds).reduce(0, +), history: result.history,
             details: SupervisedDetails(method: trainer.method.rawValue, points: points, labels: labels, maxActive: trainer.maxActive,
-                                       truncatedPoints: result.truncatedPoints, pointsWithoutLabels: result.pointsWithoutLabels))
+                                       truncatedPoints: result.truncatedPoints, pointsWithoutLabels: result.pointsWithoutLabels,
+                                       featureScaling: result.predictor.scaling.method.rawValue, bestEpoch: result.bestEpoch))
         try training.common.finish(summary, line: "sk-train sdlgm: \(trainer.method.rawValue) on \(points) points, \(labels) labels"
             + (result.history.last.map { String(format: ", loss %.4f after %d epochs", $0.loss, $0.epoch) } ?? "")
             + "; \(result.truncatedPoints) points truncated to L0 = \(trainer.maxActive), \(result.pointsWithoutLabels) without labels; "
@@ -241,6 +242,9 @@ struct SDLGMCommand: ParsableCommand {
         var maxActive: Int
         var truncatedPoints: Int
         var pointsWithoutLabels: Int
+        var featureScaling: String
+        /// The epoch whose weights the model holds (with --validation).
+        var bestEpoch: Int?
     }
 
     /// The keys --json adds for an unsupervised model (`TrainingSummary`).
