@@ -38,6 +38,38 @@ final class SupervisedSDLGMTests: XCTestCase {
                                tolerance: .relative(2e-2, floor: 0.05), function: loss)
     }
 
+    /// With dropout on the hidden activations (masks from a fixed seed, so the loss is a function of the parameters):
+    /// finite differences on every parameter; rate 0 draws nothing and is the plain forward pass.
+    func testHiddenDropoutGradients() throws {
+        var g = SeededGenerator(seed: 5)
+        var network = SupervisedNetwork(features: 6, labels: 4, hidden: [5, 3], maxActive: 2, typicalNonZeros: 2, generator: &g)
+        // Biases away from 0: a point whose inputs to a unit are all dropped sits exactly at the ReLU's kink otherwise.
+        network.input.bias = [0.11, -0.07, 0.05, 0.13, -0.02]
+        network.hidden[0].bias = [0.09, -0.04, 0.06]
+        let x = try csr([[0, 3], [1, 2, 5], [4], [0, 1, 2]], cols: 6) { Float(1 + $0 % 3) * 0.5 }
+        let orderings = [[2], [0, 3], [1, 2], [3]]
+        func pass(_ net: SupervisedNetwork) -> (Matrix?, Matrix, SupervisedNetwork.Cache) {
+            var masks = SeededGenerator(seed: 11)
+            return net.forward(x, hiddenDropout: 0.4, using: &masks)
+        }
+        func loss(_ net: SupervisedNetwork) -> Double {
+            let (level, scores, _) = pass(net)
+            return SupervisedObjectives.sdlgm(levelLogits: level!, labelScores: scores, orderings: orderings).loss
+        }
+        let (level, scores, cache) = pass(network)
+        XCTAssertTrue(cache.activations[0].storage.contains(0) && cache.masks.count == 2, "units dropped in both hidden layers")
+        let (_, gradLevel, gradLabels) = SupervisedObjectives.sdlgm(levelLogits: level!, labelScores: scores, orderings: orderings)
+        network.zeroGradients()
+        network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
+        FiniteDifference.check(network, \.parameters, analyticGradient: network.gradients, step: 2e-3,
+                               tolerance: .relative(2e-2, floor: 0.05), function: loss)
+        var unused = SeededGenerator(seed: 11)
+        let plain = network.forward(x), none = network.forward(x, hiddenDropout: 0, using: &unused)
+        XCTAssertEqual(plain.labelScores, none.labelScores)
+        var fresh = SeededGenerator(seed: 11)
+        XCTAssertEqual(unused.next(), fresh.next(), "rate 0 draws nothing")
+    }
+
     func testOneVsAllLossGradient() throws {
         let scores = Matrix(rows: 2, cols: 3, storage: [0.5, -1, 2, 0, 0.3, -0.7])
         let labels = try csr([[0, 2], [1]], cols: 3)

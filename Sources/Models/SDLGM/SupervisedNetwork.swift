@@ -25,23 +25,57 @@ public struct SupervisedNetwork: Sendable {
 
     public var labels: Int { labelHead?.outputs ?? input.outputs }
 
-    /// What the backward pass needs: the input batch and every layer's pre-activation.
+    /// What the backward pass needs: the input batch, every layer's pre-activation and (dropped-out) activation, and
+    /// the dropout masks (empty without dropout).
     public struct Cache: Sendable {
         var x: CSRMatrix
         var preActivations: [Matrix]
         var activations: [Matrix]
+        var masks: [Matrix] = []
     }
 
     /// Level logits (B × L0, if there is a level head) and label scores (B × C).
     public func forward(_ x: CSRMatrix) -> (levelLogits: Matrix?, labelScores: Matrix, cache: Cache) {
+        forward(x, mask: nil)
+    }
+
+    /// The training forward pass with dropout (Srivastava et al. 2014) on every hidden activation: each unit of each
+    /// point is zeroed with probability `rate` and the others scaled by 1 / (1 − rate), the masks drawn from
+    /// `generator` and kept for the backward pass. `rate` 0 is `forward(_:)`.
+    public func forward(_ x: CSRMatrix, hiddenDropout rate: Double, using generator: inout SeededGenerator)
+        -> (levelLogits: Matrix?, labelScores: Matrix, cache: Cache)
+    {
+        guard rate > 0 else { return forward(x) }
+        let keep = Float(1 / (1 - rate))
+        var g = generator
+        defer { generator = g }
+        return forward(x) { activation in
+            Matrix(rows: activation.rows, cols: activation.cols,
+                   storage: (0..<activation.storage.count).map { _ in g.uniform() >= rate ? keep : 0 })
+        }
+    }
+
+    /// The forward pass; `mask`, when given, makes each hidden activation's dropout mask (multiplied in).
+    private func forward(_ x: CSRMatrix, mask: ((Matrix) -> Matrix)?) -> (levelLogits: Matrix?, labelScores: Matrix, cache: Cache) {
         let first = input.forward(x)
         guard let labelHead else { return (nil, first, Cache(x: x, preActivations: [], activations: [])) }
-        var pre = [first], post = [Activation.relu.forward(first)]
+        var pre = [first], post: [Matrix] = [], masks: [Matrix] = []
+        func activate(_ z: Matrix) {
+            var a = Activation.relu.forward(z)
+            if let mask {
+                let m = mask(a)
+                for i in a.storage.indices { a.storage[i] *= m.storage[i] }
+                masks.append(m)
+            }
+            post.append(a)
+        }
+        activate(first)
         for layer in hidden {
             pre.append(layer.forward(post.last!))
-            post.append(Activation.relu.forward(pre.last!))
+            activate(pre.last!)
         }
-        return (levelHead?.forward(post.last!), labelHead.forward(post.last!), Cache(x: x, preActivations: pre, activations: post))
+        return (levelHead?.forward(post.last!), labelHead.forward(post.last!),
+                Cache(x: x, preActivations: pre, activations: post, masks: masks))
     }
 
     /// Accumulates every layer's gradient from ∂/∂(level logits) and ∂/∂(label scores).
@@ -53,11 +87,18 @@ public struct SupervisedNetwork: Sendable {
             let fromLevel = levelHead!.backward(features, gradLevel)
             for i in d.storage.indices { d.storage[i] += fromLevel.storage[i] }
         }
+        /// ∂/∂(layer k's ReLU output) from ∂/∂(its dropped-out activation): the mask, when there is one.
+        func undrop(_ d: Matrix, _ k: Int) -> Matrix {
+            guard k < cache.masks.count else { return d }
+            var d = d
+            for i in d.storage.indices { d.storage[i] *= cache.masks[k].storage[i] }
+            return d
+        }
         for k in hidden.indices.reversed() {
-            d = Activation.relu.backward(cache.preActivations[k + 1], d)
+            d = Activation.relu.backward(cache.preActivations[k + 1], undrop(d, k + 1))
             d = hidden[k].backward(cache.activations[k], d)
         }
-        input.backward(cache.x, Activation.relu.backward(cache.preActivations[0], d))
+        input.backward(cache.x, Activation.relu.backward(cache.preActivations[0], undrop(d, 0)))
     }
 
     /// The dense layers in order (hidden, label head, level head).

@@ -38,6 +38,8 @@ public struct SupervisedTrainer: Trainer {
     /// Input dropout: the probability with which each stored feature of a training minibatch is dropped (the others
     /// scaled by 1 / (1 − p)); 0 turns it off. Evaluation sees every feature.
     public var dropout = 0.0
+    /// Dropout on every hidden activation of the shared MLP during training (sdlgm); 0 turns it off.
+    public var hiddenDropout = 0.0
     /// Decoupled weight decay λ (AdamW): each step shrinks every weight by the factor 1 − learningRate · λ; 0 turns
     /// it off.
     public var weightDecay = 0.0
@@ -50,7 +52,7 @@ public struct SupervisedTrainer: Trainer {
     public static let defaultEpochs = 20, defaultSteps = 1000, mostEpochs = 100_000
 
     enum CodingKeys: String, CodingKey {
-        case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split, scaling, validation, patience, steps, dropout, weightDecay
+        case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split, scaling, validation, patience, steps, dropout, hiddenDropout, weightDecay
     }
 
     public init(method: Method, maxActive: Int, epochs: Int) {
@@ -74,6 +76,7 @@ public struct SupervisedTrainer: Trainer {
         guard patience >= 1 else { throw SparseKitError.usage("--patience must be at least 1") }
         if let steps, steps < 1 { throw SparseKitError.usage("--steps must be at least 1") }
         guard dropout >= 0, dropout < 1 else { throw SparseKitError.usage("--dropout takes a probability in [0, 1)") }
+        guard hiddenDropout >= 0, hiddenDropout < 1 else { throw SparseKitError.usage("--hidden-dropout takes a probability in [0, 1)") }
         guard weightDecay >= 0, learningRate * weightDecay < 1 else {
             throw SparseKitError.usage("--weight-decay must be non-negative, with --learning-rate × --weight-decay below 1")
         }
@@ -173,7 +176,8 @@ public struct SupervisedTrainer: Trainer {
     /// from `generator`. Returns the batch's mean loss.
     func step(_ network: inout SupervisedNetwork, _ adam: inout Adam, _ xb: CSRMatrix, _ yb: CSRMatrix,
               _ generator: inout SeededGenerator) -> Double {
-        let (levelLogits, scores, cache) = network.forward(xb.droppingEntries(rate: dropout, using: &generator))
+        let (levelLogits, scores, cache) = network.forward(xb.droppingEntries(rate: dropout, using: &generator),
+                                                           hiddenDropout: hiddenDropout, using: &generator)
         network.zeroGradients()
         let loss: Double
         if method == .sdlgm {
@@ -203,14 +207,14 @@ extension SupervisedTrainer {
     /// apply instead of ignoring it.
     public enum Setting: String, Sendable, CaseIterable {
         case hidden, maxActive = "max-active", epochs, steps, batchSize = "batch-size", learningRate = "learning-rate", seed, resume, stream,
-             scale, validation, patience, dropout, weightDecay = "weight-decay"
+             scale, validation, patience, dropout, hiddenDropout = "hidden-dropout", weightDecay = "weight-decay"
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this method.
     public func inapplicability(of setting: Setting) -> String? {
         switch (setting, method) {
-        case (.hidden, .sdlgm), (.maxActive, .sdlgm): return nil
-        case (.hidden, _), (.maxActive, _): return "applies to --method sdlgm only"
+        case (.hidden, .sdlgm), (.maxActive, .sdlgm), (.hiddenDropout, .sdlgm): return nil
+        case (.hidden, _), (.maxActive, _), (.hiddenDropout, _): return "applies to --method sdlgm only"
         case (_, .mostFrequent): return "does not apply to --method most-frequent (it counts the training labels once)"
         default: return nil
         }

@@ -83,6 +83,9 @@ struct SDLGMCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Input dropout: each stored feature of a training minibatch is dropped with this probability (supervised; default 0).")
     var dropout: Double?
 
+    @Option(name: .customLong("hidden-dropout"), parsing: .unconditional, help: "Dropout on every hidden activation of the shared MLP during training (supervised sdlgm; default 0).")
+    var hiddenDropout: Double?
+
     @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Decoupled weight decay λ (AdamW): each step shrinks the weights by 1 − learning rate × λ (supervised; default 0).")
     var weightDecay: Double?
 
@@ -135,7 +138,7 @@ struct SDLGMCommand: ParsableCommand {
             (.hidden, hidden != nil), (.maxActive, maxActive != nil), (.epochs, epochs != nil), (.batchSize, batchSize != nil),
             (.learningRate, learningRate != nil), (.seed, training.seed != nil), (.resume, training.resume != nil), (.stream, stream),
             (.steps, steps != nil), (.scale, scale != nil), (.validation, validation != nil), (.patience, patience != nil),
-            (.dropout, dropout != nil), (.weightDecay, weightDecay != nil),
+            (.dropout, dropout != nil), (.hiddenDropout, hiddenDropout != nil), (.weightDecay, weightDecay != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
         trainer.hidden = hidden?.sizes ?? trainer.hidden
@@ -144,6 +147,7 @@ struct SDLGMCommand: ParsableCommand {
         (trainer.seed, trainer.split, trainer.stream) = (training.seed ?? 0, split?.name, stream)
         (trainer.scaling, trainer.validation, trainer.patience) = (scale?.method, validation, patience ?? trainer.patience)
         (trainer.dropout, trainer.weightDecay) = (dropout ?? trainer.dropout, weightDecay ?? trainer.weightDecay)
+        trainer.hiddenDropout = hiddenDropout ?? trainer.hiddenDropout
         if patience != nil, validation == nil { throw SparseKitError.usage("--patience applies with --validation only") }
         if epochs != nil, steps != nil { throw SparseKitError.usage("give --epochs or --steps, not both") }
         try trainer.validate()
@@ -154,7 +158,7 @@ struct SDLGMCommand: ParsableCommand {
     func unsupervisedTrainer() throws -> UnsupervisedTrainer {
         let supervisedOnly = [("method", method != nil), ("steps", steps != nil), ("scale", scale != nil), ("validation", validation != nil),
                               ("patience", patience != nil), ("dropout", dropout != nil),
-                              ("weight-decay", weightDecay != nil)]
+                              ("hidden-dropout", hiddenDropout != nil), ("weight-decay", weightDecay != nil)]
         if let (option, _) = supervisedOnly.first(where: \.1) { throw SparseKitError.usage("--\(option) applies to --mode supervised only") }
         var trainer = UnsupervisedTrainer()
         trainer.latents = latents ?? trainer.latents
