@@ -41,7 +41,8 @@ BASELINES = {"one-vs-all": ["--method", "one-vs-all", "--learning-rate", "0.01",
              "most-frequent": ["--method", "most-frequent"]}
 # Candidate settings of the validation procedure (the same for every dataset).
 GRID = {"defaults": [], "l2-rows": ["--scale", "l2-rows"], "hidden 256": ["--hidden", "256"],
-        "weight decay 0.1": ["--weight-decay", "0.1"], "dropout 0.2": ["--dropout", "0.2"]}
+        "weight decay 0.1": ["--weight-decay", "0.1"], "dropout 0.2": ["--dropout", "0.2"],
+        "hidden dropout 0.5": ["--hidden-dropout", "0.5"], "hidden 1024, hidden dropout 0.5": ["--hidden", "1024", "--hidden-dropout", "0.5"]}
 VALIDATION = ["--validation", "0.2", "--steps", "4000"]
 SEEDS = (1, 2)
 
