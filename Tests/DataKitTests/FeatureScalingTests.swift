@@ -29,7 +29,7 @@ final class FeatureScalingTests: XCTestCase {
     func testStandardizeCentresAndScalesEveryFeatureIncludingTheZeros() throws {
         let scaling = try fitted(.standardize, dense)
         XCTAssertNil(scaling.problem(features: 4))
-        let out = scaling.apply(try matrix(dense)).dense()
+        let out = try scaling.apply(try matrix(dense)).dense()
         for j in [0, 2, 3] {
             let column = (0..<5).map { Double(out[$0, j]) }
             let mean = column.reduce(0, +) / 5
@@ -38,7 +38,7 @@ final class FeatureScalingTests: XCTestCase {
             XCTAssertEqual(variance, 1, accuracy: 1e-5, "feature \(j) (population variance, as StandardScaler)")
         }
         XCTAssertEqual((0..<5).map { out[$0, 1] }, [0, 0, 0, 0, 0], "a constant feature keeps scale 1 and becomes 0")
-        XCTAssertEqual(scaling.apply(try matrix(dense)).nonZeros, 5 * 4, "every entry of every row stored")
+        XCTAssertEqual(try scaling.apply(try matrix(dense)).nonZeros, 5 * 4, "every entry of every row stored")
         XCTAssertNotEqual(out[0, 2], 0, "a zero entry of a dense feature is shifted too")
     }
 
@@ -117,6 +117,15 @@ final class FeatureScalingTests: XCTestCase {
         blocks.add(try matrix(Array(self.dense[0..<2])))
         blocks.add(try matrix(Array(self.dense[2...])))
         for method in FeatureScaling.Method.allCases { XCTAssertEqual(blocks.scaling(method), dense.scaling(method), method.rawValue) }
+    }
+
+    /// A point far outside what the scaling was fitted on (a feature nearly constant in training) is refused with the
+    /// scaling named, not a trap.
+    func testValuesBeyondTheBoundAreRefused() throws {
+        let scaling = FeatureScaling(method: .standardize, shift: [0, 0], scale: [1, 1e12])
+        XCTAssertThrowsError(try scaling.apply(try matrix([[1, 1e5]]))) {
+            XCTAssertTrue("\($0)".contains("after the feature scaling 'standardize'") && "\($0)".contains("beyond"), "\($0)")
+        }
     }
 
     func testStoredVectorsAreChecked() {

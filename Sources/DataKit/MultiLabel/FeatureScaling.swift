@@ -48,8 +48,10 @@ public struct FeatureScaling: Sendable, Equatable {
         return nil
     }
 
-    /// The rows of `x` rescaled. With a shift every feature of every row is stored (a dense row in CSR form).
-    public func apply(_ x: CSRMatrix) -> CSRMatrix {
+    /// The rows of `x` rescaled. With a shift every feature of every row is stored (a dense row in CSR form). Throws
+    /// when a value leaves the range every CSR matrix keeps (±`valueMagnitudeBound`): a point far outside what the
+    /// scaling was fitted on, e.g. a feature nearly constant in training.
+    public func apply(_ x: CSRMatrix) throws -> CSRMatrix {
         guard method != .none else { return x }
         var indptr: [Int64] = [0], indices: [Int64] = [], values: [Float] = []
         let stored = shift == nil ? x.nonZeros : x.rows * x.cols
@@ -82,8 +84,11 @@ public struct FeatureScaling: Sendable, Equatable {
             }
             indptr.append(Int64(values.count))
         }
-        // Indices sorted and in range, values finite (a finite value times a finite scale of a model read here).
-        return try! CSRMatrix(rows: x.rows, cols: x.cols, indptr: indptr, indices: indices, values: values)
+        do {
+            return try CSRMatrix(rows: x.rows, cols: x.cols, indptr: indptr, indices: indices, values: values)
+        } catch let error as SparseKitError {
+            throw SparseKitError.badInput(nil, "after the feature scaling '\(method.rawValue)' fitted on the training rows: \(error.problem)")
+        }
     }
 }
 

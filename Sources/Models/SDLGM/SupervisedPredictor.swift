@@ -69,7 +69,7 @@ public struct SupervisedPredictor: Sendable {
                 }
                 continue
             }
-            let (levelLogits, scores, _) = network.forward(scaling.apply(x.gatheringRows(rows)))
+            let (levelLogits, scores, _) = network.forward(try scaling.apply(x.gatheringRows(rows)))
             scores.storage.withUnsafeBufferPointer { all in
                 for i in rows.indices {
                     let row = UnsafeBufferPointer(rebasing: all[(i * c)..<((i + 1) * c)])

@@ -222,7 +222,7 @@ public struct SupervisedSession: TrainingSession {
                 for first in stride(from: 0, to: order.count, by: batchSize) {
                     if first > 0, shouldStop() { break }
                     let rows = Array(order[first..<min(order.count, first + batchSize)])
-                    let xb = scaling.apply(x.gatheringRows(rows))
+                    let xb = try scaling.apply(x.gatheringRows(rows))
                     let loss = trainer.step(&network, &adam, xb, y.gatheringRows(rows), &generator)
                     guard loss.isFinite else { throw divergence(loss, first / batchSize + 1, xb) }
                     lossSum += loss * Double(rows.count)
@@ -237,7 +237,7 @@ public struct SupervisedSession: TrainingSession {
                         guard !labelled.isEmpty else { return true }
                         if labelled.count < batch.labels.rows { batch = MultiLabelRowReader.gathering(labelled, of: batch) }
                     }
-                    let xb = scaling.apply(batch.features)
+                    let xb = try scaling.apply(batch.features)
                     let loss = trainer.step(&network, &adam, xb, batch.labels, &generator)
                     guard loss.isFinite else { throw divergence(loss, minibatch + 1, xb) }
                     lossSum += loss * Double(batch.features.rows)

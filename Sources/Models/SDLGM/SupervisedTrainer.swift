@@ -43,7 +43,7 @@ public struct SupervisedTrainer: Trainer {
     /// Decoupled weight decay λ (AdamW): each step shrinks every weight by the factor 1 − learningRate · λ; 0 turns
     /// it off.
     public var weightDecay = 0.0
-    /// Adam steps the run was asked for (`--steps`), turned into whole epochs by `resolvingLength`; nil when the
+    /// Adam steps the run was asked for (`--steps`), turned into whole epochs by `resolvingDefaults`; nil when the
     /// length was given in epochs or left to the default.
     public var steps: Int?
 
@@ -52,7 +52,8 @@ public struct SupervisedTrainer: Trainer {
     public static let defaultEpochs = 20, defaultSteps = 1000, mostEpochs = 100_000
 
     enum CodingKeys: String, CodingKey {
-        case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split, scaling, validation, patience, steps, dropout, hiddenDropout, weightDecay
+        case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split, scaling, validation, patience, steps, dropout,
+             hiddenDropout, weightDecay
     }
 
     public init(method: Method, maxActive: Int, epochs: Int) {
@@ -97,8 +98,9 @@ public struct SupervisedTrainer: Trainer {
     public static let defaultMaxActive = 10
 
     /// This trainer with the defaults that depend on the rows of `split` in `data` settled: L0 = `maxActive` when
-    /// given, else `defaultMaxActive` capped at the labels; the patience (`patience`); the epochs: `epochs` when given, the epochs that hold
-    /// `steps` Adam steps when given, else the default length (`defaultEpochs`, or more to reach `defaultSteps`).
+    /// given, else `defaultMaxActive` capped at the labels; the patience, `patience` when given, else the default
+    /// (`defaultPatience` epochs or `defaultPatienceSteps` steps); the epochs: `epochs` when given, the epochs that
+    /// hold `steps` Adam steps when given, else the default length (`defaultEpochs`, or more to reach `defaultSteps`).
     public func resolvingDefaults(epochs given: Int?, steps: Int?, maxActive: Int? = nil, patience: Int? = nil,
                                   data: HDF5File) throws -> SupervisedTrainer {
         var trainer = self
