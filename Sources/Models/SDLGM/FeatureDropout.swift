@@ -14,10 +14,11 @@ extension CSRMatrix {
             let row = row(i)
             for (j, v) in zip(row.indices, row.values) where generator.uniform() >= rate {
                 indices.append(j)
-                values.append(v * keep)
+                // Kept within the CSR range: only a value near ±1e15 with a rate near 1 could leave it.
+                values.append(max(-valueMagnitudeBound, min(valueMagnitudeBound, v * keep)))
             }
             indptr.append(Int64(values.count))
         }
-        return try! CSRMatrix(rows: rows, cols: cols, indptr: indptr, indices: indices, values: values)  // a subset, finite
+        return try! CSRMatrix(rows: rows, cols: cols, indptr: indptr, indices: indices, values: values)  // a subset, in range
     }
 }
