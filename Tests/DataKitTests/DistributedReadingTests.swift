@@ -2,9 +2,9 @@ import DataKit
 import Distributed
 import XCTest
 
-/// What the ranks of an MPI job read (`RankShareReader`): their shares (`ProcessGroup.share`) of the very
-/// minibatches one process streaming the file trains on, drawn alike, read once per buffer; a bad value fails only
-/// the rank whose share holds it.
+/// What the ranks of an MPI job read (`RankShareReader`, run here by P threads swapping rows in process): their
+/// shares (`ProcessGroup.share`) of the very minibatches one process streaming the file trains on, drawn alike; a
+/// bad value fails only the rank whose share holds it.
 final class DistributedReadingTests: XCTestCase {
     /// A patches file whose row i holds (i, 2i, 3i), chunked and compressed (64-row chunks).
     func numberedFile(rows: Int, nanAt: Int? = nil) throws -> String {
@@ -18,62 +18,71 @@ final class DistributedReadingTests: XCTestCase {
         return path
     }
 
-    /// The batches one process reads, as row numbers.
-    func oneProcessBatches(_ reader: ShuffledRowReader, size: Int, seed: UInt64) throws -> ([[Int]], UInt64) {
-        var generator = SeededGenerator(seed: seed)
-        var read: [[Int]] = []
-        try reader.forEachBatch(size: size, using: &generator) { batch, _ in
-            read.append((0..<batch.rows).map { Int(batch[$0, 0]) })
-            return true
+    /// Every rank's shares of one epoch, as row numbers per batch, with the batches' sizes and the generator's next
+    /// draw; or the rank's error.
+    func shares(_ path: String, blockRows: Int, bufferBlocks: Int, batchSize: Int, ranks: Int, seed: UInt64)
+        -> [Result<(rows: [[Int]], sizes: [Int], next: UInt64), Error>]
+    {
+        let job = InProcessExchange(ranks: ranks)
+        return job.run { rank in
+            let reader = try ShuffledRowReader(file: try HDF5File.open(path), blockRows: blockRows, bufferBlocks: bufferBlocks)
+            var generator = SeededGenerator(seed: seed)
+            var (rows, sizes): ([[Int]], [Int]) = ([], [])
+            try RankShareReader(reader, rank: rank, of: ranks, exchange: { job.exchange(rank: rank, $0, $1) })
+                .forEachShare(size: batchSize, using: &generator) { x, count, _ in
+                    for i in 0..<x.rows where [x[i, 1], x[i, 2]] != [2 * x[i, 0], 3 * x[i, 0]] { throw SparseKitError.usage("row \(i) torn") }
+                    rows.append((0..<x.rows).map { Int(x[$0, 0]) })
+                    sizes.append(count)
+                    return true
+                }
+            return (rows, sizes, generator.next())
         }
-        return (read, generator.next())
     }
 
     /// For P = 1, 2, 3, 7 the ranks' shares, put side by side in rank order, are the one-process batches (several
     /// buffers, rows carried over between them, a short last batch), each row whole, and every rank draws alike.
     func testTheSharesMakeUpTheOneProcessBatches() throws {
-        let file = try HDF5File.open(try numberedFile(rows: 1003))
-        let reader = try ShuffledRowReader(file: file, blockRows: 64, bufferBlocks: 3)
-        let (batches, nextDraw) = try oneProcessBatches(reader, size: 50, seed: 4)
-        XCTAssertEqual(batches.count, 21)
-        for size in [1, 2, 3, 7] {
-            var assembled = [[Int]](repeating: [], count: batches.count)
-            for rank in 0..<size {
-                var generator = SeededGenerator(seed: 4)
-                var k = 0
-                try RankShareReader(reader).forEachShare(size: 50, share: { ProcessGroup.share(of: $0, rank: rank, size: size) },
-                                                         using: &generator) { x, count, _ in
-                    XCTAssertEqual(count, batches[k].count)
-                    XCTAssertEqual(x.rows, ProcessGroup.share(of: count, rank: rank, size: size).count)
-                    for i in 0..<x.rows { XCTAssertEqual([2 * x[i, 0], 3 * x[i, 0]], [x[i, 1], x[i, 2]]) }
-                    assembled[k] += (0..<x.rows).map { Int(x[$0, 0]) }
-                    k += 1
-                    return true
-                }
-                XCTAssertEqual(generator.next(), nextDraw, "the same draws (P = \(size), rank \(rank))")
-            }
-            XCTAssertEqual(assembled, batches, "P = \(size)")
+        let path = try numberedFile(rows: 1003)
+        let reader = try ShuffledRowReader(file: try HDF5File.open(path), blockRows: 64, bufferBlocks: 3)
+        var generator = SeededGenerator(seed: 4)
+        var batches: [[Int]] = []
+        try reader.forEachBatch(size: 50, using: &generator) { batch, _ in
+            batches.append((0..<batch.rows).map { Int(batch[$0, 0]) })
+            return true
         }
-        var (generator, seen) = (SeededGenerator(seed: 4), 0)
-        try RankShareReader(reader).forEachShare(size: 50, share: { 0..<$0 }, using: &generator) { _, _, _ in seen += 1; return seen < 3 }
+        let nextDraw = generator.next()
+        XCTAssertEqual(batches.count, 21)
+        for ranks in [1, 2, 3, 7] {
+            var assembled = [[Int]](repeating: [], count: batches.count)
+            for (rank, result) in shares(path, blockRows: 64, bufferBlocks: 3, batchSize: 50, ranks: ranks, seed: 4).enumerated() {
+                let share = try result.get()
+                XCTAssertEqual(share.sizes, batches.map(\.count))
+                XCTAssertEqual(share.next, nextDraw, "the same draws (P = \(ranks), rank \(rank))")
+                for k in batches.indices {
+                    XCTAssertEqual(share.rows[k].count, ProcessGroup.share(of: batches[k].count, rank: rank, size: ranks).count)
+                    assembled[k] += share.rows[k]
+                }
+            }
+            XCTAssertEqual(assembled, batches, "P = \(ranks)")
+        }
+        var seen = 0
+        try RankShareReader(reader, rank: 0, of: 1, exchange: { values, _ in values }).forEachShare(size: 50, using: &generator) { _, _, _ in
+            seen += 1
+            return seen < 3
+        }
         XCTAssertEqual(seen, 3, "returning false ends the epoch")
     }
 
-    /// A NaN fails the rank whose share holds it, naming the row, and only that rank.
+    /// A NaN fails the rank whose share holds it, naming the row, and only that rank (one buffer, so that the other
+    /// rank does not wait for it in a second exchange).
     func testANaNFailsOnlyTheRankThatTrainsOnIt() throws {
-        let file = try HDF5File.open(try numberedFile(rows: 300, nanAt: 217))
-        let reader = try ShuffledRowReader(file: file, blockRows: 64, bufferBlocks: 2)
-        var failed: [Int] = []
-        for rank in 0..<2 {
-            var generator = SeededGenerator(seed: 1)
-            do {
-                try RankShareReader(reader).forEachShare(size: 16, share: { ProcessGroup.share(of: $0, rank: rank, size: 2) },
-                                                         using: &generator) { _, _, _ in true }
-            } catch let error as SparseKitError {
-                XCTAssertTrue("\(error)".contains("/data holds NaN at row 217"), "\(error)")
-                failed.append(rank)
-            }
+        let path = try numberedFile(rows: 300, nanAt: 217)
+        let results = shares(path, blockRows: 64, bufferBlocks: 8, batchSize: 16, ranks: 2, seed: 1)
+        var failed = 0
+        for case .failure(let error) in results {
+            XCTAssertTrue("\(error)".contains("/data holds NaN at row 217"), "\(error)")
+            failed += 1
         }
-        XCTAssertEqual(failed.count, 1)
+        XCTAssertEqual(failed, 1)
     }
 }

@@ -1,72 +1,103 @@
-/// One rank's shares of the minibatches a `ShuffledRowReader` hands out, for the ranks of an MPI job: each rank
-/// walks the reader's buffers (`forEachBuffer`: the same draws, so the same global minibatches as one process),
-/// and, once per buffer, reads the buffer's blocks with one hyperslab read each, keeping only the rows of its own
-/// shares (plus the few rows carried over to the next buffer); its share of every batch is then a slice of memory.
+import Distributed
+
+/// One rank's shares of the minibatches a `ShuffledRowReader` hands out, for the ranks of an MPI job. Every rank
+/// walks the reader's buffers (`forEachBuffer`: the same draws, so the same global minibatches as one process);
+/// once per buffer, each rank reads 1/P of the buffer's new rows (consecutive positions, one hyperslab read per
+/// block they span) and the ranks swap rows in one all-to-all (`ProcessGroup.exchange`), so that each ends up with
+/// its share of every batch of the buffer, in batch order, plus the rows carried over to the next buffer (every
+/// rank keeps those). A share of a batch is then a slice of memory.
 ///
-/// Memory: one block, the rank's shares of one buffer (about 1/P of it) and up to one batch carried over. Reading:
-/// every block of the file once per epoch on every rank (the rows of a share are spread over every block of its
-/// buffer, so reading only them would touch every chunk all the same). Only share rows are checked (finite, and within
-/// `allowedRange`), so a bad value fails the rank that trains on it.
+/// Per rank and buffer: reading and decompressing 1/P of the buffer, sending and receiving about 1/P of it (plus the
+/// carried rows, fewer than one batch, to every rank); memory for one block, its share of the buffer and the
+/// carried rows. Only share rows are checked (finite, and within `allowedRange`), by the rank that trains on them, so
+/// a bad value fails that rank alone.
 public struct RankShareReader {
     public let reader: ShuffledRowReader
+    public let rank: Int
+    public let ranks: Int
+    private let exchange: ([Float], [Int]) -> [Float]
 
-    public init(_ reader: ShuffledRowReader) { self.reader = reader }
+    /// The shares of `group`'s rank, rows swapped over MPI.
+    public init(_ reader: ShuffledRowReader, group: ProcessGroup) {
+        self.init(reader, rank: group.rank, of: group.size, exchange: group.exchange)
+    }
 
-    /// One epoch: `body` gets this rank's rows of every minibatch `reader.forEachBatch(size:using:)` would yield,
-    /// in that minibatch's order, with the minibatch's size; `share(count)` says which positions of a minibatch of
-    /// `count` rows are this rank's (`ProcessGroup.share(of:)`). Returning false from `body` ends the epoch.
-    public func forEachShare(size batchSize: Int, share: (Int) -> Range<Int>, using generator: inout SeededGenerator,
+    /// The shares of rank `rank` of `ranks`, rows swapped by `exchange` (the contract of `ProcessGroup.exchange`).
+    public init(_ reader: ShuffledRowReader, rank: Int, of ranks: Int, exchange: @escaping ([Float], [Int]) -> [Float]) {
+        precondition(ranks > 0 && (0..<ranks).contains(rank), "RankShareReader: rank \(rank) of \(ranks)")
+        (self.reader, self.rank, self.ranks, self.exchange) = (reader, rank, ranks, exchange)
+    }
+
+    /// One epoch: `body` gets this rank's rows (`ProcessGroup.share`) of every minibatch `reader.forEachBatch` would
+    /// yield, in that minibatch's order, with the minibatch's size. Returning false from `body` ends the epoch (on
+    /// every rank alike: each buffer's exchange needs them all).
+    public func forEachShare(size batchSize: Int, using generator: inout SeededGenerator,
                              _ body: (Matrix, Int, inout SeededGenerator) throws -> Bool) throws {
         let cols = reader.cols
         var carriedRows: [Int] = []  // file rows carried over to the next buffer, and their values row after row
         var carriedValues: [Float] = []
-        var block = [Float](repeating: 0, count: reader.blockRows * cols)
+        var piece = [Float](repeating: 0, count: reader.blockRows * cols)
         try reader.forEachBuffer(size: batchSize, using: &generator) { plan, generator in
-            // Slots in `kept`: this rank's share of each batch, batch after batch, then the rows carried over.
-            var slot = [Int](repeating: -1, count: plan.rows)
-            var batches: [(slots: Range<Int>, count: Int)] = []
-            var next = 0
-            for first in stride(from: 0, to: plan.emitted, by: batchSize) {
-                let count = min(plan.emitted, first + batchSize) - first
-                let mine = share(count)
-                for k in mine { slot[plan.order[first + k]] = next; next += 1 }
-                batches.append((next - mine.count..<next, count))
-            }
-            let shareSlots = next
-            for position in plan.order[plan.emitted...] { slot[position] = next; next += 1 }
-            var kept = [Float](repeating: 0, count: next * cols)
-            try kept.withUnsafeMutableBufferPointer { kept in
-                /// Copies the row at buffer `position` (file row `row`) to its slot, checking it if a share holds it.
-                func place(_ values: UnsafeBufferPointer<Float>, position: Int, row: Int) throws {
-                    let s = slot[position]
-                    guard s >= 0 else { return }
-                    if s < shareSlots { try check(values, row: row) }
-                    _ = UnsafeMutableBufferPointer(rebasing: kept[(s * cols)..<((s + 1) * cols)]).initialize(from: values)
-                }
-                try carriedValues.withUnsafeBufferPointer { carried in
-                    for p in carriedRows.indices {
-                        try place(UnsafeBufferPointer(rebasing: carried[(p * cols)..<((p + 1) * cols)]), position: p, row: carriedRows[p])
-                    }
-                }
-                var position = plan.carried
-                for range in plan.blocks {
-                    defer { position += range.count }
-                    guard slot[position..<(position + range.count)].contains(where: { $0 >= 0 }) else { continue }
-                    try block.withUnsafeMutableBufferPointer { block in
-                        try reader.dataset.readRows(range.lowerBound, count: range.count, into: block)
-                        for i in 0..<range.count {
-                            try place(UnsafeBufferPointer(rebasing: block[(i * cols)..<((i + 1) * cols)]), position: position + i,
-                                      row: range.lowerBound + i)
+            let layout = BufferLayout(plan, batchSize: batchSize, ranks: ranks)
+            let fileRows = carriedRows + plan.blocks.flatMap { $0 }
+            let newRows = plan.rows - plan.carried
+            func read(by source: Int) -> Range<Int> { ProcessGroup.share(of: newRows, rank: source, size: ranks).shifted(by: plan.carried) }
+
+            // Read this rank's part of the new rows; sort them by the ranks that need them (every rank: a carried row).
+            var outgoing = [[Float]](repeating: [], count: ranks)
+            let mine = read(by: rank)
+            var position = plan.carried
+            for block in plan.blocks {
+                defer { position += block.count }
+                let lower = max(position, mine.lowerBound), upper = min(position + block.count, mine.upperBound)
+                guard lower < upper else { continue }
+                try piece.withUnsafeMutableBufferPointer { piece in
+                    try reader.dataset.readRows(block.lowerBound + lower - position, count: upper - lower, into: piece)
+                    for p in lower..<upper {
+                        let row = UnsafeBufferPointer(rebasing: piece[((p - lower) * cols)..<((p - lower + 1) * cols)])
+                        if layout.owner[p] >= 0 {
+                            outgoing[layout.owner[p]].append(contentsOf: row)
+                        } else {
+                            for q in 0..<ranks { outgoing[q].append(contentsOf: row) }
                         }
                     }
                 }
             }
-            for batch in batches {
-                let rows = Matrix(rows: batch.slots.count, cols: cols,
-                                  storage: Array(kept[(batch.slots.lowerBound * cols)..<(batch.slots.upperBound * cols)]))
-                guard try body(rows, batch.count, &generator) else { return false }
+            let received = exchange(outgoing.flatMap { $0 }, outgoing.map(\.count))
+
+            // Place the rows this rank keeps: its shares, batch after batch, then the rows carried over.
+            let shareSlots = layout.shareRows[rank]
+            var kept = [Float](repeating: 0, count: (shareSlots + layout.leftover) * cols)
+            try kept.withUnsafeMutableBufferPointer { kept in
+                func place(_ values: UnsafeBufferPointer<Float>, position p: Int) throws {
+                    let s = layout.owner[p] == rank ? layout.slot[p] : shareSlots + layout.slot[p]
+                    if s < shareSlots { try check(values, row: fileRows[p]) }
+                    _ = UnsafeMutableBufferPointer(rebasing: kept[(s * cols)..<((s + 1) * cols)]).initialize(from: values)
+                }
+                func isKept(_ p: Int) -> Bool { layout.owner[p] == rank || layout.owner[p] < 0 }
+                try carriedValues.withUnsafeBufferPointer { carried in
+                    for p in 0..<plan.carried where isKept(p) {
+                        try place(UnsafeBufferPointer(rebasing: carried[(p * cols)..<((p + 1) * cols)]), position: p)
+                    }
+                }
+                try received.withUnsafeBufferPointer { received in
+                    var next = 0
+                    for source in 0..<ranks {
+                        for p in read(by: source) where isKept(p) {
+                            try place(UnsafeBufferPointer(rebasing: received[(next * cols)..<((next + 1) * cols)]), position: p)
+                            next += 1
+                        }
+                    }
+                    precondition(next * cols == received.count, "RankShareReader: the exchange returned \(received.count / cols) rows, not \(next)")
+                }
             }
-            let fileRows = carriedRows + plan.blocks.flatMap { $0 }
+            var first = 0
+            for count in layout.batchSizes {
+                let rows = ProcessGroup.share(of: count, rank: rank, size: ranks).count
+                defer { first += rows }
+                guard try body(Matrix(rows: rows, cols: cols, storage: Array(kept[(first * cols)..<((first + rows) * cols)])), count,
+                               &generator) else { return false }
+            }
             carriedRows = plan.order[plan.emitted...].map { fileRows[$0] }
             carriedValues = Array(kept[(shareSlots * cols)...])
             return true
@@ -81,4 +112,40 @@ public struct RankShareReader {
                 + "outside \(range.lowerBound)...\(range.upperBound)")
         }
     }
+}
+
+/// Who keeps each position of a shuffling buffer, and where: `owner[p]` is the rank whose share of a batch holds
+/// it and `slot[p]` its row among that rank's share rows (batch after batch); a position carried over to the next
+/// buffer has owner −1 and `slot` its place among the carried rows (every rank keeps them, after its share rows).
+struct BufferLayout {
+    var owner: [Int]
+    var slot: [Int]
+    /// Each rank's share rows in the buffer.
+    var shareRows: [Int]
+    /// The rows carried over.
+    let leftover: Int
+    /// The sizes of the buffer's batches.
+    var batchSizes: [Int] = []
+
+    init(_ plan: ShuffledBuffer, batchSize: Int, ranks: Int) {
+        (owner, slot) = ([Int](repeating: -1, count: plan.rows), [Int](repeating: 0, count: plan.rows))
+        shareRows = [Int](repeating: 0, count: ranks)
+        leftover = plan.rows - plan.emitted
+        for first in stride(from: 0, to: plan.emitted, by: batchSize) {
+            let count = min(plan.emitted, first + batchSize) - first
+            batchSizes.append(count)
+            for q in 0..<ranks {
+                for k in ProcessGroup.share(of: count, rank: q, size: ranks) {
+                    (owner[plan.order[first + k]], slot[plan.order[first + k]]) = (q, shareRows[q])
+                    shareRows[q] += 1
+                }
+            }
+        }
+        for (j, p) in plan.order[plan.emitted...].enumerated() { slot[p] = j }
+    }
+}
+
+extension Range where Bound == Int {
+    /// The range moved by `offset`.
+    func shifted(by offset: Int) -> Range<Int> { (lowerBound + offset)..<(upperBound + offset) }
 }

@@ -38,7 +38,7 @@ extension SparseCodingTrainer {
                                                    absMean: .init(repeating: 0, count: h), logS: .init(repeating: 0, count: h))
         var (points, giniSum) = (0, 0.0)
         try BLASThreads.with(1) {  // as emStep
-            try RankShareReader(reader).forEachShare(size: batchSize, share: group.share(of:), using: &generator) { xb, batchPoints, _ in
+            try RankShareReader(reader, group: group).forEachShare(size: batchSize, using: &generator) { xb, batchPoints, _ in
                 let step = distributedEMStep(xb, batchPoints: batchPoints, &state.v, weights, group, stopping: shouldStop())
                 totals.add(step.sums)
                 points += xb.rows
