@@ -51,3 +51,32 @@ extension ProcessGroup {
         MPI_Barrier(sk_mpi_comm_world())
     }
 }
+
+extension ProcessGroup {
+    /// All-to-all of floats (MPI_Alltoall of the counts, then MPI_Alltoallv): `send` holds what this rank sends to
+    /// each rank, rank after rank, `counts[q]` values for rank q; returns what every rank sent this one, rank after
+    /// rank. Alone, `send` itself. Every rank must call it; a count beyond Int32 is a programming error.
+    public func exchange(_ send: [Float], counts: [Int]) -> [Float] {
+        precondition(counts.count == size && counts.reduce(0, +) == send.count, "exchange: one count per rank, adding up to the values")
+        guard usesMPI, size > 1 else { return send }
+        precondition(send.count < Int(Int32.max), "exchange: more than 2^31 values")
+        var sendCounts = counts.map { Int32($0) }
+        var receiveCounts = [Int32](repeating: 0, count: size)
+        _ = MPI_Alltoall(&sendCounts, 1, sk_mpi_int(), &receiveCounts, 1, sk_mpi_int(), sk_mpi_comm_world())
+        let total = receiveCounts.reduce(0) { $0 + Int($1) }
+        precondition(total < Int(Int32.max), "exchange: more than 2^31 values")
+        var sendOffsets = [Int32](repeating: 0, count: size), receiveOffsets = sendOffsets
+        for q in 1..<size {
+            sendOffsets[q] = sendOffsets[q - 1] + sendCounts[q - 1]
+            receiveOffsets[q] = receiveOffsets[q - 1] + receiveCounts[q - 1]
+        }
+        var received = [Float](repeating: 0, count: total)
+        send.withUnsafeBufferPointer { s in
+            received.withUnsafeMutableBufferPointer { r in
+                _ = MPI_Alltoallv(s.baseAddress, &sendCounts, &sendOffsets, sk_mpi_float(),
+                                  r.baseAddress, &receiveCounts, &receiveOffsets, sk_mpi_float(), sk_mpi_comm_world())
+            }
+        }
+        return received
+    }
+}

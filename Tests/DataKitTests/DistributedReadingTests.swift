@@ -2,13 +2,15 @@ import DataKit
 import Distributed
 import XCTest
 
-/// What the ranks of an MPI job read: the one-process minibatches as row numbers (`RowSchedule`), their shares
-/// (`ProcessGroup.share`), and those rows read from the file (`ScatteredRowReader`).
+/// What the ranks of an MPI job read (`RankShareReader`, run here by P threads swapping rows in process): their
+/// shares (`ProcessGroup.share`) of the very minibatches one process streaming the file trains on, drawn alike; a
+/// bad value fails only the rank whose share holds it.
 final class DistributedReadingTests: XCTestCase {
     /// A patches file whose row i holds (i, 2i, 3i), chunked and compressed (64-row chunks).
-    func numberedFile(rows: Int) throws -> String {
+    func numberedFile(rows: Int, nanAt: Int? = nil) throws -> String {
         let path = try temporaryFolder(self) + "/numbered.h5"
-        let x = Matrix(rows: rows, cols: 3, storage: (0..<rows).flatMap { i in [Float(i), Float(2 * i), Float(3 * i)] })
+        var x = Matrix(rows: rows, cols: 3, storage: (0..<rows).flatMap { i in [Float(i), Float(2 * i), Float(3 * i)] })
+        if let nanAt { x[nanAt, 1] = .nan }
         let f = try HDF5File.create(path)
         try f.write(x, to: "/data", layout: DatasetLayout(chunkRows: 64, extendable: true))
         try f.writeHeader(kind: .patches, history: ["test"])
@@ -16,35 +18,71 @@ final class DistributedReadingTests: XCTestCase {
         return path
     }
 
-    /// The schedule draws what the reader draws and yields its batches; each share, read by row number, holds those
-    /// rows in that order, and the shares of P ranks make up the batch.
-    func testTheScheduleAndTheSharesGiveTheReadersBatches() throws {
-        let file = try HDF5File.open(try numberedFile(rows: 1003))
-        let reader = try ShuffledRowReader(file: file, blockRows: 64, bufferBlocks: 3)
-        let rows = try ScatteredRowReader(file: file, cacheBytes: 1 << 20)
-        var (g1, g2) = (SeededGenerator(seed: 4), SeededGenerator(seed: 4))
-        var read: [[Int]] = [], scheduled: [[Int]] = []
-        try reader.forEachBatch(size: 50, using: &g1) { batch, _ in
-            read.append((0..<batch.rows).map { Int(batch[$0, 0]) })
-            return true
-        }
-        try RowSchedule(of: reader).forEachBatch(size: 50, using: &g2) { batch, _ in
-            scheduled.append(batch)
-            for size in [1, 2, 3, 7] {
-                var pieces: [Int] = []
-                for rank in 0..<size {
-                    let share = Array(batch[ProcessGroup.share(of: batch.count, rank: rank, size: size)])
-                    let x = try rows.read(share)
-                    XCTAssertEqual(x.rows, share.count)
-                    for i in 0..<x.rows { XCTAssertEqual([x[i, 0], x[i, 1], x[i, 2]], [Float(share[i]), Float(2 * share[i]), Float(3 * share[i])]) }
-                    pieces += share
+    /// Every rank's shares of one epoch, as row numbers per batch, with the batches' sizes and the generator's next
+    /// draw; or the rank's error.
+    func shares(_ path: String, blockRows: Int, bufferBlocks: Int, batchSize: Int, ranks: Int, seed: UInt64)
+        -> [Result<(rows: [[Int]], sizes: [Int], next: UInt64), Error>]
+    {
+        let job = InProcessExchange(ranks: ranks)
+        return job.run { rank in
+            let reader = try ShuffledRowReader(file: try HDF5File.open(path), blockRows: blockRows, bufferBlocks: bufferBlocks)
+            var generator = SeededGenerator(seed: seed)
+            var (rows, sizes): ([[Int]], [Int]) = ([], [])
+            try RankShareReader(reader, rank: rank, of: ranks, exchange: { job.exchange(rank: rank, $0, $1) })
+                .forEachShare(size: batchSize, using: &generator) { x, count, _ in
+                    for i in 0..<x.rows where [x[i, 1], x[i, 2]] != [2 * x[i, 0], 3 * x[i, 0]] { throw SparseKitError.usage("row \(i) torn") }
+                    rows.append((0..<x.rows).map { Int(x[$0, 0]) })
+                    sizes.append(count)
+                    return true
                 }
-                XCTAssertEqual(pieces, batch, "P = \(size)")
-            }
+            return (rows, sizes, generator.next())
+        }
+    }
+
+    /// For P = 1, 2, 3, 7 the ranks' shares, put side by side in rank order, are the one-process batches (several
+    /// buffers, rows carried over between them, a short last batch), each row whole, and every rank draws alike.
+    func testTheSharesMakeUpTheOneProcessBatches() throws {
+        let path = try numberedFile(rows: 1003)
+        let reader = try ShuffledRowReader(file: try HDF5File.open(path), blockRows: 64, bufferBlocks: 3)
+        var generator = SeededGenerator(seed: 4)
+        var batches: [[Int]] = []
+        try reader.forEachBatch(size: 50, using: &generator) { batch, _ in
+            batches.append((0..<batch.rows).map { Int(batch[$0, 0]) })
             return true
         }
-        XCTAssertEqual(scheduled, read)
-        XCTAssertEqual(g1.next(), g2.next(), "the same draws")
-        XCTAssertEqual(try rows.read([]).rows, 0)
+        let nextDraw = generator.next()
+        XCTAssertEqual(batches.count, 21)
+        for ranks in [1, 2, 3, 7] {
+            var assembled = [[Int]](repeating: [], count: batches.count)
+            for (rank, result) in shares(path, blockRows: 64, bufferBlocks: 3, batchSize: 50, ranks: ranks, seed: 4).enumerated() {
+                let share = try result.get()
+                XCTAssertEqual(share.sizes, batches.map(\.count))
+                XCTAssertEqual(share.next, nextDraw, "the same draws (P = \(ranks), rank \(rank))")
+                for k in batches.indices {
+                    XCTAssertEqual(share.rows[k].count, ProcessGroup.share(of: batches[k].count, rank: rank, size: ranks).count)
+                    assembled[k] += share.rows[k]
+                }
+            }
+            XCTAssertEqual(assembled, batches, "P = \(ranks)")
+        }
+        var seen = 0
+        try RankShareReader(reader, rank: 0, of: 1, exchange: { values, _ in values }).forEachShare(size: 50, using: &generator) { _, _, _ in
+            seen += 1
+            return seen < 3
+        }
+        XCTAssertEqual(seen, 3, "returning false ends the epoch")
+    }
+
+    /// A NaN fails the rank whose share holds it, naming the row, and only that rank (one buffer, so that the other
+    /// rank does not wait for it in a second exchange).
+    func testANaNFailsOnlyTheRankThatTrainsOnIt() throws {
+        let path = try numberedFile(rows: 300, nanAt: 217)
+        let results = shares(path, blockRows: 64, bufferBlocks: 8, batchSize: 16, ranks: 2, seed: 1)
+        var failed = 0
+        for case .failure(let error) in results {
+            XCTAssertTrue("\(error)".contains("/data holds NaN at row 217"), "\(error)")
+            failed += 1
+        }
+        XCTAssertEqual(failed, 1)
     }
 }

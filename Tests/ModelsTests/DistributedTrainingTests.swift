@@ -20,10 +20,9 @@ final class DistributedTrainingTests: XCTestCase {
         (trainer.batchSize, trainer.iterations, trainer.learningRate, trainer.seed) = (100, 30, 0.05, 3)
         var streamed = try SparseCodingSession(trainer, source: .stream(reader))
         var distributed = try SparseCodingSession(trainer, source: .stream(reader))
-        let rows = try ScatteredRowReader(file: file, cacheBytes: 1 << 20)
         for _ in 0..<3 {
             let a = try streamed.runEpoch(shouldStop: { false })
-            let (terms, _) = try trainer.distributedEpoch(reader, rows, .single, &distributed.state, .one, &distributed.generator,
+            let (terms, _) = try trainer.distributedEpoch(reader, .single, &distributed.state, .one, &distributed.generator,
                                                           shouldStop: { false })
             XCTAssertEqual(terms.value, a.objective, accuracy: 1e-4 * abs(a.objective))
         }

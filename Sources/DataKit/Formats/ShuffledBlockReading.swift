@@ -34,22 +34,16 @@ extension ShuffledBlockReading {
     /// drawn from `generator`, which `body` may draw from too. Returning false from `body` ends the epoch early.
     public func forEachBatch(size batchSize: Int, using generator: inout SeededGenerator,
                              _ body: (Rows, inout SeededGenerator) throws -> Bool) throws {
-        precondition(batchSize > 0 && blockRows > 0 && bufferBlocks > 0, "forEachBatch: empty batches, blocks or buffer")
-        var blocks = Array(stride(from: 0, to: rows, by: blockRows))
-        blocks.shuffle(using: &generator)
         var pending: [Rows] = []  // rows carried over to the next buffer, so that batches stay full
-        for group in stride(from: 0, to: blocks.count, by: bufferBlocks) {
-            let read = try blocks[group..<min(blocks.count, group + bufferBlocks)].map { try readBlock($0..<min(rows, $0 + blockRows)) }
-            let buffer = Self.stacking(pending + read)
-            let bufferedRows = Self.count(buffer)
-            var order = Array(0..<bufferedRows)
-            order.shuffle(using: &generator)
-            let isLast = group + bufferBlocks >= blocks.count
-            let emitted = isLast ? bufferedRows : bufferedRows / batchSize * batchSize
-            for first in stride(from: 0, to: emitted, by: batchSize) {
-                guard try body(Self.gathering(Array(order[first..<min(emitted, first + batchSize)]), of: buffer), &generator) else { return }
+        try forEachBuffer(size: batchSize, using: &generator) { plan, generator in
+            let buffer = Self.stacking(pending + (try plan.blocks.map { try readBlock($0) }))
+            for first in stride(from: 0, to: plan.emitted, by: batchSize) {
+                guard try body(Self.gathering(Array(plan.order[first..<min(plan.emitted, first + batchSize)]), of: buffer), &generator) else {
+                    return false
+                }
             }
-            pending = [Self.gathering(Array(order[emitted...]), of: buffer)]
+            pending = [Self.gathering(Array(plan.order[plan.emitted...]), of: buffer)]
+            return true
         }
     }
 }

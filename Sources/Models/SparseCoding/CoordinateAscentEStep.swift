@@ -40,7 +40,8 @@ public struct CoordinateAscentEStep: Sendable {
     public var usesVectorKernel: Bool
 
     /// The ranks that share the batch (`ProcessGroup`): each fits its own rows, and the batch sums behind σ̂², λ̂
-    /// and L_β are added up over the ranks (one all-reduce of 3H + 2 numbers per sweep), so every rank sweeps at
+    /// and L_β are added up over the ranks (one all-reduce of 3H + 2 numbers before the first sweep and after
+    /// each), so every rank sweeps at
     /// the same σ̂², λ̂ and stops after the same sweep. Alone, the batch is `x`.
     public var group = ProcessGroup.single
 
@@ -94,10 +95,12 @@ public struct CoordinateAscentEStep: Sendable {
             var unannealed = weights
             unannealed.prior = 1
             let profile = ascend(&state, problem, weights: unannealed, fixedLambda: nil, sweepsLeft: maxSweeps)
-            outcome = ascend(&state, problem, weights: weights, fixedLambda: profile.lambda, sweepsLeft: maxSweeps)
-            outcome.sweeps += profile.sweeps
+            // The second phase starts where the first ended: from its sums, without adding them up (over the ranks) again.
+            outcome = ascend(&state, problem, weights: weights, fixedLambda: profile.outcome.lambda, sweepsLeft: maxSweeps,
+                             startingSums: profile.sums).outcome
+            outcome.sweeps += profile.outcome.sweeps
         } else {
-            outcome = ascend(&state, problem, weights: weights, fixedLambda: nil, sweepsLeft: maxSweeps)
+            outcome = ascend(&state, problem, weights: weights, fixedLambda: nil, sweepsLeft: maxSweeps).outcome
         }
         state.write(mu: &mu, rho: &rho)
         return outcome
@@ -111,11 +114,18 @@ public struct CoordinateAscentEStep: Sendable {
         let dimension: Int
     }
 
-    /// Sweeps until the objective rises by less than `tolerance` per point, or `sweepsLeft` sweeps.
+    /// Sweeps until the objective rises by less than `tolerance` per point, or `sweepsLeft` sweeps. Returns the
+    /// outcome and the batch's sums (over every rank) at the result; `startingSums`, when given, are those at the
+    /// start (spares one all-reduce per batch over MPI).
     private func ascend(_ state: inout Lanes, _ problem: Problem, weights: EntropyWeights, fixedLambda: [Double]?,
-                        sweepsLeft: Int) -> Outcome {
+                        sweepsLeft: Int, startingSums: (DiagonalEntropyObjective.Sums, Int)? = nil)
+        -> (outcome: Outcome, sums: (DiagonalEntropyObjective.Sums, Int))
+    {
+        var (latest, last) = (startingSums, startingSums)
         func objective() -> (value: Double, sigma2: Double, lambda: [Double]) {
-            let (sums, points) = state.sums(problem).summed(over: group, points: state.points)
+            let (sums, points) = latest ?? state.sums(problem).summed(over: group, points: state.points)
+            latest = nil
+            last = (sums, points)
             let terms = DiagonalEntropyObjective.terms(sums, points: points, dimension: problem.dimension,
                                                        norms: problem.norms, weights: weights)
             guard let fixedLambda else { return (terms.value, terms.sigma2, terms.lambda) }
@@ -133,7 +143,7 @@ public struct CoordinateAscentEStep: Sendable {
             current = objective()
             if current.value - before < tolerance { break }
         }
-        return Outcome(sweeps: sweeps, objective: current.value, sigma2: current.sigma2, lambda: current.lambda)
+        return (Outcome(sweeps: sweeps, objective: current.value, sigma2: current.sigma2, lambda: current.lambda), last!)
     }
 
     /// The batch in blocks of eight points, latent-major within a block: element (block, h) holds latent h of the

@@ -18,7 +18,6 @@ public struct SparseCodingSession: TrainingSession {
     let source: Source
     /// The ranks training together (`SparseCodingTrainer+Distributed.swift`), and this rank's reader of its rows.
     let group: ProcessGroup
-    let scattered: ScatteredRowReader?
     var state: SparseCodingTrainer.State
     var adam: Adam
     var generator: SeededGenerator
@@ -34,13 +33,9 @@ public struct SparseCodingSession: TrainingSession {
         guard n > 0, d > 0 else { throw SparseKitError.usage("no data rows to train on") }
         if case .stream = source, let restriction = trainer.streamingRestriction { throw SparseKitError.usage(restriction) }
         self.group = group
-        if group.size <= 1 {
-            scattered = nil
-        } else {
+        if group.size > 1 {
             if let restriction = trainer.distributedRestriction { throw SparseKitError.usage(restriction) }
-            guard case .stream(let reader) = source else { preconditionFailure("ranks train from a stream") }
-            // The chunk cache holds what one shuffling buffer spans, so each chunk is decompressed once per buffer.
-            scattered = try ScatteredRowReader(file: reader.file, cacheBytes: 2 * reader.blockRows * reader.bufferBlocks * d * 4)
+            guard case .stream = source else { preconditionFailure("ranks train from a stream") }
         }
         let perPoint = source.isInMemory ? n : 0
         let stepValues = 2 * (trainer.lbfgsHistory + 1) * 2  // L-BFGS pairs and iterates over the batch's (μ, ρ)
@@ -143,8 +138,8 @@ public struct SparseCodingSession: TrainingSession {
             }
             gini = Sparsity.meanGini(state.mu)
         case .stream(let reader):
-            if let scattered {
-                (terms, gini) = try trainer.distributedEpoch(reader, scattered, group, &state, weights, &generator, shouldStop: shouldStop)
+            if group.size > 1 {
+                (terms, gini) = try trainer.distributedEpoch(reader, group, &state, weights, &generator, shouldStop: shouldStop)
             } else {
                 (terms, gini) = try trainer.streamingEpoch(reader, &state, &adam, weights, &generator, shouldStop: shouldStop)
             }

@@ -3,8 +3,8 @@ import Distributed
 import Foundation
 
 /// ES-SC's em scheme (diagonal q, coordinate E-step) trained by the P ranks of an MPI job (`mpirun -np P sk-train
-/// sc …`), data-parallel: every rank draws the same global minibatches (`RowSchedule`: those one process streaming
-/// the file would draw) and reads only its share of each (`ProcessGroup.share`, `ScatteredRowReader`).
+/// sc …`), data-parallel: every rank draws the same global minibatches (those one process streaming the file would
+/// draw) and trains on its share of each (`ProcessGroup.share`), read once per shuffling buffer (`RankShareReader`).
 ///
 /// Per minibatch of B points, of which rank r holds B_r:
 /// - E-step: each rank sweeps its own points' q_n; the points are independent given σ̂², λ̂, whose closed forms
@@ -12,11 +12,11 @@ import Foundation
 ///   are all-reduced after every sweep (`CoordinateAscentEStep.group`), so every rank sweeps at the same σ̂², λ̂ and
 ///   stops after the same sweep;
 /// - M-step: ∂L/∂W = β_lik/(Bσ²) (Σ_n r_n μ_nᵀ − W diag(Σ_n s_n²)) with r_n = x_n − W μ_n: each rank forms its
-///   Σ_n r_n μ_nᵀ (D × H, one sgemm), all-reduced in single precision, and the sums behind σ² (one all-reduce of 3H + 3
-///   doubles, which also carries a stop flag: a SIGINT seen by any rank stops every rank after this minibatch);
+///   Σ_n r_n μ_nᵀ (D × H, one sgemm), all-reduced with the sums behind σ² in one buffer of doubles, which also
+///   carries a stop flag (a SIGINT seen by any rank stops every rank after this minibatch);
 ///   every rank then takes the same step on V, so V stays identical on every rank without being sent.
-/// Collectives per minibatch: (sweeps + 1) all-reduces of 3H + 2 doubles (with β_prior > 1, the E-step's two phases
-/// each add one), one of D·H floats and one of 3H + 3 doubles; one more per epoch for the record's totals.
+/// Collectives per minibatch: (sweeps + 1) all-reduces of 3H + 2 doubles (with β_prior > 1, the sweeps of both of
+/// the E-step's phases, plus one) and one of D·H + 3H + 3 doubles; one more per epoch for the record's totals.
 /// The result differs from one process's (`--stream`) by the rounding of sums split differently.
 extension SparseCodingTrainer {
     /// Why this configuration cannot train over MPI, or nil.
@@ -29,7 +29,7 @@ extension SparseCodingTrainer {
 
     /// One epoch over every row of `reader`'s file, shared among `group`'s ranks; returns the epoch's running terms
     /// over all ranks (as `streamingEpoch`) and the mean Gini coefficient of the posterior means.
-    func distributedEpoch(_ reader: ShuffledRowReader, _ rows: ScatteredRowReader, _ group: ProcessGroup, _ state: inout State,
+    func distributedEpoch(_ reader: ShuffledRowReader, _ group: ProcessGroup, _ state: inout State,
                           _ weights: EntropyWeights, _ generator: inout SeededGenerator,
                           shouldStop: () -> Bool) throws -> (DiagonalEntropyObjective.Terms, Double)
     {
@@ -38,9 +38,8 @@ extension SparseCodingTrainer {
                                                    absMean: .init(repeating: 0, count: h), logS: .init(repeating: 0, count: h))
         var (points, giniSum) = (0, 0.0)
         try BLASThreads.with(1) {  // as emStep
-            try RowSchedule(of: reader).forEachBatch(size: batchSize, using: &generator) { batch, _ in
-                let xb = try rows.read(Array(batch[group.share(of: batch.count)]))
-                let step = distributedEMStep(xb, batchPoints: batch.count, &state.v, weights, group, stopping: shouldStop())
+            try RankShareReader(reader, group: group).forEachShare(size: batchSize, using: &generator) { xb, batchPoints, _ in
+                let step = distributedEMStep(xb, batchPoints: batchPoints, &state.v, weights, group, stopping: shouldStop())
                 totals.add(step.sums)
                 points += xb.rows
                 if xb.rows > 0 { giniSum += Sparsity.meanGini(step.mu) * Double(xb.rows) }
@@ -73,9 +72,16 @@ extension SparseCodingTrainer {
         eStep.group = group
         eStep.fit(x: xb, w: w, mu: &muB, rho: &rhoB, weights: weights)
         var (gradW, sums) = DiagonalEntropyObjective(x: xb, weights: weights).dictionaryGradientParts(w: w, mu: muB, rho: rhoB)
-        var packed = [sums.residualSquares] + sums.sumS2 + sums.absMean + sums.logS + [stopping ? 1 : 0, 0]
-        group.sum(&gradW)
+        // One all-reduce for the M-step: the sums behind σ², the stop flag and Σ_n r_n μ_nᵀ, all in double precision
+        // (the D × H part is formed in single precision, and summed more exactly than one process sums it).
+        let tail = 3 * h + 3
+        var packed = [Double](repeating: 0, count: tail + d * h)
+        packed[0] = sums.residualSquares
+        for k in 0..<h { (packed[1 + k], packed[1 + h + k], packed[1 + 2 * h + k]) = (sums.sumS2[k], sums.absMean[k], sums.logS[k]) }
+        packed[3 * h + 1] = stopping ? 1 : 0
+        for i in 0..<(d * h) { packed[tail + i] = Double(gradW[i]) }
         group.sum(&packed)
+        for i in 0..<(d * h) { gradW[i] = Float(packed[tail + i]) }
         let all = DiagonalEntropyObjective.Sums(residualSquares: packed[0], sumS2: Array(packed[1...h]),
                                                 absMean: Array(packed[(h + 1)...(2 * h)]), logS: Array(packed[(2 * h + 1)...(3 * h)]))
         let terms = DiagonalEntropyObjective.terms(all, points: batchPoints, dimension: d, norms: w.columnSquaredNorms(), weights: weights)
