@@ -102,7 +102,7 @@ import tempfile
 import time
 
 from measure import (busy_processes, describe, heldout_elbo, mean_gini, print_table, read_config, read_history,
-                     run_quiet, timed)
+                     run_quiet, timed, gflops, whitened_patches, write_essc_model)
 from sparsekit import cpu_model, memory_total_bytes, output_of
 from swift_random import SeededGenerator
 
@@ -324,43 +324,22 @@ def reference(args):
 
 def write_reference_model(path, data_path, w, final, epochs, layers, args):
     """The reference's final W, lambda, sigma^2 (closed forms over all N at its final encoder) and encoder as a
-    SparseKit ES-SC model file (../shared/docs/formats.md, "Models"), with the training data's root attributes and
-    /whitening, its /config and /history; written to a temporary file and renamed."""
-    import h5py
+    SparseKit ES-SC model file with its /config and /history (`write_essc_model`)."""
     import numpy as np
 
-    temporary = path + ".partial"
-    with h5py.File(data_path, "r") as data, h5py.File(temporary, "w") as f:
-        for key, value in data.attrs.items():
-            if key != "sparsekit.kind":
-                f.attrs[key] = value
-        f.attrs["sparsekit.kind"] = "model"
-        f.attrs["sparsekit.format_version"] = np.int64(1)
-        f.attrs["model"] = "es-sc"
-        history = [str(line.decode() if isinstance(line, bytes) else line)
-                   for line in np.atleast_1d(data.attrs.get("sparsekit.history", []))]
-        history.append("essc_amortized_epoch.py ref (PyTorch reference of sk-train's amortized scheme) | args: "
-                       + " ".join(sys.argv[1:]) + f" | {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} | "
-                       f"inputs: {data_path}")
-        f.attrs["sparsekit.history"] = np.array(history, dtype=h5py.string_dtype())
-        f.create_dataset("model/W", data=np.asarray(w, dtype=np.float32))
-        f.create_dataset("model/lambda", data=np.asarray(final["lambda"], dtype=np.float32))
-        f.create_dataset("model/sigma2", data=np.float32(final["sigma2"]))
-        for name, (weight, bias) in layers.items():
-            f.create_dataset(f"model/encoder/{name}/weight", data=np.asarray(weight, dtype=np.float32))
-            f.create_dataset(f"model/encoder/{name}/bias", data=np.asarray(bias, dtype=np.float32))
-        if "whitening" in data:
-            data.copy("whitening", f)
-        for key in ("objective", "posterior_entropy", "prior_entropy", "noise_entropy", "sigma2", "mean_lambda", "gini",
-                    "seconds"):
-            f.create_dataset(f"history/{key}", data=np.array([e[key] for e in epochs], dtype=np.float64))
-        config = f.create_group("config")
-        for key, value in {"latents": args.latents, "scheme": "adam", "posterior": "amortized", "objective": "entropy",
-                           "batch_size": args.batch_size, "epochs": args.epochs, "learning_rate": args.learning_rate,
-                           "seed": args.seed, "threads": args.threads, "adam": args.adam,
-                           "reference": "bench/essc_amortized_epoch.py ref (PyTorch)"}.items():
-            config.attrs[key] = value
-    os.replace(temporary, path)
+    datasets = {"model/W": np.asarray(w, dtype=np.float32), "model/lambda": np.asarray(final["lambda"], dtype=np.float32),
+                "model/sigma2": np.float32(final["sigma2"])}
+    for name, (weight, bias) in layers.items():
+        datasets[f"model/encoder/{name}/weight"] = np.asarray(weight, dtype=np.float32)
+        datasets[f"model/encoder/{name}/bias"] = np.asarray(bias, dtype=np.float32)
+    history_keys = ("objective", "posterior_entropy", "prior_entropy", "noise_entropy", "sigma2", "mean_lambda", "gini",
+                    "seconds")
+    write_essc_model(
+        path, data_path, "essc_amortized_epoch.py ref (PyTorch reference of sk-train's amortized scheme)", datasets,
+        {key: [e[key] for e in epochs] for key in history_keys},
+        {"latents": args.latents, "scheme": "adam", "posterior": "amortized", "objective": "entropy",
+         "batch_size": args.batch_size, "epochs": args.epochs, "learning_rate": args.learning_rate, "seed": args.seed,
+         "threads": args.threads, "adam": args.adam, "reference": "bench/essc_amortized_epoch.py ref (PyTorch)"})
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -467,17 +446,6 @@ def gemm_rates(args):
     rng = np.random.default_rng(0)
     rates = {}
 
-    def best_rate(call, flops):
-        call()
-        reps = max(3, int(2e9 / flops))
-        best = float("inf")
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                call()
-            best = min(best, (time.perf_counter() - t0) / reps)
-        return flops / best / 1e9
-
     if args.library:
         lib = ctypes.CDLL(args.library)
         f32p = ctypes.POINTER(ctypes.c_float)
@@ -490,7 +458,7 @@ def gemm_rates(args):
             a, b = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
             c = np.zeros((m, n), dtype=np.float32)
             pa, pb, pc = (z.ctypes.data_as(f32p) for z in (a, b, c))
-            rates[key][label] = best_rate(lambda: lib.cblas_sgemm(101, 111, 111, m, n, k, 1.0, pa, k, pb, n, 0.0,
+            rates[key][label] = gflops(lambda: lib.cblas_sgemm(101, 111, 111, m, n, k, 1.0, pa, k, pb, n, 0.0,
                                                                   pc, n), 2.0 * m * n * k)
     for threads in REFERENCE_THREADS:
         torch.set_num_threads(threads)
@@ -498,7 +466,7 @@ def gemm_rates(args):
         rates[key] = {}
         for label, m, n, k in GEMM_SHAPES:
             a, b, c = torch.randn(m, k), torch.randn(k, n), torch.zeros(m, n)
-            rates[key][label] = best_rate(lambda: torch.mm(a, b, out=c), 2.0 * m * n * k)
+            rates[key][label] = gflops(lambda: torch.mm(a, b, out=c), 2.0 * m * n * k)
     with open(args.result, "w") as f:
         json.dump(rates, f, indent=1)
 
@@ -518,15 +486,7 @@ optimizer.step()
 
 def make_data(binaries, images, work, count, name, seed=SEED, transform_from=None):
     """`count` gray patches cut with `seed`, ZCA-whitened (or whitened with the transform of `transform_from`)."""
-    patches = os.path.join(work, f"{name}-patches.h5")
-    white = os.path.join(work, f"{name}-white.h5")
-    start = time.perf_counter()
-    run_quiet([binaries["sk-patches"], *images, "-o", patches, "--size", PATCH, "--count", count, "--seed", seed,
-               "--color", "gray", "--quiet"], "sk-patches")
-    whiten = ["--transform-from", transform_from] if transform_from else ["--method", "zca", "--epsilon", repr(EPSILON)]
-    run_quiet([binaries["sk-whiten"], patches, "-o", white, *whiten, "--quiet"], "sk-whiten")
-    os.remove(patches)
-    return white, time.perf_counter() - start
+    return whitened_patches(binaries, images, work, count, name, seed, PATCH, EPSILON, transform_from)
 
 
 def sk_train_command(binary, data, model, epochs, learning_rate=None):

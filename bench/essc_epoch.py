@@ -94,7 +94,7 @@ import sys
 import time
 
 from measure import (busy_processes, describe, heldout_elbo, mean_gini, print_table, read_config, read_history,
-                     run_quiet, timed)
+                     timed, gflops, whitened_patches, write_essc_model)
 from sparsekit import cpu_model, memory_total_bytes, output_of
 from swift_random import SeededGenerator
 
@@ -386,46 +386,25 @@ def reference_epoch(args):
 
 
 def write_reference_model(path, data_path, w, epochs, settings, args):
-    """The reference's final W, lambda, sigma^2 as a SparseKit ES-SC model file (../shared/docs/formats.md, "Models":
-    kind `model`, attribute model = es-sc, /model/W [D, H], /model/lambda [H], /model/sigma2 scalar), with the
-    training data's /whitening and root attributes, its configuration under /config and its /history, written to a
-    temporary file and renamed."""
-    import h5py
+    """The reference's final W, lambda, sigma^2 as a SparseKit ES-SC model file (/model/W [D, H], /model/lambda [H],
+    /model/sigma2 scalar) with its configuration under /config and its /history (`write_essc_model`)."""
     import numpy as np
 
     last = epochs[-1]
+    history_keys = ("objective", "posterior_entropy", "prior_entropy", "noise_entropy", "sigma2", "mean_lambda", "gini",
+                    "beta_prior", "seconds")
+    write_essc_model(
+        path, data_path, f"essc_epoch.py ref-epoch (PyTorch reference of {AUTHORS_CODE})",
+        {"model/W": np.asarray(w, dtype=np.float32), "model/lambda": np.asarray(last["lambda"], dtype=np.float32),
+         "model/sigma2": np.float32(last["sigma2"])},
+        {key: [e[key] for e in epochs] for key in history_keys},
+        {"latents": args.latents, "scheme": "em", "posterior": "diagonal", "objective": "entropy",
+         "batch_size": args.batch_size, "epochs": args.epochs, "learning_rate": args.learning_rate, "seed": args.seed,
+         "threads": args.threads, "reference": AUTHORS_CODE,
+         "anneal_prior": "none" if args.anneal_prior is None else f"{args.anneal_prior[0]:g}:{args.anneal_prior[1]}",
+         "anneal_schedule": args.schedule, **{f"lbfgs_{k}": v for k, v in settings.items()}})
 
-    temporary = path + ".partial"
-    with h5py.File(data_path, "r") as data, h5py.File(temporary, "w") as f:
-        for key, value in data.attrs.items():
-            if key != "sparsekit.kind":
-                f.attrs[key] = value
-        f.attrs["sparsekit.kind"] = "model"
-        f.attrs["sparsekit.format_version"] = np.int64(1)
-        f.attrs["model"] = "es-sc"
-        history = [str(line.decode() if isinstance(line, bytes) else line)
-                   for line in np.atleast_1d(data.attrs.get("sparsekit.history", []))]
-        history.append(f"essc_epoch.py ref-epoch (PyTorch reference of {AUTHORS_CODE}) | args: "
-                       + " ".join(sys.argv[1:]) + f" | {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} | "
-                       f"inputs: {data_path}")
-        f.attrs["sparsekit.history"] = np.array(history, dtype=h5py.string_dtype())
-        f.create_dataset("model/W", data=np.asarray(w, dtype=np.float32))
-        f.create_dataset("model/lambda", data=np.asarray(last["lambda"], dtype=np.float32))
-        f.create_dataset("model/sigma2", data=np.float32(last["sigma2"]))
-        if "whitening" in data:
-            data.copy("whitening", f)
-        for key in ("objective", "posterior_entropy", "prior_entropy", "noise_entropy", "sigma2", "mean_lambda", "gini",
-                    "beta_prior", "seconds"):
-            f.create_dataset(f"history/{key}", data=np.array([e[key] for e in epochs], dtype=np.float64))
-        config = f.create_group("config")
-        for key, value in {"latents": args.latents, "scheme": "em", "posterior": "diagonal", "objective": "entropy",
-                           "batch_size": args.batch_size, "epochs": args.epochs, "learning_rate": args.learning_rate,
-                           "seed": args.seed, "threads": args.threads, "reference": AUTHORS_CODE,
-                           "anneal_prior": "none" if args.anneal_prior is None else
-                           f"{args.anneal_prior[0]:g}:{args.anneal_prior[1]}",
-                           "anneal_schedule": args.schedule, **{f"lbfgs_{k}": v for k, v in settings.items()}}.items():
-            config.attrs[key] = "none" if value is None else value
-    os.replace(temporary, path)
+
 # ----------------------------------------------------------------------------------------------------------------------
 # sgemm rates (run as a subprocess: `gemm-rates`)
 # ----------------------------------------------------------------------------------------------------------------------
@@ -439,7 +418,6 @@ GEMM_SHAPES = [
     ("R^T M: 256x100, K=512", 256, LATENTS, BATCH, True, False),
     ("M W^T W: 512x100, K=100", BATCH, LATENTS, LATENTS, False, False),
 ]
-
 
 def gemm_rates(args):
     import numpy as np
@@ -498,17 +476,7 @@ def gemm_rates(args):
 
     rates = {}
     for label, m, n, k, ta, tb in GEMM_SHAPES:
-        call = make(m, n, k, ta, tb)
-        flops = 2.0 * m * n * k
-        call()
-        reps = max(3, int(2e9 / flops))     # about 2 GFLOP per timing
-        best = float("inf")
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                call()
-            best = min(best, (time.perf_counter() - t0) / reps)
-        rates[label] = flops / best / 1e9
+        rates[label] = gflops(make(m, n, k, ta, tb), 2.0 * m * n * k)
     info["gflops"] = rates
     with open(args.result, "w") as f:
         json.dump(info, f, indent=1)
@@ -595,15 +563,7 @@ def read_gemm_log(path):
 
 def make_data(binaries, images, work, count, name, seed=SEED, transform_from=None):
     """`count` gray patches cut with `seed`, ZCA-whitened (or whitened with the transform of `transform_from`)."""
-    patches = os.path.join(work, f"{name}-patches.h5")
-    white = os.path.join(work, f"{name}-white.h5")
-    start = time.perf_counter()
-    run_quiet([binaries["sk-patches"], *images, "-o", patches, "--size", str(PATCH), "--count", str(count),
-               "--seed", str(seed), "--color", "gray", "--quiet"], "sk-patches")
-    whiten = ["--transform-from", transform_from] if transform_from else ["--method", "zca", "--epsilon", repr(EPSILON)]
-    run_quiet([binaries["sk-whiten"], patches, "-o", white, *whiten, "--quiet"], "sk-whiten")
-    os.remove(patches)
-    return white, time.perf_counter() - start
+    return whitened_patches(binaries, images, work, count, name, seed, PATCH, EPSILON, transform_from)
 
 
 def sk_train_command(binary, data, model, epochs, extra=(), anneal=None):

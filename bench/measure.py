@@ -144,3 +144,64 @@ def print_table(header, rows):
         print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
         if n == 0:
             print("  " + "  ".join("-" * w for w in widths))
+
+
+def whitened_patches(binaries, images, work, count, name, seed, size, epsilon, transform_from=None):
+    """`count` gray `size`×`size` patches cut from `images` with `seed`, ZCA-whitened with `epsilon` (or with the
+    transform of `transform_from`), in `work`/NAME-white.h5; returns the path and the seconds it took."""
+    patches = os.path.join(work, f"{name}-patches.h5")
+    white = os.path.join(work, f"{name}-white.h5")
+    start = time.perf_counter()
+    run_quiet([binaries["sk-patches"], *images, "-o", patches, "--size", size, "--count", count, "--seed", seed,
+               "--color", "gray", "--quiet"], "sk-patches")
+    whiten = ["--transform-from", transform_from] if transform_from else ["--method", "zca", "--epsilon", repr(epsilon)]
+    run_quiet([binaries["sk-whiten"], patches, "-o", white, *whiten, "--quiet"], "sk-whiten")
+    os.remove(patches)
+    return white, time.perf_counter() - start
+
+
+def gflops(call, flops):
+    """The rate of `call` (doing `flops` floating-point operations) in GFLOP/s: after one warm-up call, the best of 5
+    timings of about 2 GFLOP each (at least 3 calls)."""
+    call()
+    reps = max(3, int(2e9 / flops))
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            call()
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return flops / best / 1e9
+
+
+def write_essc_model(path, data_path, history_line, datasets, history, config):
+    """A reference's ES-SC model as a SparseKit model file (../shared/docs/formats.md, "Models": kind `model`,
+    attribute model = es-sc): the training data's root attributes with `history_line` appended to its history, its
+    /whitening, `datasets` (path under the root -> array), `history` (/history/KEY -> per-epoch values, float64) and
+    `config` (/config attributes, None written as "none"); written to a temporary file and renamed."""
+    import h5py
+    import numpy as np
+
+    temporary = path + ".partial"
+    with h5py.File(data_path, "r") as data, h5py.File(temporary, "w") as f:
+        for key, value in data.attrs.items():
+            if key != "sparsekit.kind":
+                f.attrs[key] = value
+        f.attrs["sparsekit.kind"] = "model"
+        f.attrs["sparsekit.format_version"] = np.int64(1)
+        f.attrs["model"] = "es-sc"
+        lines = [str(line.decode() if isinstance(line, bytes) else line)
+                 for line in np.atleast_1d(data.attrs.get("sparsekit.history", []))]
+        lines.append(f"{history_line} | args: " + " ".join(sys.argv[1:])
+                     + f" | {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} | inputs: {data_path}")
+        f.attrs["sparsekit.history"] = np.array(lines, dtype=h5py.string_dtype())
+        for name, values in datasets.items():
+            f.create_dataset(name, data=values)
+        if "whitening" in data:
+            data.copy("whitening", f)
+        for key, values in history.items():
+            f.create_dataset(f"history/{key}", data=np.array(values, dtype=np.float64))
+        group = f.create_group("config")
+        for key, value in config.items():
+            group.attrs[key] = "none" if value is None else value
+    os.replace(temporary, path)
