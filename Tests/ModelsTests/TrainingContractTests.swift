@@ -62,6 +62,8 @@ final class TrainingContractTests: XCTestCase {
                                        datasets: model + ["/training/sigma2", "/training/lambda"])
         try assertResumeEqualsStraight(sparseCoding(.em) { ($0.objective, $0.warmStart) = (.mapL1, true) }, data: data,
                                        datasets: model + ["/training/posterior_mu"])
+        try assertResumeEqualsStraight(sparseCoding(.em) { $0.objective = .likelihood }, data: data,
+                                       datasets: model + ["/training/posterior_mu", "/training/sigma2", "/training/lambda"])
     }
 
     /// A multilabel file of 200 points whose labels (5) are planted in their features (20).

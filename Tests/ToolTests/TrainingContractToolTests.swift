@@ -33,7 +33,7 @@ final class TrainingContractToolTests: XCTestCase {
         let sc = ["sc", folder + "/missing.h5", "-o", folder + "/m.h5", "--latents", "4"]
         let scCases: [([String], String)] = [
             (["--rank", "2"], "--rank applies to --posterior amortized-lowrank only"),
-            (["--samples", "2"], "--samples applies to --objective elbo-mc only"),
+            (["--samples", "2"], "--samples applies to --objective elbo-mc or likelihood only"),
             (["--penalty", "0.2"], "--penalty applies to --objective map-l1 only"),
             (["--scheme", "full-batch", "--batch-size", "10"], "--batch-size does not apply to --scheme full-batch"),
             (["--scheme", "full-batch", "--warm-start"], "--warm-start applies to --scheme em"),

@@ -81,12 +81,12 @@ public struct SparseCodingSession: TrainingSession {
         state.v = try stored.matrix("v", rows: d, cols: h)
         if trainer.carriesPosteriors, points > 0 {
             state.mu = try stored.matrix("posterior_mu", rows: points, cols: h)
-            if trainer.objective != .mapL1 { state.rho = try stored.matrix("posterior_rho", rows: points, cols: h) }
+            if trainer.posteriorsHaveScales { state.rho = try stored.matrix("posterior_rho", rows: points, cols: h) }
             if trainer.posterior == .full {
                 state.factors = try stored.matrix("posterior_factors", rows: points, cols: h * h).storage
             }
         }
-        if trainer.objective == .elboMC, let sigma2 = stored.vectors["sigma2"]?.first, let lambda = stored.vectors["lambda"],
+        if trainer.learnsNoiseAndScales, let sigma2 = stored.vectors["sigma2"]?.first, let lambda = stored.vectors["lambda"],
            lambda.count == h {
             (state.sigma2, state.lambda) = (sigma2, lambda)
         }
@@ -108,15 +108,15 @@ public struct SparseCodingSession: TrainingSession {
         stored.matrices["v"] = state.v
         if trainer.carriesPosteriors, source.isInMemory {
             stored.matrices["posterior_mu"] = state.mu
-            if trainer.objective != .mapL1 { stored.matrices["posterior_rho"] = state.rho }
+            if trainer.posteriorsHaveScales { stored.matrices["posterior_rho"] = state.rho }
             if trainer.posterior == .full {
                 stored.matrices["posterior_factors"] = Matrix(rows: state.mu.rows, cols: state.v.cols * state.v.cols, storage: state.factors)
             }
         }
-        if trainer.objective == .elboMC { stored.vectors = ["sigma2": [state.sigma2], "lambda": state.lambda] }
+        if trainer.learnsNoiseAndScales { stored.vectors = ["sigma2": [state.sigma2], "lambda": state.lambda] }
         let none = Matrix(rows: 0, cols: 0)
         return SparseCodingCheckpoint(model: model, encoder: state.encoder, history: history, mu: source.isInMemory ? state.mu : none,
-                                      rho: source.isInMemory && trainer.objective != .mapL1 ? state.rho : none, resumeState: stored)
+                                      rho: source.isInMemory && trainer.posteriorsHaveScales ? state.rho : none, resumeState: stored)
     }
 
     /// Minibatches of B rows over N (none for the full-batch scheme: its epoch is one step).
@@ -165,6 +165,7 @@ public struct SparseCodingSession: TrainingSession {
         let trainer = self.trainer
         switch (trainer.objective, trainer.scheme, trainer.posterior) {
         case (.elboMC, _, _): trainer.monteCarloEpoch(x, &state, &generator, shouldStop: shouldStop)
+        case (.likelihood, _, _): trainer.likelihoodEpoch(x, &state, &generator, shouldStop: shouldStop)
         case (.mapL1, _, _): trainer.lassoEpoch(x, &state.v, &state.mu, &generator, shouldStop: shouldStop)
         case (.entropy, .em, _): trainer.emEpoch(x, &state.v, &state.mu, &state.rho, weights, &generator, shouldStop: shouldStop)
         case (.entropy, .adam, _): trainer.amortizedEpoch(x, &state, &adam, weights, &generator, shouldStop: shouldStop)
@@ -219,10 +220,10 @@ public struct SparseCodingCheckpoint: TrainingCheckpoint {
         var matrices = ["v"]
         if trainer.carriesPosteriors {
             matrices.append("posterior_mu")
-            if trainer.objective != .mapL1 { matrices.append("posterior_rho") }
+            if trainer.posteriorsHaveScales { matrices.append("posterior_rho") }
             if trainer.posterior == .full { matrices.append("posterior_factors") }
         }
-        let state = try ResumeState.read(from: file, matrices: matrices, vectors: trainer.objective == .elboMC ? ["sigma2", "lambda"] : [],
+        let state = try ResumeState.read(from: file, matrices: matrices, vectors: trainer.learnsNoiseAndScales ? ["sigma2", "lambda"] : [],
                                          adam: trainer.scheme == .adam)
         let none = Matrix(rows: 0, cols: 0)
         return SparseCodingCheckpoint(model: model, encoder: encoder, history: try EpochRecord.read(from: file), mu: none, rho: none,

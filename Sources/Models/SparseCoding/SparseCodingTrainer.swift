@@ -37,7 +37,7 @@ public struct SparseCodingTrainer: Trainer {
 
     /// What is maximised: the entropy objective L (`es-sc.md`), or one of the baselines on the same code path:
     /// `elbo-mc` (the reparameterized Monte-Carlo ELBO with σ², λ learned) and `map-l1` (MAP codes by FISTA).
-    public enum Objective: String, Sendable, CaseIterable, Codable { case entropy, elboMC = "elbo-mc", mapL1 = "map-l1" }
+    public enum Objective: String, Sendable, CaseIterable, Codable { case entropy, elboMC = "elbo-mc", mapL1 = "map-l1", likelihood }
 
     /// How the em scheme's entropy E-steps fit a minibatch's diagonal q: per-point coordinate ascent with σ², λ
     /// re-estimated after every sweep (`CoordinateAscentEStep`), or one L-BFGS over the whole batch (the authors').
@@ -143,7 +143,7 @@ public struct SparseCodingTrainer: Trainer {
             try require(annealPrior.start >= 1 && annealPrior.start.isFinite && annealPrior.epochs >= 1,
                         "--anneal-prior takes START:EPOCHS with START ≥ 1, e.g. 10:5")
         }
-        try require(!(warmStart && (scheme != .em || objective == .elboMC)),
+        try require(!(warmStart && (scheme != .em || objective == .elboMC || objective == .likelihood)),
                     "--warm-start applies to the em scheme's entropy and map-l1 E-steps only")
     }
 
@@ -155,7 +155,15 @@ public struct SparseCodingTrainer: Trainer {
 
     /// Whether per-point posteriors carry over from one epoch to the next (and are kept with a resumable model):
     /// with warm starts, in full-batch training, and for elbo-mc (always warm).
-    public var carriesPosteriors: Bool { warmStart || scheme == .fullBatch || objective == .elboMC }
+    public var carriesPosteriors: Bool { warmStart || scheme == .fullBatch || objective == .elboMC || objective == .likelihood }
+
+    /// Whether the per-point posteriors have scales (log s) besides their means: not map-l1's codes, nor
+    /// likelihood's chain states.
+    var posteriorsHaveScales: Bool { objective != .mapL1 && objective != .likelihood }
+
+    /// Whether σ² and λ are learned parameters kept with a resumable model (elbo-mc, likelihood) rather than closed
+    /// forms or estimates.
+    var learnsNoiseAndScales: Bool { objective == .elboMC || objective == .likelihood }
 
     /// Trains `epochs` epochs on the rows of `x` from the start (or `resume`); the convenience tests and benchmarks
     /// use. `shouldStop` is asked after every minibatch. A divergence throws `TrainingDivergence`.
@@ -207,6 +215,8 @@ public struct SparseCodingTrainer: Trainer {
             return ExactELBO.terms(x, w: w, sigma2: state.sigma2, lambda: state.lambda, mu: state.mu, rho: state.rho)
         case .mapL1:
             return lassoTerms(x, w: w, codes: state.mu)
+        case .likelihood:
+            return likelihoodTerms(x, w: w, chains: state.mu, sigma2: state.sigma2, lambda: state.lambda)
         }
     }
 
@@ -372,10 +382,12 @@ extension SparseCodingTrainer {
     public func inapplicability(of setting: Setting) -> String? {
         switch setting {
         case .rank: return posterior == .amortizedLowRank ? nil : "applies to --posterior amortized-lowrank only"
-        case .samples: return objective == .elboMC ? nil : "applies to --objective elbo-mc only"
+        case .samples: return objective == .elboMC || objective == .likelihood ? nil : "applies to --objective elbo-mc or likelihood only"
         case .penalty: return objective == .mapL1 ? nil : "applies to --objective map-l1 only"
         case .batchSize: return scheme != .fullBatch ? nil : "does not apply to --scheme full-batch (every point in one step)"
-        case .iterations: return scheme != .adam ? nil : "does not apply to --scheme adam (one step per minibatch)"
+        case .iterations:
+            if objective == .likelihood { return "does not apply to --objective likelihood (its E-step is --samples Gibbs sweeps)" }
+            return scheme != .adam ? nil : "does not apply to --scheme adam (one step per minibatch)"
         case .lbfgsHistory:
             return objective == .entropy && (scheme == .fullBatch || (scheme == .em && eStep == .lbfgs)) ? nil
                 : "applies to the L-BFGS of --objective entropy with --scheme full-batch, or --scheme em with --e-step lbfgs, only"
@@ -384,7 +396,8 @@ extension SparseCodingTrainer {
             return scheme == .em && objective == .entropy && eStep == .coordinate ? nil
                 : "applies to --scheme em with --objective entropy and --e-step coordinate only"
         case .warmStart:
-            return scheme == .em && objective != .elboMC ? nil : "applies to --scheme em with --objective entropy or map-l1 only"
+            return scheme == .em && (objective == .entropy || objective == .mapL1) ? nil
+                : "applies to --scheme em with --objective entropy or map-l1 only"
         case .learningRate: return scheme != .fullBatch ? nil : "does not apply to --scheme full-batch (L-BFGS takes its own steps)"
         case .annealPrior: return objective == .entropy ? nil : "applies to --objective entropy only"
         }

@@ -18,7 +18,9 @@ struct SparseCodingCommand: ParsableCommand {
             prior entropy by β from START down to 1 (the coordinate E-step holds λ at its β = 1 optimum meanwhile, as \
             the annealed objective has no maximum). Baselines on the same em path: --objective elbo-mc (the ELBO by \
             the reparameterization trick, σ² and λ learned) and --objective map-l1 (FISTA codes, penalty α; σ², λ estimated from the \
-            codes at the end).
+            codes at the end); and --objective likelihood, the same model trained by maximum likelihood itself (Monte \
+            Carlo EM: every point keeps a Gibbs chain of its exact posterior, --samples sweeps per visit; no bound, no \
+            posterior family), the reference for what the model can reach.
 
             Progress per epoch on stderr; the model file holds W, λ, σ², the configuration and the history.
 
@@ -47,13 +49,13 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(help: "Training scheme: em, full-batch or adam.")
     var scheme = SparseCodingTrainer.Scheme.em
 
-    @Option(help: "What to maximise: entropy (ES-SC), or a baseline: elbo-mc (Monte-Carlo ELBO), map-l1 (MAP codes by FISTA).")
+    @Option(help: "What to maximise: entropy (ES-SC), or a baseline: elbo-mc (Monte-Carlo ELBO), map-l1 (MAP codes by FISTA), likelihood (log p(x) by Monte Carlo EM).")
     var objective = SparseCodingTrainer.Objective.entropy
 
     @Option(parsing: .unconditional, help: "r of the amortized-lowrank covariances diag(s²) + U Uᵀ (default 5).")
     var rank: Int?
 
-    @Option(parsing: .unconditional, help: "Monte-Carlo samples per point and E-step (elbo-mc; default 1).")
+    @Option(parsing: .unconditional, help: "Monte-Carlo samples per point and E-step (elbo-mc), Gibbs sweeps per point and visit (likelihood); default 1.")
     var samples: Int?
 
     @Option(parsing: .unconditional, help: "α of the map-l1 energy ½‖x − W z‖² + α‖z‖₁ (default 0.1).")
@@ -127,7 +129,7 @@ struct SparseCodingCommand: ParsableCommand {
     }
 
     /// What the history's objective is: L (entropy), the exact ELBO (elbo-mc) or minus the MAP energy (map-l1).
-    var objectiveLabel: String { [.elboMC: "ELBO", .mapL1: "-E_MAP"][objective] ?? "L" }
+    var objectiveLabel: String { [.elboMC: "ELBO", .mapL1: "-E_MAP", .likelihood: "log p(x,z)"][objective] ?? "L" }
 
     func run() throws {
         let job = try training.job(try trainer(), tool: "sk-train sc", input: input) { record, lastEpoch in
