@@ -88,21 +88,22 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
 
     // MARK: the estimator
 
+    /// Both transitions (coordinate sweeps and the blocked scale-mixture draws).
     func testAISAgreesWithQuadratureOnTinyModels() {
-        for latents in [1, 2] {
+        for latents in [1, 2] { for transition in AnnealedImportanceSampling.Transition.allCases {
             let model = HeldOutEstimatorTests.tinyModel(latents: latents)
             let points: [[Float]] = [[0.5, -0.9, 0.2], [-1.5, 1.1, 0.9], [0.05, 0.1, -0.1]]
             let x = Matrix(rows: 3, cols: 3, storage: points.flatMap { $0 })
-            let ais = AnnealedImportanceSampling(model: model, temperatures: 200, chains: 500)
+            let ais = AnnealedImportanceSampling(model: model, temperatures: 200, chains: 500, transition: transition)
             let estimates = ais.forward(x, seed: 5)
             for k in 0..<3 {
                 let exact = HeldOutEstimatorTests.quadrature(model, points[k].map(Double.init))
                 // The delta method's standard error of log mean w: sqrt(Var log w / K) (0.008 to 0.013 here).
                 let standardError = (estimates[k].logWeightVariance / 500).squareRoot()
                 XCTAssertLessThan(standardError, 0.02)
-                XCTAssertEqual(estimates[k].logLikelihood, exact, accuracy: 4 * standardError, "H = \(latents), point \(k)")
+                XCTAssertEqual(estimates[k].logLikelihood, exact, accuracy: 4 * standardError, "H = \(latents), point \(k), \(transition)")
             }
-        }
+        } }
     }
 
     /// An overcomplete model (D = 16, H = 24, σ² = 0.05) on data simulated from it: forward AIS within 0.1
@@ -116,11 +117,13 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
         XCTAssertGreaterThan(reference.effectiveSampleSizes.min()!, 1_000, "the reference itself is accurate")
         let exact = reference.logp.reduce(0, +) / 8
 
-        let ais = AnnealedImportanceSampling(model: model, temperatures: 1500, chains: 8)
+        for transition in AnnealedImportanceSampling.Transition.allCases {
+        let ais = AnnealedImportanceSampling(model: model, temperatures: 1500, chains: 8,
+                                             transition: transition)
         let forward = ais.forward(x, seed: 6), reverse = ais.reverse(x, exactLatents: z, seed: 7)
         let lower = forward.map(\.logLikelihood).reduce(0, +) / 8
         let upper = reverse.map(\.logLikelihood).reduce(0, +) / 8
-        print(String(format: "D = 16, H = 24: reference %.4f, forward AIS %.4f, reverse AIS %.4f", exact, lower, upper))
+        print(String(format: "D = 16, H = 24, %@: reference %.4f, forward AIS %.4f, reverse AIS %.4f", transition.rawValue, exact, lower, upper))
         // Standard errors of the three means over points, by the delta method: Var log mean w ≈ Var log w / K per
         // AIS point, ≈ 1/ESS per reference point.
         func meanError(_ variances: [Double]) -> Double { variances.reduce(0, +).squareRoot() / 8 }
@@ -133,17 +136,20 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(upper, exact - 3 * (upperError * upperError + referenceError * referenceError).squareRoot(),
                                     "reverse AIS is an upper bound")
         XCTAssertLessThan(abs(upper - lower), 0.2, "and the BDMC gap is small")
+        }
     }
 
     func testEstimatesDependNeitherOnBlocksNorOnThreads() {
         let model = Self.overcompleteModel()
         var generator = SeededGenerator(seed: 2)
         let (x, _) = BidirectionalMonteCarlo.simulate(model, points: 5, generator: &generator)
-        let ais = AnnealedImportanceSampling(model: model, temperatures: 20, chains: 3)
-        let whole = ais.forward(x, seed: 9)
-        let split = ais.forward(x.rowSlice(0..<2), firstRow: 0, seed: 9) + ais.forward(x.rowSlice(2..<5), firstRow: 2, seed: 9)
-        XCTAssertEqual(whole, split)
-        XCTAssertNotEqual(whole, ais.forward(x, seed: 10), "the seed matters")
+        for transition in AnnealedImportanceSampling.Transition.allCases {
+            let ais = AnnealedImportanceSampling(model: model, temperatures: 20, chains: 3, transition: transition)
+            let whole = ais.forward(x, seed: 9)
+            let split = ais.forward(x.rowSlice(0..<2), firstRow: 0, seed: 9) + ais.forward(x.rowSlice(2..<5), firstRow: 2, seed: 9)
+            XCTAssertEqual(whole, split, "\(transition)")
+            XCTAssertNotEqual(whole, ais.forward(x, seed: 10), "the seed matters")
+        }
     }
 
     /// sk-eval's text report flags an AIS estimate below the held-out ELBO (an exact lower bound): with two

@@ -46,28 +46,32 @@ final class LikelihoodTrainingTests: XCTestCase {
         XCTAssertEqual(first.logJoint, second.logJoint)
     }
 
-    /// Data simulated from a model (D = 8, H = 6, σ² = 0.1, unit columns): 100 epochs of likelihood training (5 sweeps
-    /// per visit, learning rate 0.1) from the seeded W find every generating column (|cos| > 0.97), σ² within 15 %
-    /// and each matched column's λ within 15 % (measured: σ² 0.1035); the record's mean log p(x, z) rises. After 30
-    /// epochs at learning rate 0.2 and one sweep, σ² was still 0.25 and four columns were not found.
-    func testTrainingRecoversTheGeneratingModel() throws {
+    /// Data simulated from a model (D = 8, H = 6, unit columns, λ = 0.6 … 1.6, σ² = 0.1): 40 epochs of likelihood
+    /// training (2 sweeps per visit) from the seeded W reach the generating model's log-likelihood on the training
+    /// points (AIS on 300 of them, the same estimator for both: within 0.1 nats; measured −0.06, −0.03 and −0.02 for
+    /// seeds 4, 5, 6, while runs that settled with two columns on one generating column were 0.17 to 0.25 short),
+    /// find every generating column (|cos| > 0.8) with σ² within 10 %; the record's mean log p(x, z) rises; every point
+    /// keeps its chain and no scales.
+    func testTrainingReachesTheLikelihoodOfTheGeneratingModel() throws {
         var generator = SeededGenerator(seed: 11)
-        var w = randomMatrix(8, 6, seed: 12)
-        var truth = SparseCodingModel(w: w, lambda: [0.5, 0.7, 0.9, 1.1, 1.3, 1.5], sigma2: 0.1)
+        var truth = SparseCodingModel(w: randomMatrix(8, 6, seed: 12), lambda: [Float](repeating: 1, count: 6), sigma2: 0.1)
         truth.normalizeColumns()
-        w = truth.w
+        truth.lambda = [0.6, 0.8, 1.0, 1.2, 1.4, 1.6]
         let (x, _) = BidirectionalMonteCarlo.simulate(truth, points: 3000, generator: &generator)
-        var trainer = SparseCodingTrainer(latents: 6, scheme: .em, epochs: 100)
-        (trainer.objective, trainer.batchSize, trainer.seed, trainer.learningRate, trainer.samples) = (.likelihood, 100, 4, 0.1, 5)
+        var trainer = SparseCodingTrainer(latents: 6, scheme: .em, epochs: 40)
+        (trainer.objective, trainer.batchSize, trainer.seed, trainer.samples) = (.likelihood, 100, 4, 2)
         let trained = try trainer.train(x)
+        let subset = x.rowSlice(0..<300)
+        func logLikelihood(_ model: SparseCodingModel) -> Double {
+            AnnealedImportanceSampling(model: model, temperatures: 300, chains: 8).forward(subset, seed: 1)
+                .reduce(0) { $0 + $1.logLikelihood } / 300
+        }
+        XCTAssertEqual(logLikelihood(trained.model), logLikelihood(truth), accuracy: 0.1)
         XCTAssertGreaterThan(trained.history.last!.objective, trained.history.first!.objective)
-        XCTAssertEqual(Double(trained.model.sigma2), 0.1, accuracy: 0.015)
+        XCTAssertEqual(Double(trained.model.sigma2), 0.1, accuracy: 0.01)
         for c in 0..<6 {
-            let cosines = (0..<6).map { k in (0..<8).reduce(0.0) { $0 + Double(w[$1, c]) * Double(trained.model.w[$1, k]) } }
-            let best = cosines.indices.max { abs(cosines[$0]) < abs(cosines[$1]) }!
-            XCTAssertGreaterThan(abs(cosines[best]), 0.97, "generating column \(c)")
-            XCTAssertEqual(Double(trained.model.lambda[best]), Double(truth.lambda[c]), accuracy: 0.15 * Double(truth.lambda[c]),
-                           "λ of generating column \(c)")
+            let cosines = (0..<6).map { k in (0..<8).reduce(0.0) { $0 + Double(truth.w[$1, c]) * Double(trained.model.w[$1, k]) } }
+            XCTAssertGreaterThan(cosines.map(abs).max()!, 0.8, "generating column \(c)")
         }
         XCTAssertEqual(trained.rho.rows, 0, "chain states have no scales")
         XCTAssertEqual(trained.mu.rows, 3000, "every point keeps its chain")

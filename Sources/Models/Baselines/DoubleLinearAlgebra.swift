@@ -3,8 +3,8 @@ import CLAPACKE
 import DataKit
 import Foundation
 
-/// The few double-precision dense operations the baseline densities need, on row-major `[Double]` buffers, through
-/// BLAS (`dgemm`) and LAPACK (`dpotrf`, `dtrtri`, `dgetrf`, `dgetri`). Exact log-densities need double precision
+/// The few double-precision dense operations the baseline densities (and likelihood training's M-step) need, on row-major `[Double]` buffers, through
+/// BLAS (`dgemm`) and LAPACK (`dpotrf`, `dposv`, `dtrtri`, `dgetrf`, `dgetri`). Exact log-densities need double precision
 /// where float32 would round: log-determinants, Cholesky factors, inverses.
 enum DoubleLinearAlgebra {
     /// C = A · op(B) with A m × k and op(B) k × n (B stored n × k when `transposeB`).
@@ -37,6 +37,19 @@ enum DoubleLinearAlgebra {
         guard info == 0 else { return nil }
         for i in 0..<n { for j in (i + 1)..<max(n, i + 1) { l[i * n + j] = 0 } }
         return l
+    }
+
+    /// X with A X = B for a symmetric positive-definite n × n A and an n × `columns` B (LAPACK dposv), or nil when A is
+    /// not (numerically) positive definite.
+    static func positiveDefiniteSolve(_ a: [Double], n: Int, _ b: [Double], columns: Int) -> [Double]? {
+        var (factor, x) = (a, b)
+        let info = factor.withUnsafeMutableBufferPointer { pa in
+            x.withUnsafeMutableBufferPointer {
+                LAPACKE_dposv(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "L")), Int32(n), Int32(columns), pa.baseAddress, Int32(n),
+                              $0.baseAddress, Int32(columns))
+            }
+        }
+        return info == 0 ? x : nil
     }
 
     /// L⁻¹ of a lower-triangular n × n matrix with a non-zero diagonal (zeros above the diagonal).

@@ -13,7 +13,9 @@ import Foundation
 ///   log w_rev = Σ_{t=T…1} (β_{t−1} − β_t) log p(x | z_t),  z_{t−1} ~ a sweep leaving f_{t−1} invariant (t > 1);
 /// E w_rev = 1/p(x), so −log (1/K) Σ_k w_rev,k is a stochastic upper bound.
 ///
-/// The transitions are `TemperedLaplaceGibbs` sweeps. Each point's chains draw from their own random stream
+/// The transitions are `TemperedLaplaceGibbs` sweeps (coordinate-wise, O(H²)), or with `.blocked` the joint draws of
+/// `ScaleMixtureGibbs` at noise variance σ²/β (O(D²H)), which keep mixing when σ² is so small that the latents
+/// explain one another away and coordinate chains freeze. Each point's chains draw from their own random stream
 /// (`SeededGenerator(seed:stream:)` with the point's row in the data set), so estimates depend neither on how rows
 /// are split into blocks nor on the number of threads. Points are spread over the cores.
 public struct AnnealedImportanceSampling: Sendable {
@@ -23,17 +25,31 @@ public struct AnnealedImportanceSampling: Sendable {
     /// β_0 = 0, …, β_T = 1.
     public let schedule: [Double]
     let sampler: TemperedLaplaceGibbs
+    /// How a chain moves between temperatures.
+    public let transition: Transition
+    let blockedSampler: ScaleMixtureGibbs
+
+    /// The Markov transitions of the chains.
+    public enum Transition: String, Sendable, CaseIterable, Codable {
+        /// A systematic sweep of exact one-coordinate draws (`TemperedLaplaceGibbs`): O(H²) per sweep.
+        case coordinate
+        /// τ | z and then z | τ, x jointly (`ScaleMixtureGibbs`): O(D²H) per sweep, for models with small σ².
+        case blocked
+    }
 
     /// Default T and K of `sk-eval --loglik`, chosen by bidirectional Monte Carlo (README, "Held-out likelihood").
     public static let defaultTemperatures = 1000
     public static let defaultChains = 16
 
-    public init(model: SparseCodingModel, temperatures: Int = defaultTemperatures, chains: Int = defaultChains) {
+    public init(model: SparseCodingModel, temperatures: Int = defaultTemperatures, chains: Int = defaultChains,
+                transition: Transition = .coordinate) {
         precondition(temperatures >= 1 && chains >= 1, "at least one temperature and one chain")
         self.model = model
         self.chains = chains
+        self.transition = transition
         schedule = Self.sigmoidSchedule(temperatures)
         sampler = TemperedLaplaceGibbs(model: model)
+        blockedSampler = ScaleMixtureGibbs(model: model)
     }
 
     public var temperatures: Int { schedule.count - 1 }
@@ -74,7 +90,7 @@ public struct AnnealedImportanceSampling: Sendable {
     private func run(_ x: Matrix, exactLatents: Matrix?, firstRow: Int, seed: UInt64) -> [PointEstimate] {
         precondition(x.cols == model.dimension, "rows of dimension D")
         let n = x.rows
-        let c = Matrix.product(x, model.w)  // rows cᵀ = xᵀW
+        let w = model.w.storage.map(Double.init)
         var results = [PointEstimate](repeating: PointEstimate(logLikelihood: 0, logWeightVariance: 0, effectiveSampleSize: 0),
                                       count: n)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n))
@@ -82,13 +98,18 @@ public struct AnnealedImportanceSampling: Sendable {
             nonisolated(unsafe) let slots = slots
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 var workspace = Workspace(chains: chains, latents: model.latents)
+                var blocked = ScaleMixtureGibbs.Workspace(dimension: model.dimension, latents: model.latents)
                 for point in stride(from: worker, to: n, by: workers) {
                     var generator = SeededGenerator(seed: seed, stream: UInt64(firstRow + point))
-                    let xRow = x.row(point), cRow = c.row(point).map(Double.init)
-                    let squaredNorm = xRow.reduce(0.0) { $0 + Double($1) * Double($1) }
+                    let xRow = x.row(point).map(Double.init)
+                    // c = Wᵀx in double, row by row: a product of the whole block would round each row according to
+                    // the block's shape (OpenBLAS's edge kernels), and the estimates would depend on the blocking.
+                    var cRow = [Double](repeating: 0, count: model.latents)
+                    for (i, xi) in xRow.enumerated() { for j in 0..<model.latents { cRow[j] += xi * w[i * model.latents + j] } }
+                    let squaredNorm = xRow.reduce(0.0) { $0 + $1 * $1 }
                     let start = exactLatents.map { z in z.row(point).map(Double.init) }
-                    slots[point] = chainsOfOnePoint(squaredNorm: squaredNorm, c: cRow, exactLatent: start,
-                                                    workspace: &workspace, generator: &generator)
+                    slots[point] = chainsOfOnePoint(x: xRow, squaredNorm: squaredNorm, c: cRow, exactLatent: start,
+                                                    workspace: &workspace, blocked: &blocked, generator: &generator)
                 }
             }
         }
@@ -110,8 +131,8 @@ public struct AnnealedImportanceSampling: Sendable {
     /// Rounding drift of v is removed by an exact recomputation every so many sweeps.
     static let refreshInterval = 64
 
-    private func chainsOfOnePoint(squaredNorm: Double, c: [Double], exactLatent: [Double]?, workspace: inout Workspace,
-                                  generator: inout SeededGenerator) -> PointEstimate {
+    private func chainsOfOnePoint(x: [Double], squaredNorm: Double, c: [Double], exactLatent: [Double]?, workspace: inout Workspace,
+                                  blocked: inout ScaleMixtureGibbs.Workspace, generator: inout SeededGenerator) -> PointEstimate {
         let h = model.latents
         let temperatures = self.temperatures
         let lambda = model.lambda.map(Double.init)
@@ -130,14 +151,16 @@ public struct AnnealedImportanceSampling: Sendable {
                         if exactLatent == nil {
                             for t in 1...temperatures {
                                 logWeight += (schedule[t] - schedule[t - 1])
-                                    * sampler.logLikelihood(squaredNorm: squaredNorm, c: c.baseAddress!, z: z, v: v)
-                                if t < temperatures { transition(z: z, v: v, c: c.baseAddress!, t: t, generator: &generator) }
+                                    * logLikelihood(x: x, squaredNorm: squaredNorm, c: c.baseAddress!, z: z, v: v)
+                                if t < temperatures {
+                                    move(x: x, z: z, v: v, c: c.baseAddress!, t: t, blocked: &blocked, generator: &generator)
+                                }
                             }
                         } else {
                             for t in stride(from: temperatures, through: 1, by: -1) {
                                 logWeight += (schedule[t - 1] - schedule[t])
-                                    * sampler.logLikelihood(squaredNorm: squaredNorm, c: c.baseAddress!, z: z, v: v)
-                                if t > 1 { transition(z: z, v: v, c: c.baseAddress!, t: t - 1, generator: &generator) }
+                                    * logLikelihood(x: x, squaredNorm: squaredNorm, c: c.baseAddress!, z: z, v: v)
+                                if t > 1 { move(x: x, z: z, v: v, c: c.baseAddress!, t: t - 1, blocked: &blocked, generator: &generator) }
                             }
                         }
                         workspace.logWeights[k] = logWeight
@@ -150,11 +173,28 @@ public struct AnnealedImportanceSampling: Sendable {
                              logWeightVariance: summary.variance, effectiveSampleSize: summary.effectiveSampleSize)
     }
 
+    /// One transition leaving f_t invariant. The coordinate sweep keeps v = c − G z up to date; the blocked one
+    /// does not use it.
     @inline(__always)
-    private func transition(z: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, c: UnsafePointer<Double>,
-                            t: Int, generator: inout SeededGenerator) {
-        sampler.sweep(z: z, v: v, beta: schedule[t], generator: &generator)
-        if t % Self.refreshInterval == 0 { sampler.residualCorrelation(c: c, z: z, into: v) }
+    private func move(x: [Double], z: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>, c: UnsafePointer<Double>,
+                      t: Int, blocked: inout ScaleMixtureGibbs.Workspace, generator: inout SeededGenerator) {
+        switch transition {
+        case .coordinate:
+            sampler.sweep(z: z, v: v, beta: schedule[t], generator: &generator)
+            if t % Self.refreshInterval == 0 { sampler.residualCorrelation(c: c, z: z, into: v) }
+        case .blocked:
+            blockedSampler.sweep(x: x, z: z, beta: schedule[t], workspace: &blocked, generator: &generator)
+        }
+    }
+
+    /// log p(x | z): in O(H) from v for coordinate chains, from the residual x − W z for blocked ones.
+    @inline(__always)
+    private func logLikelihood(x: [Double], squaredNorm: Double, c: UnsafePointer<Double>, z: UnsafePointer<Double>,
+                               v: UnsafePointer<Double>) -> Double {
+        switch transition {
+        case .coordinate: return sampler.logLikelihood(squaredNorm: squaredNorm, c: c, z: z, v: v)
+        case .blocked: return sampler.logNoiseNormalizer - blockedSampler.squaredResidual(x: x, z: z) / (2 * sampler.sigma2)
+        }
     }
 }
 

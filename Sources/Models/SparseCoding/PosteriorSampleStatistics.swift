@@ -2,7 +2,7 @@ import DataKit
 import Foundation
 
 /// The complete-data sufficient statistics of an ES-SC minibatch under exact posterior samples: every point's
-/// Gibbs chain (`TemperedLaplaceGibbs` at β = 1) takes S sweeps from its current state, and each statistic is
+/// Gibbs chain (`ScaleMixtureGibbs`: blocked, through the prior's Gaussian scale mixture) takes S sweeps from its current state, and each statistic is
 /// averaged over the S states the sweeps reach, then summed over the batch's B points:
 ///   z̄_n = (1/S) Σ_s z_n^(s),   Σ_zz = Σ_n (1/S) Σ_s z_n^(s) z_n^(s)ᵀ,
 ///   Σ_r = Σ_n (1/S) Σ_s ‖x_n − W z_n^(s)‖²,   Σ_|z| = Σ_n (1/S) Σ_s |z_n^(s)|  (per latent),
@@ -36,34 +36,34 @@ public struct PosteriorSampleStatistics: Sendable {
     {
         precondition(x.rows == chains.rows && x.cols == model.dimension && chains.cols == model.latents && sweeps >= 1)
         let (b, h) = (x.rows, model.latents)
-        let sampler = TemperedLaplaceGibbs(model: model)
-        let c = Matrix.product(x, model.w)  // rows cᵀ = xᵀW
+        let sampler = ScaleMixtureGibbs(model: model)
         let slices = min(b, sliceCount)
         var parts = [Part](repeating: Part(latents: h), count: slices)
         var mean = Matrix(rows: b, cols: h)
         let logNormalizers = model.lambda.map { log(2 * Double($0)) }
-        let inverseScales = sampler.inverseScales
+        let inverseScales = model.lambda.map { 1 / Double($0) }
+        let sigma2 = Double(model.sigma2), logNoiseNormalizer = -Double(model.dimension) / 2 * log(2 * Double.pi * sigma2)
         chains.storage.withUnsafeMutableBufferPointer { chainSlots in
             mean.storage.withUnsafeMutableBufferPointer { meanSlots in
                 parts.withUnsafeMutableBufferPointer { partSlots in
                     nonisolated(unsafe) let (chainSlots, meanSlots, partSlots) = (chainSlots, meanSlots, partSlots)
                     DispatchQueue.concurrentPerform(iterations: slices) { slice in
                         var part = Part(latents: h)
-                        var z = [Double](repeating: 0, count: h), v = z, cRow = z
+                        var workspace = ScaleMixtureGibbs.Workspace(dimension: x.cols, latents: h)
+                        var z = [Double](repeating: 0, count: h), xRow = [Double](repeating: 0, count: x.cols)
                         let weight = 1 / Double(sweeps)
                         for point in (b * slice / slices)..<(b * (slice + 1) / slices) {
                             var generator = SeededGenerator(seed: seed, stream: UInt64(point))
-                            for j in 0..<h { z[j] = Double(chainSlots[point * h + j]); cRow[j] = Double(c[point, j]) }
-                            let squaredNorm = x.row(point).reduce(0.0) { $0 + Double($1) * Double($1) }
-                            sampler.residualCorrelation(c: cRow, z: z, into: &v)
+                            for j in 0..<h { z[j] = Double(chainSlots[point * h + j]) }
+                            for i in 0..<x.cols { xRow[i] = Double(x[point, i]) }
                             for _ in 0..<sweeps {
-                                sampler.sweep(z: &z, v: &v, beta: 1, generator: &generator)
+                                sampler.sweep(x: xRow, z: &z, workspace: &workspace, generator: &generator)
                                 part.add(z: z, weight: weight, meanSlot: meanSlots.baseAddress! + point * h)
-                                let logLikelihood = sampler.logLikelihood(squaredNorm: squaredNorm, c: cRow, z: z, v: v)
-                                part.squaredResidual += weight * 2 * sampler.sigma2 * (sampler.logNoiseNormalizer - logLikelihood)
+                                let squaredResidual = sampler.squaredResidual(x: xRow, z: z)
+                                part.squaredResidual += weight * squaredResidual
                                 var logPrior = 0.0
                                 for j in 0..<h { logPrior -= logNormalizers[j] + abs(z[j]) * inverseScales[j] }
-                                part.logJoint += weight * (logLikelihood + logPrior)
+                                part.logJoint += weight * (logNoiseNormalizer - squaredResidual / (2 * sigma2) + logPrior)
                             }
                             for j in 0..<h { chainSlots[point * h + j] = Float(z[j]) }
                         }

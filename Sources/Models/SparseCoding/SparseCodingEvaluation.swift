@@ -24,14 +24,16 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         public var samples: Int
         /// AIS temperatures T (unused by IS).
         public var temperatures: Int
+        /// AIS transitions (unused by IS).
+        public var transition: AnnealedImportanceSampling.Transition
         public var seed: UInt64
         /// Whether the report keeps every point's estimate (`PerPoint`).
         public var keepsPerPoint: Bool
 
         public init(method: LikelihoodMethod = .ais, samples: Int = AnnealedImportanceSampling.defaultChains,
-                    temperatures: Int = AnnealedImportanceSampling.defaultTemperatures, seed: UInt64 = 0,
-                    keepsPerPoint: Bool = false) {
-            (self.method, self.samples, self.temperatures, self.seed) = (method, samples, temperatures, seed)
+                    temperatures: Int = AnnealedImportanceSampling.defaultTemperatures, transition: AnnealedImportanceSampling.Transition = .coordinate,
+                    seed: UInt64 = 0, keepsPerPoint: Bool = false) {
+            (self.method, self.samples, self.temperatures, self.transition, self.seed) = (method, samples, temperatures, transition, seed)
             self.keepsPerPoint = keepsPerPoint
         }
     }
@@ -57,6 +59,8 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         public var samples: Int
         /// AIS temperatures (nil for IS).
         public var temperatures: Int?
+        /// AIS transitions, `coordinate` or `blocked` (nil for IS).
+        public var transition: AnnealedImportanceSampling.Transition?
         /// Mean over points of the sample variance of the chains' (or samples') log-weights.
         public var meanLogWeightVariance: Double
         public var maxLogWeightVariance: Double
@@ -114,7 +118,8 @@ public struct SparseCodingEvaluation: Codable, Sendable {
     {
         precondition(n > 0 && blockRows > 0 && blockRows % 512 == 0, "rows, in blocks of whole 512-row batches")
         let estimators = HeldOutEstimators(model: model)
-        let ais = likelihood.map { AnnealedImportanceSampling(model: model, temperatures: $0.temperatures, chains: $0.samples) }
+        let ais = likelihood.map { AnnealedImportanceSampling(model: model, temperatures: $0.temperatures, chains: $0.samples,
+                                                                     transition: $0.transition) }
         var generator = SeededGenerator(seed: likelihood?.seed ?? 0)
         var sums: DiagonalEntropyObjective.Sums?
         var elbo = RunningMoments(), logLikelihood = RunningMoments()
@@ -165,6 +170,7 @@ public struct SparseCodingEvaluation: Codable, Sendable {
                 bitsPerDimension: DensityUnits.bitsPerDimension(natsPerPoint: logLikelihood.mean, dimension: model.dimension),
                 samples: likelihood.samples,
                 temperatures: likelihood.method == .ais ? likelihood.temperatures : nil,
+                transition: likelihood.method == .ais ? likelihood.transition : nil,
                 meanLogWeightVariance: varianceSum / Double(n), maxLogWeightVariance: varianceMax,
                 meanEffectiveSampleSize: essSum / Double(n), secondsPerPoint: likelihoodSeconds / Double(n))
         }
@@ -175,7 +181,8 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         var lines = [String(format: "points %d   objective L %.4f nats/point", points, objective),
                      String(format: "held-out ELBO %.4f ± %.4f", heldOutELBO.mean, heldOutELBO.standardError)]
         if let l = logLikelihood {
-            let settings = l.method == .ais ? "AIS, T = \(l.temperatures ?? 0), K = \(l.samples)" : "IS, K = \(l.samples)"
+            let blocked = l.transition == .blocked ? ", blocked" : ""
+            let settings = l.method == .ais ? "AIS, T = \(l.temperatures ?? 0), K = \(l.samples)\(blocked)" : "IS, K = \(l.samples)"
             lines.append(String(format: "log-likelihood (%@) %.4f ± %.4f nats/point = %.5f bits/dim", settings, l.mean,
                                 l.standardError, l.bitsPerDimension))
             lines.append(String(format: "  log-weight variance per point: mean %.3g, max %.3g   mean ESS %.1f   %.3f s/point",

@@ -90,6 +90,9 @@ public struct SparseCodingSession: TrainingSession {
            lambda.count == h {
             (state.sigma2, state.lambda) = (sigma2, lambda)
         }
+        if trainer.objective == .likelihood, stored.vectors["statistics_xx"] != nil {
+            state.statistics = try CompleteDataStatistics(vectors: stored.vectors, dimension: d, latents: h, path: path)
+        }
         state.encoder = checkpoint.encoder ?? state.encoder
         if let moments = stored.adam { adam.moments = moments }
         generator = stored.generator
@@ -114,6 +117,7 @@ public struct SparseCodingSession: TrainingSession {
             }
         }
         if trainer.learnsNoiseAndScales { stored.vectors = ["sigma2": [state.sigma2], "lambda": state.lambda] }
+        if let statistics = state.statistics { stored.vectors.merge(statistics.vectors) { $1 } }
         let none = Matrix(rows: 0, cols: 0)
         return SparseCodingCheckpoint(model: model, encoder: state.encoder, history: history, mu: source.isInMemory ? state.mu : none,
                                       rho: source.isInMemory && trainer.posteriorsHaveScales ? state.rho : none, resumeState: stored)
@@ -223,7 +227,8 @@ public struct SparseCodingCheckpoint: TrainingCheckpoint {
             if trainer.posteriorsHaveScales { matrices.append("posterior_rho") }
             if trainer.posterior == .full { matrices.append("posterior_factors") }
         }
-        let state = try ResumeState.read(from: file, matrices: matrices, vectors: trainer.learnsNoiseAndScales ? ["sigma2", "lambda"] : [],
+        let state = try ResumeState.read(from: file, matrices: matrices, vectors: (trainer.learnsNoiseAndScales ? ["sigma2", "lambda"] : [])
+                                            + (trainer.objective == .likelihood ? CompleteDataStatistics.vectorNames : []),
                                          adam: trainer.scheme == .adam)
         let none = Matrix(rows: 0, cols: 0)
         return SparseCodingCheckpoint(model: model, encoder: encoder, history: try EpochRecord.read(from: file), mu: none, rho: none,

@@ -1,16 +1,22 @@
 import DataKit
 import Foundation
 
-/// `--objective likelihood`: the ES-SC model (Laplace prior, W = V/‖V‖, Gaussian noise) trained by maximum
-/// likelihood itself, with no posterior family in between: Monte Carlo EM with persistent chains (stochastic EM,
-/// Celeux & Diebolt 1985; the chains persist as in Younes 1989 and Tieleman 2008). The reference for what a model
-/// of this form can reach when the bound's gap does not bias training (README, "Held-out likelihood").
+/// `--objective likelihood`: the ES-SC model (Laplace prior, linear W, Gaussian noise) trained by maximum likelihood
+/// itself, with no posterior family in between: stochastic approximation EM (Delyon, Lavielle & Moulines 1999) with
+/// persistent exact Gibbs chains. The reference for what a model of this form reaches when no bound's gap biases
+/// training (README, "Held-out likelihood").
+///
+/// Training keeps W unnormalised (V = W) and λ in the same parametrisation; the model it reports is the same
+/// density with unit columns, W = V/‖V‖ and λ_h‖V_h‖ (z_h rescaled by ‖V_h‖).
 extension SparseCodingTrainer {
     /// One pass over shuffled minibatches. E-step: every point of the batch moves its Gibbs chain (kept in
     /// `state.mu`, carried from epoch to epoch, starting at z = 0) by `samples` exact sweeps of p(z | x_n) at the
-    /// current W, σ², λ (`PosteriorSampleStatistics`). M-step: one ascent step on V along the estimate of the batch's
-    /// mean ∇_W log p(x) (Fisher's identity), and σ², λ a step (`monteCarloAveraging`) towards their complete-data
-    /// maximisers mean ‖x − W z‖²/D and mean |z_h|.
+    /// current W, σ², λ (`PosteriorSampleStatistics`). M-step: the running complete-data statistics take the batch in
+    /// with step γ_k = max(1/k, `monteCarloAveraging`), and W, σ², λ jump to their maximisers
+    /// (`CompleteDataStatistics`): no step size to tune, and none that must shrink with σ² as a gradient step's would.
+    /// σ² falls by at most `noiseDecayPerEpoch` per epoch (annealed, as in Lavielle's SAEM: without it, EM settled in
+    /// a local optimum with two columns on one generating column in `LikelihoodTrainingTests`), and not below
+    /// `noiseFloor` when one is set.
     func likelihoodEpoch(_ x: Matrix, _ state: inout State, _ generator: inout SeededGenerator, shouldStop: () -> Bool) {
         let (n, d) = (x.rows, x.cols)
         var order = Array(0..<n)
@@ -20,31 +26,38 @@ extension SparseCodingTrainer {
                 if start > 0, shouldStop() { break }
                 let rows = Array(order[start..<min(n, start + batchSize)])
                 let xb = x.gathering(rows)
-                let (w, norms) = ColumnNormalization.normalized(state.v)
-                let model = SparseCodingModel(w: w, lambda: state.lambda.map { Float($0) }, sigma2: Float(state.sigma2))
+                let model = SparseCodingModel(w: state.v, lambda: state.lambda.map { Float($0) }, sigma2: Float(state.sigma2))
                 var chains = state.mu.gathering(rows)
-                let statistics = PosteriorSampleStatistics.sample(xb, chains: &chains, model: model, sweeps: samples,
-                                                                  seed: generator.next())
+                let samples = PosteriorSampleStatistics.sample(xb, chains: &chains, model: model, sweeps: self.samples,
+                                                               seed: generator.next())
                 state.mu.scattering(chains, to: rows)
-                ascend(&state.v, w: w, norms: norms, gradW: statistics.gradient(xb, w: w, sigma2: state.sigma2))
-                let (b, rate) = (Double(rows.count), Self.monteCarloAveraging)
-                state.sigma2 = max((1 - rate) * state.sigma2 + rate * statistics.squaredResidual / (b * Double(d)), 1e-12)
-                state.lambda = zip(state.lambda, statistics.absoluteLatents).map { max((1 - rate) * $0 + rate * $1 / b, 1e-12) }
+                var statistics = state.statistics ?? CompleteDataStatistics(dimension: d, latents: latents)
+                statistics.update(xb, samples, floor: Self.monteCarloAveraging)
+                if let (w, sigma2, lambda) = statistics.maximizers() {
+                    let slowest = state.sigma2 * pow(Self.noiseDecayPerEpoch, Double(rows.count) / Double(n))
+                    (state.v, state.sigma2, state.lambda) = (w, max(sigma2, slowest, noiseFloor ?? 0), lambda)
+                }
+                state.statistics = statistics
             }
         }
     }
 
-    /// likelihood's record terms over all N at the chains' states z_n: the mean complete-data log-likelihood
-    /// log p(x_n, z_n) (not a bound on log p(x); it rises as training improves the model), split as
-    /// −(−log p(z_n)) − (−log p(x_n | z_n)); no posterior entropy (NaN); σ², λ as learned.
-    func likelihoodTerms(_ x: Matrix, w: Matrix, chains z: Matrix, sigma2: Double, lambda: [Double]) -> DiagonalEntropyObjective.Terms {
-        let (n, d, h) = (Double(x.rows), Double(x.cols), w.cols)
+    /// The largest factor by which likelihood training lets σ² fall in one epoch.
+    static let noiseDecayPerEpoch = 0.7
+
+    /// likelihood's record terms over all N at the chains' states z_n, in training's parametrisation (W = V): the
+    /// mean complete-data log-likelihood log p(x_n, z_n) (not a bound on log p(x); it follows training's progress),
+    /// split as −(−log p(z_n)) − (−log p(x_n | z_n)); no posterior entropy (NaN); σ² as learned, and λ_h‖V_h‖, the
+    /// scales of the reported model's unit columns.
+    func likelihoodTerms(_ x: Matrix, v: Matrix, chains z: Matrix, sigma2: Double, lambda: [Double]) -> DiagonalEntropyObjective.Terms {
+        let (n, d, h) = (Double(x.rows), Double(x.cols), v.cols)
         var residual = x
-        Matrix.gemm(z, w, transposeB: true, alpha: -1, beta: 1, into: &residual)
+        Matrix.gemm(z, v, transposeB: true, alpha: -1, beta: 1, into: &residual)
         let noise = d / 2 * log(2 * Double.pi * sigma2) + dot(residual.storage, residual.storage) / (2 * sigma2 * n)
         var prior = lambda.reduce(0.0) { $0 + log(2 * $1) }
         for i in z.storage.indices { prior += Double(abs(z.storage[i])) / lambda[i % h] / n }
+        let norms = v.columnSquaredNorms().map { $0.squareRoot() }
         return .init(value: -prior - noise, posteriorEntropy: .nan, priorEntropy: prior, noiseEntropy: noise, sigma2: sigma2,
-                     lambda: lambda)
+                     lambda: zip(lambda, norms).map { $0 * $1 })
     }
 }

@@ -101,6 +101,8 @@ public struct SparseCodingTrainer: Trainer {
     public var lbfgsHistory = 20
     /// Gradient step size of the M-step on V (em), or Adam's learning rate (adam).
     public var learningRate = 0.5
+    /// likelihood: the least σ² training may reach (nil: none; maximum likelihood may drive σ² towards 0).
+    public var noiseFloor: Double?
     /// β_prior annealing (nil: β = 1 throughout).
     public var annealPrior: Annealing?
     public var seed: UInt64 = 0
@@ -110,7 +112,7 @@ public struct SparseCodingTrainer: Trainer {
 
     enum CodingKeys: String, CodingKey {
         case latents, scheme, objective, rank, samples, monteCarloStepSize, penalty, posterior, epochs, batchSize, eStep,
-             iterations, eStepTolerance, warmStart, lbfgsHistory, learningRate, annealPrior, seed
+             iterations, eStepTolerance, warmStart, lbfgsHistory, learningRate, annealPrior, seed, noiseFloor
     }
 
     public init(latents: Int, scheme: Scheme, epochs: Int) {
@@ -139,6 +141,7 @@ public struct SparseCodingTrainer: Trainer {
                     "--epochs, --batch-size, --iterations and --lbfgs-history must be at least 1")
         try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be positive")
         try require(eStepTolerance > 0 && eStepTolerance.isFinite, "--e-step-tolerance must be positive")
+        try require(noiseFloor.map { $0 > 0 && $0.isFinite } ?? true, "--noise-floor must be positive")
         if let annealPrior {
             try require(annealPrior.start >= 1 && annealPrior.start.isFinite && annealPrior.epochs >= 1,
                         "--anneal-prior takes START:EPOCHS with START ≥ 1, e.g. 10:5")
@@ -192,6 +195,8 @@ public struct SparseCodingTrainer: Trainer {
         var sigma2: Double
         var lambda: [Double]
         var encoder: GaussianEncoder?
+        /// likelihood's running complete-data statistics (nil before its first minibatch and for other objectives).
+        var statistics: CompleteDataStatistics?
     }
 
     /// The epoch's record terms over all N: for `entropy`, L at β = 1 with σ², λ at their closed forms; for
@@ -216,7 +221,7 @@ public struct SparseCodingTrainer: Trainer {
         case .mapL1:
             return lassoTerms(x, w: w, codes: state.mu)
         case .likelihood:
-            return likelihoodTerms(x, w: w, chains: state.mu, sigma2: state.sigma2, lambda: state.lambda)
+            return likelihoodTerms(x, v: state.v, chains: state.mu, sigma2: state.sigma2, lambda: state.lambda)
         }
     }
 
@@ -375,7 +380,7 @@ extension SparseCodingTrainer {
     public enum Setting: String, Sendable, CaseIterable {
         case rank, samples, penalty, batchSize = "batch-size", iterations, lbfgsHistory = "lbfgs-history", warmStart = "warm-start"
         case eStep = "e-step", eStepTolerance = "e-step-tolerance"
-        case learningRate = "learning-rate", annealPrior = "anneal-prior"
+        case learningRate = "learning-rate", annealPrior = "anneal-prior", noiseFloor = "noise-floor"
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this configuration.
@@ -398,8 +403,11 @@ extension SparseCodingTrainer {
         case .warmStart:
             return scheme == .em && (objective == .entropy || objective == .mapL1) ? nil
                 : "applies to --scheme em with --objective entropy or map-l1 only"
-        case .learningRate: return scheme != .fullBatch ? nil : "does not apply to --scheme full-batch (L-BFGS takes its own steps)"
+        case .learningRate:
+            if objective == .likelihood { return "does not apply to --objective likelihood (its M-step is in closed form)" }
+            return scheme != .fullBatch ? nil : "does not apply to --scheme full-batch (L-BFGS takes its own steps)"
         case .annealPrior: return objective == .entropy ? nil : "applies to --objective entropy only"
+        case .noiseFloor: return objective == .likelihood ? nil : "applies to --objective likelihood only"
         }
     }
 

@@ -4,6 +4,7 @@ import Models
 import ToolSupport
 
 extension SparseCodingEvaluation.LikelihoodMethod: ExpressibleByArgument {}
+extension AnnealedImportanceSampling.Transition: ExpressibleByArgument {}
 
 /// Which of `sk-eval`'s options apply to which evaluation, and their values with the defaults filled in.
 extension EvalCommand {
@@ -26,6 +27,7 @@ extension EvalCommand {
             OptionRule("--loglik-method", given: loglikMethod != nil, applies: scLikelihood, "with --loglik on ES-SC models"),
             OptionRule("--chains", given: chains != nil, applies: ais, "to AIS: ES-SC models with --bdmc, or --loglik without --loglik-method is"),
             OptionRule("--temperatures", given: temperatures != nil, applies: ais, "to AIS: ES-SC models with --bdmc, or --loglik without --loglik-method is"),
+            OptionRule("--transition", given: transitionOption != nil, applies: ais, "to AIS: ES-SC models with --bdmc, or --loglik without --loglik-method is"),
             OptionRule("--per-point", given: perPoint, applies: scLikelihood && common.json, "with --loglik and --json on ES-SC models"),
             OptionRule("--samples", given: samples != nil, applies: scLikelihood && !ais || unsupervised && loglik,
                        "with --loglik-method is (ES-SC) or --loglik (unsupervised SDLGM)"),
@@ -44,6 +46,7 @@ extension EvalCommand {
     var likelihoodMethod: SparseCodingEvaluation.LikelihoodMethod { loglikMethod ?? .ais }
     var aisChains: Int { chains ?? AnnealedImportanceSampling.defaultChains }
     var aisTemperatures: Int { temperatures ?? AnnealedImportanceSampling.defaultTemperatures }
+    var transition: AnnealedImportanceSampling.Transition { transitionOption ?? .coordinate }
     var importanceSamples: Int { samples ?? 1000 }
     var samplerSeed: UInt64 { seed ?? 0 }
     var elboSampleCount: Int { elboSamples ?? 10 }

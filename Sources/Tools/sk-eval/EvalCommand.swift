@@ -68,6 +68,9 @@ struct EvalCommand: SparseKitCommand {
     @Option(parsing: .unconditional, help: "AIS temperatures T (ES-SC with --loglik or --bdmc; default \(AnnealedImportanceSampling.defaultTemperatures)).")
     var temperatures: Int?
 
+    @Option(name: .customLong("transition"), help: "AIS transitions: coordinate (Gibbs sweeps, O(H²)) or blocked (joint draws through the Laplace prior's scale mixture, O(D²H): for models with small σ², where coordinate chains freeze; ES-SC with --loglik or --bdmc; default coordinate).")
+    var transitionOption: AnnealedImportanceSampling.Transition?
+
     @Option(parsing: .unconditional, help: "Check AIS by bidirectional Monte Carlo on this many points simulated from the ES-SC model.")
     var bdmc: Int?
 

@@ -88,6 +88,9 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(name: .customLong("anneal-prior"), help: ArgumentHelp("β_prior annealing START:EPOCHS (β falls linearly to 1).", valueName: "START:EPOCHS"))
     var annealPrior: SparseCodingTrainer.Annealing?
 
+    @Option(name: .customLong("noise-floor"), parsing: .unconditional, help: "The least σ² --objective likelihood may reach (default: none).")
+    var noiseFloor: Double?
+
     @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory. Trains diagonal q with --scheme em or amortized q with --scheme adam; automatic when /data exceeds half of the machine's memory.")
     var stream = false
 
@@ -101,7 +104,7 @@ struct SparseCodingCommand: ParsableCommand {
         let given: [(SparseCodingTrainer.Setting, Bool)] = [
             (.rank, rank != nil), (.samples, samples != nil), (.penalty, penalty != nil), (.batchSize, batchSize != nil),
             (.iterations, iterations != nil), (.lbfgsHistory, lbfgsHistory != nil), (.warmStart, warmStart),
-            (.learningRate, learningRate != nil), (.annealPrior, annealPrior != nil),
+            (.learningRate, learningRate != nil), (.annealPrior, annealPrior != nil), (.noiseFloor, noiseFloor != nil),
             (.eStep, eStep != .coordinate), (.eStepTolerance, eStepTolerance != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
@@ -115,6 +118,7 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.warmStart = warmStart
         trainer.learningRate = learningRate ?? (scheme == .adam ? 1e-3 : 0.5)
         trainer.annealPrior = annealPrior
+        trainer.noiseFloor = noiseFloor
         try trainer.validate()
         return trainer
     }
