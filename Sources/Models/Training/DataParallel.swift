@@ -13,9 +13,18 @@ enum DataParallel {
     /// one rank, nothing changes (no copy is made).
     static func sum(_ gradient: inout [Float], points: Int, of batchPoints: Int, sums: inout [Double], over group: ProcessGroup) {
         guard group.size > 1 else { return }
-        let (n, weight) = (gradient.count, Float(points) / Float(max(batchPoints, 1)))
+        let weight = Float(points) / Float(max(batchPoints, 1))
+        for i in gradient.indices { gradient[i] *= weight }
+        sum(&gradient, sums: &sums, over: group)
+    }
+
+    /// The same for a `gradient` that is already this rank's part of the minibatch's (an objective with batch-wide
+    /// closed forms, ES-SC's σ̂², λ̂, divides by B itself): ∇ = Σ_r ∇_r, the `sums` added up alike.
+    static func sum(_ gradient: inout [Float], sums: inout [Double], over group: ProcessGroup) {
+        guard group.size > 1 else { return }
+        let n = gradient.count
         var packed = [Float](repeating: 0, count: n + sums.count)
-        for i in 0..<n { packed[i] = gradient[i] * weight }
+        for i in 0..<n { packed[i] = gradient[i] }
         for (k, value) in sums.enumerated() { packed[n + k] = Float(value) }
         group.sum(&packed)
         gradient = Array(packed[..<n])
