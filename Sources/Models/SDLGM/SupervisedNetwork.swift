@@ -134,7 +134,17 @@ public struct SupervisedNetwork: Sendable {
 
     /// The accumulated gradients in the order of `parameters`, and back (the sum over the ranks of an MPI job).
     public var gradients: [Float] {
-        get { input.weightGradient.storage + input.biasGradient + denseLayers.gradients }
+        get {
+            var all = [Float]()
+            all.reserveCapacity(input.weight.storage.count + input.bias.count + denseLayers.parameterCount + 8)  // + 8: sums may ride along
+            all.append(contentsOf: input.weightGradient.storage)
+            all.append(contentsOf: input.biasGradient)
+            for layer in denseLayers {
+                all.append(contentsOf: layer.weightGradient.storage)
+                all.append(contentsOf: layer.biasGradient)
+            }
+            return all
+        }
         set {
             let (w, b) = (input.weightGradient.storage.count, input.biasGradient.count)
             input.weightGradient.storage = Array(newValue[0..<w])

@@ -23,11 +23,9 @@ enum DataParallel {
     static func sum(_ gradient: inout [Float], sums: inout [Double], over group: ProcessGroup) {
         guard group.size > 1 else { return }
         let n = gradient.count
-        var packed = [Float](repeating: 0, count: n + sums.count)
-        for i in 0..<n { packed[i] = gradient[i] }
-        for (k, value) in sums.enumerated() { packed[n + k] = Float(value) }
-        group.sum(&packed)
-        gradient = Array(packed[..<n])
-        sums = packed[n...].map(Double.init)
+        gradient.append(contentsOf: sums.map { Float($0) })  // the sums ride along: one all-reduce
+        group.sum(&gradient)
+        sums = gradient[n...].map(Double.init)
+        gradient.removeLast(sums.count)
     }
 }
