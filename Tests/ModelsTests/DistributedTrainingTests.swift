@@ -22,7 +22,7 @@ final class DistributedTrainingTests: XCTestCase {
         var distributed = try SparseCodingSession(trainer, source: .stream(reader))
         for _ in 0..<3 {
             let a = try streamed.runEpoch(shouldStop: { false })
-            let (terms, _) = try trainer.distributedEpoch(reader, .single, &distributed.state, .one, &distributed.generator,
+            let (terms, _) = try trainer.distributedEpoch(reader, .single, &distributed.state, &distributed.adam, .one, &distributed.generator,
                                                           shouldStop: { false })
             XCTAssertEqual(terms.value, a.objective, accuracy: 1e-4 * abs(a.objective))
         }

@@ -107,9 +107,9 @@ final class SupervisedRobustnessTests: XCTestCase {
     /// Input dropout keeps each stored entry with probability 1 − p, scaled by 1 / (1 − p): the mean input is kept.
     func testInputDropoutKeepsTheExpectedInput() throws {
         let x = try csr([Array(0..<4000), [], Array(0..<10)], cols: 4000) { Float(1 + $0 % 3) }
-        var g = SeededGenerator(seed: 8)
-        XCTAssertEqual(x.droppingEntries(rate: 0, using: &g), x)
-        let dropped = x.droppingEntries(rate: 0.3, using: &g)
+        var g = PointStreams(seed: 8, positions: 0..<3)
+        XCTAssertEqual(x.droppingEntries(rate: 0, streams: &g), x)
+        let dropped = x.droppingEntries(rate: 0.3, streams: &g)
         XCTAssertEqual(Double(dropped.row(0).indices.count), 2800, accuracy: 100, "about 70% of 4000 kept (4σ ≈ 116)")
         XCTAssertEqual(dropped.row(1).indices.count, 0)
         let sum = { (m: CSRMatrix) in m.row(0).values.reduce(0, +) }

@@ -49,8 +49,8 @@ final class SupervisedSDLGMTests: XCTestCase {
         let x = try csr([[0, 3], [1, 2, 5], [4], [0, 1, 2]], cols: 6) { Float(1 + $0 % 3) * 0.5 }
         let orderings = [[2], [0, 3], [1, 2], [3]]
         func pass(_ net: SupervisedNetwork) -> (Matrix?, Matrix, SupervisedNetwork.Cache) {
-            var masks = SeededGenerator(seed: 11)
-            return net.forward(x, hiddenDropout: 0.4, using: &masks)
+            var masks = PointStreams(seed: 11, positions: 0..<4)
+            return net.forward(x, hiddenDropout: 0.4, streams: &masks)
         }
         func loss(_ net: SupervisedNetwork) -> Double {
             let (level, scores, _) = pass(net)
@@ -63,11 +63,11 @@ final class SupervisedSDLGMTests: XCTestCase {
         network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
         FiniteDifference.check(network, \.parameters, analyticGradient: network.gradients, step: 2e-3,
                                tolerance: .relative(2e-2, floor: 0.05), function: loss)
-        var unused = SeededGenerator(seed: 11)
-        let plain = network.forward(x), none = network.forward(x, hiddenDropout: 0, using: &unused)
+        var unused = PointStreams(seed: 11, positions: 0..<4)
+        let plain = network.forward(x), none = network.forward(x, hiddenDropout: 0, streams: &unused)
         XCTAssertEqual(plain.labelScores, none.labelScores)
-        var fresh = SeededGenerator(seed: 11)
-        XCTAssertEqual(unused.next(), fresh.next(), "rate 0 draws nothing")
+        var fresh = PointStreams(seed: 11, positions: 0..<4)
+        XCTAssertEqual(unused[3].next(), fresh[3].next(), "rate 0 draws nothing")
     }
 
     func testOneVsAllLossGradient() throws {

@@ -77,8 +77,20 @@ extension Array where Element == Linear {
     /// How many weights and biases there are.
     public var parameterCount: Int { reduce(0) { $0 + $1.weight.storage.count + $1.bias.count } }
 
-    /// The accumulated gradients in the order of `parameters`.
-    public var gradients: [Float] { flatMap { $0.weightGradient.storage + $0.biasGradient } }
+    /// The accumulated gradients in the order of `parameters`, and back.
+    public var gradients: [Float] {
+        get { flatMap { $0.weightGradient.storage + $0.biasGradient } }
+        set {
+            precondition(newValue.count == parameterCount, "gradients: one per weight and bias")
+            var offset = 0
+            for k in indices {
+                let (w, b) = (self[k].weightGradient.storage.count, self[k].biasGradient.count)
+                self[k].weightGradient.storage = [Float](newValue[offset..<(offset + w)])
+                self[k].biasGradient = [Float](newValue[(offset + w)..<(offset + w + b)])
+                offset += w + b
+            }
+        }
+    }
 
     public mutating func zeroGradients() { for k in indices { self[k].zeroGradients() } }
 

@@ -2,9 +2,10 @@ import DataKit
 
 extension CSRMatrix {
     /// Input dropout (Srivastava et al. 2014) on the stored entries: each is dropped with probability `rate` and the
-    /// others scaled by 1 / (1 − rate), so that a feature's expected input is unchanged. Draws one uniform per stored
-    /// entry from `generator`.
-    func droppingEntries(rate: Double, using generator: inout SeededGenerator) -> CSRMatrix {
+    /// others scaled by 1 / (1 − rate), so that a feature's expected input is unchanged. Row i draws one uniform per
+    /// stored entry from `streams[i]`.
+    func droppingEntries(rate: Double, streams: inout PointStreams) -> CSRMatrix {
+        precondition(streams.count == rows, "droppingEntries: one stream per row")
         guard rate > 0 else { return self }
         let keep = Float(1 / (1 - rate))
         var indptr: [Int64] = [0], indices: [Int64] = [], values: [Float] = []
@@ -12,7 +13,7 @@ extension CSRMatrix {
         values.reserveCapacity(nonZeros)
         for i in 0..<rows {
             let row = row(i)
-            for (j, v) in zip(row.indices, row.values) where generator.uniform() >= rate {
+            for (j, v) in zip(row.indices, row.values) where streams[i].uniform() >= rate {
                 indices.append(j)
                 // Kept within the CSR range: only a value near ±1e15 with a rate near 1 could leave it.
                 values.append(max(-valueMagnitudeBound, min(valueMagnitudeBound, v * keep)))

@@ -40,18 +40,22 @@ public struct SupervisedNetwork: Sendable {
     }
 
     /// The training forward pass with dropout (Srivastava et al. 2014) on every hidden activation: each unit of each
-    /// point is zeroed with probability `rate` and the others scaled by 1 / (1 − rate), the masks drawn from
-    /// `generator` and kept for the backward pass. `rate` 0 is `forward(_:)`.
-    public func forward(_ x: CSRMatrix, hiddenDropout rate: Double, using generator: inout SeededGenerator)
+    /// point is zeroed with probability `rate` and the others scaled by 1 / (1 − rate), point i's masks drawn from
+    /// `streams[i]` (layer after layer) and kept for the backward pass. `rate` 0 is `forward(_:)` and draws nothing.
+    public func forward(_ x: CSRMatrix, hiddenDropout rate: Double, streams: inout PointStreams)
         -> (levelLogits: Matrix?, labelScores: Matrix, cache: Cache)
     {
+        precondition(streams.count == x.rows, "forward: one stream per row")
         guard rate > 0 else { return forward(x) }
         let keep = Float(1 / (1 - rate))
-        var g = generator
-        defer { generator = g }
+        var s = streams
+        defer { streams = s }
         return forward(x) { activation in
-            Matrix(rows: activation.rows, cols: activation.cols,
-                   storage: (0..<activation.storage.count).map { _ in g.uniform() >= rate ? keep : 0 })
+            var mask = Matrix(rows: activation.rows, cols: activation.cols)
+            for i in 0..<activation.rows {
+                for j in 0..<activation.cols { mask[i, j] = s[i].uniform() >= rate ? keep : 0 }
+            }
+            return mask
         }
     }
 
@@ -128,8 +132,27 @@ public struct SupervisedNetwork: Sendable {
         }
     }
 
+    /// The accumulated gradients in the order of `parameters`, and back (the sum over the ranks of an MPI job).
     public var gradients: [Float] {
-        input.weightGradient.storage + input.biasGradient + denseLayers.flatMap { $0.weightGradient.storage + $0.biasGradient }
+        get {
+            var all = [Float]()
+            all.reserveCapacity(input.weight.storage.count + input.bias.count + denseLayers.parameterCount + 8)  // + 8: sums may ride along
+            all.append(contentsOf: input.weightGradient.storage)
+            all.append(contentsOf: input.biasGradient)
+            for layer in denseLayers {
+                all.append(contentsOf: layer.weightGradient.storage)
+                all.append(contentsOf: layer.biasGradient)
+            }
+            return all
+        }
+        set {
+            let (w, b) = (input.weightGradient.storage.count, input.biasGradient.count)
+            input.weightGradient.storage = Array(newValue[0..<w])
+            input.biasGradient = Array(newValue[w..<(w + b)])
+            var dense = denseLayers
+            dense.gradients = Array(newValue[(w + b)...])
+            denseLayers = dense
+        }
     }
 
     /// One Adam step over every weight and bias in place, the pieces at their offsets in `parameters`.

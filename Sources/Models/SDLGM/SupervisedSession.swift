@@ -1,9 +1,16 @@
 import DataKit
+import Distributed
 import Foundation
 
 /// Supervised SDLGM training in progress (`SupervisedTrainer`): the rows (in memory, or a reader streaming them from
 /// disk), the label statistics, the network, Adam and the generator. Resumed, it continues the checkpoint's network,
 /// Adam's moments and generator, so k epochs and then j resumed ones give the model k + j epochs give.
+///
+/// Over MPI (`mpirun -np P sk-train sdlgm`, data-parallel, `DataParallel`): every rank draws the same global
+/// minibatches one process draws and trains on its share of each; the gradients, the batch's loss and a stop flag
+/// are added up in one all-reduce per step before Adam's step, and the validation P@1 from the ranks' hits, so every
+/// rank holds the same network and stops after the same epoch. Rows in memory are read whole by every rank (the
+/// multilabel files that fit in memory); streamed, every rank reads every buffer and keeps its share of each batch.
 public struct SupervisedSession: TrainingSession {
     /// Where the rows come from.
     public enum Source {
@@ -13,6 +20,8 @@ public struct SupervisedSession: TrainingSession {
 
     let trainer: SupervisedTrainer
     let source: Source
+    /// The ranks training together (one process alone: `single`).
+    let group: ProcessGroup
     let tally: SupervisedTrainer.LabelTally
     /// The rows an epoch visits in memory (sdlgm: the labelled ones; a level L ≥ 1 cannot describe an empty set).
     let trainingRows: [Int]
@@ -28,9 +37,11 @@ public struct SupervisedSession: TrainingSession {
     var history: [SupervisedTrainer.EpochRecord] = []
 
     /// Validates `trainer` against the rows and the checkpoint to resume, holds out the validation rows, counts the
-    /// labels, fits the feature scaling and sets up the network.
-    public init(_ trainer: SupervisedTrainer, source: Source, resume: SupervisedCheckpoint? = nil) throws {
+    /// labels, fits the feature scaling and sets up the network; with a `group` of several ranks, each trains on its
+    /// share of every minibatch.
+    public init(_ trainer: SupervisedTrainer, source: Source, resume: SupervisedCheckpoint? = nil, group: ProcessGroup = .single) throws {
         try trainer.validate()
+        self.group = group
         var source = source
         validation = try Self.holdOut(trainer, from: &source)
         let (featureCount, labelCount) = switch source {
@@ -166,6 +177,7 @@ public struct SupervisedSession: TrainingSession {
             "feature_scaling": .string(scaling.method.rawValue)]
         if let validation { notes["validation_points"] = .int(validation.features.rows) }
         if let best { notes["best_epoch"] = .int(best.epoch) }
+        if group.usesMPI { notes["ranks"] = .int(group.size) }  // trained by an MPI job of this many processes
         return notes
     }
 
@@ -212,22 +224,33 @@ public struct SupervisedSession: TrainingSession {
     {
         guard var network else { preconditionFailure("most-frequent has no epochs (SupervisedTrainer.epochs is 0)") }
         let started = Date()
-        var lossSum = 0.0, processed = 0, minibatch = 0  // all rows, unless stopped
-        let (trainer, batchSize, scaling, divergence) = (self.trainer, self.trainer.batchSize, self.scaling, self.divergence)
+        var lossSum = 0.0, processed = 0, minibatch = 0  // all rows (of every rank), unless stopped
+        let (trainer, batchSize, scaling, divergence, group) = (self.trainer, self.trainer.batchSize, self.scaling, self.divergence, self.group)
+        /// One step on this rank's share of the minibatch `rows` (positions `share` of it); whether to go on.
+        func train(_ rows: MultiLabelRowReader.Rows, batchPoints: Int, share: Range<Int>, _ generator: inout SeededGenerator) throws -> Bool {
+            var streams = PointStreams(stepOf: &generator, positions: share)
+            let xb = try scaling.apply(rows.features)
+            let (loss, stop) = trainer.step(&network, &adam, xb, rows.labels, batchPoints: batchPoints, streams: &streams, group: group,
+                                            stopping: shouldStop)
+            minibatch += 1
+            guard loss.isFinite else { throw divergence(loss, minibatch, xb) }
+            lossSum += loss * Double(batchPoints)
+            processed += batchPoints
+            minibatchDone(lossSum / Double(processed))
+            if stop, !shouldStop() { Interruption.request() }  // another rank was interrupted: stop here too
+            return !stop
+        }
         try BLASThreads.with(1) {
             switch source {
             case .memory(let x, let y):
                 var order = trainingRows
                 order.shuffle(using: &generator)
                 for first in stride(from: 0, to: order.count, by: batchSize) {
-                    if first > 0, shouldStop() { break }
-                    let rows = Array(order[first..<min(order.count, first + batchSize)])
-                    let xb = try scaling.apply(x.gatheringRows(rows))
-                    let loss = trainer.step(&network, &adam, xb, y.gatheringRows(rows), &generator)
-                    guard loss.isFinite else { throw divergence(loss, first / batchSize + 1, xb) }
-                    lossSum += loss * Double(rows.count)
-                    processed += rows.count
-                    minibatchDone(lossSum / Double(processed))
+                    let batch = order[first..<min(order.count, first + batchSize)]
+                    let share = group.share(of: batch.count)
+                    let rows = Array(batch.dropFirst(share.lowerBound).prefix(share.count))
+                    let mine = MultiLabelRowReader.Rows(features: x.gatheringRows(rows), labels: y.gatheringRows(rows))
+                    guard try train(mine, batchPoints: batch.count, share: share, &generator) else { break }
                 }
             case .stream(let reader):
                 try reader.forEachBatch(size: batchSize, using: &generator) { batch, generator in
@@ -237,13 +260,9 @@ public struct SupervisedSession: TrainingSession {
                         guard !labelled.isEmpty else { return true }
                         if labelled.count < batch.labels.rows { batch = MultiLabelRowReader.gathering(labelled, of: batch) }
                     }
-                    let xb = try scaling.apply(batch.features)
-                    let loss = trainer.step(&network, &adam, xb, batch.labels, &generator)
-                    guard loss.isFinite else { throw divergence(loss, minibatch + 1, xb) }
-                    lossSum += loss * Double(batch.features.rows)
-                    (processed, minibatch) = (processed + batch.features.rows, minibatch + 1)
-                    minibatchDone(lossSum / Double(processed))
-                    return !shouldStop()
+                    let (count, share) = (batch.features.rows, group.share(of: batch.features.rows))
+                    if share.count < count { batch = MultiLabelRowReader.gathering(Array(share), of: batch) }
+                    return try train(batch, batchPoints: count, share: share, &generator)
                 }
             }
         }
@@ -253,13 +272,30 @@ public struct SupervisedSession: TrainingSession {
         self.network = network
         var record = SupervisedTrainer.EpochRecord(epoch: history.count + 1, loss: loss, seconds: Provenance.elapsed(since: started))
         if let validation {
-            let (ranking, _) = try BLASThreads.with(1) { try predictor(network).predict(validation.features, k: 1) }
-            let precision = RankingMetrics.evaluate(ranking, truth: validation.labels, ks: [1])[0].precision
+            let precision = try validationPrecision(network, validation)
             record.validationPrecision = precision
             if best.map({ precision > $0.precision }) ?? true { best = (record.epoch, precision, network) }
         }
         history.append(record)
         return record
+    }
+
+    /// P@1 of `network` on the validation rows. Over MPI each rank predicts its share of them and the ranks add up
+    /// the hits (one all-reduce per epoch), so that every rank has the same P@1 and all stop after the same epoch.
+    private func validationPrecision(_ network: SupervisedNetwork, _ validation: MultiLabelRowReader.Rows) throws -> Double {
+        let n = validation.features.rows
+        let share = group.share(of: n)
+        var rows = validation
+        if share.count < n { rows = MultiLabelRowReader.gathering(Array(share), of: validation) }
+        var hits = [0.0]
+        if !share.isEmpty {
+            let (ranking, _) = try BLASThreads.with(1) { try predictor(network).predict(rows.features, k: 1) }
+            let precision = RankingMetrics.evaluate(ranking, truth: rows.labels, ks: [1])[0].precision
+            guard group.size > 1 else { return precision }
+            hits[0] = (precision * Double(share.count)).rounded()
+        }
+        group.sum(&hits)
+        return hits[0] / Double(n)
     }
 
     /// The divergence of a minibatch whose loss is no longer finite, with what most often causes it.
@@ -320,14 +356,17 @@ public struct SupervisedCheckpoint: TrainingCheckpoint {
 
 extension SupervisedTrainer {
     /// Opens the session on a multilabel file's split: in memory, or streamed from disk with `stream` or when the
-    /// split exceeds half of the machine's memory; continuing `resume` when given.
+    /// split exceeds half of the machine's memory; continuing `resume` when given. Under mpirun with several ranks
+    /// (`ProcessGroup.world`) the ranks train data-parallel (`SupervisedSession`).
     public func session(data: HDF5File, resume: HDF5File?) throws -> SupervisedSession {
         try validate()
-        try SingleProcess.require("sk-train sdlgm")
+        let group = ProcessGroup.launchedByMPIRun ? ProcessGroup.world : .single
         let reader = try MultiLabelRowReader(file: data, split: split)
         let checkpoint = try resume.map { try SupervisedCheckpoint.read(from: $0) }
-        if stream || reader.exceedsHalfOfMemory { return try SupervisedSession(self, source: .stream(reader), resume: checkpoint) }
+        if stream || reader.exceedsHalfOfMemory {
+            return try SupervisedSession(self, source: .stream(reader), resume: checkpoint, group: group)
+        }
         let rows = try MultiLabelDataset.read(from: data).rows(ofSplit: split, in: data.path)
-        return try SupervisedSession(self, source: .memory(features: rows.features, labels: rows.labels), resume: checkpoint)
+        return try SupervisedSession(self, source: .memory(features: rows.features, labels: rows.labels), resume: checkpoint, group: group)
     }
 }

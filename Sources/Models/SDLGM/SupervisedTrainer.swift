@@ -1,4 +1,5 @@
 import DataKit
+import Distributed
 import Foundation
 
 /// Trains a supervised multi-label model on sparse features (`sdlgm.md`): supervised SDLGM, or one of its baselines,
@@ -174,33 +175,46 @@ public struct SupervisedTrainer: Trainer {
         var meanCount: Double { Double(labelTotal) / Double(rows) }
     }
 
-    /// One Adam step on the minibatch (xb, yb): sdlgm draws each label set's truncation (above L0) and ordering
-    /// from `generator`. Returns the batch's mean loss.
-    func step(_ network: inout SupervisedNetwork, _ adam: inout Adam, _ xb: CSRMatrix, _ yb: CSRMatrix,
-              _ generator: inout SeededGenerator) -> Double {
-        let (levelLogits, scores, cache) = network.forward(xb.droppingEntries(rate: dropout, using: &generator),
-                                                           hiddenDropout: hiddenDropout, using: &generator)
+    /// One Adam step on a minibatch of `batchPoints` points, of which this process holds the rows (xb, yb) (all of
+    /// them alone; its share among `group`'s ranks over MPI): the loss gradient on these rows, added up over the ranks
+    /// with the batch's loss and the stop flags in one all-reduce (`DataParallel.sum`), then the weight decay and
+    /// Adam's step, the same on every rank. Row i draws its dropout masks, and for sdlgm its label set's truncation
+    /// (above L0) and ordering, from `streams[i]`. Returns the minibatch's mean loss and whether any rank asked to
+    /// stop (`stopping`, asked once the gradient is formed).
+    func step(_ network: inout SupervisedNetwork, _ adam: inout Adam, _ xb: CSRMatrix, _ yb: CSRMatrix, batchPoints: Int,
+              streams: inout PointStreams, group: ProcessGroup = .single, stopping: () -> Bool = { false }) -> (loss: Double, stop: Bool) {
         network.zeroGradients()
-        let loss: Double
-        if method == .sdlgm {
-            let orderings = (0..<xb.rows).map { i -> [Int] in
-                var set = yb.row(i).indices.map { Int($0) }
-                if set.count > maxActive { set.shuffle(using: &generator); set = Array(set.prefix(maxActive)) }
-                return PlackettLuce.sampleOrdering(set, scores: scores.storage[(i * scores.cols)..<((i + 1) * scores.cols)],
-                                                   using: &generator)
+        var loss = 0.0
+        if xb.rows > 0 {  // a rank's share is empty when the batch has fewer points than there are ranks
+            let (levelLogits, scores, cache) = network.forward(xb.droppingEntries(rate: dropout, streams: &streams),
+                                                               hiddenDropout: hiddenDropout, streams: &streams)
+            if method == .sdlgm {
+                let orderings = (0..<xb.rows).map { i -> [Int] in
+                    var set = yb.row(i).indices.map { Int($0) }
+                    if set.count > maxActive { set.shuffle(using: &streams[i]); set = Array(set.prefix(maxActive)) }
+                    return PlackettLuce.sampleOrdering(set, scores: scores.storage[(i * scores.cols)..<((i + 1) * scores.cols)],
+                                                       using: &streams[i])
+                }
+                let (value, gradLevel, gradLabels) = SupervisedObjectives.sdlgm(levelLogits: levelLogits!, labelScores: scores,
+                                                                                 orderings: orderings)
+                network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
+                loss = value
+            } else {
+                let (value, gradLabels) = SupervisedObjectives.oneVsAll(labelScores: scores, labels: yb)
+                network.backward(cache, gradLevel: nil, gradLabels: gradLabels)
+                loss = value
             }
-            let (value, gradLevel, gradLabels) = SupervisedObjectives.sdlgm(levelLogits: levelLogits!, labelScores: scores,
-                                                                             orderings: orderings)
-            network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
-            loss = value
-        } else {
-            let (value, gradLabels) = SupervisedObjectives.oneVsAll(labelScores: scores, labels: yb)
-            network.backward(cache, gradLevel: nil, gradLabels: gradLabels)
-            loss = value
+        }
+        var sums = [loss * Double(xb.rows), stopping() ? 1 : 0]
+        if group.size > 1 {
+            var gradient = network.gradients
+            DataParallel.sum(&gradient, points: xb.rows, of: batchPoints, sums: &sums, over: group)
+            network.gradients = gradient
+            loss = sums[0] / Double(batchPoints)
         }
         network.decayWeights(Float(learningRate * weightDecay))
         network.step(&adam)
-        return loss
+        return (loss, sums[1] > 0)
     }
 }
 

@@ -28,6 +28,19 @@ public enum UnsupervisedObjective {
             support = Matrix(rows: points, cols: latents, storage: SparsitySampler.gumbel(points * latents, using: &generator))
             values = Matrix(rows: points, cols: latents, storage: (0..<(points * latents)).map { _ in Float(generator.normal()) })
         }
+
+        /// The noise of training: point i draws its level's, its support's and its values' noise, in that order, from
+        /// `streams[i]` (`PointStreams`), so that it does not depend on the other points.
+        public init(maxActive: Int, latents: Int, streams: inout PointStreams) {
+            let points = streams.count
+            (level, support, values) = (Matrix(rows: points, cols: maxActive), Matrix(rows: points, cols: latents),
+                                        Matrix(rows: points, cols: latents))
+            for i in 0..<points {
+                for (j, g) in SparsitySampler.gumbel(maxActive, using: &streams[i]).enumerated() { level[i, j] = g }
+                for (j, g) in SparsitySampler.gumbel(latents, using: &streams[i]).enumerated() { support[i, j] = g }
+                for j in 0..<latents { values[i, j] = Float(streams[i].normal()) }
+            }
+        }
     }
 
     /// Batch sums of the ELBO and its parts (divide by the batch size for means).

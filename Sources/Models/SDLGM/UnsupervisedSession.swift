@@ -1,4 +1,5 @@
 import DataKit
+import Distributed
 import Foundation
 
 /// Unsupervised SDLGM training in progress (`UnsupervisedTrainer`): the rows (in memory, or a reader streaming them
@@ -6,6 +7,12 @@ import Foundation
 /// Resumed, it continues all of them (the temperature schedule keeps the length it was given in the first run), so k
 /// epochs and then j resumed ones give the model k + j epochs give when the schedule's length is the same
 /// (`--tau START:END:EPOCHS`).
+///
+/// Over MPI (`mpirun -np P sk-train sdlgm --mode unsupervised`, data-parallel, `DataParallel`): every rank draws the
+/// same global minibatches one process draws and trains on its share of each; the gradients, the batch's ELBO terms
+/// and a stop flag are added up in one all-reduce per step before Adam's step, so every rank holds the same model.
+/// Rows in memory are read whole by every rank; streamed (patches or whitened files), each rank reads 1/P of every
+/// shuffling buffer and the ranks swap rows (`RankShareReader`).
 public struct UnsupervisedSession: TrainingSession {
     /// Where the rows come from.
     public enum Source {
@@ -15,6 +22,8 @@ public struct UnsupervisedSession: TrainingSession {
 
     let trainer: UnsupervisedTrainer
     let source: Source
+    /// The ranks training together (one process alone: `single`).
+    let group: ProcessGroup
     var model: UnsupervisedSDLGM
     var adam: Adam
     var generator: SeededGenerator
@@ -24,9 +33,11 @@ public struct UnsupervisedSession: TrainingSession {
     var temperatureSteps: Int
     let batches: Int
 
-    /// Validates `trainer` against the data and the checkpoint to resume, and sets up the model.
-    public init(_ trainer: UnsupervisedTrainer, source: Source, resume: UnsupervisedCheckpoint? = nil) throws {
+    /// Validates `trainer` against the data and the checkpoint to resume, and sets up the model; with a `group` of
+    /// several ranks, each trains on its share of every minibatch.
+    public init(_ trainer: UnsupervisedTrainer, source: Source, resume: UnsupervisedCheckpoint? = nil, group: ProcessGroup = .single) throws {
         try trainer.validate()
+        self.group = group
         let (rows, dimension): (Int, Int)
         switch source {
         case .memory(let x): (rows, dimension) = (x.rows, x.cols)
@@ -71,7 +82,9 @@ public struct UnsupervisedSession: TrainingSession {
     public var notes: [String: HDF5AttributeValue] {
         var streamed = 0
         if case .stream = source { streamed = 1 }
-        return ["mode": .string("unsupervised"), "streamed": .int(streamed)]
+        var notes: [String: HDF5AttributeValue] = ["mode": .string("unsupervised"), "streamed": .int(streamed)]
+        if group.usesMPI { notes["ranks"] = .int(group.size) }  // trained by an MPI job of this many processes
+        return notes
     }
 
     public var checkpoint: UnsupervisedCheckpoint {
@@ -96,28 +109,38 @@ public struct UnsupervisedSession: TrainingSession {
         var sums = UnsupervisedObjective.Terms()
         var processed = 0  // all rows, unless stopped
         var tau = trainer.temperature(step: step, total: temperatureSteps)
-        let (trainer, batchSize) = (self.trainer, self.trainer.batchSize)
+        let (trainer, batchSize, group) = (self.trainer, self.trainer.batchSize, self.group)
         let warmupSteps = trainer.klWarmup * batches
-        func train(_ xb: Matrix, _ generator: inout SeededGenerator) {
+        /// One step on this rank's rows `xb` (positions `share`) of a minibatch of `batchPoints`; whether to go on.
+        func train(_ xb: Matrix, batchPoints: Int, share: Range<Int>, _ generator: inout SeededGenerator) -> Bool {
             tau = trainer.temperature(step: step, total: temperatureSteps)
             let klWeight = warmupSteps > 0 ? min(1, Double(step + 1) / Double(warmupSteps)) : 1
-            trainer.step(&model, &adam, xb, tau: tau, klWeight: klWeight, &sums, &generator)
-            processed += xb.rows
+            var streams = PointStreams(stepOf: &generator, positions: share)
+            let stop = trainer.step(&model, &adam, xb, batchPoints: batchPoints, tau: tau, klWeight: klWeight, &sums, streams: &streams,
+                                    group: group, stopping: shouldStop)
+            processed += batchPoints
             step += 1
             minibatchDone(sums.elbo / Double(processed))
+            if stop, !shouldStop() { Interruption.request() }  // another rank was interrupted: stop here too
+            return !stop
         }
         switch source {
         case .memory(let x):
             var order = Array(0..<x.rows)
             order.shuffle(using: &generator)
             for first in stride(from: 0, to: x.rows, by: batchSize) {
-                if first > 0, shouldStop() { break }
-                train(x.gathering(Array(order[first..<min(x.rows, first + batchSize)])), &generator)
+                let batch = order[first..<min(x.rows, first + batchSize)]
+                let share = group.share(of: batch.count)
+                guard train(x.gathering(Array(batch.dropFirst(share.lowerBound).prefix(share.count))), batchPoints: batch.count,
+                            share: share, &generator) else { break }
+            }
+        case .stream(let reader) where group.size > 1:
+            try RankShareReader(reader, group: group).forEachShare(size: batchSize, using: &generator) { xb, batchPoints, generator in
+                train(xb, batchPoints: batchPoints, share: group.share(of: batchPoints), &generator)
             }
         case .stream(let reader):
             try reader.forEachBatch(size: batchSize, using: &generator) { xb, generator in
-                train(xb, &generator)
-                return !shouldStop()
+                train(xb, batchPoints: xb.rows, share: 0..<xb.rows, &generator)
             }
         }
         let n = Double(max(processed, 1))
@@ -157,15 +180,16 @@ public struct UnsupervisedCheckpoint: TrainingCheckpoint {
 extension UnsupervisedTrainer {
     /// Opens the session: the rows of a patches or whitened file (streamed from disk with `stream` or when they
     /// exceed half of the machine's memory), or the densified features of a multilabel file's split; continuing
-    /// `resume` when given. Bernoulli data must lie in [0, 1].
+    /// `resume` when given. Bernoulli data must lie in [0, 1]. Under mpirun with several ranks (`ProcessGroup.world`)
+    /// the ranks train data-parallel (`UnsupervisedSession`).
     public func session(data: HDF5File, resume: HDF5File?) throws -> UnsupervisedSession {
-        try SingleProcess.require("sk-train sdlgm")
         try validate()
+        let group = ProcessGroup.launchedByMPIRun ? ProcessGroup.world : .single
         let checkpoint = try resume.map { try UnsupervisedCheckpoint.read(from: $0) }
         if try data.requireKind(.patches, .whitened, .multilabel) != .multilabel {
             var reader = try ShuffledRowReader(file: data)
             reader.allowedRange = likelihood == .bernoulli ? 0...1 : nil
-            if stream || reader.exceedsHalfOfMemory { return try UnsupervisedSession(self, source: .stream(reader), resume: checkpoint) }
+            if stream || reader.exceedsHalfOfMemory { return try UnsupervisedSession(self, source: .stream(reader), resume: checkpoint, group: group) }
         } else if stream {
             throw SparseKitError.usage("--stream reads patches or whitened files; \(data.path) is a multilabel file")
         }
@@ -174,6 +198,6 @@ extension UnsupervisedTrainer {
         if likelihood == .bernoulli, let bad = x.storage.first(where: { !(0...1).contains($0) }) {
             throw SparseKitError.badInput(data.path, "holds \(bad): Bernoulli data must lie in [0, 1]")
         }
-        return try UnsupervisedSession(self, source: .memory(x), resume: checkpoint)
+        return try UnsupervisedSession(self, source: .memory(x), resume: checkpoint, group: group)
     }
 }

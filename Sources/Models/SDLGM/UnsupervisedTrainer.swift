@@ -1,4 +1,5 @@
 import DataKit
+import Distributed
 import Foundation
 
 /// Trains unsupervised SDLGM (`sdlgm.md`) by amortized variational inference: Adam on −ELBO over the encoder, the
@@ -116,20 +117,26 @@ public struct UnsupervisedTrainer: Trainer {
         return session.checkpoint
     }
 
-    /// One Adam step on −ELBO of the minibatch `xb` at temperature `tau` and KL weight `klWeight`; adds the batch's
-    /// terms (averaged over the samples) to `sums`.
-    func step(_ model: inout UnsupervisedSDLGM, _ adam: inout Adam, _ xb: Matrix, tau: Double, klWeight: Double,
-              _ sums: inout UnsupervisedObjective.Terms, _ generator: inout SeededGenerator) {
+    /// One Adam step on −ELBO of a minibatch of `batchPoints` points at temperature `tau` and KL weight `klWeight`,
+    /// of which this process holds the rows `xb` (all of them alone; its share among `group`'s ranks over MPI): the
+    /// gradient on these rows, added up over the ranks with the batch's terms and the stop flags in one all-reduce
+    /// (`DataParallel.sum`), then Adam's step, the same on every rank. Row i draws its noise from `streams[i]`
+    /// (`samples` draws, one after another). Adds the batch's terms (averaged over the samples) to `sums`; returns
+    /// whether any rank asked to stop (`stopping`, asked once the gradient is formed).
+    @discardableResult
+    func step(_ model: inout UnsupervisedSDLGM, _ adam: inout Adam, _ xb: Matrix, batchPoints: Int, tau: Double, klWeight: Double,
+              _ sums: inout UnsupervisedObjective.Terms, streams: inout PointStreams, group: ProcessGroup = .single,
+              stopping: () -> Bool = { false }) -> Bool {
         model.encoder.zeroGradients()
         model.decoder.zeroGradients()
         var gradLogNoiseVariance = 0.0
-        for _ in 0..<samples {
-            let noise = UnsupervisedObjective.Noise(points: xb.rows, maxActive: model.maxActive, latents: model.latents,
-                                                    generator: &generator)
+        var batch = UnsupervisedObjective.Terms()
+        for _ in 0..<samples where xb.rows > 0 {  // a rank's share is empty when the batch has fewer points than ranks
+            let noise = UnsupervisedObjective.Noise(maxActive: model.maxActive, latents: model.latents, streams: &streams)
             let (terms, _, gradSigma) = UnsupervisedObjective.evaluate(
                 &model, xb, noise: noise, mode: straightThrough ? .straightThrough : .relaxed,
                 levelTemperature: tau, supportTemperature: tau, klWeight: klWeight, accumulateGradients: true)
-            sums.add(terms, weight: 1 / Double(samples))
+            batch.add(terms, weight: 1 / Double(samples))
             gradLogNoiseVariance += gradSigma
         }
         if samples > 1 {  // the mean over the samples
@@ -138,6 +145,17 @@ public struct UnsupervisedTrainer: Trainer {
             gradLogNoiseVariance /= Double(samples)
         }
         if model.likelihood == .bernoulli { gradLogNoiseVariance = 0 }
+        var shared = batch.packed + [stopping() ? 1 : 0]
+        if group.size > 1 {
+            var gradient = model.encoder.layers.gradients + model.decoder.layers.gradients + [Float(gradLogNoiseVariance)]
+            DataParallel.sum(&gradient, points: xb.rows, of: batchPoints, sums: &shared, over: group)
+            let encoderCount = model.encoder.layers.parameterCount
+            model.encoder.layers.gradients = Array(gradient[..<encoderCount])
+            model.decoder.layers.gradients = Array(gradient[encoderCount..<(gradient.count - 1)])
+            gradLogNoiseVariance = Double(gradient[gradient.count - 1])
+            batch = .init(packed: shared)
+        }
+        sums.add(batch)
         adam.beginStep(parameterCount: model.encoder.layers.parameterCount + model.decoder.layers.parameterCount + 1)
         var offset = 0
         model.encoder.layers.step(&adam, offset: &offset)
@@ -145,6 +163,7 @@ public struct UnsupervisedTrainer: Trainer {
         var logNoiseVariance = [model.logNoiseVariance]
         adam.update(&logNoiseVariance, [Float(gradLogNoiseVariance)], offset: offset)
         model.logNoiseVariance = logNoiseVariance[0]
+        return shared[shared.count - 1] > 0
     }
 }
 
@@ -158,5 +177,13 @@ extension UnsupervisedObjective.Terms {
         valueKL += weight * other.valueKL
         squaredError += weight * other.squaredError
         active += weight * other.active
+    }
+
+    /// The seven sums in a row (to add them up over the ranks), and back.
+    var packed: [Double] { [elbo, logLikelihood, levelKL, supportKL, valueKL, squaredError, active] }
+
+    init(packed: [Double]) {
+        (elbo, logLikelihood, levelKL, supportKL, valueKL) = (packed[0], packed[1], packed[2], packed[3], packed[4])
+        (squaredError, active) = (packed[5], packed[6])
     }
 }

@@ -1,5 +1,6 @@
 import CBLAS
 import DataKit
+import Distributed
 import Foundation
 
 /// The entropy objective of ES-SC for diagonal Gaussian posteriors q_n = N(μ_n, diag(s_n²)) (`es-sc.md`), on a
@@ -50,14 +51,18 @@ public struct DiagonalEntropyObjective {
     static let halfLogTwoPiE = 0.5 * log(2 * Double.pi * M_E)
 
     /// Evaluates L_β for means `mu` and log-scales `rho` (both B × H). Gradients are written where given
-    /// (same shapes; W's gradient D × H); a nil buffer is not computed.
+    /// (same shapes; W's gradient D × H); a nil buffer is not computed. With a `group` of several ranks, x is this
+    /// rank's share of a minibatch shared among them: σ̂², λ̂ and L_β are those of the whole minibatch (its sums
+    /// added up over the ranks, one all-reduce of 3H + 2 numbers), the gradients this share's part of its gradients
+    /// (∂L/∂W added up over the ranks is the minibatch's).
     public mutating func evaluate(w: Matrix, mu: Matrix, rho: Matrix, gradMu: UnsafeMutablePointer<Float>? = nil,
-                                  gradRho: UnsafeMutablePointer<Float>? = nil, gradW: UnsafeMutablePointer<Float>? = nil) -> Terms
+                                  gradRho: UnsafeMutablePointer<Float>? = nil, gradW: UnsafeMutablePointer<Float>? = nil,
+                                  group: ProcessGroup = .single) -> Terms
     {
         precondition(mu.rows == x.rows && mu.cols == w.cols && rho.rows == x.rows && rho.cols == w.cols, "shape mismatch")
         return mu.storage.withUnsafeBufferPointer { m in
             rho.storage.withUnsafeBufferPointer { r in
-                evaluate(w: w, mu: m.baseAddress!, rho: r.baseAddress!, gradMu: gradMu, gradRho: gradRho, gradW: gradW)
+                evaluate(w: w, mu: m.baseAddress!, rho: r.baseAddress!, gradMu: gradMu, gradRho: gradRho, gradW: gradW, group: group)
             }
         }
     }
@@ -65,16 +70,17 @@ public struct DiagonalEntropyObjective {
     /// The same on raw row-major B × H buffers, for optimizers that hold (μ, ρ) in one vector.
     public mutating func evaluate(w: Matrix, mu: UnsafePointer<Float>, rho: UnsafePointer<Float>,
                                   gradMu: UnsafeMutablePointer<Float>? = nil, gradRho: UnsafeMutablePointer<Float>? = nil,
-                                  gradW: UnsafeMutablePointer<Float>? = nil) -> Terms
+                                  gradW: UnsafeMutablePointer<Float>? = nil, group: ProcessGroup = .single) -> Terms
     {
         let (b, d, h) = (x.rows, x.cols, w.cols)
         precondition(w.rows == d, "W must have D = \(d) rows")
         let sums = self.sums(w: w, mu: mu, rho: rho)
+        let (all, points) = sums.summed(over: group, points: b)
         let norms = w.columnSquaredNorms()
-        let terms = Self.terms(sums, points: b, dimension: d, norms: norms, weights: weights)
-        let sumS2 = sums.sumS2
+        let terms = Self.terms(all, points: points, dimension: d, norms: norms, weights: weights)
+        let sumS2 = sums.sumS2  // this share's: the W S of every share adds up to the minibatch's
         let work = workspace
-        let likelihoodScale = weights.likelihood / (Double(b) * terms.sigma2)
+        let likelihoodScale = weights.likelihood / (Double(points) * terms.sigma2)
         if let gradMu {
             // β_lik (R W)/(Bσ²)
             w.storage.withUnsafeBufferPointer { pw in
@@ -82,7 +88,7 @@ public struct DiagonalEntropyObjective {
                             work.residual, Int32(d), pw.baseAddress, Int32(h), 0, gradMu, Int32(h))
             }
         }
-        posteriorGradients(terms, latents: h, norms: norms, gradMu: gradMu, gradRho: gradRho)
+        posteriorGradients(terms, points: points, latents: h, norms: norms, gradMu: gradMu, gradRho: gradRho)
         if let gradW {
             // β_lik/(Bσ²) (Rᵀ M − W S)
             w.storage.withUnsafeBufferPointer { pw in
@@ -150,7 +156,7 @@ public struct DiagonalEntropyObjective {
                 for i in 0..<(b * h) { gradMu[i] = likelihoodScale * (xw[i] - product[i]) }
             }
         }
-        posteriorGradients(terms, latents: h, norms: fixed.norms, gradMu: gradMu, gradRho: gradRho)
+        posteriorGradients(terms, points: b, latents: h, norms: fixed.norms, gradMu: gradMu, gradRho: gradRho)
         return terms
     }
 
@@ -245,12 +251,12 @@ public struct DiagonalEntropyObjective {
 
     /// Adds the prior's part to ∂L/∂μ (which holds the likelihood's part) and writes ∂L/∂ρ, from the moments
     /// that `moments` left in the workspace.
-    private func posteriorGradients(_ terms: Terms, latents h: Int, norms: [Double], gradMu: UnsafeMutablePointer<Float>?,
+    private func posteriorGradients(_ terms: Terms, points: Int, latents h: Int, norms: [Double], gradMu: UnsafeMutablePointer<Float>?,
                                     gradRho: UnsafeMutablePointer<Float>?)
     {
-        let b = x.rows
+        let (b, batch) = (x.rows, Double(points))  // this share's rows, the minibatch's points
         let (scales, dMu, dS) = (workspace.scales, workspace.foldedDMu, workspace.foldedDS)
-        let prior = terms.lambda.map { Float(weights.prior / (Double(b) * $0)) }
+        let prior = terms.lambda.map { Float(weights.prior / (batch * $0)) }
         prior.withUnsafeBufferPointer { prior in
             if let gradMu {
                 // − β_prior erf(t)/(B λ)
@@ -258,8 +264,8 @@ public struct DiagonalEntropyObjective {
             }
             if let gradRho {
                 // s ∂L/∂s = (β_post − β_lik s² ‖w_h‖²/σ² − β_prior s ∂E|z|/∂s / λ_h) / B
-                let post = Float(weights.posterior / Double(b))
-                let likelihood = norms.map { Float(weights.likelihood * $0 / (Double(b) * terms.sigma2)) }
+                let post = Float(weights.posterior / batch)
+                let likelihood = norms.map { Float(weights.likelihood * $0 / (batch * terms.sigma2)) }
                 likelihood.withUnsafeBufferPointer { likelihood in
                     for n in 0..<b {
                         for c in 0..<h {

@@ -143,7 +143,7 @@ public struct SparseCodingSession: TrainingSession {
             gini = Sparsity.meanGini(state.mu)
         case .stream(let reader):
             if group.size > 1 {
-                (terms, gini) = try trainer.distributedEpoch(reader, group, &state, weights, &generator, shouldStop: shouldStop)
+                (terms, gini) = try trainer.distributedEpoch(reader, group, &state, &adam, weights, &generator, shouldStop: shouldStop)
             } else {
                 (terms, gini) = try trainer.streamingEpoch(reader, &state, &adam, weights, &generator, shouldStop: shouldStop)
             }

@@ -18,33 +18,48 @@ import Foundation
 /// Collectives per minibatch: (sweeps + 1) all-reduces of 3H + 2 doubles (with β_prior > 1, the sweeps of both of
 /// the E-step's phases, plus one) and one of D·H + 3H + 3 doubles; one more per epoch for the record's totals.
 /// The result differs from one process's (`--stream`) by the rounding of sums split differently.
+///
+/// The adam scheme with an amortized encoder (`--posterior amortized`) trains alike, one Adam step per minibatch
+/// on every rank (`amortizedStep`): an all-reduce of 3H + 2 doubles (the sums behind σ̂², λ̂) and one of the
+/// encoder's and V's gradients (single precision) per minibatch, one more per epoch for the record's totals.
 extension SparseCodingTrainer {
     /// Why this configuration cannot train over MPI, or nil.
     public var distributedRestriction: String? {
-        guard objective == .entropy, scheme == .em, posterior == .diagonal, eStep == .coordinate, !warmStart else {
-            return "over MPI (mpirun), sk-train sc trains only --scheme em with diagonal q and --e-step coordinate, without --warm-start"
+        let em = scheme == .em && posterior == .diagonal && eStep == .coordinate, amortized = scheme == .adam && posterior == .amortized
+        guard objective == .entropy, em || amortized, !warmStart else {
+            return "over MPI (mpirun), sk-train sc trains only --scheme em with diagonal q and --e-step coordinate, or --scheme adam "
+                + "with --posterior amortized, without --warm-start"
         }
         return nil
     }
 
     /// One epoch over every row of `reader`'s file, shared among `group`'s ranks; returns the epoch's running terms
     /// over all ranks (as `streamingEpoch`) and the mean Gini coefficient of the posterior means.
-    func distributedEpoch(_ reader: ShuffledRowReader, _ group: ProcessGroup, _ state: inout State,
+    func distributedEpoch(_ reader: ShuffledRowReader, _ group: ProcessGroup, _ state: inout State, _ adam: inout Adam,
                           _ weights: EntropyWeights, _ generator: inout SeededGenerator,
                           shouldStop: () -> Bool) throws -> (DiagonalEntropyObjective.Terms, Double)
     {
         let (d, h) = (reader.cols, latents)
-        var totals = DiagonalEntropyObjective.Sums(residualSquares: 0, sumS2: .init(repeating: 0, count: h),
-                                                   absMean: .init(repeating: 0, count: h), logS: .init(repeating: 0, count: h))
+        var totals = DiagonalEntropyObjective.Sums.none(latents: h)
         var (points, giniSum) = (0, 0.0)
-        try BLASThreads.with(1) {  // as emStep
+        // One BLAS thread for em (as emStep); the amortized scheme's products get this rank's part of the cores.
+        let blasThreads = scheme == .em || d * h < 10_000 ? 1 : max(1, BLASThreads.count / group.localSize)
+        try BLASThreads.with(blasThreads) {
             try RankShareReader(reader, group: group).forEachShare(size: batchSize, using: &generator) { xb, batchPoints, _ in
-                let step = distributedEMStep(xb, batchPoints: batchPoints, &state.v, weights, group, stopping: shouldStop())
-                totals.add(step.sums)
+                let (mu, sums, stop): (Matrix, DiagonalEntropyObjective.Sums, Bool)
+                if scheme == .em {
+                    (mu, sums, stop) = distributedEMStep(xb, batchPoints: batchPoints, &state.v, weights, group, stopping: shouldStop())
+                } else {
+                    let step = amortizedStep(xb, &state.v, &state.encoder!, &adam, weights, group: group, stopping: shouldStop)
+                    let rho = Matrix(rows: xb.rows, cols: h, storage: step.output.scale.storage.map { Foundation.log($0) })
+                    (mu, stop) = (step.output.mu, step.stop)
+                    sums = xb.rows > 0 ? DiagonalEntropyObjective.sums(x: xb, w: step.w, mu: mu, rho: rho) : .none(latents: h)
+                }
+                totals.add(sums)
                 points += xb.rows
-                if xb.rows > 0 { giniSum += Sparsity.meanGini(step.mu) * Double(xb.rows) }
-                if step.stop, !shouldStop() { Interruption.request() }  // another rank was interrupted: stop here too
-                return !step.stop
+                if xb.rows > 0 { giniSum += Sparsity.meanGini(mu) * Double(xb.rows) }
+                if stop, !shouldStop() { Interruption.request() }  // another rank was interrupted: stop here too
+                return !stop
             }
         }
         var packed = [totals.residualSquares] + totals.sumS2 + totals.absMean + totals.logS + [Double(points), giniSum]
@@ -96,6 +111,12 @@ extension SparseCodingTrainer {
 }
 
 extension DiagonalEntropyObjective.Sums {
+    /// The sums of no points, for `latents` latents.
+    static func none(latents: Int) -> Self {
+        let zeros = [Double](repeating: 0, count: latents)
+        return .init(residualSquares: 0, sumS2: zeros, absMean: zeros, logS: zeros)
+    }
+
     /// These sums added up over `group`'s ranks (one all-reduce of 3H + 2 numbers), with the number of points.
     func summed(over group: ProcessGroup, points: Int) -> (DiagonalEntropyObjective.Sums, Int) {
         guard group.size > 1 else { return (self, points) }
