@@ -71,10 +71,12 @@ public struct ProcessGroup: Sendable, Equatable {
     /// not match it): when every rank fails alike (a usage error, a divergence, an interruption, all of which the
     /// ranks reach together, after rank 0 has written what it writes) they end together with `code`; when one rank
     /// fails alone (a bad row only it reads) the others are still training, and MPI_Abort ends the whole job.
-    public static func fail(_ code: Int32, grace: Double = 5) -> Never {
+    /// With `finalize` false the ranks that met leave without MPI_Finalize (when mpirun may be ending the job: it
+    /// would not answer MPI_Finalize, which then waits until mpirun kills the rank).
+    public static func fail(_ code: Int32, grace: Double = 5, finalize: Bool = true) -> Never {
         fflush(nil)
         guard let group = joinedGroup, group.size > 1, let communicator = ExitCommunicator.handle else {
-            if joinedGroup != nil { MPI_Finalize() }
+            if joinedGroup != nil, finalize { MPI_Finalize() }
             _exit(code)
         }
         var request = sk_mpi_request_null()
@@ -86,7 +88,7 @@ public struct ProcessGroup: Sendable, Equatable {
             if done == 0 { usleep(10_000) }
         }
         if done != 0 {
-            MPI_Finalize()
+            if finalize { MPI_Finalize() }
             _exit(code)
         }
         MPI_Abort(sk_mpi_comm_world(), code)

@@ -31,6 +31,9 @@ extension SparseKitCommand {
             try command.run()
             ProcessGroup.finish()
         } catch let error as SparseKitError {
+            // An interruption stops every rank after the same minibatch (the stop flag is all-reduced with the
+            // M-step's sums), and rank 0 has written the model: it speaks for every rank, in one line.
+            if error.kind == .interrupted, !group.isRoot { failed(error.exitCode) }
             fail(name, "\(error)", code: error.exitCode)
         } catch {
             let code = exitCode(for: error)
@@ -59,8 +62,11 @@ extension SparseKitCommand {
     /// Ends a failed run: flushes the standard streams and exits without the C library's exit handlers, so that
     /// HDF5's shutdown does not touch a file whose writes just failed (a full disk or `ulimit -f`: HDF5 then
     /// crashes while closing it). Outputs are safe already: the temporary file was removed when the error arose.
-    /// In an MPI job the ranks end together when they all fail, else the job is aborted (`ProcessGroup.fail`).
+    /// In an MPI job the ranks end together when they all fail, else the job is aborted (`ProcessGroup.fail`); after
+    /// a stop that a signal asked for they end without MPI_Finalize: a SIGINT to mpirun makes mpirun tear the job down
+    /// (each rank gets SIGCONT, SIGTERM a second later, SIGKILL a second after that: `docs/scaling.md`), and
+    /// MPI_Finalize, which waits for mpirun, would hold the rank until the SIGKILL.
     static func failed(_ code: Int32) -> Never {
-        ProcessGroup.fail(code)
+        ProcessGroup.fail(code, finalize: !Interruption.requested)
     }
 }
