@@ -63,15 +63,7 @@ extension Array where Element == Linear {
     /// Every weight and bias, layer by layer, as one buffer (for Adam), and back.
     public var parameters: [Float] {
         get { flatMap { $0.weight.storage + $0.bias } }
-        set {
-            var offset = 0
-            for k in indices {
-                let (w, b) = (self[k].weight.storage.count, self[k].bias.count)
-                self[k].weight.storage = [Float](newValue[offset..<(offset + w)])
-                self[k].bias = [Float](newValue[(offset + w)..<(offset + w + b)])
-                offset += w + b
-            }
-        }
+        set { scatter(newValue, into: \.weight, \.bias) }
     }
 
     /// How many weights and biases there are.
@@ -82,13 +74,18 @@ extension Array where Element == Linear {
         get { flatMap { $0.weightGradient.storage + $0.biasGradient } }
         set {
             precondition(newValue.count == parameterCount, "gradients: one per weight and bias")
-            var offset = 0
-            for k in indices {
-                let (w, b) = (self[k].weightGradient.storage.count, self[k].biasGradient.count)
-                self[k].weightGradient.storage = [Float](newValue[offset..<(offset + w)])
-                self[k].biasGradient = [Float](newValue[(offset + w)..<(offset + w + b)])
-                offset += w + b
-            }
+            scatter(newValue, into: \.weightGradient, \.biasGradient)
+        }
+    }
+
+    /// Splits `values` layer by layer into each layer's `weight` and `bias` buffers (the layout of `parameters`).
+    private mutating func scatter(_ values: [Float], into weight: WritableKeyPath<Linear, Matrix>, _ bias: WritableKeyPath<Linear, [Float]>) {
+        var offset = 0
+        for k in indices {
+            let (w, b) = (self[k][keyPath: weight].storage.count, self[k][keyPath: bias].count)
+            self[k][keyPath: weight].storage = [Float](values[offset..<(offset + w)])
+            self[k][keyPath: bias] = [Float](values[(offset + w)..<(offset + w + b)])
+            offset += w + b
         }
     }
 
