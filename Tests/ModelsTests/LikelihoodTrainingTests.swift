@@ -7,9 +7,9 @@ import XCTest
 final class LikelihoodTrainingTests: XCTestCase {
     /// Fisher's identity through `PosteriorSampleStatistics`: on the tiny H = 2 model of `HeldOutEstimatorTests`,
     /// the statistics' gradient, averaged over 16 chains × 20,000 Gibbs sweeps at one point, against central finite
-    /// differences of the quadrature log p(x) in every entry of W; σ² and λ's complete-data maximisers against
-    /// E‖x − W z‖²/D and E|z_h| by quadrature of the posterior. A wrong sign, a missing 1/σ² or a W Σ_zz term
-    /// that is not subtracted moves entries by far more than the tolerance (the entries are of order 1).
+    /// differences of the quadrature log p(x) in every entry of W. A wrong sign, a missing 1/σ², a W Σ_zz term that
+    /// is not subtracted or a sampler that leaves the posterior moves entries by far more than the tolerance (the
+    /// entries are of order 1).
     func testGradientEstimateIsTheGradientOfTheLogLikelihood() {
         let model = HeldOutEstimatorTests.tinyModel(latents: 2)
         let point: [Float] = [0.9, -0.4, 0.7]
@@ -30,11 +30,11 @@ final class LikelihoodTrainingTests: XCTestCase {
         }
         XCTAssertEqual(statistics.points, copies)
         XCTAssertEqual(statistics.secondMoment[1], statistics.secondMoment[2], "Σ_zz is symmetric")
-        XCTAssertGreaterThan(statistics.squaredResidual, 0)
         XCTAssertEqual(chains.storage.filter { $0 == 0 }.count, 0, "the chains moved")
     }
 
-    /// The statistics depend on the seed only: not on the cores (16 fixed slices) nor on which rows share a call.
+    /// The same seed gives the same chains and sums, bit for bit (each point draws from its own stream, and the sums
+    /// run over 16 fixed slices in order, whatever the cores), and the chains move.
     func testStatisticsDoNotDependOnTheMachine() {
         let model = HeldOutEstimatorTests.tinyModel(latents: 2)
         let x = randomMatrix(40, 3, seed: 3)
@@ -43,7 +43,8 @@ final class LikelihoodTrainingTests: XCTestCase {
         let second = PosteriorSampleStatistics.sample(x, chains: &b, model: model, sweeps: 3, seed: 1)
         XCTAssertEqual(a, b)
         XCTAssertEqual(first.secondMoment, second.secondMoment)
-        XCTAssertEqual(first.logJoint, second.logJoint)
+        XCTAssertEqual(first.absoluteLatents, second.absoluteLatents)
+        XCTAssertNotEqual(a, Matrix(rows: 40, cols: 2))
     }
 
     /// Data simulated from a model (D = 8, H = 6, unit columns, λ = 0.6 … 1.6, σ² = 0.1): 40 epochs of likelihood

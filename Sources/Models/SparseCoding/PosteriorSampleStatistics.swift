@@ -2,15 +2,14 @@ import DataKit
 import Foundation
 
 /// The complete-data sufficient statistics of an ES-SC minibatch under exact posterior samples: every point's
-/// Gibbs chain (`ScaleMixtureGibbs`: blocked, through the prior's Gaussian scale mixture) takes S sweeps from its current state, and each statistic is
-/// averaged over the S states the sweeps reach, then summed over the batch's B points:
+/// Gibbs chain (`ScaleMixtureGibbs`: blocked, through the prior's Gaussian scale mixture) takes S sweeps from its
+/// current state, and each statistic is averaged over the S states the sweeps reach, then summed over the batch's B points:
 ///   z̄_n = (1/S) Σ_s z_n^(s),   Σ_zz = Σ_n (1/S) Σ_s z_n^(s) z_n^(s)ᵀ,
-///   Σ_r = Σ_n (1/S) Σ_s ‖x_n − W z_n^(s)‖²,   Σ_|z| = Σ_n (1/S) Σ_s |z_n^(s)|  (per latent),
-///   Σ_log = Σ_n (1/S) Σ_s log p(x_n, z_n^(s)).
+///   Σ_|z| = Σ_n (1/S) Σ_s |z_n^(s)|  (per latent).
 /// By Fisher's identity ∇_W log p(x) = E_{p(z|x)}[∇_W log p(x, z)] = E[(x − W z) zᵀ]/σ², so
 ///   (1/(Bσ²)) (Σ_n x_n z̄_nᵀ − W Σ_zz)   (`gradient`)
-/// is an unbiased estimate of the batch's mean ∇_W log p(x) once the chains have reached their posteriors; and the
-/// complete-data maximisers of σ² and λ are Σ_r/(BD) and Σ_|z|/B.
+/// is an unbiased estimate of the batch's mean ∇_W log p(x) once the chains have reached their posteriors
+/// (`CompleteDataStatistics` turns the same sums into the M-step).
 ///
 /// Each point draws from its own stream (`SeededGenerator(seed:stream:)` with its row in the batch) and the sums are
 /// formed over a fixed number of slices of the batch in slice order, so the result depends neither on the number
@@ -20,12 +19,8 @@ public struct PosteriorSampleStatistics: Sendable {
     public var meanLatents: Matrix
     /// Σ_zz, H × H, row-major.
     public var secondMoment: [Double]
-    /// Σ_r.
-    public var squaredResidual: Double
     /// Σ_|z|, per latent.
     public var absoluteLatents: [Double]
-    /// Σ_log.
-    public var logJoint: Double
     /// B.
     public var points: Int
 
@@ -40,9 +35,6 @@ public struct PosteriorSampleStatistics: Sendable {
         let slices = min(b, sliceCount)
         var parts = [Part](repeating: Part(latents: h), count: slices)
         var mean = Matrix(rows: b, cols: h)
-        let logNormalizers = model.lambda.map { log(2 * Double($0)) }
-        let inverseScales = model.lambda.map { 1 / Double($0) }
-        let sigma2 = Double(model.sigma2), logNoiseNormalizer = -Double(model.dimension) / 2 * log(2 * Double.pi * sigma2)
         chains.storage.withUnsafeMutableBufferPointer { chainSlots in
             mean.storage.withUnsafeMutableBufferPointer { meanSlots in
                 parts.withUnsafeMutableBufferPointer { partSlots in
@@ -59,11 +51,6 @@ public struct PosteriorSampleStatistics: Sendable {
                             for _ in 0..<sweeps {
                                 sampler.sweep(x: xRow, z: &z, workspace: &workspace, generator: &generator)
                                 part.add(z: z, weight: weight, meanSlot: meanSlots.baseAddress! + point * h)
-                                let squaredResidual = sampler.squaredResidual(x: xRow, z: z)
-                                part.squaredResidual += weight * squaredResidual
-                                var logPrior = 0.0
-                                for j in 0..<h { logPrior -= logNormalizers[j] + abs(z[j]) * inverseScales[j] }
-                                part.logJoint += weight * (logNoiseNormalizer - squaredResidual / (2 * sigma2) + logPrior)
                             }
                             for j in 0..<h { chainSlots[point * h + j] = Float(z[j]) }
                         }
@@ -75,8 +62,8 @@ public struct PosteriorSampleStatistics: Sendable {
         var total = Part(latents: h)
         for part in parts { total.merge(part) }
         for r in 0..<h { for col in 0..<r { total.secondMoment[r * h + col] = total.secondMoment[col * h + r] } }  // mirror
-        return PosteriorSampleStatistics(meanLatents: mean, secondMoment: total.secondMoment, squaredResidual: total.squaredResidual,
-                                         absoluteLatents: total.absoluteLatents, logJoint: total.logJoint, points: b)
+        return PosteriorSampleStatistics(meanLatents: mean, secondMoment: total.secondMoment, absoluteLatents: total.absoluteLatents,
+                                         points: b)
     }
 
     /// The batch's mean ∇_W log p(x) estimate (1/(Bσ²)) (Xᵀ Z̄ − W Σ_zz), D × H row-major, at `w` and `sigma2`
@@ -97,8 +84,6 @@ public struct PosteriorSampleStatistics: Sendable {
     struct Part {
         var secondMoment: [Double]
         var absoluteLatents: [Double]
-        var squaredResidual = 0.0
-        var logJoint = 0.0
 
         init(latents h: Int) {
             secondMoment = [Double](repeating: 0, count: h * h)
@@ -123,8 +108,6 @@ public struct PosteriorSampleStatistics: Sendable {
         mutating func merge(_ other: Part) {
             for i in secondMoment.indices { secondMoment[i] += other.secondMoment[i] }
             for j in absoluteLatents.indices { absoluteLatents[j] += other.absoluteLatents[j] }
-            squaredResidual += other.squaredResidual
-            logJoint += other.logJoint
         }
     }
 }

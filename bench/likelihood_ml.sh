@@ -1,0 +1,31 @@
+#!/bin/sh
+# Issue 13: the ES-SC model (H = 128) trained by maximum likelihood itself (sk-train sc --objective likelihood), on the
+# 8×8 data of the held-out likelihood table, evaluated as the table's models are (README, "Held-out likelihood").
+#   python3 bench/likelihood_table.py --sizes 8 --stages data     # bench/out/likelihood/p8/{train,heldout}.h5
+#   sh bench/likelihood_ml.sh [BIN]                                # BIN: a private copy of .build/release (default)
+set -e
+BIN=${1:-.build/release}
+cd bench/out/likelihood/p8
+python3 - <<'PY'
+import h5py   # the first 200 held-out patches, for quick comparisons (same attributes as heldout.h5)
+src, dst = h5py.File("heldout.h5", "r"), h5py.File("heldout200.h5", "w")
+for k, v in src.attrs.items(): dst.attrs[k] = v
+for key in src:
+    if key == "data":
+        d = dst.create_dataset("data", data=src["data"][:200])
+        for k, v in src["data"].attrs.items(): d.attrs[k] = v
+    else:
+        src.copy(key, dst)
+PY
+$BIN/sk-train baseline train.h5 -o ica.h5 --model ica --quiet
+$BIN/sk-eval ica.h5 heldout200.h5
+# Free σ²: maximum likelihood drives it towards 0 (interrupt it after a few epochs; the model is written, resumable).
+$BIN/sk-train sc train.h5 -o ml-free.h5 --latents 128 --objective likelihood --samples 2 --epochs 30 --seed 1
+for floor in 0.006 0.002; do
+  $BIN/sk-train sc train.h5 -o ml-f$floor.h5 --latents 128 --objective likelihood --samples 2 --noise-floor $floor --epochs 30 --seed 1
+  $BIN/sk-eval ml-f$floor.h5 heldout200.h5 --loglik --seed 3
+done
+$BIN/sk-eval ml-f0.006.h5 --bdmc 100 --seed 4
+$BIN/sk-eval ml-f0.006.h5 heldout.h5 --loglik --seed 3
+$BIN/sk-train sc train.h5 -o ml-f0.006.h5 --resume ml-f0.006.h5 --latents 128 --objective likelihood --samples 2 --noise-floor 0.006 --epochs 30 --seed 1
+$BIN/sk-eval ml-f0.006.h5 heldout200.h5 --loglik --seed 3
