@@ -5,7 +5,9 @@ import DataKit
 /// (Nocedal & Wright, Numerical Optimization, 2nd ed.: Algorithm 7.4 for the two-loop recursion, Algorithms 3.5
 /// and 3.6 for the line search with cubic interpolation in `zoom`).
 ///
-/// Parameters are one contiguous `[Float]`; inner products accumulate in double precision.
+/// Parameters are one contiguous `[Float]`; inner products are OpenBLAS's single-precision sdot, carried on in double
+/// precision; the L1 norm of the first step is summed in index order, so the iterates do not depend on where the
+/// arrays lie in memory.
 public struct LBFGS: Sendable {
     /// Pairs (s, y) kept.
     public var history = 10
@@ -225,6 +227,10 @@ public struct LBFGS: Sendable {
     x.withUnsafeBufferPointer { p in p.isEmpty ? 0 : Double(abs(p[Int(cblas_isamax(Int32(p.count), p.baseAddress, 1))])) }
 }
 
+/// Σ|x_i| in double precision, in index order. Not OpenBLAS's sasum: its Haswell and SkylakeX kernels round the
+/// sum differently with the array's address (alignment) and the thread count, and the first step scales by this
+/// norm, so every later iterate would depend on where the gradient happened to be allocated. Called once per run
+/// and at restarts, so its cost does not matter.
 @inline(__always) func l1(_ x: [Float]) -> Double {
-    x.withUnsafeBufferPointer { Double(cblas_sasum(Int32($0.count), $0.baseAddress, 1)) }
+    x.withUnsafeBufferPointer { p in p.reduce(0.0) { $0 + Double(abs($1)) } }
 }
