@@ -13,7 +13,8 @@ import Foundation
 /// multilabel files that fit in memory); streamed, each rank reads 1/P of every shuffling buffer and the ranks swap
 /// rows so that each holds its share of every batch (`RankShareReader`); sdlgm trains on a batch's labelled rows
 /// only, so the ranks then add up how many their shares hold (one all-reduce of P numbers per step). The first pass
-/// over the labels (and the features, for the scaling's statistics) still reads every row on every rank.
+/// over the labels (and the features, for the scaling's statistics) is divided too: each rank reads every P-th
+/// block and the ranks add up the counts and statistics.
 public struct SupervisedSession: TrainingSession {
     /// Where the rows come from.
     public enum Source {
@@ -80,7 +81,8 @@ public struct SupervisedSession: TrainingSession {
             try requireLevelsWithin(reader.labelCount)
             tally = .init(labels: reader.labelCount)
             var featureNonZeros = 0
-            for first in stride(from: 0, to: reader.rows, by: reader.blockRows) {  // a first pass over labels and row lengths
+            // A first pass over labels and row lengths; over MPI each rank reads every P-th block and the ranks add up.
+            for (k, first) in stride(from: 0, to: reader.rows, by: reader.blockRows).enumerated() where k % group.size == group.rank {
                 let range = first..<min(reader.rows, first + reader.blockRows)
                 guard fitsScaling else {
                     tally.add(try reader.readLabels(range), maxActive: trainer.maxActive)
@@ -91,6 +93,13 @@ public struct SupervisedSession: TrainingSession {
                 tally.add(block.labels, maxActive: trainer.maxActive)
                 statistics.add(block.features)
                 featureNonZeros += block.features.nonZeros
+            }
+            if group.size > 1 {
+                tally.combine(over: group)
+                if fitsScaling { statistics.combine(over: group) }
+                var total = [Double(featureNonZeros)]
+                group.sum(&total)
+                featureNonZeros = Int(total[0])
             }
             (features, typicalNonZeros) = (reader.featureCount, max(1, featureNonZeros / reader.rows))
             trainingRows = []
