@@ -56,7 +56,12 @@ extension ProcessGroup {
     /// All-to-all of floats (MPI_Alltoall of the counts, then MPI_Alltoallv): `send` holds what this rank sends to
     /// each rank, rank after rank, `counts[q]` values for rank q; returns what every rank sent this one, rank after
     /// rank. Alone, `send` itself. Every rank must call it; a count beyond Int32 is a programming error.
-    public func exchange(_ send: [Float], counts: [Int]) -> [Float] {
+    public func exchange(_ send: [Float], counts: [Int]) -> [Float] { exchange(send, counts: counts, type: sk_mpi_float()) }
+
+    /// The same for 64-bit integers (the column indices and row lengths of CSR rows).
+    public func exchange(_ send: [Int64], counts: [Int]) -> [Int64] { exchange(send, counts: counts, type: sk_mpi_int64()) }
+
+    private func exchange<T: Numeric>(_ send: [T], counts: [Int], type: MPI_Datatype) -> [T] {
         precondition(counts.count == size && counts.reduce(0, +) == send.count, "exchange: one count per rank, adding up to the values")
         guard usesMPI, size > 1 else { return send }
         precondition(send.count < Int(Int32.max), "exchange: more than 2^31 values")
@@ -70,11 +75,11 @@ extension ProcessGroup {
             sendOffsets[q] = sendOffsets[q - 1] + sendCounts[q - 1]
             receiveOffsets[q] = receiveOffsets[q - 1] + receiveCounts[q - 1]
         }
-        var received = [Float](repeating: 0, count: total)
+        var received = [T](repeating: 0, count: total)
         send.withUnsafeBufferPointer { s in
             received.withUnsafeMutableBufferPointer { r in
-                _ = MPI_Alltoallv(s.baseAddress, &sendCounts, &sendOffsets, sk_mpi_float(),
-                                  r.baseAddress, &receiveCounts, &receiveOffsets, sk_mpi_float(), sk_mpi_comm_world())
+                _ = MPI_Alltoallv(s.baseAddress, &sendCounts, &sendOffsets, type,
+                                  r.baseAddress, &receiveCounts, &receiveOffsets, type, sk_mpi_comm_world())
             }
         }
         return received

@@ -85,4 +85,69 @@ final class DistributedReadingTests: XCTestCase {
         }
         XCTAssertEqual(failed, 1)
     }
+
+    /// A multilabel file of `rows` rows: row i has features {i mod 7, 7 + i mod 5} with value i + 1 and label
+    /// {i mod 3} (none when i mod 10 = 0); split "odd" holds the odd rows in reverse.
+    func multilabelFile(rows n: Int, denseFeatures: Bool) throws -> String {
+        var features = Matrix(rows: n, cols: 12), labels = Matrix(rows: n, cols: 3)
+        for i in 0..<n {
+            features[i, i % 7] = Float(i + 1)
+            features[i, 7 + i % 5] = Float(i + 1)
+            if i % 10 != 0 { labels[i, i % 3] = 1 }
+        }
+        let data = MultiLabelDataset(features: CSRMatrix(dense: features), labels: CSRMatrix(dense: labels),
+                                     splits: [.init(name: "odd", rows: (0..<n).filter { $0 % 2 == 1 }.reversed().map(Int64.init))],
+                                     sourceFormat: "test")
+        let path = try temporaryFolder(self) + "/multilabel.h5"
+        let f = try HDF5File.create(path)
+        try data.write(to: f, denseFeatures: denseFeatures, history: ["test"])
+        try f.close()
+        return path
+    }
+
+    /// CSR rows (`MultiLabelRowReader`, features and labels): for P = 1, 2, 3 every rank's rows of every batch are
+    /// the one-process batch's rows of its share (`ProcessGroup.share`), features and labels alike, and every rank
+    /// draws alike. Buffers of 48 rows and batches of 10 or 7 carry rows over, so batches straddle buffers; the last
+    /// batch of the odd split is 1 row (empty shares); CSR and dense stored features.
+    func testCSRSharesAreTheOneProcessRowsOfEachShare() throws {
+        for denseFeatures in [false, true] {
+            let path = try multilabelFile(rows: 203, denseFeatures: denseFeatures)
+            for (split, batchSize) in [(nil, 10), ("odd", 10), ("odd", 7)] as [(String?, Int)] {
+                let reader = try MultiLabelRowReader(file: try HDF5File.open(path), split: split, blockRows: 16, bufferBlocks: 3)
+                var generator = SeededGenerator(seed: 5)
+                var batches: [MultiLabelRowReader.Rows] = []
+                try reader.forEachBatch(size: batchSize, using: &generator) { batch, _ in
+                    batches.append(batch)
+                    return true
+                }
+                let nextDraw = generator.next()
+                let label = "split \(split ?? "all"), batches of \(batchSize), dense features \(denseFeatures)"
+                XCTAssertEqual(batches.count, (reader.rows + batchSize - 1) / batchSize, label)
+                for ranks in [1, 2, 3] {
+                    let job = InProcessExchange(ranks: ranks)
+                    let results = job.run { rank in
+                        let reader = try MultiLabelRowReader(file: try HDF5File.open(path), split: split, blockRows: 16, bufferBlocks: 3)
+                        var generator = SeededGenerator(seed: 5)
+                        var shares: [(rows: MultiLabelRowReader.Rows, size: Int)] = []
+                        try RankShareReader(reader, rank: rank, of: ranks, exchange: job.rowExchange(rank: rank))
+                            .forEachShare(size: batchSize, using: &generator) { rows, size, _ in
+                                shares.append((rows, size))
+                                return true
+                            }
+                        return (shares, generator.next())
+                    }
+                    for (rank, result) in results.enumerated() {
+                        let (shares, next) = try result.get()
+                        XCTAssertEqual(next, nextDraw, "the same draws: \(label), P = \(ranks), rank \(rank)")
+                        XCTAssertEqual(shares.map(\.size), batches.map(\.features.rows), label)
+                        for (k, batch) in batches.enumerated() where k < shares.count {
+                            let share = ProcessGroup.share(of: batch.features.rows, rank: rank, size: ranks)
+                            XCTAssertEqual(shares[k].rows, MultiLabelRowReader.gathering(Array(share), of: batch),
+                                           "\(label), P = \(ranks), rank \(rank), batch \(k)")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -2,11 +2,12 @@ import DataKit
 import Foundation
 
 /// The ranks of a simulated MPI job in one process, one thread each (`run`), swapping rows as MPI_Alltoallv would
-/// (`exchange`, the contract of `ProcessGroup.exchange`): lets `RankShareReader` be tested with P ranks without mpirun.
+/// (`exchange`, the contract of `ProcessGroup.exchange`, of floats or integers): lets `RankShareReader` be tested with
+/// P ranks without mpirun.
 final class InProcessExchange: @unchecked Sendable {
     let ranks: Int
     private let condition = NSCondition()
-    private var sent: [(values: [Float], counts: [Int])?]
+    private var sent: [(values: Any, counts: [Int])?]
     private var (arrived, collected, collecting) = (0, 0, false)
 
     init(ranks: Int) {
@@ -15,7 +16,7 @@ final class InProcessExchange: @unchecked Sendable {
     }
 
     /// Rank `rank`'s part of one all-to-all: blocks until every rank has called it, then returns what each sent it.
-    func exchange(rank: Int, _ values: [Float], _ counts: [Int]) -> [Float] {
+    func exchange<T>(rank: Int, _ values: [T], _ counts: [Int]) -> [T] {
         condition.lock()
         defer { condition.unlock() }
         while collecting { condition.wait() }  // the previous round is still being collected
@@ -23,15 +24,21 @@ final class InProcessExchange: @unchecked Sendable {
         arrived += 1
         if arrived == ranks { collecting = true; condition.broadcast() }
         while !collecting { condition.wait() }
-        var received: [Float] = []
+        var received: [T] = []
         for source in 0..<ranks {
-            let (values, counts) = sent[source]!
+            let (sentValues, counts) = sent[source]!
+            let values = sentValues as! [T]
             let offset = counts[0..<rank].reduce(0, +)
             received += values[offset..<(offset + counts[rank])]
         }
         collected += 1
         if collected == ranks { (arrived, collected, collecting) = (0, 0, false); condition.broadcast() }
         return received
+    }
+
+    /// Rank `rank`'s `RowExchange`: floats and integers alike.
+    func rowExchange(rank: Int) -> RowExchange {
+        RowExchange(floats: { self.exchange(rank: rank, $0, $1) }, integers: { self.exchange(rank: rank, $0, $1) })
     }
 
     /// Runs `body(rank)` for every rank on threads of their own and returns their results (or errors) in rank order.

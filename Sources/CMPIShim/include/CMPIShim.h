@@ -9,6 +9,7 @@ MPI_Comm sk_mpi_comm_world(void);
 MPI_Datatype sk_mpi_double(void);
 MPI_Datatype sk_mpi_float(void);
 MPI_Datatype sk_mpi_int(void);
+MPI_Datatype sk_mpi_int64(void);
 MPI_Datatype sk_mpi_byte(void);
 MPI_Op sk_mpi_sum(void);
 MPI_Op sk_mpi_max(void);

@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 
 /// How a multi-label model rescales its input features before the first layer, fitted on the training rows, stored in
@@ -124,6 +125,24 @@ public struct FeatureStatistics: Sendable {
         }
         storedTotal += x.nonZeros
         rows += x.rows
+    }
+
+    /// The statistics of every rank's rows, on every rank (an MPI job whose ranks each added some of the rows): the
+    /// sums and counts added up (one all-reduce; the sums in another order than one process's, so to rounding), the
+    /// largest magnitudes and the binary flag in a second. Alone, nothing changes.
+    public mutating func combine(over group: ProcessGroup) {
+        guard group.size > 1 else { return }
+        let f = features
+        var packed = sums + squares + documentFrequency.map(Double.init) + [Double(rows), Double(storedTotal)]
+        group.sum(&packed)
+        sums = Array(packed[0..<f])
+        squares = Array(packed[f..<(2 * f)])
+        documentFrequency = packed[(2 * f)..<(3 * f)].map { Int($0) }
+        (rows, storedTotal) = (Int(packed[3 * f]), Int(packed[3 * f + 1]))
+        var largest = maxAbs + [binary ? 0 : 1]
+        group.maximum(&largest)
+        maxAbs = Array(largest[0..<f])
+        binary = largest[f] == 0
     }
 
     /// The method `--scale auto` stands for on these rows: none for binary features (bag-of-words presence),

@@ -133,3 +133,50 @@ public struct MultiLabelRowReader: ShuffledBlockReading {
         Rows(features: rows.features.gatheringRows(indices), labels: rows.labels.gatheringRows(indices))
     }
 }
+
+extension MultiLabelRowReader: RankShareable {
+    /// Reads and checks rows `range` (`readBlock`: every CSR row is checked as `readCSRRows` reads it, a dense
+    /// feature row as it is read), on the rank that reads them.
+    public func readShared(_ range: Range<Int>) throws -> Rows { try readBlock(range) }
+
+    /// The rows travel as two all-to-alls: the integers of each part (its row count, each row's feature and label
+    /// counts, then the feature and the label columns) and its values (features', then labels').
+    public func exchange(_ parts: [Rows], with exchange: RowExchange) throws -> Rows {
+        var (integers, integerCounts, values, valueCounts) = ([Int64](), [Int](), [Float](), [Int]())
+        for part in parts {
+            let (x, y) = (part.features, part.labels)
+            let before = (integers.count, values.count)
+            integers.append(Int64(x.rows))
+            for i in 0..<x.rows { integers += [x.indptr[i + 1] - x.indptr[i], y.indptr[i + 1] - y.indptr[i]] }
+            integers += x.indices
+            integers += y.indices
+            values += x.values
+            values += y.values
+            integerCounts.append(integers.count - before.0)
+            valueCounts.append(values.count - before.1)
+        }
+        let (receivedIntegers, receivedValues) = (exchange.integers(integers, integerCounts), exchange.floats(values, valueCounts))
+        var received: [Rows] = []
+        var (i, v) = (0, 0)  // the next integer and value
+        func take<T>(_ array: [T], _ count: Int64, at k: inout Int) -> [T] {
+            defer { k += Int(count) }
+            return Array(array[k..<(k + Int(count))])
+        }
+        while i < receivedIntegers.count {
+            let rows = Int(receivedIntegers[i])
+            var (featurePointers, labelPointers): ([Int64], [Int64]) = ([0], [0])
+            for r in 0..<rows {
+                featurePointers.append(featurePointers.last! + receivedIntegers[i + 1 + 2 * r])
+                labelPointers.append(labelPointers.last! + receivedIntegers[i + 2 + 2 * r])
+            }
+            i += 1 + 2 * rows
+            let (featureColumns, labelColumns) = (take(receivedIntegers, featurePointers.last!, at: &i), take(receivedIntegers, labelPointers.last!, at: &i))
+            let (featureValues, labelValues) = (take(receivedValues, featurePointers.last!, at: &v), take(receivedValues, labelPointers.last!, at: &v))
+            received.append(Rows(
+                features: try CSRMatrix(rows: rows, cols: featureCount, indptr: featurePointers, indices: featureColumns, values: featureValues),
+                labels: try CSRMatrix(rows: rows, cols: labelCount, indptr: labelPointers, indices: labelColumns, values: labelValues)))
+        }
+        precondition(v == receivedValues.count, "RankShareReader: the exchange returned \(receivedValues.count) values, not \(v)")
+        return Self.stacking(received)
+    }
+}

@@ -10,7 +10,11 @@ import Foundation
 /// minibatches one process draws and trains on its share of each; the gradients, the batch's loss and a stop flag
 /// are added up in one all-reduce per step before Adam's step, and the validation P@1 from the ranks' hits, so every
 /// rank holds the same network and stops after the same epoch. Rows in memory are read whole by every rank (the
-/// multilabel files that fit in memory); streamed, every rank reads every buffer and keeps its share of each batch.
+/// multilabel files that fit in memory); streamed, each rank reads 1/P of every shuffling buffer and the ranks swap
+/// rows so that each holds its share of every batch (`RankShareReader`); sdlgm trains on a batch's labelled rows
+/// only, so the ranks then add up how many their shares hold (one all-reduce of P numbers per step). The first pass
+/// over the labels (and the features, for the scaling's statistics) is divided too: each rank reads every P-th
+/// block and the ranks add up the counts and statistics.
 public struct SupervisedSession: TrainingSession {
     /// Where the rows come from.
     public enum Source {
@@ -77,7 +81,8 @@ public struct SupervisedSession: TrainingSession {
             try requireLevelsWithin(reader.labelCount)
             tally = .init(labels: reader.labelCount)
             var featureNonZeros = 0
-            for first in stride(from: 0, to: reader.rows, by: reader.blockRows) {  // a first pass over labels and row lengths
+            // A first pass over labels and row lengths; over MPI each rank reads every P-th block and the ranks add up.
+            for (k, first) in stride(from: 0, to: reader.rows, by: reader.blockRows).enumerated() where k % group.size == group.rank {
                 let range = first..<min(reader.rows, first + reader.blockRows)
                 guard fitsScaling else {
                     tally.add(try reader.readLabels(range), maxActive: trainer.maxActive)
@@ -88,6 +93,13 @@ public struct SupervisedSession: TrainingSession {
                 tally.add(block.labels, maxActive: trainer.maxActive)
                 statistics.add(block.features)
                 featureNonZeros += block.features.nonZeros
+            }
+            if group.size > 1 {
+                tally.combine(over: group)
+                if fitsScaling { statistics.combine(over: group) }
+                var total = [Double(featureNonZeros)]
+                group.sum(&total)
+                featureNonZeros = Int(total[0])
             }
             (features, typicalNonZeros) = (reader.featureCount, max(1, featureNonZeros / reader.rows))
             trainingRows = []
@@ -251,6 +263,24 @@ public struct SupervisedSession: TrainingSession {
                     let rows = Array(batch.dropFirst(share.lowerBound).prefix(share.count))
                     let mine = MultiLabelRowReader.Rows(features: x.gatheringRows(rows), labels: y.gatheringRows(rows))
                     guard try train(mine, batchPoints: batch.count, share: share, &generator) else { break }
+                }
+            case .stream(let reader) where group.size > 1:
+                // Each rank reads 1/P of every buffer and receives its share of each batch (`RankShareReader`).
+                try RankShareReader(reader, group: group).forEachShare(size: batchSize, using: &generator) { share, count, generator in
+                    var (rows, points) = (share, count)
+                    var first = group.share(of: count).lowerBound
+                    if trainer.method == .sdlgm {
+                        // As one process: the batch's labelled rows alone, numbered in batch order. The ranks tell
+                        // each other how many their shares hold (an all-reduce of P numbers).
+                        let labelled = (0..<rows.labels.rows).filter { rows.labels.indptr[$0 + 1] > rows.labels.indptr[$0] }
+                        if labelled.count < rows.labels.rows { rows = MultiLabelRowReader.gathering(labelled, of: rows) }
+                        var counts = [Double](repeating: 0, count: group.size)
+                        counts[group.rank] = Double(labelled.count)
+                        group.sum(&counts)
+                        (points, first) = (Int(counts.reduce(0, +)), Int(counts[..<group.rank].reduce(0, +)))
+                        guard points > 0 else { return true }
+                    }
+                    return try train(rows, batchPoints: points, share: first..<(first + rows.features.rows), &generator)
                 }
             case .stream(let reader):
                 try reader.forEachBatch(size: batchSize, using: &generator) { batch, generator in

@@ -171,6 +171,16 @@ public struct SupervisedTrainer: Trainer {
             rows += y.rows
         }
 
+        /// The counts of every rank's rows, on every rank (one all-reduce, exact: counts below 2^53).
+        mutating func combine(over group: ProcessGroup) {
+            guard group.size > 1 else { return }
+            var packed = occurrences.map(Double.init) + [rows, labelTotal, truncated, unlabeled].map(Double.init)
+            group.sum(&packed)
+            let c = occurrences.count
+            occurrences = packed[0..<c].map { Int($0) }
+            (rows, labelTotal, truncated, unlabeled) = (Int(packed[c]), Int(packed[c + 1]), Int(packed[c + 2]), Int(packed[c + 3]))
+        }
+
         var frequencies: [Double] { occurrences.map { Double($0) / Double(rows) } }
         var meanCount: Double { Double(labelTotal) / Double(rows) }
     }
