@@ -63,7 +63,15 @@ public struct SparseCodingSession: TrainingSession {
         history = []
         model = SparseCodingModel(w: ColumnNormalization.normalized(state.v).w, lambda: [Float](repeating: 1, count: h),
                                   sigma2: Float(sigma2))
-        if let resume { try restore(resume, points: perPoint) }
+        if let resume {
+            try restore(resume, points: perPoint)
+        } else if let (start, path) = trainer.initialModel {
+            guard start.dimension == d, start.latents == h else {
+                throw SparseKitError.badInput(path, "has D = \(start.dimension), H = \(start.latents); the data and --latents give D = \(d), H = \(h)")
+            }
+            (state.v, state.sigma2, state.lambda) = (start.w, Double(start.sigma2), start.lambda.map(Double.init))
+            model = start
+        }
     }
 
     /// Continues from `checkpoint`, after checking that it fits the data and the configuration.

@@ -23,6 +23,7 @@ extension SparseCodingTrainer {
         var order = Array(0..<n)
         order.shuffle(using: &generator)
         BLASThreads.with(1) {  // small products between the sweeps, which run on every core
+            if state.statistics == nil, initialModel != nil { burnIn(x, &state, &generator) }
             for start in stride(from: 0, to: n, by: batchSize) {
                 if start > 0, shouldStop() { break }
                 let rows = Array(order[start..<min(n, start + batchSize)])
@@ -42,6 +43,22 @@ extension SparseCodingTrainer {
             }
         }
     }
+
+    /// Before the first M-step from a given model (`initialModel`), every chain takes `burnInSweeps` sweeps at that
+    /// model's parameters, so that the first statistics describe its posteriors, not chains that have barely left
+    /// z = 0 (whose residuals would send σ² back up towards the data's variance and undo the start).
+    func burnIn(_ x: Matrix, _ state: inout State, _ generator: inout SeededGenerator) {
+        let model = SparseCodingModel(w: state.v, lambda: state.lambda.map { Float($0) }, sigma2: Float(state.sigma2))
+        for start in stride(from: 0, to: x.rows, by: batchSize) {
+            let rows = Array(start..<min(x.rows, start + batchSize))
+            var chains = state.mu.gathering(rows)
+            _ = PosteriorSampleStatistics.sample(x.gathering(rows), chains: &chains, model: model, sweeps: Self.burnInSweeps,
+                                                 seed: generator.next())
+            state.mu.scattering(chains, to: rows)
+        }
+    }
+
+    static let burnInSweeps = 10
 
     /// The largest factor by which likelihood training lets σ² fall in one epoch.
     static let noiseDecayPerEpoch = 0.7

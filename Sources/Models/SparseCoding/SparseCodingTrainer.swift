@@ -103,6 +103,9 @@ public struct SparseCodingTrainer: Trainer {
     public var learningRate = 0.5
     /// likelihood: the least σ² training may reach (nil: none; maximum likelihood may drive σ² towards 0).
     public var noiseFloor: Double?
+    /// likelihood: the model (W, σ², λ) training starts from instead of the seeded W, with the file it came from
+    /// (e.g. an ES-SC model, to fine-tune it by maximum likelihood). Not part of the stored configuration.
+    public var initialModel: (model: SparseCodingModel, path: String)?
     /// β_prior annealing (nil: β = 1 throughout).
     public var annealPrior: Annealing?
     public var seed: UInt64 = 0
@@ -380,7 +383,7 @@ extension SparseCodingTrainer {
     public enum Setting: String, Sendable, CaseIterable {
         case rank, samples, penalty, batchSize = "batch-size", iterations, lbfgsHistory = "lbfgs-history", warmStart = "warm-start"
         case eStep = "e-step", eStepTolerance = "e-step-tolerance"
-        case learningRate = "learning-rate", annealPrior = "anneal-prior", noiseFloor = "noise-floor"
+        case learningRate = "learning-rate", annealPrior = "anneal-prior", noiseFloor = "noise-floor", initialModel = "init"
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this configuration.
@@ -407,7 +410,7 @@ extension SparseCodingTrainer {
             if objective == .likelihood { return "does not apply to --objective likelihood (its M-step is in closed form)" }
             return scheme != .fullBatch ? nil : "does not apply to --scheme full-batch (L-BFGS takes its own steps)"
         case .annealPrior: return objective == .entropy ? nil : "applies to --objective entropy only"
-        case .noiseFloor: return objective == .likelihood ? nil : "applies to --objective likelihood only"
+        case .noiseFloor, .initialModel: return objective == .likelihood ? nil : "applies to --objective likelihood only"
         }
     }
 

@@ -91,6 +91,9 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(name: .customLong("noise-floor"), parsing: .unconditional, help: "The least σ² --objective likelihood may reach (default: none).")
     var noiseFloor: Double?
 
+    @Option(name: .customLong("init"), help: "An ES-SC model file whose W, σ², λ --objective likelihood starts from (to fine-tune it by maximum likelihood).", completion: .file(extensions: ["h5"]))
+    var initialModel: String?
+
     @Flag(help: "Read minibatches from disk (shuffled blocks, shuffled within a buffer) instead of loading the data: for files larger than memory. Trains diagonal q with --scheme em or amortized q with --scheme adam; automatic when /data exceeds half of the machine's memory.")
     var stream = false
 
@@ -105,6 +108,7 @@ struct SparseCodingCommand: ParsableCommand {
             (.rank, rank != nil), (.samples, samples != nil), (.penalty, penalty != nil), (.batchSize, batchSize != nil),
             (.iterations, iterations != nil), (.lbfgsHistory, lbfgsHistory != nil), (.warmStart, warmStart),
             (.learningRate, learningRate != nil), (.annealPrior, annealPrior != nil), (.noiseFloor, noiseFloor != nil),
+            (.initialModel, initialModel != nil),
             (.eStep, eStep != .coordinate), (.eStepTolerance, eStepTolerance != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
@@ -119,6 +123,10 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.learningRate = learningRate ?? (scheme == .adam ? 1e-3 : 0.5)
         trainer.annealPrior = annealPrior
         trainer.noiseFloor = noiseFloor
+        if let initialModel {
+            guard training.resume == nil else { throw SparseKitError.usage("--init starts a new run; --resume continues one: give one of them") }
+            trainer.initialModel = (try SparseCodingModel.read(from: try HDF5File.open(initialModel)), initialModel)
+        }
         try trainer.validate()
         return trainer
     }
