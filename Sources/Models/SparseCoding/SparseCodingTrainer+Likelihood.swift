@@ -12,7 +12,7 @@ extension SparseCodingTrainer {
     /// One pass over shuffled minibatches. E-step: every point of the batch moves its Gibbs chain (kept in
     /// `state.mu`, carried from epoch to epoch, starting at z = 0) by `samples` exact sweeps of p(z | x_n) at the
     /// current W, σ², λ (`PosteriorSampleStatistics`). M-step: the running complete-data statistics take the batch in
-    /// with step γ_k = max(1/k, `monteCarloAveraging`), and W, σ², λ jump to their maximisers
+    /// with step γ_k = max(1/k, `statisticsStep`), and W, σ², λ jump to their maximisers
     /// (`CompleteDataStatistics`): no step size to tune, and none that must shrink with σ² as a gradient step's would.
     /// σ² falls by at most `noiseDecayPerEpoch` per epoch (annealed, as in Lavielle's SAEM, so that the first
     /// statistics come from broad posteriors), and not below `noiseFloor` when one is set. Like any EM it can settle
@@ -34,7 +34,7 @@ extension SparseCodingTrainer {
                                                                seed: generator.next())
                 state.mu.scattering(chains, to: rows)
                 var statistics = state.statistics ?? CompleteDataStatistics(dimension: d, latents: latents)
-                statistics.update(xb, samples, floor: Self.monteCarloAveraging)
+                statistics.update(xb, samples, floor: statisticsStep)
                 if let (w, sigma2, lambda) = statistics.maximizers() {
                     let slowest = state.sigma2 * pow(Self.noiseDecayPerEpoch, Double(rows.count) / Double(n))
                     (state.v, state.sigma2, state.lambda) = (w, max(sigma2, slowest, noiseFloor ?? 0), lambda)

@@ -103,6 +103,9 @@ public struct SparseCodingTrainer: Trainer {
     public var learningRate = 0.5
     /// likelihood: the least σ² training may reach (nil: none; maximum likelihood may drive σ² towards 0).
     public var noiseFloor: Double?
+    /// likelihood: the least step γ of the running complete-data statistics (about 1/γ minibatches are averaged; a
+    /// smaller step averages away more of the Monte Carlo noise and follows the parameters more slowly).
+    public var statisticsStep = 0.2
     /// likelihood: the model (W, σ², λ) training starts from instead of the seeded W, with the file it came from
     /// (e.g. an ES-SC model, to fine-tune it by maximum likelihood). Not part of the stored configuration.
     public var initialModel: (model: SparseCodingModel, path: String)?
@@ -115,7 +118,7 @@ public struct SparseCodingTrainer: Trainer {
 
     enum CodingKeys: String, CodingKey {
         case latents, scheme, objective, rank, samples, monteCarloStepSize, penalty, posterior, epochs, batchSize, eStep,
-             iterations, eStepTolerance, warmStart, lbfgsHistory, learningRate, annealPrior, seed, noiseFloor
+             iterations, eStepTolerance, warmStart, lbfgsHistory, learningRate, annealPrior, seed, noiseFloor, statisticsStep
     }
 
     public init(latents: Int, scheme: Scheme, epochs: Int) {
@@ -145,6 +148,7 @@ public struct SparseCodingTrainer: Trainer {
         try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be positive")
         try require(eStepTolerance > 0 && eStepTolerance.isFinite, "--e-step-tolerance must be positive")
         try require(noiseFloor.map { $0 > 0 && $0.isFinite } ?? true, "--noise-floor must be positive")
+        try require(statisticsStep > 0 && statisticsStep <= 1, "--statistics-step must lie in (0, 1]")
         if let annealPrior {
             try require(annealPrior.start >= 1 && annealPrior.start.isFinite && annealPrior.epochs >= 1,
                         "--anneal-prior takes START:EPOCHS with START ≥ 1, e.g. 10:5")
@@ -383,7 +387,7 @@ extension SparseCodingTrainer {
     public enum Setting: String, Sendable, CaseIterable {
         case rank, samples, penalty, batchSize = "batch-size", iterations, lbfgsHistory = "lbfgs-history", warmStart = "warm-start"
         case eStep = "e-step", eStepTolerance = "e-step-tolerance"
-        case learningRate = "learning-rate", annealPrior = "anneal-prior", noiseFloor = "noise-floor", initialModel = "init"
+        case learningRate = "learning-rate", annealPrior = "anneal-prior", noiseFloor = "noise-floor", initialModel = "init", statisticsStep = "statistics-step"
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this configuration.
@@ -410,7 +414,7 @@ extension SparseCodingTrainer {
             if objective == .likelihood { return "does not apply to --objective likelihood (its M-step is in closed form)" }
             return scheme != .fullBatch ? nil : "does not apply to --scheme full-batch (L-BFGS takes its own steps)"
         case .annealPrior: return objective == .entropy ? nil : "applies to --objective entropy only"
-        case .noiseFloor, .initialModel: return objective == .likelihood ? nil : "applies to --objective likelihood only"
+        case .noiseFloor, .initialModel, .statisticsStep: return objective == .likelihood ? nil : "applies to --objective likelihood only"
         }
     }
 

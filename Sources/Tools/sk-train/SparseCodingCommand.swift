@@ -91,6 +91,9 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(name: .customLong("noise-floor"), parsing: .unconditional, help: "The least σ² --objective likelihood may reach (default: none).")
     var noiseFloor: Double?
 
+    @Option(name: .customLong("statistics-step"), parsing: .unconditional, help: "The least step γ of --objective likelihood's running statistics, in (0, 1] (default 0.2; about 1/γ minibatches are averaged).")
+    var statisticsStep: Double?
+
     @Option(name: .customLong("init"), help: "An ES-SC model file whose W, σ², λ --objective likelihood starts from (to fine-tune it by maximum likelihood).", completion: .file(extensions: ["h5"]))
     var initialModel: String?
 
@@ -108,7 +111,7 @@ struct SparseCodingCommand: ParsableCommand {
             (.rank, rank != nil), (.samples, samples != nil), (.penalty, penalty != nil), (.batchSize, batchSize != nil),
             (.iterations, iterations != nil), (.lbfgsHistory, lbfgsHistory != nil), (.warmStart, warmStart),
             (.learningRate, learningRate != nil), (.annealPrior, annealPrior != nil), (.noiseFloor, noiseFloor != nil),
-            (.initialModel, initialModel != nil),
+            (.initialModel, initialModel != nil), (.statisticsStep, statisticsStep != nil),
             (.eStep, eStep != .coordinate), (.eStepTolerance, eStepTolerance != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
@@ -123,6 +126,7 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.learningRate = learningRate ?? (scheme == .adam ? 1e-3 : 0.5)
         trainer.annealPrior = annealPrior
         trainer.noiseFloor = noiseFloor
+        trainer.statisticsStep = statisticsStep ?? trainer.statisticsStep
         if let initialModel {
             guard training.resume == nil else { throw SparseKitError.usage("--init starts a new run; --resume continues one: give one of them") }
             trainer.initialModel = (try SparseCodingModel.read(from: try HDF5File.open(initialModel)), initialModel)
