@@ -54,3 +54,15 @@ for m in ica essc-h128-e48 ml-init-0.2 ml-init-0.01; do
   $BIN/sk-eval $m.h5 heldout200.h5 --loglik --seed 3
   $BIN/sk-eval $m.h5 train200.h5 --loglik --seed 3
 done
+# Fine-tuned with σ² allowed lower: 20, 50 and 80 epochs at --noise-floor 0.001, then 40 more at 0.0003; long AIS.
+$BIN/sk-train sc train.h5 -o ml-low.h5 --init essc-h128-e48.h5 --latents 128 --objective likelihood --samples 2 --noise-floor 0.001 --statistics-step 0.01 --epochs 20 --seed 1
+$BIN/sk-eval ml-low.h5 heldout200.h5 --loglik --seed 3 --temperatures 4000 --chains 8
+$BIN/sk-eval ml-low.h5 --bdmc 20 --seed 4 --temperatures 20000 --chains 4
+for more in 30 30; do
+  $BIN/sk-train sc train.h5 -o ml-low.h5 --resume ml-low.h5 --latents 128 --objective likelihood --samples 2 --noise-floor 0.001 --statistics-step 0.01 --epochs $more --seed 1
+  $BIN/sk-eval ml-low.h5 heldout200.h5 --loglik --seed 3 --temperatures 20000 --chains 4
+done
+$BIN/sk-train sc train.h5 -o ml-low.h5 --resume ml-low.h5 --latents 128 --objective likelihood --samples 2 --noise-floor 0.0003 --statistics-step 0.01 --epochs 40 --seed 1
+$BIN/sk-eval ml-low.h5 heldout200.h5 --loglik --seed 3 --temperatures 20000 --chains 4
+$BIN/sk-eval ml-low.h5 --bdmc 20 --seed 4 --temperatures 20000 --chains 4
+for m in ica essc-h128-e48; do $BIN/sk-eval $m.h5 heldout200.h5 --loglik --seed 3 --temperatures 20000 --chains 4; done
