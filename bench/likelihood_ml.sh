@@ -4,11 +4,12 @@
 #   python3 bench/likelihood_table.py --sizes 8 --stages data     # bench/out/likelihood/p8/{train,heldout}.h5
 #   sh bench/likelihood_ml.sh [BIN]                                # BIN: a private copy of .build/release (default)
 set -e
-BIN=${1:-.build/release}
+BIN=$(cd "${1:-.build/release}" && pwd)   # absolute: the script works in the data folder
 cd bench/out/likelihood/p8
-python3 - <<'PY'
-import h5py   # the first 200 held-out patches, for quick comparisons (same attributes as heldout.h5)
-src, dst = h5py.File("heldout.h5", "r"), h5py.File("heldout200.h5", "w")
+first200() {  # the first 200 rows of $1's /data, with its attributes and groups, written to $2
+python3 - "$1" "$2" <<'PY'
+import sys, h5py
+src, dst = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "w")
 for k, v in src.attrs.items(): dst.attrs[k] = v
 for key in src:
     if key == "data":
@@ -17,6 +18,8 @@ for key in src:
     else:
         src.copy(key, dst)
 PY
+}
+first200 heldout.h5 heldout200.h5   # for quick comparisons
 $BIN/sk-train baseline train.h5 -o ica.h5 --model ica --quiet
 $BIN/sk-eval ica.h5 heldout200.h5
 # Free σ²: maximum likelihood drives it towards 0 (interrupt it after a few epochs; the model is written, resumable).
@@ -35,17 +38,7 @@ for more in 30 60 120; do
   $BIN/sk-eval ml-f0.006-long.h5 heldout200.h5 --loglik --seed 3
 done
 # The ES-SC model of the table (row 2), and the same fine-tuned by maximum likelihood; on held-out and training points.
-python3 - <<'PY'
-import h5py
-src, dst = h5py.File("train.h5", "r"), h5py.File("train200.h5", "w")
-for k, v in src.attrs.items(): dst.attrs[k] = v
-for key in src:
-    if key == "data":
-        d = dst.create_dataset("data", data=src["data"][:200])
-        for k, v in src["data"].attrs.items(): d.attrs[k] = v
-    else:
-        src.copy(key, dst)
-PY
+first200 train.h5 train200.h5
 $BIN/sk-train sc train.h5 -o essc-h128-e48.h5 --latents 128 --epochs 48 --batch-size 512 --seed 1
 for step in 0.2 0.01; do
   $BIN/sk-train sc train.h5 -o ml-init-$step.h5 --init essc-h128-e48.h5 --latents 128 --objective likelihood --samples 2 --noise-floor 0.006 --statistics-step $step --epochs 30 --seed 1
