@@ -127,6 +127,31 @@ final class SparseCodingToolTests: XCTestCase {
                     keeping: ["a.h5", "b.h5", "bars.h5"])
     }
 
+    /// `--objective likelihood --init MODEL` starts from MODEL's σ² (its first epoch's σ² near the model's, where a
+    /// fresh start begins at the data's variance); what is not such a model, or no file, fails with one line naming it
+    /// and nothing written; --init with --resume, or with another objective, is a usage error.
+    func testLikelihoodInitStartsFromAModelAndRefusesWhatIsNotOne() throws {
+        let folder = try temporaryFolder(self)
+        let bars = folder + "/bars.h5"
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", bars, "--count", "200", "--seed", "1"]).status, 0)
+        let common = ["sc", bars, "--latents", "10", "--objective", "likelihood", "--batch-size", "50", "--seed", "1", "--quiet"]
+        XCTAssertEqual(try ToolHarness.run("sk-train", common + ["-o", folder + "/a.h5", "--epochs", "20"]).status, 0)
+        let started = try ToolHarness.run("sk-train", common + ["-o", folder + "/b.h5", "--epochs", "1", "--init", folder + "/a.h5"])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let stored = try HDF5File.open(folder + "/a.h5").read("/history/sigma2", as: Double.self).values.last!
+        let first = try HDF5File.open(folder + "/b.h5").read("/history/sigma2", as: Double.self).values[0]
+        XCTAssertEqual(first, stored, accuracy: 0.3 * stored, "the first epoch starts from the model's σ²")
+        let keep: Set = ["bars.h5", "a.h5", "b.h5"]
+        assertFails(try ToolHarness.run("sk-train", common + ["-o", folder + "/c.h5", "--init", folder + "/none.h5"]), code: 66,
+                    containing: "none.h5", folder: folder, keeping: keep)
+        assertFails(try ToolHarness.run("sk-train", common + ["-o", folder + "/c.h5", "--init", bars]), code: 65,
+                    containing: "bars.h5", folder: folder, keeping: keep)
+        assertFails(try ToolHarness.run("sk-train", common + ["-o", folder + "/c.h5", "--init", folder + "/a.h5", "--resume", folder + "/a.h5"]),
+                    code: 64, containing: "--init starts a new run", folder: folder, keeping: keep)
+        assertFails(try ToolHarness.run("sk-train", ["sc", bars, "--latents", "10", "-o", folder + "/c.h5", "--init", folder + "/a.h5"]),
+                    code: 64, containing: "--init applies to --objective likelihood only", folder: folder, keeping: keep)
+    }
+
     /// --stream trains from disk (recorded in /config, resumable), and says why when the settings need memory.
     func testStreamFromDisk() throws {
         let folder = try temporaryFolder(self)

@@ -127,9 +127,8 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.annealPrior = annealPrior
         trainer.noiseFloor = noiseFloor
         trainer.statisticsStep = statisticsStep ?? trainer.statisticsStep
-        if let initialModel {
-            guard training.resume == nil else { throw SparseKitError.usage("--init starts a new run; --resume continues one: give one of them") }
-            trainer.initialModel = (try SparseCodingModel.read(from: try HDF5File.open(initialModel)), initialModel)
+        if initialModel != nil, training.resume != nil {
+            throw SparseKitError.usage("--init starts a new run; --resume continues one: give one of them")
         }
         try trainer.validate()
         return trainer
@@ -147,8 +146,16 @@ struct SparseCodingCommand: ParsableCommand {
     /// What the history's objective is: L (entropy), the exact ELBO (elbo-mc) or minus the MAP energy (map-l1).
     var objectiveLabel: String { [.elboMC: "ELBO", .mapL1: "-E_MAP", .likelihood: "log p(x,z)"][objective] ?? "L" }
 
+    /// `trainer()` with the `--init` model read (at run time: a file that cannot be read is an input error, not a
+    /// usage error).
+    func startingTrainer() throws -> SparseCodingTrainer {
+        var trainer = try trainer()
+        if let initialModel { trainer.initialModel = (try SparseCodingModel.read(from: try HDF5File.open(initialModel)), initialModel) }
+        return trainer
+    }
+
     func run() throws {
-        let job = try training.job(try trainer(), tool: "sk-train sc", input: input) { record, lastEpoch in
+        let job = try training.job(try startingTrainer(), tool: "sk-train sc", input: input) { record, lastEpoch in
             String(format: "epoch %d/%d: %@ = %.4f nats/point  σ² = %.5g  mean λ = %.4g  Gini = %.3f  β_prior = %.2f  (%.1f s)",
                    record.epoch, lastEpoch, objectiveLabel, record.objective, record.sigma2, record.meanLambda, record.gini,
                    record.betaPrior, record.seconds)
