@@ -54,28 +54,41 @@ final class LikelihoodTrainingTests: XCTestCase {
     /// find every generating column (|cos| > 0.8) with σ² within 10 %; the record's mean log p(x, z) rises; every point
     /// keeps its chain and no scales.
     func testTrainingReachesTheLikelihoodOfTheGeneratingModel() throws {
+        var trainer = SparseCodingTrainer(latents: 6, scheme: .em, epochs: 40)
+        (trainer.objective, trainer.batchSize, trainer.seed, trainer.samples) = (.likelihood, 100, 4, 2)
+        try checkRecovery(trainer)
+    }
+
+    /// The same with `--m-step adam` (Adam, learning rate 0.01, on the Rao-Blackwellized gradient): the same
+    /// tolerances, from the same seeded W.
+    func testAdamStepsReachTheLikelihoodOfTheGeneratingModel() throws {
+        var trainer = SparseCodingTrainer(latents: 6, scheme: .em, epochs: 40)
+        (trainer.objective, trainer.batchSize, trainer.seed, trainer.samples) = (.likelihood, 100, 4, 2)
+        (trainer.mStep, trainer.learningRate) = (.adam, 0.01)
+        try checkRecovery(trainer)
+    }
+
+    func checkRecovery(_ trainer: SparseCodingTrainer, file: StaticString = #filePath, line: UInt = #line) throws {
         var generator = SeededGenerator(seed: 11)
         var truth = SparseCodingModel(w: randomMatrix(8, 6, seed: 12), lambda: [Float](repeating: 1, count: 6), sigma2: 0.1)
         truth.normalizeColumns()
         truth.lambda = [0.6, 0.8, 1.0, 1.2, 1.4, 1.6]
         let (x, _) = BidirectionalMonteCarlo.simulate(truth, points: 3000, generator: &generator)
-        var trainer = SparseCodingTrainer(latents: 6, scheme: .em, epochs: 40)
-        (trainer.objective, trainer.batchSize, trainer.seed, trainer.samples) = (.likelihood, 100, 4, 2)
         let trained = try trainer.train(x)
         let subset = x.rowSlice(0..<300)
         func logLikelihood(_ model: SparseCodingModel) -> Double {
             AnnealedImportanceSampling(model: model, temperatures: 300, chains: 8).forward(subset, seed: 1)
                 .reduce(0) { $0 + $1.logLikelihood } / 300
         }
-        XCTAssertEqual(logLikelihood(trained.model), logLikelihood(truth), accuracy: 0.1)
-        XCTAssertGreaterThan(trained.history.last!.objective, trained.history.first!.objective)
-        XCTAssertEqual(Double(trained.model.sigma2), 0.1, accuracy: 0.01)
+        XCTAssertEqual(logLikelihood(trained.model), logLikelihood(truth), accuracy: 0.1, file: file, line: line)
+        XCTAssertGreaterThan(trained.history.last!.objective, trained.history.first!.objective, file: file, line: line)
+        XCTAssertEqual(Double(trained.model.sigma2), 0.1, accuracy: 0.01, file: file, line: line)
         for c in 0..<6 {
             let cosines = (0..<6).map { k in (0..<8).reduce(0.0) { $0 + Double(truth.w[$1, c]) * Double(trained.model.w[$1, k]) } }
-            XCTAssertGreaterThan(cosines.map(abs).max()!, 0.8, "generating column \(c)")
+            XCTAssertGreaterThan(cosines.map(abs).max()!, 0.8, "generating column \(c)", file: file, line: line)
         }
-        XCTAssertEqual(trained.rho.rows, 0, "chain states have no scales")
-        XCTAssertEqual(trained.mu.rows, 3000, "every point keeps its chain")
+        XCTAssertEqual(trained.rho.rows, 0, "chain states have no scales", file: file, line: line)
+        XCTAssertEqual(trained.mu.rows, 3000, "every point keeps its chain", file: file, line: line)
     }
 
     /// Started from the generating model (`initialModel`), training stays there: after 2 epochs σ² is within 10 % and

@@ -152,6 +152,31 @@ final class SparseCodingToolTests: XCTestCase {
                     code: 64, containing: "--init applies to --objective likelihood only", folder: folder, keeping: keep)
     }
 
+    /// `--m-step adam` trains, and a resumed run (chains, generator and Adam's moments stored) continues exactly: 2 + 1
+    /// epochs end at the W of 3. Settings of the other M-step are refused with a line naming them.
+    func testLikelihoodAdamStepResumesExactlyAndRefusesTheOtherStepsSettings() throws {
+        let folder = try temporaryFolder(self)
+        let bars = folder + "/bars.h5"
+        XCTAssertEqual(try ToolHarness.run("sk-synth", ["bars", "-o", bars, "--count", "200", "--seed", "1"]).status, 0)
+        let common = ["sc", bars, "--latents", "10", "--objective", "likelihood", "--m-step", "adam", "--learning-rate", "0.01",
+                      "--batch-size", "50", "--seed", "1", "--quiet"]
+        XCTAssertEqual(try ToolHarness.run("sk-train", common + ["-o", folder + "/a.h5", "--epochs", "3"]).status, 0)
+        XCTAssertEqual(try ToolHarness.run("sk-train", common + ["-o", folder + "/b.h5", "--epochs", "2"]).status, 0)
+        let resumed = try ToolHarness.run("sk-train", common + ["-o", folder + "/b.h5", "--epochs", "1", "--resume", folder + "/b.h5"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let (a, b) = (try HDF5File.open(folder + "/a.h5"), try HDF5File.open(folder + "/b.h5"))
+        XCTAssertEqual(try a.readMatrix("/model/W"), try b.readMatrix("/model/W"))
+        XCTAssertEqual(try a.attribute("m_step", of: "/config"), .string("adam"))
+        let keep: Set = ["bars.h5", "a.h5", "b.h5"]
+        assertFails(try ToolHarness.run("sk-train", common + ["-o", folder + "/c.h5", "--statistics-step", "0.1"]), code: 64,
+                    containing: "--statistics-step applies to --objective likelihood with --m-step em only", folder: folder, keeping: keep)
+        assertFails(try ToolHarness.run("sk-train", ["sc", bars, "--latents", "10", "--objective", "likelihood", "-o", folder + "/c.h5",
+                                                     "--learning-rate", "0.01"]), code: 64,
+                    containing: "--learning-rate applies to --objective likelihood with --m-step adam only", folder: folder, keeping: keep)
+        assertFails(try ToolHarness.run("sk-train", ["sc", bars, "--latents", "10", "-o", folder + "/c.h5", "--m-step", "adam"]), code: 64,
+                    containing: "--m-step applies to --objective likelihood only", folder: folder, keeping: keep)
+    }
+
     /// --stream trains from disk (recorded in /config, resumable), and says why when the settings need memory.
     func testStreamFromDisk() throws {
         let folder = try temporaryFolder(self)

@@ -61,13 +61,15 @@ public struct ScaleMixtureGibbs: Sendable {
 
     /// One sweep (τ | z, then z | τ, x) of one point's chain: `z` (H) in place, `x` the point (D). At inverse
     /// temperature β < 1 it leaves the tempered posterior p(z) p(x | z)^β invariant instead (the noise variance σ²/β;
-    /// β = 0 draws from the prior), for annealed importance sampling.
+    /// β = 0 draws from the prior), for annealed importance sampling. Returns whether z was drawn through the joint
+    /// Gaussian (so that `workspace` holds that draw's τ and the Cholesky factor of A).
+    @discardableResult
     public func sweep(x: UnsafePointer<Double>, z: UnsafeMutablePointer<Double>, beta: Double = 1, workspace: inout Workspace,
-                      generator: inout SeededGenerator) {
+                      generator: inout SeededGenerator) -> Bool {
         let (d, h) = (dimension, latents)
         guard beta > 0 else {
             for j in 0..<h { z[j] = generator.laplace(scale: lambda[j]) }
-            return
+            return false
         }
         for j in 0..<h {
             let mean = 1 / (lambda[j] * abs(z[j]))
@@ -75,7 +77,7 @@ public struct ScaleMixtureGibbs: Sendable {
             workspace.tau[j] = 1 / max(precision, 1e-300)
         }
         let sigma = self.sigma / beta.squareRoot()
-        w.withUnsafeBufferPointer { w in
+        return w.withUnsafeBufferPointer { w -> Bool in
             workspace.scaledW.withUnsafeMutableBufferPointer { scaled in
                 workspace.tau.withUnsafeBufferPointer { tau in
                     for i in 0..<d { for j in 0..<h { scaled[i * h + j] = w[i * h + j] * tau[j].squareRoot() / sigma } }
@@ -99,7 +101,7 @@ public struct ScaleMixtureGibbs: Sendable {
                     LAPACKE_dposv(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "L")), Int32(d), 1, a.baseAddress, Int32(d), r.baseAddress, 1)
                 }
             }
-            guard solved == 0 else { return }  // A ⪰ I is positive definite; a failure would mean non-finite input: keep z
+            guard solved == 0 else { return false }  // A ⪰ I is positive definite; a failure would mean non-finite input: keep z
             workspace.right.withUnsafeBufferPointer { r in
                 workspace.back.withUnsafeMutableBufferPointer { back in  // Wᵀ w
                     cblas_dgemv(CblasRowMajor, CblasTrans, Int32(d), Int32(h), 1, w.baseAddress, Int32(h), r.baseAddress, 1, 0,
@@ -107,6 +109,7 @@ public struct ScaleMixtureGibbs: Sendable {
                 }
             }
             for j in 0..<h { z[j] = workspace.u[j] + workspace.tau[j] * workspace.back[j] / sigma }
+            return true
         }
     }
 

@@ -23,16 +23,20 @@ public struct PosteriorSampleStatistics: Sendable {
     public var absoluteLatents: [Double]
     /// B.
     public var points: Int
+    /// The batch's mean Rao-Blackwellized ∇ log p(x) (`MarginalGradient`) at the τ of every sweep, when asked for.
+    public var marginalGradient: MarginalGradient?
 
     /// Moves each row of `chains` (B × H, the points' current states) by `sweeps` Gibbs sweeps of p(z | x_n) under
-    /// `model` and returns the statistics of the states visited; `chains` ends at the last states.
-    public static func sample(_ x: Matrix, chains: inout Matrix, model: SparseCodingModel, sweeps: Int, seed: UInt64)
-        -> PosteriorSampleStatistics
+    /// `model` and returns the statistics of the states visited; `chains` ends at the last states. With
+    /// `marginalGradient`, also the mean over points and sweeps of ∇ log p(x) Rao-Blackwellized at each sweep's τ.
+    public static func sample(_ x: Matrix, chains: inout Matrix, model: SparseCodingModel, sweeps: Int, seed: UInt64,
+                              marginalGradient: Bool = false) -> PosteriorSampleStatistics
     {
         precondition(x.rows == chains.rows && x.cols == model.dimension && chains.cols == model.latents && sweeps >= 1)
         let (b, h) = (x.rows, model.latents)
         let sampler = ScaleMixtureGibbs(model: model)
         let slices = min(b, sliceCount)
+        let gradientShape = marginalGradient ? (x.cols, h) : nil
         var parts = [Part](repeating: Part(latents: h), count: slices)
         var mean = Matrix(rows: b, cols: h)
         chains.storage.withUnsafeMutableBufferPointer { chainSlots in
@@ -40,7 +44,7 @@ public struct PosteriorSampleStatistics: Sendable {
                 parts.withUnsafeMutableBufferPointer { partSlots in
                     nonisolated(unsafe) let (chainSlots, meanSlots, partSlots) = (chainSlots, meanSlots, partSlots)
                     DispatchQueue.concurrentPerform(iterations: slices) { slice in
-                        var part = Part(latents: h)
+                        var part = Part(latents: h, gradient: gradientShape)
                         var workspace = ScaleMixtureGibbs.Workspace(dimension: x.cols, latents: h)
                         var z = [Double](repeating: 0, count: h), xRow = [Double](repeating: 0, count: x.cols)
                         let weight = 1 / Double(sweeps)
@@ -49,7 +53,10 @@ public struct PosteriorSampleStatistics: Sendable {
                             for j in 0..<h { z[j] = Double(chainSlots[point * h + j]) }
                             for i in 0..<x.cols { xRow[i] = Double(x[point, i]) }
                             for _ in 0..<sweeps {
-                                sampler.sweep(x: xRow, z: &z, workspace: &workspace, generator: &generator)
+                                let joint = sampler.sweep(x: xRow, z: &z, workspace: &workspace, generator: &generator)
+                                if joint, part.gradient != nil {
+                                    sampler.addMarginalGradient(x: xRow, workspace: &workspace, weight: weight, into: &part.gradient!)
+                                }
                                 part.add(z: z, weight: weight, meanSlot: meanSlots.baseAddress! + point * h)
                             }
                             for j in 0..<h { chainSlots[point * h + j] = Float(z[j]) }
@@ -59,11 +66,11 @@ public struct PosteriorSampleStatistics: Sendable {
                 }
             }
         }
-        var total = Part(latents: h)
+        var total = Part(latents: h, gradient: gradientShape)
         for part in parts { total.merge(part) }
         for r in 0..<h { for col in 0..<r { total.secondMoment[r * h + col] = total.secondMoment[col * h + r] } }  // mirror
         return PosteriorSampleStatistics(meanLatents: mean, secondMoment: total.secondMoment, absoluteLatents: total.absoluteLatents,
-                                         points: b)
+                                         points: b, marginalGradient: total.gradient?.scaled(by: 1 / Double(b)))
     }
 
     /// The batch's mean ∇_W log p(x) estimate (1/(Bσ²)) (Xᵀ Z̄ − W Σ_zz), D × H row-major, at `w` and `sigma2`
@@ -84,10 +91,12 @@ public struct PosteriorSampleStatistics: Sendable {
     struct Part {
         var secondMoment: [Double]
         var absoluteLatents: [Double]
+        var gradient: MarginalGradient?
 
-        init(latents h: Int) {
+        init(latents h: Int, gradient shape: (dimension: Int, latents: Int)? = nil) {
             secondMoment = [Double](repeating: 0, count: h * h)
             absoluteLatents = [Double](repeating: 0, count: h)
+            gradient = shape.map { MarginalGradient(dimension: $0.dimension, latents: $0.latents) }
         }
 
         /// Adds one state's z zᵀ (upper triangle), |z| and z to the point's mean, each weighted by 1/S.
@@ -108,6 +117,7 @@ public struct PosteriorSampleStatistics: Sendable {
         mutating func merge(_ other: Part) {
             for i in secondMoment.indices { secondMoment[i] += other.secondMoment[i] }
             for j in absoluteLatents.indices { absoluteLatents[j] += other.absoluteLatents[j] }
+            if let other = other.gradient { gradient?.merge(other) }
         }
     }
 }

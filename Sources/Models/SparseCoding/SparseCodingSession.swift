@@ -115,7 +115,7 @@ public struct SparseCodingSession: TrainingSession {
     }
 
     public var checkpoint: SparseCodingCheckpoint {
-        var stored = ResumeState(generator: generator, adam: trainer.scheme == .adam ? adam.moments : nil)
+        var stored = ResumeState(generator: generator, adam: trainer.usesAdam ? adam.moments : nil)
         stored.matrices["v"] = state.v
         if trainer.carriesPosteriors, source.isInMemory {
             stored.matrices["posterior_mu"] = state.mu
@@ -177,7 +177,7 @@ public struct SparseCodingSession: TrainingSession {
         let trainer = self.trainer
         switch (trainer.objective, trainer.scheme, trainer.posterior) {
         case (.elboMC, _, _): trainer.monteCarloEpoch(x, &state, &generator, shouldStop: shouldStop)
-        case (.likelihood, _, _): trainer.likelihoodEpoch(x, &state, &generator, shouldStop: shouldStop)
+        case (.likelihood, _, _): trainer.likelihoodEpoch(x, &state, &adam, &generator, shouldStop: shouldStop)
         case (.mapL1, _, _): trainer.lassoEpoch(x, &state.v, &state.mu, &generator, shouldStop: shouldStop)
         case (.entropy, .em, _): trainer.emEpoch(x, &state.v, &state.mu, &state.rho, weights, &generator, shouldStop: shouldStop)
         case (.entropy, .adam, _): trainer.amortizedEpoch(x, &state, &adam, weights, &generator, shouldStop: shouldStop)
@@ -236,8 +236,8 @@ public struct SparseCodingCheckpoint: TrainingCheckpoint {
             if trainer.posterior == .full { matrices.append("posterior_factors") }
         }
         let state = try ResumeState.read(from: file, matrices: matrices, vectors: (trainer.learnsNoiseAndScales ? ["sigma2", "lambda"] : [])
-                                            + (trainer.objective == .likelihood ? CompleteDataStatistics.vectorNames : []),
-                                         adam: trainer.scheme == .adam)
+                                            + (trainer.objective == .likelihood && trainer.mStep == .em ? CompleteDataStatistics.vectorNames : []),
+                                         adam: trainer.usesAdam)
         let none = Matrix(rows: 0, cols: 0)
         return SparseCodingCheckpoint(model: model, encoder: encoder, history: try EpochRecord.read(from: file), mu: none, rho: none,
                                       resumeState: state)

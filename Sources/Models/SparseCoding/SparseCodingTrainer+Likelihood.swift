@@ -18,12 +18,15 @@ extension SparseCodingTrainer {
     /// statistics come from broad posteriors), and not below `noiseFloor` when one is set. Like any EM it can settle
     /// in a local optimum: on simulated data with one weak source (`LikelihoodTrainingTests`' first design) it put two
     /// columns on one generating column and missed the weak one, 0.2 nats/point below the generating model.
-    func likelihoodEpoch(_ x: Matrix, _ state: inout State, _ generator: inout SeededGenerator, shouldStop: () -> Bool) {
+    /// With `mStep` adam, W, log σ², log λ instead take one Adam step along the batch's Rao-Blackwellized
+    /// ∇ log p(x) (`MarginalGradient`, at the sweeps' τ), with the same bounds on σ².
+    func likelihoodEpoch(_ x: Matrix, _ state: inout State, _ adam: inout Adam, _ generator: inout SeededGenerator,
+                         shouldStop: () -> Bool) {
         let (n, d) = (x.rows, x.cols)
         var order = Array(0..<n)
         order.shuffle(using: &generator)
         BLASThreads.with(1) {  // small products between the sweeps, which run on every core
-            if state.statistics == nil, initialModel != nil { burnIn(x, &state, &generator) }
+            if state.statistics == nil, adam.step == 0, initialModel != nil { burnIn(x, &state, &generator) }
             for start in stride(from: 0, to: n, by: batchSize) {
                 if start > 0, shouldStop() { break }
                 let rows = Array(order[start..<min(n, start + batchSize)])
@@ -31,17 +34,32 @@ extension SparseCodingTrainer {
                 let model = SparseCodingModel(w: state.v, lambda: state.lambda.map { Float($0) }, sigma2: Float(state.sigma2))
                 var chains = state.mu.gathering(rows)
                 let samples = PosteriorSampleStatistics.sample(xb, chains: &chains, model: model, sweeps: self.samples,
-                                                               seed: generator.next())
+                                                               seed: generator.next(), marginalGradient: mStep == .adam)
                 state.mu.scattering(chains, to: rows)
+                let slowest = state.sigma2 * pow(Self.noiseDecayPerEpoch, Double(rows.count) / Double(n))
+                if let gradient = samples.marginalGradient {
+                    adamStep(gradient, &state, &adam, leastNoise: max(slowest, noiseFloor ?? 0))
+                    continue
+                }
                 var statistics = state.statistics ?? CompleteDataStatistics(dimension: d, latents: latents)
                 statistics.update(xb, samples, floor: statisticsStep)
                 if let (w, sigma2, lambda) = statistics.maximizers() {
-                    let slowest = state.sigma2 * pow(Self.noiseDecayPerEpoch, Double(rows.count) / Double(n))
                     (state.v, state.sigma2, state.lambda) = (w, max(sigma2, slowest, noiseFloor ?? 0), lambda)
                 }
                 state.statistics = statistics
             }
         }
+    }
+
+    /// One Adam ascent step on (W, log σ², log λ) along `gradient`; σ² then at least `leastNoise`.
+    func adamStep(_ gradient: MarginalGradient, _ state: inout State, _ adam: inout Adam, leastNoise: Double) {
+        var parameters = state.v.storage + [Float(log(state.sigma2))] + state.lambda.map { Float(log($0)) }
+        let descent = (gradient.w + [gradient.logSigma2] + gradient.logLambda).map { Float(-$0) }  // Adam minimises
+        adam.update(&parameters, descent)
+        let (dh, h) = (state.v.storage.count, state.lambda.count)
+        state.v.storage = Array(parameters[0..<dh])
+        state.sigma2 = max(exp(Double(parameters[dh])), leastNoise)
+        state.lambda = parameters[(dh + 1)..<(dh + 1 + h)].map { exp(Double($0)) }
     }
 
     /// Before the first M-step from a given model (`initialModel`), every chain takes `burnInSweeps` sweeps at that

@@ -42,6 +42,10 @@ public struct SparseCodingTrainer: Trainer {
     /// How the em scheme's entropy E-steps fit a minibatch's diagonal q: per-point coordinate ascent with σ², λ
     /// re-estimated after every sweep (`CoordinateAscentEStep`), or one L-BFGS over the whole batch (the authors').
     public enum EStep: String, Sendable, CaseIterable, Codable { case coordinate, lbfgs }
+    /// How `--objective likelihood` updates W, σ², λ after each minibatch's Gibbs sweeps: to the closed-form
+    /// maximisers of running complete-data statistics (stochastic approximation EM), or by Adam along the
+    /// Rao-Blackwellized gradient of log p(x) (`MarginalGradient`), which keeps moving W when σ² is small.
+    public enum MStep: String, Sendable, CaseIterable, Codable { case em, adam }
 
     /// β_prior annealing: β starts at `start` and falls linearly to 1 over `epochs` epochs; written `START:EPOCHS`.
     public struct Annealing: Sendable, Equatable, Codable, CustomStringConvertible {
@@ -106,6 +110,8 @@ public struct SparseCodingTrainer: Trainer {
     /// likelihood: the least step γ of the running complete-data statistics (about 1/γ minibatches are averaged; a
     /// smaller step averages away more of the Monte Carlo noise and follows the parameters more slowly).
     public var statisticsStep = 0.2
+    /// likelihood: the update of W, σ², λ.
+    public var mStep = MStep.em
     /// likelihood: the model (W, σ², λ) training starts from instead of the seeded W, with the file it came from
     /// (e.g. an ES-SC model, to fine-tune it by maximum likelihood). Not part of the stored configuration.
     public var initialModel: (model: SparseCodingModel, path: String)?
@@ -118,7 +124,7 @@ public struct SparseCodingTrainer: Trainer {
 
     enum CodingKeys: String, CodingKey {
         case latents, scheme, objective, rank, samples, monteCarloStepSize, penalty, posterior, epochs, batchSize, eStep,
-             iterations, eStepTolerance, warmStart, lbfgsHistory, learningRate, annealPrior, seed, noiseFloor, statisticsStep
+             iterations, eStepTolerance, warmStart, lbfgsHistory, learningRate, annealPrior, seed, noiseFloor, statisticsStep, mStep
     }
 
     public init(latents: Int, scheme: Scheme, epochs: Int) {
@@ -170,6 +176,10 @@ public struct SparseCodingTrainer: Trainer {
     /// Whether the per-point posteriors have scales (log s) besides their means: not map-l1's codes, nor
     /// likelihood's chain states.
     var posteriorsHaveScales: Bool { objective != .mapL1 && objective != .likelihood }
+
+    /// Whether training steps Adam (the amortized scheme; likelihood with `--m-step adam`), whose moments a resumable
+    /// model keeps.
+    public var usesAdam: Bool { scheme == .adam || (objective == .likelihood && mStep == .adam) }
 
     /// Whether σ² and λ are learned parameters kept with a resumable model (elbo-mc, likelihood) rather than closed
     /// forms or estimates.
@@ -388,6 +398,7 @@ extension SparseCodingTrainer {
         case rank, samples, penalty, batchSize = "batch-size", iterations, lbfgsHistory = "lbfgs-history", warmStart = "warm-start"
         case eStep = "e-step", eStepTolerance = "e-step-tolerance"
         case learningRate = "learning-rate", annealPrior = "anneal-prior", noiseFloor = "noise-floor", initialModel = "init", statisticsStep = "statistics-step"
+        case mStep = "m-step"
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this configuration.
@@ -411,10 +422,11 @@ extension SparseCodingTrainer {
             return scheme == .em && (objective == .entropy || objective == .mapL1) ? nil
                 : "applies to --scheme em with --objective entropy or map-l1 only"
         case .learningRate:
-            if objective == .likelihood { return "does not apply to --objective likelihood (its M-step is in closed form)" }
+            if objective == .likelihood { return mStep == .adam ? nil : "applies to --objective likelihood with --m-step adam only" }
             return scheme != .fullBatch ? nil : "does not apply to --scheme full-batch (L-BFGS takes its own steps)"
         case .annealPrior: return objective == .entropy ? nil : "applies to --objective entropy only"
-        case .noiseFloor, .initialModel, .statisticsStep: return objective == .likelihood ? nil : "applies to --objective likelihood only"
+        case .noiseFloor, .initialModel, .mStep: return objective == .likelihood ? nil : "applies to --objective likelihood only"
+        case .statisticsStep: return objective == .likelihood && mStep == .em ? nil : "applies to --objective likelihood with --m-step em only"
         }
     }
 

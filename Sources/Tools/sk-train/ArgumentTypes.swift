@@ -11,6 +11,7 @@ extension SparseCodingTrainer.Scheme: ExpressibleByArgument {}
 extension SparseCodingTrainer.Posterior: ExpressibleByArgument {}
 extension SparseCodingTrainer.Objective: ExpressibleByArgument {}
 extension SparseCodingTrainer.EStep: ExpressibleByArgument {}
+extension SparseCodingTrainer.MStep: ExpressibleByArgument {}
 
 extension SparseCodingTrainer.Annealing: ExpressibleByArgument {
     /// `START:EPOCHS`, e.g. `10:5`.

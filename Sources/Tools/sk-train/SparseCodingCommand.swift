@@ -94,6 +94,9 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(name: .customLong("statistics-step"), parsing: .unconditional, help: "The least step γ of --objective likelihood's running statistics, in (0, 1] (default 0.2; about 1/γ minibatches are averaged).")
     var statisticsStep: Double?
 
+    @Option(name: .customLong("m-step"), help: "How --objective likelihood updates W, σ², λ: em (closed-form maximisers of running statistics) or adam (Adam along the Rao-Blackwellized gradient of log p(x), --learning-rate, default 1e-3; keeps moving W when σ² is small, where em stalls).")
+    var mStep = SparseCodingTrainer.MStep.em
+
     @Option(name: .customLong("init"), help: "An ES-SC model file whose W, σ², λ --objective likelihood starts from (to fine-tune it by maximum likelihood).", completion: .file(extensions: ["h5"]))
     var initialModel: String?
 
@@ -106,13 +109,13 @@ struct SparseCodingCommand: ParsableCommand {
     func trainer() throws -> SparseCodingTrainer {
         var trainer = SparseCodingTrainer(latents: latents, scheme: scheme, epochs: epochs)
         (trainer.posterior, trainer.objective, trainer.seed, trainer.stream) = (posterior, objective, training.seed ?? 0, stream)
-        trainer.eStep = eStep
+        (trainer.eStep, trainer.mStep) = (eStep, mStep)
         let given: [(SparseCodingTrainer.Setting, Bool)] = [
             (.rank, rank != nil), (.samples, samples != nil), (.penalty, penalty != nil), (.batchSize, batchSize != nil),
             (.iterations, iterations != nil), (.lbfgsHistory, lbfgsHistory != nil), (.warmStart, warmStart),
             (.learningRate, learningRate != nil), (.annealPrior, annealPrior != nil), (.noiseFloor, noiseFloor != nil),
             (.initialModel, initialModel != nil), (.statisticsStep, statisticsStep != nil),
-            (.eStep, eStep != .coordinate), (.eStepTolerance, eStepTolerance != nil),
+            (.eStep, eStep != .coordinate), (.eStepTolerance, eStepTolerance != nil), (.mStep, mStep != .em),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
         trainer.rank = rank ?? trainer.rank
@@ -123,7 +126,7 @@ struct SparseCodingCommand: ParsableCommand {
         trainer.eStepTolerance = eStepTolerance ?? trainer.eStepTolerance
         trainer.lbfgsHistory = lbfgsHistory ?? trainer.lbfgsHistory
         trainer.warmStart = warmStart
-        trainer.learningRate = learningRate ?? (scheme == .adam ? 1e-3 : 0.5)
+        trainer.learningRate = learningRate ?? (trainer.usesAdam ? 1e-3 : 0.5)
         trainer.annealPrior = annealPrior
         trainer.noiseFloor = noiseFloor
         trainer.statisticsStep = statisticsStep ?? trainer.statisticsStep
