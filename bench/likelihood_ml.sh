@@ -59,3 +59,7 @@ $BIN/sk-train sc train.h5 -o ml-low.h5 --resume ml-low.h5 --latents 128 --object
 $BIN/sk-eval ml-low.h5 heldout200.h5 --loglik --seed 3 --temperatures 20000 --chains 4
 $BIN/sk-eval ml-low.h5 --bdmc 20 --seed 4 --temperatures 20000 --chains 4
 for m in ica essc-h128-e48; do $BIN/sk-eval $m.h5 heldout200.h5 --loglik --seed 3 --temperatures 20000 --chains 4; done
+# Session 11. (a) The fine-tuned model above, 120 more epochs with the floor at 0.0001 (σ² 0.00063 → 0.00026).
+cp ml-low.h5 ml-low-240.h5
+$BIN/sk-train sc train.h5 -o ml-low-240.h5 --resume ml-low-240.h5 --latents 128 --objective likelihood --samples 2 --noise-floor 0.0001 --statistics-step 0.01 --epochs 120 --seed 1
+$BIN/sk-eval ml-low-240.h5 heldout200.h5 --loglik --seed 3 --temperatures 20000 --chains 4
