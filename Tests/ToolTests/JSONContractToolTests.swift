@@ -86,16 +86,16 @@ final class JSONContractToolTests: XCTestCase {
             "gini": .number, "sigma2": .number, "lambda_mean": .number, "lambda_min": .number, "lambda_max": .number,
             "log_likelihood": .object([
                 "method": .string, "mean": .number, "standard_error": .number, "bits_per_dimension": .number, "samples": .integer,
-                "temperatures": .integer, "transition": .string, "mean_log_weight_variance": .number, "max_log_weight_variance": .number,
+                "temperatures": .integer, "transition": .string, "schedule": .string, "mean_log_weight_variance": .number, "max_log_weight_variance": .number,
                 "mean_effective_sample_size": .number, "seconds_per_point": .number, "whitening_log_abs_determinant": .number,
                 "pixel_space_mean": .number,
-            ], optional: ["temperatures", "transition", "whitening_log_abs_determinant", "pixel_space_mean"]),
+            ], optional: ["temperatures", "transition", "schedule", "whitening_log_abs_determinant", "pixel_space_mean"]),
             "per_point": .object(["held_out_elbo": .array(.number), "log_likelihood": .array(.number),
                                   "log_weight_variance": .array(.number), "effective_sample_size": .array(.number)]),
         ], optional: ["log_likelihood", "per_point"]),
         "sk-eval --bdmc": object([
             "model_kind": .string, "evaluation": .string, "points": .integer, "temperatures": .integer, "chains": .integer,
-            "transition": .string, "lower": estimate, "upper": estimate, "gap": estimate, "lower_log_weight_variance": .number,
+            "transition": .string, "schedule": .string, "lower": estimate, "upper": estimate, "gap": estimate, "lower_log_weight_variance": .number,
             "upper_log_weight_variance": .number, "seconds": .number,
         ]),
         "sk-eval (sdlgm-unsupervised)": object([

@@ -71,11 +71,7 @@ public struct ScaleMixtureGibbs: Sendable {
             for j in 0..<h { z[j] = generator.laplace(scale: lambda[j]) }
             return false
         }
-        for j in 0..<h {
-            let mean = 1 / (lambda[j] * abs(z[j]))
-            let precision = Self.inverseGaussian(mean: mean, shape: 1 / (lambda[j] * lambda[j]), generator: &generator)
-            workspace.tau[j] = 1 / max(precision, 1e-300)
-        }
+        drawScales(z: z, workspace: &workspace, generator: &generator)
         let sigma = self.sigma / beta.squareRoot()
         return w.withUnsafeBufferPointer { w -> Bool in
             workspace.scaledW.withUnsafeMutableBufferPointer { scaled in
@@ -110,6 +106,15 @@ public struct ScaleMixtureGibbs: Sendable {
             }
             for j in 0..<h { z[j] = workspace.u[j] + workspace.tau[j] * workspace.back[j] / sigma }
             return true
+        }
+    }
+
+    /// τ | z into `workspace.tau`: 1/τ_h | z_h ~ InverseGaussian(mean 1/(λ_h |z_h|), shape 1/λ_h²).
+    public func drawScales(z: UnsafePointer<Double>, workspace: inout Workspace, generator: inout SeededGenerator) {
+        for j in 0..<latents {
+            let mean = 1 / (lambda[j] * abs(z[j]))
+            let precision = Self.inverseGaussian(mean: mean, shape: 1 / (lambda[j] * lambda[j]), generator: &generator)
+            workspace.tau[j] = 1 / max(precision, 1e-300)
         }
     }
 

@@ -35,6 +35,19 @@ public struct AnnealedImportanceSampling: Sendable {
         case coordinate
         /// τ | z and then z | τ, x jointly (`ScaleMixtureGibbs`): O(D²H) per sweep, for models with small σ².
         case blocked
+        /// The blocked moves, with z integrated out of the weights: AIS over the scales τ, weighted by the
+        /// τ-marginals of the tempered targets (`ScaleMixtureGibbs+Collapsed.swift`), whose ratios stay smooth as
+        /// σ² → 0. About twice the blocked transition's cost; for H ≥ D and very small σ².
+        case collapsed
+    }
+
+    /// How the temperatures β_1 … β_T are spaced.
+    public enum Schedule: String, Sendable, CaseIterable, Codable {
+        /// Grosse et al.'s sigmoid in β (`sigmoidSchedule`): the default, chosen by BDMC for σ² ≳ 0.005.
+        case sigmoid
+        /// Even in log β (`geometricSchedule`), so the tempered noise σ²/β falls geometrically: for very small σ², where
+        /// the posterior changes most at β of order σ², which the sigmoid steps over in its first few temperatures.
+        case geometric
     }
 
     /// Default T and K of `sk-eval --loglik`, chosen by bidirectional Monte Carlo (README, "Held-out likelihood").
@@ -42,17 +55,35 @@ public struct AnnealedImportanceSampling: Sendable {
     public static let defaultChains = 16
 
     public init(model: SparseCodingModel, temperatures: Int = defaultTemperatures, chains: Int = defaultChains,
-                transition: Transition = .coordinate) {
+                transition: Transition = .coordinate, schedule kind: Schedule = .sigmoid) {
         precondition(temperatures >= 1 && chains >= 1, "at least one temperature and one chain")
         self.model = model
         self.chains = chains
         self.transition = transition
-        schedule = Self.sigmoidSchedule(temperatures)
+        schedule = kind == .geometric ? Self.geometricSchedule(temperatures, model: model) : Self.sigmoidSchedule(temperatures)
         sampler = TemperedLaplaceGibbs(model: model)
         blockedSampler = ScaleMixtureGibbs(model: model)
     }
 
     public var temperatures: Int { schedule.count - 1 }
+
+    /// ", blocked, geometric" and the like for reports: the choices that are not the defaults.
+    public static func describe(_ transition: Transition, _ schedule: Schedule) -> String {
+        (transition == .coordinate ? "" : ", \(transition.rawValue)") + (schedule == .sigmoid ? "" : ", \(schedule.rawValue)")
+    }
+
+    /// β_0 = 0, then β_1 … β_T = 1 evenly spaced in log β from β_1 = σ²/(100 v̄), v̄ the model's mean variance per
+    /// dimension: the noise variance σ²/β of the tempered targets falls geometrically from 100 v̄ to σ².
+    public static func geometricSchedule(_ temperatures: Int, model: SparseCodingModel) -> [Double] {
+        guard temperatures > 1 else { return [0, 1] }
+        let (d, h) = (model.dimension, model.latents)
+        var variance = Double(model.sigma2)
+        for i in 0..<d { for j in 0..<h { variance += 2 * Double(model.lambda[j] * model.lambda[j]) * Double(model.w[i, j] * model.w[i, j]) / Double(d) } }
+        let first = min(Double(model.sigma2) / (100 * variance), 0.01)
+        var schedule = [0.0] + (1...temperatures).map { t in exp(log(first) * Double(temperatures - t) / Double(temperatures - 1)) }
+        schedule[temperatures] = 1
+        return schedule
+    }
 
     /// The sigmoid schedule of Grosse et al. (2015): β̃_t = σ(δ (2t/T − 1)) with δ = 4, rescaled so that β_0 = 0 and
     /// β_T = 1; its steps are smallest near both ends, where log p(x | z) changes fastest.
@@ -146,6 +177,11 @@ public struct AnnealedImportanceSampling: Sendable {
                         } else {
                             for j in 0..<h { z[j] = generator.laplace(scale: lambda[j]) }
                         }
+                        if transition == .collapsed {
+                            workspace.logWeights[k] = collapsedChain(x: x, z: z, exactLatent: exactLatent, blocked: &blocked,
+                                                                     generator: &generator)
+                            continue
+                        }
                         sampler.residualCorrelation(c: c.baseAddress!, z: z, into: v)
                         var logWeight = 0.0
                         if exactLatent == nil {
@@ -173,6 +209,37 @@ public struct AnnealedImportanceSampling: Sendable {
                              logWeightVariance: summary.variance, effectiveSampleSize: summary.effectiveSampleSize)
     }
 
+    /// One chain of the `.collapsed` transition: forward from a prior draw of (τ, z), or in reverse from the exact
+    /// latent with τ | z drawn, weighted by g_{β_t}(τ) − g_{β_{t−1}}(τ) at the state's τ (g_0 = 0); the sweep at β_t
+    /// leaves its factor for g_{β_t} at the τ it drew. Returns the chain's log-weight.
+    private func collapsedChain(x: [Double], z: UnsafeMutablePointer<Double>, exactLatent: [Double]?,
+                                blocked: inout ScaleMixtureGibbs.Workspace, generator: inout SeededGenerator) -> Double {
+        let sampler = blockedSampler, temperatures = self.temperatures
+        func g(_ t: Int) -> Double { sampler.collapsedLogDensity(x: x, beta: schedule[t], workspace: &blocked) }
+        func sweep(_ t: Int) -> Double {
+            sampler.sweep(x: x, z: z, beta: schedule[t], workspace: &blocked, generator: &generator)
+                ? sampler.collapsedLogDensityOfFactor(x: x, beta: schedule[t], workspace: &blocked) : g(t)
+        }
+        var logWeight = 0.0
+        if let exactLatent {
+            for j in 0..<model.latents { z[j] = exactLatent[j] }
+            sampler.drawScales(z: z, workspace: &blocked, generator: &generator)
+            var current = g(temperatures)
+            for t in stride(from: temperatures, through: 1, by: -1) {
+                logWeight += g(t - 1) - current
+                if t > 1 { current = sweep(t - 1) }
+            }
+        } else {
+            sampler.drawFromPrior(z: z, workspace: &blocked, generator: &generator)
+            var current = 0.0
+            for t in 1...temperatures {
+                logWeight += g(t) - current
+                if t < temperatures { current = sweep(t) }
+            }
+        }
+        return logWeight
+    }
+
     /// One transition leaving f_t invariant. The coordinate sweep keeps v = c − G z up to date; the blocked one
     /// does not use it.
     @inline(__always)
@@ -182,7 +249,7 @@ public struct AnnealedImportanceSampling: Sendable {
         case .coordinate:
             sampler.sweep(z: z, v: v, beta: schedule[t], generator: &generator)
             if t % Self.refreshInterval == 0 { sampler.residualCorrelation(c: c, z: z, into: v) }
-        case .blocked:
+        case .blocked, .collapsed:
             blockedSampler.sweep(x: x, z: z, beta: schedule[t], workspace: &blocked, generator: &generator)
         }
     }
@@ -193,7 +260,7 @@ public struct AnnealedImportanceSampling: Sendable {
                                v: UnsafePointer<Double>) -> Double {
         switch transition {
         case .coordinate: return sampler.logLikelihood(squaredNorm: squaredNorm, c: c, z: z, v: v)
-        case .blocked: return sampler.logNoiseNormalizer - blockedSampler.squaredResidual(x: x, z: z) / (2 * sampler.sigma2)
+        case .blocked, .collapsed: return sampler.logNoiseNormalizer - blockedSampler.squaredResidual(x: x, z: z) / (2 * sampler.sigma2)
         }
     }
 }

@@ -10,8 +10,10 @@ public struct BidirectionalMonteCarlo: Sendable {
         public var points: Int
         public var temperatures: Int
         public var chains: Int
-        /// The AIS transitions, `coordinate` or `blocked`.
+        /// The AIS transitions, `coordinate`, `blocked` or `collapsed`.
         public var transition: AnnealedImportanceSampling.Transition
+        /// The spacing of the temperatures, `sigmoid` or `geometric`.
+        public var schedule: AnnealedImportanceSampling.Schedule
         /// Forward AIS, mean ± standard error over points (nats/point).
         public var lower: SparseCodingEvaluation.Estimate
         /// Reverse AIS, mean ± standard error over points.
@@ -25,7 +27,7 @@ public struct BidirectionalMonteCarlo: Sendable {
 
         public var text: String {
             [String(format: "BDMC on %d points simulated from the model (AIS, T = %d, K = %d%@, %.1f s)", points,
-                    temperatures, chains, transition == .blocked ? ", blocked" : "", seconds),
+                    temperatures, chains, AnnealedImportanceSampling.describe(transition, schedule), seconds),
              String(format: "  lower bound (forward AIS)  %.4f ± %.4f   log-weight variance %.3g", lower.mean,
                     lower.standardError, lowerLogWeightVariance),
              String(format: "  upper bound (reverse AIS)  %.4f ± %.4f   log-weight variance %.3g", upper.mean,
@@ -50,12 +52,14 @@ public struct BidirectionalMonteCarlo: Sendable {
 
     /// Simulates `points` data points (seeded) and brackets their log-likelihood by forward and reverse AIS.
     public static func run(_ model: SparseCodingModel, points: Int, temperatures: Int, chains: Int,
-                           transition: AnnealedImportanceSampling.Transition = .coordinate, seed: UInt64) -> Bounds
+                           transition: AnnealedImportanceSampling.Transition = .coordinate,
+                           schedule: AnnealedImportanceSampling.Schedule = .sigmoid, seed: UInt64) -> Bounds
     {
         let started = Date()
         var generator = SeededGenerator(seed: seed)
         let (x, z) = simulate(model, points: points, generator: &generator)
-        let ais = AnnealedImportanceSampling(model: model, temperatures: temperatures, chains: chains, transition: transition)
+        let ais = AnnealedImportanceSampling(model: model, temperatures: temperatures, chains: chains, transition: transition,
+                                             schedule: schedule)
         let lower = ais.forward(x, seed: seed &+ 1)
         let upper = ais.reverse(x, exactLatents: z, seed: seed &+ 2)
         var l = RunningMoments(), u = RunningMoments(), gap = RunningMoments()
@@ -67,7 +71,7 @@ public struct BidirectionalMonteCarlo: Sendable {
         func estimate(_ m: RunningMoments) -> SparseCodingEvaluation.Estimate {
             .init(mean: m.mean, standardError: m.standardError)
         }
-        return Bounds(points: points, temperatures: temperatures, chains: chains, transition: transition, lower: estimate(l), upper: estimate(u),
+        return Bounds(points: points, temperatures: temperatures, chains: chains, transition: transition, schedule: schedule, lower: estimate(l), upper: estimate(u),
                       gap: estimate(gap),
                       lowerLogWeightVariance: lower.reduce(0) { $0 + $1.logWeightVariance } / Double(points),
                       upperLogWeightVariance: upper.reduce(0) { $0 + $1.logWeightVariance } / Double(points),

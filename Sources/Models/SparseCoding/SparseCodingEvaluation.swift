@@ -26,14 +26,17 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         public var temperatures: Int
         /// AIS transitions (unused by IS).
         public var transition: AnnealedImportanceSampling.Transition
+        /// AIS temperature spacing (unused by IS).
+        public var schedule: AnnealedImportanceSampling.Schedule
         public var seed: UInt64
         /// Whether the report keeps every point's estimate (`PerPoint`).
         public var keepsPerPoint: Bool
 
         public init(method: LikelihoodMethod = .ais, samples: Int = AnnealedImportanceSampling.defaultChains,
                     temperatures: Int = AnnealedImportanceSampling.defaultTemperatures, transition: AnnealedImportanceSampling.Transition = .coordinate,
-                    seed: UInt64 = 0, keepsPerPoint: Bool = false) {
+                    schedule: AnnealedImportanceSampling.Schedule = .sigmoid, seed: UInt64 = 0, keepsPerPoint: Bool = false) {
             (self.method, self.samples, self.temperatures, self.transition, self.seed) = (method, samples, temperatures, transition, seed)
+            self.schedule = schedule
             self.keepsPerPoint = keepsPerPoint
         }
     }
@@ -59,8 +62,10 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         public var samples: Int
         /// AIS temperatures (nil for IS).
         public var temperatures: Int?
-        /// AIS transitions, `coordinate` or `blocked` (nil for IS).
+        /// AIS transitions, `coordinate`, `blocked` or `collapsed` (nil for IS).
         public var transition: AnnealedImportanceSampling.Transition?
+        /// AIS temperature spacing, `sigmoid` or `geometric` (nil for IS).
+        public var schedule: AnnealedImportanceSampling.Schedule?
         /// Mean over points of the sample variance of the chains' (or samples') log-weights.
         public var meanLogWeightVariance: Double
         public var maxLogWeightVariance: Double
@@ -119,7 +124,7 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         precondition(n > 0 && blockRows > 0 && blockRows % 512 == 0, "rows, in blocks of whole 512-row batches")
         let estimators = HeldOutEstimators(model: model)
         let ais = likelihood.map { AnnealedImportanceSampling(model: model, temperatures: $0.temperatures, chains: $0.samples,
-                                                                     transition: $0.transition) }
+                                                                     transition: $0.transition, schedule: $0.schedule) }
         var generator = SeededGenerator(seed: likelihood?.seed ?? 0)
         var sums: DiagonalEntropyObjective.Sums?
         var elbo = RunningMoments(), logLikelihood = RunningMoments()
@@ -171,6 +176,7 @@ public struct SparseCodingEvaluation: Codable, Sendable {
                 samples: likelihood.samples,
                 temperatures: likelihood.method == .ais ? likelihood.temperatures : nil,
                 transition: likelihood.method == .ais ? likelihood.transition : nil,
+                schedule: likelihood.method == .ais ? likelihood.schedule : nil,
                 meanLogWeightVariance: varianceSum / Double(n), maxLogWeightVariance: varianceMax,
                 meanEffectiveSampleSize: essSum / Double(n), secondsPerPoint: likelihoodSeconds / Double(n))
         }
@@ -181,8 +187,8 @@ public struct SparseCodingEvaluation: Codable, Sendable {
         var lines = [String(format: "points %d   objective L %.4f nats/point", points, objective),
                      String(format: "held-out ELBO %.4f ± %.4f", heldOutELBO.mean, heldOutELBO.standardError)]
         if let l = logLikelihood {
-            let blocked = l.transition == .blocked ? ", blocked" : ""
-            let settings = l.method == .ais ? "AIS, T = \(l.temperatures ?? 0), K = \(l.samples)\(blocked)" : "IS, K = \(l.samples)"
+            let choices = AnnealedImportanceSampling.describe(l.transition ?? .coordinate, l.schedule ?? .sigmoid)
+            let settings = l.method == .ais ? "AIS, T = \(l.temperatures ?? 0), K = \(l.samples)\(choices)" : "IS, K = \(l.samples)"
             lines.append(String(format: "log-likelihood (%@) %.4f ± %.4f nats/point = %.5f bits/dim", settings, l.mean,
                                 l.standardError, l.bitsPerDimension))
             lines.append(String(format: "  log-weight variance per point: mean %.3g, max %.3g   mean ESS %.1f   %.3f s/point",

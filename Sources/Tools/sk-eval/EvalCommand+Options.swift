@@ -5,6 +5,7 @@ import ToolSupport
 
 extension SparseCodingEvaluation.LikelihoodMethod: ExpressibleByArgument {}
 extension AnnealedImportanceSampling.Transition: ExpressibleByArgument {}
+extension AnnealedImportanceSampling.Schedule: ExpressibleByArgument {}
 
 /// Which of `sk-eval`'s options apply to which evaluation, and their values with the defaults filled in.
 extension EvalCommand {
@@ -28,6 +29,7 @@ extension EvalCommand {
             OptionRule("--chains", given: chains != nil, applies: ais, "to AIS: ES-SC models with --bdmc, or --loglik without --loglik-method is"),
             OptionRule("--temperatures", given: temperatures != nil, applies: ais, "to AIS: ES-SC models with --bdmc, or --loglik without --loglik-method is"),
             OptionRule("--transition", given: transitionOption != nil, applies: ais, "to AIS: ES-SC models with --bdmc, or --loglik without --loglik-method is"),
+            OptionRule("--schedule", given: scheduleOption != nil, applies: ais, "to AIS: ES-SC models with --bdmc, or --loglik without --loglik-method is"),
             OptionRule("--per-point", given: perPoint, applies: scLikelihood && common.json, "with --loglik and --json on ES-SC models"),
             OptionRule("--samples", given: samples != nil, applies: scLikelihood && !ais || unsupervised && loglik,
                        "with --loglik-method is (ES-SC) or --loglik (unsupervised SDLGM)"),

@@ -12,7 +12,7 @@ extension EvalCommand {
         let progress = ProgressReporter(quiet: common.quiet)
         let settings = SparseCodingEvaluation.LikelihoodSettings(
             method: likelihoodMethod, samples: likelihoodMethod == .ais ? aisChains : importanceSamples, temperatures: aisTemperatures,
-            transition: transition, seed: samplerSeed,
+            transition: transition, schedule: scheduleOption ?? .sigmoid, seed: samplerSeed,
             keepsPerPoint: perPoint)
         var report = try progress.run("evaluating", total: rows.shape[0], unit: "rows") {
             try SparseCodingEvaluation.run(sc, rowsOf: rows, likelihood: loglik ? settings : nil) { done, _ in progress.update(done) }
@@ -27,7 +27,7 @@ extension EvalCommand {
     /// Bidirectional Monte Carlo on points simulated from the model: both bounds and their gap.
     func runBDMC(_ sc: SparseCodingModel, points: Int) throws {
         let bounds = BidirectionalMonteCarlo.run(sc, points: points, temperatures: aisTemperatures, chains: aisChains,
-                                                  transition: transition, seed: samplerSeed)
+                                                  transition: transition, schedule: scheduleOption ?? .sigmoid, seed: samplerSeed)
         if common.json { try ToolRunner.printJSON(bounds, adding: ["model_kind": "es-sc", "evaluation": "bdmc"]) } else { print(bounds.text) }
     }
 }

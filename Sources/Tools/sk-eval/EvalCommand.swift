@@ -68,8 +68,11 @@ struct EvalCommand: SparseKitCommand {
     @Option(parsing: .unconditional, help: "AIS temperatures T (ES-SC with --loglik or --bdmc; default \(AnnealedImportanceSampling.defaultTemperatures)).")
     var temperatures: Int?
 
-    @Option(name: .customLong("transition"), help: "AIS transitions: coordinate (Gibbs sweeps, O(H²)) or blocked (joint draws through the Laplace prior's scale mixture, O(D²H): for models with small σ², where coordinate chains freeze; ES-SC with --loglik or --bdmc; default coordinate).")
+    @Option(name: .customLong("transition"), help: "AIS transitions: coordinate (Gibbs sweeps, O(H²)), blocked (joint draws through the Laplace prior's scale mixture, O(D²H): for models with small σ², where coordinate chains freeze) or collapsed (the blocked draws with z integrated out of the weights: for H ≥ D and very small σ², about twice blocked's cost); ES-SC with --loglik or --bdmc; default coordinate.")
     var transitionOption: AnnealedImportanceSampling.Transition?
+
+    @Option(name: .customLong("schedule"), help: "AIS temperature spacing: sigmoid (Grosse et al.; default) or geometric (even in log β, from β = σ²/(100 × the model's variance per dimension): for very small σ², with --transition collapsed).")
+    var scheduleOption: AnnealedImportanceSampling.Schedule?
 
     @Option(parsing: .unconditional, help: "Check AIS by bidirectional Monte Carlo on this many points simulated from the ES-SC model.")
     var bdmc: Int?
