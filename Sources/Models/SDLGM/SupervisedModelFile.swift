@@ -3,8 +3,9 @@ import DataKit
 /// Supervised multi-label models in the contract's layout (`formats.md`, "Models"): attribute `model` = `sdlgm`
 /// (also for the baselines, told apart by `method`), attributes `method`, `max_active` (L0), `latents` (C, the label
 /// space the codes live in), `likelihood` (`plackett-luce` or `bernoulli`); every weight under `/model/…`
-/// (`input/{weight,bias}` with weight F × H input-major, `hidden<k>/…`, `labels/…`, `level/…`, and with the wide path `wide/{weight,bias}`, F × C input-major), the training label
-/// frequencies at `/model/label_frequencies` (the fraction of the N training points with each label) and N as attribute
+/// (`input/{weight,bias}` with weight F × H input-major, `hidden<k>/…`, `labels/…`, `level/…`, and with the wide
+/// path `wide/{weight,bias}`, F × C input-major), the training label frequencies at `/model/label_frequencies` (the
+/// fraction of the N training points with each label) and N as attribute
 /// `training_points` (so the training label counts, and from them the propensities, need no training file; models
 /// written before it existed read with `trainingPoints` nil); the feature scaling as attribute `feature_scaling`
 /// (`FeatureScaling.Method`; absent in older models: none) with `/model/feature_shift` and `/model/feature_scale`
