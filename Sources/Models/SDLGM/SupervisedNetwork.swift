@@ -134,7 +134,10 @@ public struct SupervisedNetwork: Sendable {
 
     /// All weights and biases as one buffer, and back: the input layer, the dense layers, the wide path.
     public var parameters: [Float] {
-        get { input.weight.storage + input.bias + denseLayers.flatMap { $0.weight.storage + $0.bias } + (wide.map { $0.weight.storage + $0.bias } ?? []) }
+        get {
+            input.weight.storage + input.bias + denseLayers.flatMap { $0.weight.storage + $0.bias }
+                + (wide.map { $0.weight.storage + $0.bias } ?? [])
+        }
         set {
             var offset = 0
             func take(_ count: Int) -> [Float] { defer { offset += count }; return Array(newValue[offset..<(offset + count)]) }

@@ -253,7 +253,8 @@ extension SupervisedTrainer {
     /// apply instead of ignoring it.
     public enum Setting: String, Sendable, CaseIterable {
         case hidden, maxActive = "max-active", epochs, steps, batchSize = "batch-size", learningRate = "learning-rate", seed, resume, stream,
-             scale, validation, validationFold = "validation-fold", patience, dropout, wideLearningRate = "wide-learning-rate", hiddenDropout = "hidden-dropout", weightDecay = "weight-decay", wide
+             scale, validation, validationFold = "validation-fold", patience, dropout, hiddenDropout = "hidden-dropout",
+             weightDecay = "weight-decay", wide, wideLearningRate = "wide-learning-rate"
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this method.
