@@ -60,4 +60,22 @@ final class PlackettLuceTests: XCTestCase {
         }
         XCTAssertEqual(gradient.reduce(0, +), 0, accuracy: 1e-5, "adding a constant to all scores changes nothing")
     }
+
+    /// A set whose first label dominates the others by far more than double precision resolves (e^{-40} next to 1):
+    /// A_l and B_l are summed, not left over from subtracting the labels drawn, so the bound keeps its value
+    /// (log e^{s₁}/(e^{s₁} + e^{s₂}) for the second step) and every gradient entry stays within [−L, L] (it overflowed
+    /// to ±inf when A₂ cancelled to 0).
+    func testBoundOfADominatedSetIsFiniteAndExact() {
+        let s: [Float] = [30, -10, -12, 0]
+        var gradient = [Float](repeating: 0, count: 4)
+        let bound = gradient.withUnsafeMutableBufferPointer { PlackettLuce.bound(ordering: [0, 1, 2], scores: s[...], gradient: $0) }
+        let e = s.map { exp(Double($0) - 30) }
+        let expected = log(e[0] + e[1] + e[2]) - log(e.reduce(0, +)) + log(e[1] + e[2]) - log(e[1] + e[2] + e[3])
+            + log(e[2]) - log(e[2] + e[3])
+        XCTAssertEqual(bound, expected, accuracy: 1e-9)
+        XCTAssertTrue(gradient.allSatisfy { $0.isFinite && abs($0) <= 3 }, "\(gradient)")
+        FiniteDifference.check(parameters: s, analyticGradient: gradient, step: 1e-2, tolerance: .absolute(2e-3)) {
+            PlackettLuce.bound(ordering: [0, 1, 2], scores: $0[...])
+        }
+    }
 }

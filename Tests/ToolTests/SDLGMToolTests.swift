@@ -108,7 +108,7 @@ final class SDLGMToolTests: XCTestCase {
 
         let kept: Set = ["train.h5", "test.h5", "sdlgm.h5"]
         assertFails(try ToolHarness.run("sk-train", ["sdlgm", train, "-o", folder + "/x.h5", "--patience", "3"]), code: 64,
-                    containing: "--patience applies with --validation only", folder: folder, keeping: kept)
+                    containing: "--patience applies with --validation or --validation-fold only", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-train", ["sdlgm", train, "-o", folder + "/x.h5", "--epochs", "3", "--steps", "30"]), code: 64,
                     containing: "give --epochs or --steps, not both", folder: folder, keeping: kept)
         assertFails(try ToolHarness.run("sk-train", ["sdlgm", train, "-o", folder + "/x.h5", "--validation", "1.5"]), code: 64,

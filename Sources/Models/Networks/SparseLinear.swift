@@ -25,6 +25,15 @@ public struct SparseLinear: Sendable {
         biasGradient = bias
     }
 
+    /// A layer with the given weights (F × out, input-major) and bias (out), gradients zero.
+    public init(weight: Matrix, bias: [Float]) {
+        precondition(bias.count == weight.cols, "SparseLinear: one bias per output")
+        self.weight = weight
+        self.bias = bias
+        weightGradient = Matrix(rows: weight.rows, cols: weight.cols)
+        biasGradient = [Float](repeating: 0, count: bias.count)
+    }
+
     public func forward(_ x: CSRMatrix) -> Matrix {
         precondition(x.cols == inputs, "SparseLinear: input has \(x.cols) columns, expected \(inputs)")
         var y = x.multiplied(by: weight)

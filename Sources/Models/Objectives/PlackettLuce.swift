@@ -12,7 +12,7 @@ import Foundation
 /// left out, as in the reference description):
 ///   ∂B/∂s_j = Σ_l ( [j ∈ S∖π<l] e^{s_j} / A_l − [j ∉ π<l] e^{s_j} / B_l ),
 ///   A_l = Σ_{S∖π<l} e^s,  B_l = Σ_{∉π<l} e^s,
-/// O(C + L²) per point: B_l is the total minus the labels already drawn.
+/// O(C + L²) per point: B_l is the mass outside S plus A_l.
 public enum PlackettLuce {
     /// log PL(π) for an ordering of distinct labels.
     public static func logProbability(ordering: [Int], scores: ArraySlice<Float>) -> Double {
@@ -51,16 +51,24 @@ public enum PlackettLuce {
 
     /// B(π) for an ordering π of the set, and (if `gradient` is given, C values) ∂B/∂s added into it.
     public static func bound(ordering: [Int], scores: ArraySlice<Float>, gradient: UnsafeMutableBufferPointer<Float>? = nil) -> Double {
-        let (top, total) = normalizer(scores)
+        let top = Double(scores.max() ?? 0)
         let e = ordering.map { exp(Double(scores[scores.startIndex + $0]) - top) }
-        var inSet = e.reduce(0, +), drawn = 0.0, value = 0.0
+        // A_l as suffix sums and B_l = (the mass outside S) + A_l, each a sum of non-negative terms: subtracting the
+        // labels drawn from running totals cancelled once the first labels dominated (A_l → 0 while e_{π_m} > 0),
+        // and 1 / A_l then overflowed the gradient (emotions, a long run with hidden dropout: NaN in epoch 731).
+        let members = ordering.sorted()
+        var outside = 0.0, next = 0
+        for j in 0..<scores.count {
+            if next < members.count, members[next] == j { next += 1; continue }
+            outside += exp(Double(scores[scores.startIndex + j]) - top)
+        }
         var inverseA = [Double](repeating: 0, count: ordering.count), inverseB = inverseA
-        for l in ordering.indices {
-            let a = max(inSet, .leastNormalMagnitude), b = max(total - drawn, .leastNormalMagnitude)
+        var inSet = 0.0, value = 0.0
+        for l in ordering.indices.reversed() {
+            inSet += e[l]
+            let a = max(inSet, .leastNormalMagnitude), b = max(outside + inSet, .leastNormalMagnitude)
             value += log(a) - log(b)
             (inverseA[l], inverseB[l]) = (1 / a, 1 / b)
-            inSet -= e[l]
-            drawn += e[l]
         }
         if let gradient {
             // Every label not drawn yet is in B_l: −e^{s_j} Σ_l 1/B_l for labels outside the ordering.

@@ -65,10 +65,11 @@ public struct Adam: Sendable {
     /// `CKernels`' sk_adam_update: eight lanes at a time with AVX (the Swift loop had not vectorized, for sqrt's
     /// domain check, and a SIMD8 version compiled to 128-bit SSE). Splitting the pass over two cores measured no
     /// faster, and neither did making a sparse layer's gradient row by row inside the update instead of storing it.
-    public mutating func update(_ parameters: inout [Float], _ gradient: [Float], offset: Int) {
+    /// `rateScale` multiplies the learning rate for this piece (a layer that learns at its own rate).
+    public mutating func update(_ parameters: inout [Float], _ gradient: [Float], offset: Int, rateScale: Float = 1) {
         precondition(parameters.count == gradient.count && offset + parameters.count <= m.count, "Adam: piece out of range")
         guard !parameters.isEmpty else { return }
-        let (b1, b2, alpha, eps) = (Float(beta1), Float(beta2), stepSize, scaledEpsilon)
+        let (b1, b2, alpha, eps) = (Float(beta1), Float(beta2), stepSize * rateScale, scaledEpsilon)
         parameters.withUnsafeMutableBufferPointer { theta in
             gradient.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in

@@ -3,8 +3,9 @@ import DataKit
 /// Supervised multi-label models in the contract's layout (`formats.md`, "Models"): attribute `model` = `sdlgm`
 /// (also for the baselines, told apart by `method`), attributes `method`, `max_active` (L0), `latents` (C, the label
 /// space the codes live in), `likelihood` (`plackett-luce` or `bernoulli`); every weight under `/model/…`
-/// (`input/{weight,bias}` with weight F × H input-major, `hidden<k>/…`, `labels/…`, `level/…`), the training label
-/// frequencies at `/model/label_frequencies` (the fraction of the N training points with each label) and N as attribute
+/// (`input/{weight,bias}` with weight F × H input-major, `hidden<k>/…`, `labels/…`, `level/…`, and with the wide
+/// path `wide/{weight,bias}`, F × C input-major), the training label frequencies at `/model/label_frequencies` (the
+/// fraction of the N training points with each label) and N as attribute
 /// `training_points` (so the training label counts, and from them the propensities, need no training file; models
 /// written before it existed read with `trainingPoints` nil); the feature scaling as attribute `feature_scaling`
 /// (`FeatureScaling.Method`; absent in older models: none) with `/model/feature_shift` and `/model/feature_scale`
@@ -21,6 +22,10 @@ extension SupervisedPredictor {
             for (k, layer) in network.hidden.enumerated() { try write(layer, "/model/hidden\(k)", file) }
             if let head = network.labelHead { try write(head, "/model/labels", file) }
             if let head = network.levelHead { try write(head, "/model/level", file) }
+            if let wide = network.wide {
+                try file.write(wide.weight, to: "/model/wide/weight")
+                try file.write(wide.bias, shape: [wide.bias.count], to: "/model/wide/bias")
+            }
         }
         try file.setAttribute("model", .string("sdlgm"))
         try file.setAttribute("method", .string(method.rawValue))
@@ -131,10 +136,23 @@ extension SupervisedPredictor {
             }
             network.labelHead = try linear("/model/labels", inputs: width, outputs: labels)
             network.levelHead = try linear("/model/level", inputs: width, outputs: maxActive)
+            if file.kind(of: "/model/wide") == .group { network.wide = try readWide(from: file, features: inputWeight.rows, labels: labels) }
         }
         return (SupervisedPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount,
                                     trainingPoints: trainingPoints, scaling: try readScaling(from: file, features: inputWeight.rows)),
                 maxActive)
+    }
+
+    /// The wide path `/model/wide/{weight,bias}`: F × C input-major and C values, every value finite.
+    private static func readWide(from file: HDF5File, features: Int, labels: Int) throws -> SparseLinear {
+        let weight = try file.readMatrix("/model/wide/weight")
+        let (bias, biasShape) = try file.read("/model/wide/bias", as: Float.self)
+        guard weight.rows == features, weight.cols == labels, biasShape == [labels] else {
+            throw SparseKitError.badInput(file.path, "/model/wide has weight [\(weight.rows), \(weight.cols)] and bias \(biasShape), "
+                + "expected [\(features), \(labels)] and [\(labels)] (features × labels)")
+        }
+        guard weight.isFinite, bias.allSatisfy(\.isFinite) else { throw SparseKitError.badInput(file.path, "/model/wide holds NaN or Inf") }
+        return SparseLinear(weight: weight, bias: bias)
     }
 
     /// Whether the model file stores its training label counts (attribute `training_points`; models written before

@@ -5,14 +5,22 @@ import Foundation
 /// features x, SparseLinear(F → H₁) then Linear + ReLU layers, and two heads, the level logits h_L(x) (L0 values,
 /// p(L | x) = softmax) and the label scores h_S(x) (C values, the Plackett–Luce scores of p(S | x, L)). With no
 /// hidden sizes and no level head it is the one-vs-all baseline: label scores x W + b.
+///
+/// The optional wide path (wide & deep, Cheng et al. 2016) adds a linear map of the same (scaled) features to the
+/// label scores, h_S(x) = head(MLP(x)) + x V + c, so that the scores' model class contains every linear scorer (the
+/// one-vs-rest logistic regression's among them). It belongs to the label scores only: they are the Plackett–Luce
+/// scores from which the sparse support S is drawn and ranked, while p(L | x), how many labels, stays the MLP's.
 public struct SupervisedNetwork: Sendable {
     public var input: SparseLinear
     public var hidden: [Linear]
     public var levelHead: Linear?
     public var labelHead: Linear?
+    /// The wide path, F × C (nil: none). It starts at zero, so a fresh network scores as the MLP alone.
+    public var wide: SparseLinear?
 
-    /// `hidden` sizes H₁, H₂, … (empty: the input layer maps straight to the C label scores, one-vs-all).
-    public init(features: Int, labels: Int, hidden sizes: [Int], maxActive: Int?, typicalNonZeros: Int,
+    /// `hidden` sizes H₁, H₂, … (empty: the input layer maps straight to the C label scores, one-vs-all); `wide`
+    /// adds the wide path (with hidden layers only; it draws nothing from `generator`).
+    public init(features: Int, labels: Int, hidden sizes: [Int], maxActive: Int?, typicalNonZeros: Int, wide: Bool = false,
                 generator: inout SeededGenerator) {
         input = SparseLinear(inputs: features, outputs: sizes.first ?? labels, typicalNonZeros: typicalNonZeros,
                              generator: &generator)
@@ -20,6 +28,7 @@ public struct SupervisedNetwork: Sendable {
         if let last = sizes.last {
             labelHead = Linear(inputs: last, outputs: labels, generator: &generator, gain: 0.5)
             if let maxActive { levelHead = Linear(inputs: last, outputs: maxActive, generator: &generator, gain: 0.5) }
+            if wide { self.wide = SparseLinear(weight: Matrix(rows: features, cols: labels), bias: [Float](repeating: 0, count: labels)) }
         }
     }
 
@@ -78,13 +87,18 @@ public struct SupervisedNetwork: Sendable {
             pre.append(layer.forward(post.last!))
             activate(pre.last!)
         }
-        return (levelHead?.forward(post.last!), labelHead.forward(post.last!),
-                Cache(x: x, preActivations: pre, activations: post, masks: masks))
+        var scores = labelHead.forward(post.last!)
+        if let wide {
+            let linear = wide.forward(x)
+            for i in scores.storage.indices { scores.storage[i] += linear.storage[i] }
+        }
+        return (levelHead?.forward(post.last!), scores, Cache(x: x, preActivations: pre, activations: post, masks: masks))
     }
 
     /// Accumulates every layer's gradient from ∂/∂(level logits) and ∂/∂(label scores).
     public mutating func backward(_ cache: Cache, gradLevel: Matrix?, gradLabels: Matrix) {
         guard labelHead != nil else { input.backward(cache.x, gradLabels); return }
+        wide?.backward(cache.x, gradLabels)
         let features = cache.activations.last!
         var d = labelHead!.backward(features, gradLabels)
         if let gradLevel, levelHead != nil {
@@ -115,9 +129,15 @@ public struct SupervisedNetwork: Sendable {
         }
     }
 
-    /// All weights and biases as one buffer, and back.
+    /// The wide path's weights and biases (none without it), after every other parameter.
+    private var wideCount: Int { wide.map { $0.weight.storage.count + $0.bias.count } ?? 0 }
+
+    /// All weights and biases as one buffer, and back: the input layer, the dense layers, the wide path.
     public var parameters: [Float] {
-        get { input.weight.storage + input.bias + denseLayers.flatMap { $0.weight.storage + $0.bias } }
+        get {
+            input.weight.storage + input.bias + denseLayers.flatMap { $0.weight.storage + $0.bias }
+                + (wide.map { $0.weight.storage + $0.bias } ?? [])
+        }
         set {
             var offset = 0
             func take(_ count: Int) -> [Float] { defer { offset += count }; return Array(newValue[offset..<(offset + count)]) }
@@ -129,6 +149,10 @@ public struct SupervisedNetwork: Sendable {
                 layer.bias = take(layer.bias.count)
                 return layer
             }
+            if wide != nil {
+                wide!.weight.storage = take(wide!.weight.storage.count)
+                wide!.bias = take(wide!.bias.count)
+            }
         }
     }
 
@@ -136,12 +160,16 @@ public struct SupervisedNetwork: Sendable {
     public var gradients: [Float] {
         get {
             var all = [Float]()
-            all.reserveCapacity(input.weight.storage.count + input.bias.count + denseLayers.parameterCount + 8)  // + 8: sums may ride along
+            all.reserveCapacity(input.weight.storage.count + input.bias.count + denseLayers.parameterCount + wideCount + 8)  // + 8: sums may ride along
             all.append(contentsOf: input.weightGradient.storage)
             all.append(contentsOf: input.biasGradient)
             for layer in denseLayers {
                 all.append(contentsOf: layer.weightGradient.storage)
                 all.append(contentsOf: layer.biasGradient)
+            }
+            if let wide {
+                all.append(contentsOf: wide.weightGradient.storage)
+                all.append(contentsOf: wide.biasGradient)
             }
             return all
         }
@@ -150,20 +178,31 @@ public struct SupervisedNetwork: Sendable {
             input.weightGradient.storage = Array(newValue[0..<w])
             input.biasGradient = Array(newValue[w..<(w + b)])
             var dense = denseLayers
-            dense.gradients = Array(newValue[(w + b)...])
+            let end = newValue.count - wideCount
+            dense.gradients = Array(newValue[(w + b)..<end])
             denseLayers = dense
+            if wide != nil {
+                let v = wide!.weightGradient.storage.count
+                wide!.weightGradient.storage = Array(newValue[end..<(end + v)])
+                wide!.biasGradient = Array(newValue[(end + v)...])
+            }
         }
     }
 
-    /// One Adam step over every weight and bias in place, the pieces at their offsets in `parameters`.
-    public mutating func step(_ adam: inout Adam) {
-        adam.beginStep(parameterCount: input.weight.storage.count + input.bias.count + denseLayers.parameterCount)
+    /// One Adam step over every weight and bias in place, the pieces at their offsets in `parameters`; the wide
+    /// path's learning rate is Adam's times `wideRateScale`.
+    public mutating func step(_ adam: inout Adam, wideRateScale: Float = 1) {
+        adam.beginStep(parameterCount: input.weight.storage.count + input.bias.count + denseLayers.parameterCount + wideCount)
         adam.update(&input.weight.storage, input.weightGradient.storage, offset: 0)
         adam.update(&input.bias, input.biasGradient, offset: input.weight.storage.count)
         var offset = input.weight.storage.count + input.bias.count
         var dense = denseLayers
         dense.step(&adam, offset: &offset)
         denseLayers = dense
+        if wide != nil {
+            adam.update(&wide!.weight.storage, wide!.weightGradient.storage, offset: offset, rateScale: wideRateScale)
+            adam.update(&wide!.bias, wide!.biasGradient, offset: offset + wide!.weight.storage.count, rateScale: wideRateScale)
+        }
     }
 
     /// Decoupled weight decay (Loshchilov & Hutter 2019, AdamW): every weight, not the biases, shrinks by the factor
@@ -172,6 +211,7 @@ public struct SupervisedNetwork: Sendable {
         guard rate > 0 else { return }
         let factor = 1 - rate
         for k in input.weight.storage.indices { input.weight.storage[k] *= factor }
+        if wide != nil { for k in wide!.weight.storage.indices { wide!.weight.storage[k] *= factor } }
         denseLayers = denseLayers.map { layer in
             var layer = layer
             for k in layer.weight.storage.indices { layer.weight.storage[k] *= factor }
@@ -181,6 +221,7 @@ public struct SupervisedNetwork: Sendable {
 
     public mutating func zeroGradients() {
         input.zeroGradients()
+        wide?.zeroGradients()
         denseLayers = denseLayers.map { var layer = $0; layer.zeroGradients(); return layer }
     }
 }

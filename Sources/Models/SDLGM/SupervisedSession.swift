@@ -53,7 +53,8 @@ public struct SupervisedSession: TrainingSession {
         case .stream(let reader): (reader.featureCount, reader.labelCount)
         }
         let widths = [featureCount] + (trainer.method == .sdlgm ? trainer.hidden : []) + [labelCount]
-        try MemoryBudget.require(zip(widths, widths.dropFirst()).map { .floats("the \($0)×\($1) layer with Adam's moments", 3, $0, $1) }
+        let layers = zip(widths, widths.dropFirst()).map { ($0, $1) } + (trainer.wide ? [(featureCount, labelCount)] : [])
+        try MemoryBudget.require(layers.map { .floats("the \($0)×\($1) layer with Adam's moments", 3, $0, $1) }
             + [.floats("the activations", 4, trainer.batchSize, widths.dropFirst().max()!), .words("the label counts", labelCount)],
             for: "training with \(featureCount) features, \(labelCount) labels"
                 + (trainer.method == .sdlgm ? " and --hidden \(trainer.hidden.map(String.init).joined(separator: ","))" : ""))
@@ -111,25 +112,30 @@ public struct SupervisedSession: TrainingSession {
         if trainer.method != .mostFrequent {
             network = SupervisedNetwork(
                 features: features, labels: tally.occurrences.count, hidden: trainer.method == .sdlgm ? trainer.hidden : [],
-                maxActive: trainer.method == .sdlgm ? trainer.maxActive : nil, typicalNonZeros: typicalNonZeros, generator: &generator)
+                maxActive: trainer.method == .sdlgm ? trainer.maxActive : nil, typicalNonZeros: typicalNonZeros,
+                wide: trainer.method == .sdlgm && trainer.wide, generator: &generator)
         }
         if let resume { try restore(resume, features: features) }
     }
 
-    /// Takes `trainer.validation`'s fraction of the rows out of an in-memory `source`, drawn by a generator of the
-    /// seed alone (so a resumed run holds out the same rows), and returns them.
+    /// Takes `trainer.validation`'s fraction of the rows, or its `validationFold`, out of an in-memory `source`, in
+    /// an order drawn by a generator of the seed alone (so a resumed run holds out the same rows, and the folds of
+    /// one seed partition the rows), and returns them.
     private static func holdOut(_ trainer: SupervisedTrainer, from source: inout Source) throws -> MultiLabelRowReader.Rows? {
-        guard let fraction = trainer.validation else { return nil }
+        guard trainer.holdsOut else { return nil }
+        let option = trainer.validationFold == nil ? "--validation" : "--validation-fold"
         guard case .memory(let x, let y) = source else {
-            throw SparseKitError.usage("--validation needs the training rows in memory; it does not combine with --stream "
+            throw SparseKitError.usage("\(option) needs the training rows in memory; it does not combine with --stream "
                 + "(convert the validation rows to a file of their own instead)")
         }
-        guard x.rows >= 2 else { throw SparseKitError.usage("--validation needs at least 2 training points") }
+        guard x.rows >= 2 else { throw SparseKitError.usage("\(option) needs at least 2 training points") }
+        if let problem = trainer.validationFold?.problem(rows: x.rows) { throw SparseKitError.usage("--validation-fold \(problem)") }
         var carving = SeededGenerator(seed: trainer.seed ^ 0x7661_6C69_6461_7465)  // "validate"
         var order = Array(0..<x.rows)
         order.shuffle(using: &carving)
-        let count = SupervisedTrainer.validationCount(rows: x.rows, fraction: fraction)
-        let (held, kept) = (order[..<count].sorted(), order[count...].sorted())
+        let part = trainer.validationFold?.heldOut(rows: x.rows)
+            ?? 0..<SupervisedTrainer.validationCount(rows: x.rows, fraction: trainer.validation!)
+        let (held, kept) = (order[part].sorted(), (order[..<part.lowerBound] + order[part.upperBound...]).sorted())
         source = .memory(features: x.gatheringRows(kept), labels: y.gatheringRows(kept))
         return .init(features: x.gatheringRows(held), labels: y.gatheringRows(held))
     }
@@ -154,15 +160,15 @@ public struct SupervisedSession: TrainingSession {
         let sizes = predictor.network.map { [$0.input.outputs] + $0.hidden.map(\.outputs) }
         guard trainer.method != .mostFrequent, predictor.method == trainer.method, checkpoint.model.maxActive == trainer.maxActive,
               let stored = predictor.network, stored.input.inputs == features, stored.labels == tally.occurrences.count,
-              trainer.method == .oneVsAll || sizes == trainer.hidden
+              trainer.method == .oneVsAll || sizes == trainer.hidden, (stored.wide != nil) == (trainer.method == .sdlgm && trainer.wide)
         else {
-            throw SparseKitError.badInput(checkpoint.resumeState.path, "was trained with another --method, --max-active, --hidden or data shape; "
+            throw SparseKitError.badInput(checkpoint.resumeState.path, "was trained with another --method, --max-active, --hidden, --wide or data shape; "
                 + "resume with the same")
         }
         let validated = checkpoint.history.compactMap(\.validationPrecision)
         guard validated.isEmpty == (validation == nil) else {
             throw SparseKitError.badInput(checkpoint.resumeState.path, validation == nil
-                ? "was trained with --validation; resume with the same --validation fraction and seed"
+                ? "was trained with --validation or --validation-fold; resume with the same and the same seed"
                 : "was trained without --validation: its training rows include any rows held out now; resume without it")
         }
         if let last = checkpoint.history.last, let precision = last.validationPrecision {

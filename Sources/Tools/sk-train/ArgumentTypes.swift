@@ -76,3 +76,8 @@ enum TrainingLimits {
     static let history = 10_000
     static let samples = 10_000
 }
+
+extension ValidationFold: ExpressibleByArgument {
+    /// "I/K" (`--validation-fold 2/5`); the range of I and K is checked with the other settings.
+    public init?(argument: String) { self.init(argument) }
+}

@@ -24,7 +24,11 @@ struct SDLGMCommand: ParsableCommand {
             magnitude (max-abs); tf-idf and l2-rows suit sparse counts. Length: --epochs, or --steps Adam steps; by \
             default 20 epochs or enough for \(SupervisedTrainer.defaultSteps) steps on small data. --validation F holds out a \
             fraction F of the training rows, measures P@1 on them after every epoch, stops once it has not risen for \
-            --patience epochs (10, or more to span 250 Adam steps) and keeps the best epoch's weights (/history/validation_precision, /config/best_epoch).
+            --patience epochs (10, or more to span 250 Adam steps) and keeps the best epoch's weights (/history/validation_precision, /config/best_epoch); \
+            --validation-fold I/K holds out fold I of K instead (k-fold cross-validation: the K runs of one seed hold \
+            out every training row once). --wide adds a linear map of the scaled features to the label scores (wide \
+            & deep; the Plackett–Luce scores then contain one-vs-rest logistic regression's linear scorer), stored in \
+            the model as /model/wide.
 
             Rows: \(DefaultSplit.rule).
 
@@ -43,6 +47,7 @@ struct SDLGMCommand: ParsableCommand {
               sk-train sdlgm bibtex.h5 -o sdlgm.h5 --seed 1      # a file with splits: trains on 'train' 
               sk-train sdlgm bibtex.h5 -o ova.h5 --method one-vs-all --epochs 20 --seed 1
               sk-train sdlgm birds-train.h5 -o birds.h5 --validation 0.2 --epochs 500 --seed 1
+              sk-train sdlgm bibtex-train.h5 -o fold2.h5 --wide --validation-fold 2/5 --steps 4000 --seed 1
               sk-train sdlgm white.h5 -o embed.h5 --mode unsupervised --latents 100 --max-active 10 --epochs 20
               sk-train sdlgm bibtex.h5 -o words.h5 --mode unsupervised --likelihood bernoulli --decoder mlp --split all
               sk-train sdlgm bibtex.h5 -o more.h5 --resume sdlgm.h5 --max-active 10 --hidden 512 --epochs 5 --seed 1
@@ -77,7 +82,10 @@ struct SDLGMCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Hold out this fraction of the training rows; stop once their P@1 has not risen for --patience epochs, keeping the best epoch (supervised).", valueName: "fraction"))
     var validation: Double?
 
-    @Option(parsing: .unconditional, help: "Epochs without a better validation P@1 before stopping (with --validation; default 10, or more to span 250 Adam steps).")
+    @Option(name: .customLong("validation-fold"), help: ArgumentHelp("k-fold cross-validation: hold out fold I of K of the training rows (cut from an order drawn from --seed, so the K runs of one seed hold out every row once); early stopping as with --validation (supervised).", valueName: "I/K"))
+    var validationFold: ValidationFold?
+
+    @Option(parsing: .unconditional, help: "Epochs without a better validation P@1 before stopping (with --validation or --validation-fold; default 10, or more to span 250 Adam steps).")
     var patience: Int?
 
     @Option(parsing: .unconditional, help: "Input dropout: each stored feature of a training minibatch is dropped with this probability (supervised; default 0).")
@@ -85,6 +93,12 @@ struct SDLGMCommand: ParsableCommand {
 
     @Option(name: .customLong("hidden-dropout"), parsing: .unconditional, help: "Dropout on every hidden activation of the shared MLP during training (supervised sdlgm; default 0).")
     var hiddenDropout: Double?
+
+    @Flag(inversion: .prefixedNo, help: "A wide path: a linear map of the scaled features added to the label scores (wide & deep), so that the scores contain every linear scorer, one-vs-rest logistic regression's among them; stored in the model (supervised sdlgm; default off).")
+    var wide: Bool?
+
+    @Option(name: .customLong("wide-learning-rate"), parsing: .unconditional, help: "Adam's learning rate for the wide path (with --wide; default --learning-rate's).")
+    var wideLearningRate: Double?
 
     @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Decoupled weight decay λ (AdamW): each step shrinks the weights by 1 − learning rate × λ (supervised; default 0).")
     var weightDecay: Double?
@@ -139,6 +153,7 @@ struct SDLGMCommand: ParsableCommand {
             (.learningRate, learningRate != nil), (.seed, training.seed != nil), (.resume, training.resume != nil), (.stream, stream),
             (.steps, steps != nil), (.scale, scale != nil), (.validation, validation != nil), (.patience, patience != nil),
             (.dropout, dropout != nil), (.hiddenDropout, hiddenDropout != nil), (.weightDecay, weightDecay != nil),
+            (.validationFold, validationFold != nil), (.wide, wide != nil), (.wideLearningRate, wideLearningRate != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
         trainer.hidden = hidden?.sizes ?? trainer.hidden
@@ -147,8 +162,9 @@ struct SDLGMCommand: ParsableCommand {
         (trainer.seed, trainer.split, trainer.stream) = (training.seed ?? 0, split?.name, stream)
         (trainer.scaling, trainer.validation, trainer.patience) = (scale?.method, validation, patience ?? trainer.patience)
         (trainer.dropout, trainer.weightDecay) = (dropout ?? trainer.dropout, weightDecay ?? trainer.weightDecay)
-        trainer.hiddenDropout = hiddenDropout ?? trainer.hiddenDropout
-        if patience != nil, validation == nil { throw SparseKitError.usage("--patience applies with --validation only") }
+        (trainer.hiddenDropout, trainer.validationFold, trainer.wide) = (hiddenDropout ?? trainer.hiddenDropout, validationFold, wide ?? trainer.wide)
+        trainer.wideLearningRate = wideLearningRate
+        if patience != nil, !trainer.holdsOut { throw SparseKitError.usage("--patience applies with --validation or --validation-fold only") }
         if epochs != nil, steps != nil { throw SparseKitError.usage("give --epochs or --steps, not both") }
         try trainer.validate()
         return trainer
@@ -158,7 +174,9 @@ struct SDLGMCommand: ParsableCommand {
     func unsupervisedTrainer() throws -> UnsupervisedTrainer {
         let supervisedOnly = [("method", method != nil), ("steps", steps != nil), ("scale", scale != nil), ("validation", validation != nil),
                               ("patience", patience != nil), ("dropout", dropout != nil),
-                              ("hidden-dropout", hiddenDropout != nil), ("weight-decay", weightDecay != nil)]
+                              ("hidden-dropout", hiddenDropout != nil), ("weight-decay", weightDecay != nil),
+                              ("validation-fold", validationFold != nil), ("wide", wide != nil),
+                              ("wide-learning-rate", wideLearningRate != nil)]
         if let (option, _) = supervisedOnly.first(where: \.1) { throw SparseKitError.usage("--\(option) applies to --mode supervised only") }
         var trainer = UnsupervisedTrainer()
         trainer.latents = latents ?? trainer.latents
