@@ -125,22 +125,27 @@ public struct AnnealedImportanceSampling: Sendable {
         var results = [PointEstimate](repeating: PointEstimate(logLikelihood: 0, logWeightVariance: 0, effectiveSampleSize: 0),
                                       count: n)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n))
-        results.withUnsafeMutableBufferPointer { slots in
-            nonisolated(unsafe) let slots = slots
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var workspace = Workspace(chains: chains, latents: model.latents)
-                var blocked = ScaleMixtureGibbs.Workspace(dimension: model.dimension, latents: model.latents)
-                for point in stride(from: worker, to: n, by: workers) {
-                    var generator = SeededGenerator(seed: seed, stream: UInt64(firstRow + point))
-                    let xRow = x.row(point).map(Double.init)
-                    // c = Wᵀx in double, row by row: a product of the whole block would round each row according to
-                    // the block's shape (OpenBLAS's edge kernels), and the estimates would depend on the blocking.
-                    var cRow = [Double](repeating: 0, count: model.latents)
-                    for (i, xi) in xRow.enumerated() { for j in 0..<model.latents { cRow[j] += xi * w[i * model.latents + j] } }
-                    let squaredNorm = xRow.reduce(0.0) { $0 + $1 * $1 }
-                    let start = exactLatents.map { z in z.row(point).map(Double.init) }
-                    slots[point] = chainsOfOnePoint(x: xRow, squaredNorm: squaredNorm, c: cRow, exactLatent: start,
-                                                    workspace: &workspace, blocked: &blocked, generator: &generator)
+        // One BLAS thread: the points already run on every core, and the blocked and collapsed moves' small D × D
+        // calls (dsyrk, dpotrf) otherwise wake OpenBLAS's own threads on each one (measured: 3/4 of the time spent in
+        // its hand-offs and sched_yield, BDMC on a collapsed run more than 10× slower).
+        BLASThreads.with(1) {
+            results.withUnsafeMutableBufferPointer { slots in
+                nonisolated(unsafe) let slots = slots
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    var workspace = Workspace(chains: chains, latents: model.latents)
+                    var blocked = ScaleMixtureGibbs.Workspace(dimension: model.dimension, latents: model.latents)
+                    for point in stride(from: worker, to: n, by: workers) {
+                        var generator = SeededGenerator(seed: seed, stream: UInt64(firstRow + point))
+                        let xRow = x.row(point).map(Double.init)
+                        // c = Wᵀx in double, row by row: a product of the whole block would round each row according to
+                        // the block's shape (OpenBLAS's edge kernels), and the estimates would depend on the blocking.
+                        var cRow = [Double](repeating: 0, count: model.latents)
+                        for (i, xi) in xRow.enumerated() { for j in 0..<model.latents { cRow[j] += xi * w[i * model.latents + j] } }
+                        let squaredNorm = xRow.reduce(0.0) { $0 + $1 * $1 }
+                        let start = exactLatents.map { z in z.row(point).map(Double.init) }
+                        slots[point] = chainsOfOnePoint(x: xRow, squaredNorm: squaredNorm, c: cRow, exactLatent: start,
+                                                        workspace: &workspace, blocked: &blocked, generator: &generator)
+                    }
                 }
             }
         }
