@@ -6,14 +6,14 @@
 set -e
 BIN=$(cd "${1:-.build/release}" && pwd)   # absolute: the script works in the data folder
 cd bench/out/likelihood/p8
-first200() {  # the first 200 rows of $1's /data, with its attributes and groups, written to $2
-python3 - "$1" "$2" <<'PY'
+first200() {  # ${4:-200} rows of $1's /data from row ${3:-0}, with its attributes and groups, written to $2
+python3 - "$1" "$2" "${3:-0}" "${4:-200}" <<'PY'
 import sys, h5py
-src, dst = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "w")
+src, dst, start, count = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "w"), int(sys.argv[3]), int(sys.argv[4])
 for k, v in src.attrs.items(): dst.attrs[k] = v
 for key in src:
     if key == "data":
-        d = dst.create_dataset("data", data=src["data"][:200])
+        d = dst.create_dataset("data", data=src["data"][start:start + count])
         for k, v in src["data"].attrs.items(): d.attrs[k] = v
     else:
         src.copy(key, dst)
@@ -63,3 +63,18 @@ for m in ica essc-h128-e48; do $BIN/sk-eval $m.h5 heldout200.h5 --loglik --seed 
 cp ml-low.h5 ml-low-240.h5
 $BIN/sk-train sc train.h5 -o ml-low-240.h5 --resume ml-low-240.h5 --latents 128 --objective likelihood --samples 2 --noise-floor 0.0001 --statistics-step 0.01 --epochs 120 --seed 1
 $BIN/sk-eval ml-low-240.h5 heldout200.h5 --loglik --seed 3 --temperatures 20000 --chains 4
+# (b) The same model trained on by Adam along the Rao-Blackwellized gradient of log p(x) (--m-step adam), whose steps do
+#     not stall as σ² falls: 30 epochs (σ² 0.00012), then 60 more (σ² 2.9e-5).
+$BIN/sk-train sc train.h5 -o ml-adam.h5 --init ml-low-240.h5 --latents 128 --objective likelihood --m-step adam --learning-rate 0.0003 --samples 2 --noise-floor 0.00001 --epochs 30 --seed 1
+$BIN/sk-eval ml-adam.h5 heldout200.h5 --loglik --seed 3 --temperatures 20000 --chains 4
+$BIN/sk-train sc train.h5 -o ml-adam.h5 --resume ml-adam.h5 --latents 128 --objective likelihood --m-step adam --learning-rate 0.0003 --samples 2 --noise-floor 0.00001 --epochs 60 --seed 1
+# At σ² = 2.9e-5 AIS needs the collapsed transition and the geometric schedule (BDMC gaps of the alternatives first).
+first200 heldout.h5 heldout50.h5 0 50
+for t in 2000 6000; do $BIN/sk-eval ml-adam.h5 heldout50.h5 --loglik --seed 3 --temperatures $t --chains 4 --transition blocked; done
+$BIN/sk-eval ml-adam.h5 --bdmc 20 --seed 4 --temperatures 1000 --chains 4 --transition collapsed
+for t in blocked collapsed; do $BIN/sk-eval ml-adam.h5 --bdmc 20 --seed 4 --temperatures 1000 --chains 4 --transition $t --schedule geometric; done
+$BIN/sk-eval ml-adam.h5 --bdmc 20 --seed 4 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric
+$BIN/sk-eval ml-adam.h5 heldout200.h5 --loglik --seed 3 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric
+first200 heldout.h5 heldout200b.h5 200  # the next 200 held-out patches
+$BIN/sk-eval ml-adam.h5 heldout200b.h5 --loglik --seed 3 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric --per-point --json
+for d in heldout200 heldout200b; do $BIN/sk-eval ica.h5 $d.h5; done
