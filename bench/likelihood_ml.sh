@@ -73,8 +73,10 @@ first200 heldout.h5 heldout50.h5 0 50
 for t in 2000 6000; do $BIN/sk-eval ml-adam.h5 heldout50.h5 --loglik --seed 3 --temperatures $t --chains 4 --transition blocked; done
 $BIN/sk-eval ml-adam.h5 --bdmc 20 --seed 4 --temperatures 1000 --chains 4 --transition collapsed
 for t in blocked collapsed; do $BIN/sk-eval ml-adam.h5 --bdmc 20 --seed 4 --temperatures 1000 --chains 4 --transition $t --schedule geometric; done
+$BIN/sk-eval ml-adam.h5 --bdmc 20 --seed 4 --temperatures 4000 --chains 4 --schedule geometric   # coordinate sweeps
 $BIN/sk-eval ml-adam.h5 --bdmc 20 --seed 4 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric
-$BIN/sk-eval ml-adam.h5 heldout200.h5 --loglik --seed 3 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric
+$BIN/sk-eval ml-adam.h5 heldout200.h5 --loglik --seed 3 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric --per-point --json > ml-adam.eval200.json
 first200 heldout.h5 heldout200b.h5 200  # the next 200 held-out patches
-$BIN/sk-eval ml-adam.h5 heldout200b.h5 --loglik --seed 3 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric --per-point --json
+$BIN/sk-eval ml-adam.h5 heldout200b.h5 --loglik --seed 3 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric --per-point --json > ml-adam.eval200b.json
 for d in heldout200 heldout200b; do $BIN/sk-eval ica.h5 $d.h5; done
+python3 ../../likelihood_paired.py ica.h5 heldout200.h5 ml-adam.eval200.json heldout200b.h5 ml-adam.eval200b.json  # paired with ICA
