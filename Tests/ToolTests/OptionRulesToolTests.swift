@@ -22,6 +22,8 @@ final class OptionRulesToolTests: XCTestCase {
         let kept: Set = ["gaussian.h5"]
         for (extra, fragment) in [(["--bdmc", "5"], "--bdmc applies only to ES-SC models"), (["--loglik"], "--loglik applies only"),
                                   (["--chains", "4"], "--chains applies only"), (["--temperatures", "10"], "--temperatures applies only"),
+                                  (["--transition", "collapsed"], "--transition applies only"),
+                                  (["--schedule", "geometric"], "--schedule applies only"),
                                   (["--elbo-samples", "3"], "--elbo-samples applies only to unsupervised SDLGM"),
                                   (["--propensity-a", "0.6"], "--propensity-a applies only to supervised SDLGM"),
                                   (["--split", "test"], "--split applies only to SDLGM")] {
