@@ -25,7 +25,12 @@ final class SupervisedSDLGMTests: XCTestCase {
         var g = SeededGenerator(seed: 5)
         var network = SupervisedNetwork(features: 6, labels: 4, hidden: [5, 3], maxActive: 2, typicalNonZeros: 2, generator: &g)
         let x = try csr([[0, 3], [1, 2, 5], [4]], cols: 6) { Float(1 + $0 % 3) * 0.5 }
-        let orderings = [[2], [0, 3], [1, 2]]
+        Self.checkLossGradients(&network, x, orderings: [[2], [0, 3], [1, 2]])
+    }
+
+    /// The sdlgm loss of `network` on `x` with fixed `orderings`: backpropagates it (leaving the gradients in
+    /// `network`) and checks every parameter's gradient by finite differences through the one checker.
+    static func checkLossGradients(_ network: inout SupervisedNetwork, _ x: CSRMatrix, orderings: [[Int]]) {
         func loss(_ net: SupervisedNetwork) -> Double {
             let (level, scores, _) = net.forward(x)
             return SupervisedObjectives.sdlgm(levelLogits: level!, labelScores: scores, orderings: orderings).loss
