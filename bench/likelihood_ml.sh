@@ -78,5 +78,11 @@ $BIN/sk-eval ml-adam.h5 --bdmc 20 --seed 4 --temperatures 4000 --chains 4 --tran
 $BIN/sk-eval ml-adam.h5 heldout200.h5 --loglik --seed 3 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric --per-point --json > ml-adam.eval200.json
 first200 heldout.h5 heldout200b.h5 200  # the next 200 held-out patches
 $BIN/sk-eval ml-adam.h5 heldout200b.h5 --loglik --seed 3 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric --per-point --json > ml-adam.eval200b.json
+first200 heldout.h5 heldout1000c.h5 400 1000   # and the rest of the held-out patches
+first200 heldout.h5 heldout600d.h5 1400 600
+for d in 1000c 600d; do
+  $BIN/sk-eval ml-adam.h5 heldout$d.h5 --loglik --seed 3 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric --per-point --json > ml-adam.eval$d.json
+done
 for d in heldout200 heldout200b; do $BIN/sk-eval ica.h5 $d.h5; done
-python3 ../../likelihood_paired.py ica.h5 heldout200.h5 ml-adam.eval200.json heldout200b.h5 ml-adam.eval200b.json  # paired with ICA
+python3 ../../likelihood_paired.py ica.h5 heldout200.h5 ml-adam.eval200.json heldout200b.h5 ml-adam.eval200b.json \
+  heldout1000c.h5 ml-adam.eval1000c.json heldout600d.h5 ml-adam.eval600d.json   # paired with ICA
