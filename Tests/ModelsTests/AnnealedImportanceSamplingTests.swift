@@ -153,20 +153,26 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
     }
 
     /// sk-eval's text report flags an AIS estimate below the held-out ELBO (an exact lower bound): with two
-    /// temperatures AIS is importance sampling from the prior and falls far below it; with enough it does not.
+    /// temperatures AIS is importance sampling from the prior and falls far below it; with enough it does not. The
+    /// warning on the log-weights' variance points to the collapsed transition unless that is what ran.
     func testReportWarnsWhenTheEstimateLiesBelowTheHeldOutELBO() {
         let model = Self.overcompleteModel()
         var generator = SeededGenerator(seed: 4)
         let (x, _) = BidirectionalMonteCarlo.simulate(model, points: 6, generator: &generator)
-        func report(temperatures: Int) -> SparseCodingEvaluation {
-            let settings = SparseCodingEvaluation.LikelihoodSettings(method: .ais, samples: 4, temperatures: temperatures, seed: 1)
+        func report(temperatures: Int, transition: AnnealedImportanceSampling.Transition = .coordinate) -> SparseCodingEvaluation {
+            let settings = SparseCodingEvaluation.LikelihoodSettings(method: .ais, samples: 4, temperatures: temperatures,
+                                                                     transition: transition, seed: 1)
             return SparseCodingEvaluation.run(model, on: x, likelihood: settings)
         }
         let crude = report(temperatures: 2), converged = report(temperatures: 400)
         XCTAssertLessThan(crude.logLikelihood!.mean, crude.heldOutELBO.mean)
         XCTAssertTrue(crude.text.contains("below the held-out ELBO"), crude.text)
+        XCTAssertTrue(crude.text.contains("vary by more than 1 nat²") && crude.text.contains("--transition collapsed"), crude.text)
         XCTAssertGreaterThan(converged.logLikelihood!.mean, converged.heldOutELBO.mean)
         XCTAssertFalse(converged.text.contains("below the held-out ELBO"), converged.text)
+        let collapsed = report(temperatures: 2, transition: .collapsed)
+        XCTAssertTrue(collapsed.text.contains("vary by more than 1 nat²"), collapsed.text)
+        XCTAssertFalse(collapsed.text.contains("--transition collapsed"), collapsed.text)
     }
 
     func testSigmoidScheduleRunsFromZeroToOneWithSmallestStepsAtTheEnds() {

@@ -194,8 +194,10 @@ public struct SparseCodingEvaluation: Codable, Sendable {
             lines.append(String(format: "  log-weight variance per point: mean %.3g, max %.3g   mean ESS %.1f   %.3f s/point",
                                 l.meanLogWeightVariance, l.maxLogWeightVariance, l.meanEffectiveSampleSize, l.secondsPerPoint))
             if l.method == .ais && l.meanLogWeightVariance > 1 {
+                let smallNoise = l.transition == .collapsed ? "" : "; for a model with a very small σ² (trained by "
+                    + "--objective likelihood), --transition collapsed --schedule geometric"
                 lines.append("  warning: the chains' log-weights vary by more than 1 nat² per point: AIS is likely biased low; "
-                             + "raise --temperatures (and --chains), and check with --bdmc")
+                             + "raise --temperatures (and --chains), and check with --bdmc" + smallNoise)
             }
             if l.mean < heldOutELBO.mean {
                 lines.append(String(format: "  warning: the estimate lies %.2f nats below the held-out ELBO, an exact lower bound: "
