@@ -86,3 +86,37 @@ done
 for d in heldout200 heldout200b; do $BIN/sk-eval ica.h5 $d.h5; done
 python3 ../../likelihood_paired.py ica.h5 heldout200.h5 ml-adam.eval200.json heldout200b.h5 ml-adam.eval200b.json \
   heldout1000c.h5 ml-adam.eval1000c.json heldout600d.h5 ml-adam.eval600d.json   # paired with ICA
+# Session 12. (c) The same run at a third of the learning rate for 30 more epochs (σ² held at ≥ 2.5e-5).
+cp ml-adam.h5 ml-adam-d.h5
+$BIN/sk-train sc train.h5 -o ml-adam-d.h5 --resume ml-adam-d.h5 --latents 128 --objective likelihood --m-step adam --learning-rate 0.0001 --samples 2 --noise-floor 0.000025 --epochs 30 --seed 1
+# (d) Started at complete ICA: its 64 columns A_h/‖A_h‖ with λ_h = b_h‖A_h‖ beside the 64 columns of the ES-SC model
+#     least like any of ICA's (smallest max |cosine|) at a quarter of their λ, σ² = 3e-5 (session 11's start, with σ²
+#     0.001 there); and (e) H = 192: the Adam model above plus ICA's 64 columns at a quarter of their λ.
+python3 - <<'PY'
+import h5py, numpy as np
+ica = h5py.File("ica.h5", "r"); a, b = ica["model/mixing"][:], ica["model/scale"][:]
+norms = np.linalg.norm(a, axis=0)
+def write(path, template, w, lam, sigma2):  # an ES-SC model file for --init: the template's attributes and groups
+    with h5py.File(template, "r") as src, h5py.File(path, "w") as dst:
+        for k, v in src.attrs.items(): dst.attrs[k] = v
+        for key in ("whitening", "config"): src.copy(key, dst)
+        dst["config"].attrs["latents"] = w.shape[1]
+        dst["model/W"], dst["model/lambda"] = w.astype(np.float32), lam.astype(np.float32)
+        dst["model/sigma2"] = np.float32(sigma2)
+essc, adam = h5py.File("essc-h128-e48.h5", "r"), h5py.File("ml-adam.h5", "r")
+unlike = np.argsort(np.abs((a / norms).T @ essc["model/W"][:]).max(axis=0))[:64]
+write("ica-start.h5", "essc-h128-e48.h5", np.hstack([a / norms, essc["model/W"][:][:, unlike]]),
+      np.concatenate([b * norms, essc["model/lambda"][:][unlike] / 4]), 3e-5)
+write("h192-start.h5", "ml-adam.h5", np.hstack([adam["model/W"][:], a / norms]),
+      np.concatenate([adam["model/lambda"][:], b * norms / 4]), adam["model/sigma2"][()])
+PY
+$BIN/sk-train sc train.h5 -o ml-ica-adam.h5 --init ica-start.h5 --latents 128 --objective likelihood --m-step adam --learning-rate 0.0003 --samples 2 --noise-floor 0.00001 --epochs 40 --seed 1
+cp ml-ica-adam.h5 ml-ica-adam2.h5
+$BIN/sk-train sc train.h5 -o ml-ica-adam2.h5 --resume ml-ica-adam2.h5 --latents 128 --objective likelihood --m-step adam --learning-rate 0.0003 --samples 2 --noise-floor 0.00001 --epochs 60 --seed 1
+$BIN/sk-train sc train.h5 -o ml-h192.h5 --init h192-start.h5 --latents 192 --objective likelihood --m-step adam --learning-rate 0.0003 --samples 2 --noise-floor 0.00001 --epochs 40 --seed 1
+for m in ml-adam-d ica-start ml-ica-adam ml-ica-adam2 ml-h192; do for d in heldout200 heldout200b; do
+  $BIN/sk-eval $m.h5 $d.h5 --loglik --seed 3 --temperatures 4000 --chains 4 --transition collapsed --schedule geometric --per-point --json > $m.eval-$d.json
+done; done
+python3 ../../likelihood_paired.py ica.h5 heldout200.h5 ml-ica-adam2.eval-heldout200.json heldout200b.h5 ml-ica-adam2.eval-heldout200b.json
+# (f) What limits every Laplace model here: ICA's basis with fitted generalized-normal sources instead.
+python3 ../../ica_source_shapes.py ica.h5 train.h5 heldout.h5
