@@ -51,6 +51,7 @@ sk-train sdlgm bibtex-train.h5 -o sdlgm.h5 --seed 1              # a file withou
 sk-eval sdlgm.h5 bibtex-test.h5 --k 1,3,5,10                     # every row; no training file needed
 sk-encode sdlgm.h5 bibtex-test.h5 -o pred.h5 --top-k 10          # /codes (predicted sets) and /predictions
 sk-encode sdlgm.h5 bibtex-test.h5 -o pred.txt --top-k 10 --export xc
+sk-train sdlgm bibtex-train.h5 -o five.h5 --ensemble 5 --seed 1  # seeds 1…5 in one file (docs/ensemble.md)
 ```
 
 **Training on data it was not tuned on.** `sk-train sdlgm` fits a feature scaling on the training rows, stores it
