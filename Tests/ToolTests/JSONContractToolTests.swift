@@ -73,9 +73,11 @@ final class JSONContractToolTests: XCTestCase {
              "seconds": .number],
             ["latents": .integer, "max_active": .integer, "mean_active": .number]),
         "sk-train sdlgm (supervised)": training(
-            ["epoch": .integer, "loss": .number, "seconds": .number, "validation_precision": .number], recordOptional: ["validation_precision"],
+            ["epoch": .integer, "loss": .number, "seconds": .number, "validation_precision": .number, "member": .integer],
+            recordOptional: ["validation_precision", "member"],
             ["method": .string, "points": .integer, "labels": .integer, "max_active": .integer, "truncated_points": .integer,
-             "points_without_labels": .integer, "feature_scaling": .string, "best_epoch": .integer], optional: ["best_epoch"]),
+             "points_without_labels": .integer, "feature_scaling": .string, "best_epoch": .integer, "ensemble_members": .integer],
+            optional: ["best_epoch", "ensemble_members"]),
         "sk-train baseline": training(
             ["epoch": .integer, "log_likelihood": .number, "seconds": .number,
              "stage": .object(["smoothing": .number, "iterations": .integer, "stop": .string, "log_likelihood": .number, "seconds": .number])],
@@ -250,6 +252,11 @@ final class JSONContractToolTests: XCTestCase {
                                   ["sdlgm", path("med.h5"), "-o", path("val.h5"), "--max-active", "3", "--hidden", "16", "--epochs", "3",
                                    "--batch-size", "32", "--seed", "1", "--validation", "0.3"], output: path("val.h5"))
         XCTAssertNotNil(validated["best_epoch"] as? Int, "--validation: the epoch the model holds")
+        let ensemble = try check("sk-train sdlgm (supervised)", "sk-train",
+                                 ["sdlgm", path("med.h5"), "-o", path("ens.h5"), "--max-active", "3", "--hidden", "16", "--epochs", "2",
+                                  "--batch-size", "32", "--seed", "1", "--ensemble", "2"], output: path("ens.h5"))
+        XCTAssertEqual(ensemble["ensemble_members"] as? Int, 2, "--ensemble: the member count")
+        try check("sk-eval (sdlgm-supervised)", "sk-eval", [path("ens.h5"), path("med.h5")])
         let frequent = try check("sk-train sdlgm (supervised)", "sk-train", ["sdlgm", path("med.h5"), "-o", path("mf.h5"), "--method", "most-frequent"])
         XCTAssertTrue(frequent["final_objective"] is NSNull, "no epoch: null, not missing")
         try check("sk-train baseline", "sk-train", ["baseline", path("w.h5"), "-o", path("g.h5"), "--model", "gaussian"], output: path("g.h5"))

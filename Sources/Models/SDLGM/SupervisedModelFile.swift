@@ -16,17 +16,9 @@ extension SupervisedPredictor {
     public func write(to file: HDF5File, maxActive: Int) throws {
         try file.createGroup("/model")
         try file.write(labelFrequencies, shape: [labelFrequencies.count], to: "/model/label_frequencies")
-        if let network {
-            try file.write(network.input.weight, to: "/model/input/weight")
-            try file.write(network.input.bias, shape: [network.input.bias.count], to: "/model/input/bias")
-            for (k, layer) in network.hidden.enumerated() { try write(layer, "/model/hidden\(k)", file) }
-            if let head = network.labelHead { try write(head, "/model/labels", file) }
-            if let head = network.levelHead { try write(head, "/model/level", file) }
-            if let wide = network.wide {
-                try file.write(wide.weight, to: "/model/wide/weight")
-                try file.write(wide.bias, shape: [wide.bias.count], to: "/model/wide/bias")
-            }
-        }
+        if let network { try write(network, at: "/model", to: file) }
+        for (k, member) in ensemble.enumerated() { try write(member, at: Self.memberGroup(k + 2), to: file) }
+        if !ensemble.isEmpty { try file.setAttribute(Self.ensembleAttribute, .int(members)) }
         try file.setAttribute("model", .string("sdlgm"))
         try file.setAttribute("method", .string(method.rawValue))
         try file.setAttribute("max_active", .int(maxActive))
@@ -59,9 +51,17 @@ extension SupervisedPredictor {
         return scaling
     }
 
-    private func write(_ layer: Linear, _ group: String, _ file: HDF5File) throws {
-        try file.write(layer.weight, to: group + "/weight")
-        try file.write(layer.bias, shape: [layer.bias.count], to: group + "/bias")
+    /// Writes `network`'s layers under `group`: `input`, `hidden<k>`, `labels`, `level`, `wide`.
+    private func write(_ network: SupervisedNetwork, at group: String, to file: HDF5File) throws {
+        func write(_ weight: Matrix, _ bias: [Float], _ path: String) throws {
+            try file.write(weight, to: path + "/weight")
+            try file.write(bias, shape: [bias.count], to: path + "/bias")
+        }
+        try write(network.input.weight, network.input.bias, group + "/input")
+        for (k, layer) in network.hidden.enumerated() { try write(layer.weight, layer.bias, "\(group)/hidden\(k)") }
+        if let head = network.labelHead { try write(head.weight, head.bias, group + "/labels") }
+        if let head = network.levelHead { try write(head.weight, head.bias, group + "/level") }
+        if let wide = network.wide { try write(wide.weight, wide.bias, group + "/wide") }
     }
 
     /// Reads a model written by `write`, checking every shape the predictor relies on against the others (the input
@@ -93,28 +93,40 @@ extension SupervisedPredictor {
             return (SupervisedPredictor(method: method, network: nil, labelFrequencies: frequencies, meanLabelCount: meanCount,
                                         trainingPoints: trainingPoints), maxActive)
         }
-        /// The layer in `group` taking `inputs` values to `outputs` values (nil: any), every value finite.
-        func linear(_ group: String, inputs: Int, outputs: Int? = nil) throws -> Linear {
-            let weight = try file.readMatrix(group + "/weight")
-            let (bias, biasShape) = try file.read(group + "/bias", as: Float.self)
+        let network = try readNetwork(from: file, at: "/model", method: method, labels: labels, maxActive: maxActive)
+        var predictor = SupervisedPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount,
+                                            trainingPoints: trainingPoints, scaling: try readScaling(from: file, features: network.input.inputs))
+        predictor.ensemble = try readMembers(from: file, method: method, labels: labels, maxActive: maxActive, like: network)
+        return (predictor, maxActive)
+    }
+
+    /// The network under `group` (`/model`, or an ensemble member's `/model/member<m>`), every shape checked against
+    /// the others and every value finite.
+    private static func readNetwork(from file: HDF5File, at group: String, method: SupervisedTrainer.Method, labels: Int,
+                                    maxActive: Int) throws -> SupervisedNetwork {
+        func bad(_ problem: String) -> SparseKitError { .badInput(file.path, problem) }
+        /// The layer in `path` taking `inputs` values to `outputs` values (nil: any), every value finite.
+        func linear(_ path: String, inputs: Int, outputs: Int? = nil) throws -> Linear {
+            let weight = try file.readMatrix(path + "/weight")
+            let (bias, biasShape) = try file.read(path + "/bias", as: Float.self)
             guard weight.cols == inputs else {
-                throw bad("\(group)/weight takes \(weight.cols) inputs (shape [\(weight.rows), \(weight.cols)]), the layer before gives \(inputs)")
+                throw bad("\(path)/weight takes \(weight.cols) inputs (shape [\(weight.rows), \(weight.cols)]), the layer before gives \(inputs)")
             }
             if let outputs, weight.rows != outputs {
-                throw bad("\(group)/weight gives \(weight.rows) outputs (shape [\(weight.rows), \(weight.cols)]), expected \(outputs)")
+                throw bad("\(path)/weight gives \(weight.rows) outputs (shape [\(weight.rows), \(weight.cols)]), expected \(outputs)")
             }
-            guard biasShape == [weight.rows] else { throw bad("\(group)/bias has shape \(biasShape), expected [\(weight.rows)]") }
-            guard weight.isFinite, bias.allSatisfy(\.isFinite) else { throw bad("\(group) holds NaN or Inf") }
+            guard biasShape == [weight.rows] else { throw bad("\(path)/bias has shape \(biasShape), expected [\(weight.rows)]") }
+            guard weight.isFinite, bias.allSatisfy(\.isFinite) else { throw bad("\(path) holds NaN or Inf") }
             return Linear(weight: weight, bias: bias)
         }
-        let inputWeight = try file.readMatrix("/model/input/weight")
-        let (inputBias, inputBiasShape) = try file.read("/model/input/bias", as: Float.self)
+        let inputWeight = try file.readMatrix(group + "/input/weight")
+        let (inputBias, inputBiasShape) = try file.read(group + "/input/bias", as: Float.self)
         guard inputBiasShape == [inputWeight.cols] else {
-            throw bad("/model/input/bias has shape \(inputBiasShape), expected [\(inputWeight.cols)] (the columns of /model/input/weight)")
+            throw bad("\(group)/input/bias has shape \(inputBiasShape), expected [\(inputWeight.cols)] (the columns of \(group)/input/weight)")
         }
-        guard inputWeight.isFinite, inputBias.allSatisfy(\.isFinite) else { throw bad("/model/input holds NaN or Inf") }
+        guard inputWeight.isFinite, inputBias.allSatisfy(\.isFinite) else { throw bad("\(group)/input holds NaN or Inf") }
         if method == .oneVsAll, inputWeight.cols != labels {
-            throw bad("/model/input/weight gives \(inputWeight.cols) label scores, but the model has \(labels) labels")
+            throw bad("\(group)/input/weight gives \(inputWeight.cols) label scores, but the model has \(labels) labels")
         }
         var generator = SeededGenerator(seed: 0)
         var network = SupervisedNetwork(features: inputWeight.rows, labels: labels, hidden: [], maxActive: nil,
@@ -129,29 +141,55 @@ extension SupervisedPredictor {
             }
             var width = inputWeight.cols
             for k in 0..<layers {
-                guard file.kind(of: "/model/hidden\(k)") == .group else { throw bad("has hidden_layers = \(layers) but no /model/hidden\(k)") }
-                let layer = try linear("/model/hidden\(k)", inputs: width)
+                guard file.kind(of: "\(group)/hidden\(k)") == .group else { throw bad("has hidden_layers = \(layers) but no \(group)/hidden\(k)") }
+                let layer = try linear("\(group)/hidden\(k)", inputs: width)
                 network.hidden.append(layer)
                 width = layer.outputs
             }
-            network.labelHead = try linear("/model/labels", inputs: width, outputs: labels)
-            network.levelHead = try linear("/model/level", inputs: width, outputs: maxActive)
-            if file.kind(of: "/model/wide") == .group { network.wide = try readWide(from: file, features: inputWeight.rows, labels: labels) }
+            network.labelHead = try linear(group + "/labels", inputs: width, outputs: labels)
+            network.levelHead = try linear(group + "/level", inputs: width, outputs: maxActive)
+            if file.kind(of: group + "/wide") == .group {
+                network.wide = try readWide(from: file, at: group + "/wide", features: inputWeight.rows, labels: labels)
+            }
         }
-        return (SupervisedPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount,
-                                    trainingPoints: trainingPoints, scaling: try readScaling(from: file, features: inputWeight.rows)),
-                maxActive)
+        return network
     }
 
-    /// The wide path `/model/wide/{weight,bias}`: F × C input-major and C values, every value finite.
-    private static func readWide(from file: HDF5File, features: Int, labels: Int) throws -> SparseLinear {
-        let weight = try file.readMatrix("/model/wide/weight")
-        let (bias, biasShape) = try file.read("/model/wide/bias", as: Float.self)
+    /// An ensemble's members 2…M (`/model/member<m>`, M the root attribute `ensemble_members`; none without it),
+    /// each of `first`'s shape.
+    private static func readMembers(from file: HDF5File, method: SupervisedTrainer.Method, labels: Int, maxActive: Int,
+                                    like first: SupervisedNetwork) throws -> [SupervisedNetwork] {
+        guard let attribute = try file.attribute(ensembleAttribute) else { return [] }
+        guard case .int(let m) = attribute, m >= 1, m <= SupervisedEnsembleTrainer.mostMembers else {
+            throw SparseKitError.badInput(file.path, "attribute \(ensembleAttribute) must be a member count in 1...\(SupervisedEnsembleTrainer.mostMembers), not \(attribute)")
+        }
+        return try (0..<(m - 1)).map { k in
+            let group = memberGroup(k + 2)
+            guard file.kind(of: group) == .group else { throw SparseKitError.badInput(file.path, "has \(ensembleAttribute) = \(m) but no \(group)") }
+            let network = try readNetwork(from: file, at: group, method: method, labels: labels, maxActive: maxActive)
+            guard network.input.inputs == first.input.inputs, network.input.outputs == first.input.outputs,
+                  network.hidden.map(\.outputs) == first.hidden.map(\.outputs), (network.wide == nil) == (first.wide == nil) else {
+                throw SparseKitError.badInput(file.path, "\(group) has another shape than /model (the members of an ensemble share one)")
+            }
+            return network
+        }
+    }
+
+    /// The root attribute holding an ensemble's member count M (written for M ≥ 2).
+    public static let ensembleAttribute = "ensemble_members"
+
+    /// The group of ensemble member `m` (2…M; member 1 is `/model` itself).
+    static func memberGroup(_ m: Int) -> String { "/model/member\(m)" }
+
+    /// The wide path `GROUP/{weight,bias}` (`/model/wide`): F × C input-major and C values, every value finite.
+    private static func readWide(from file: HDF5File, at group: String, features: Int, labels: Int) throws -> SparseLinear {
+        let weight = try file.readMatrix(group + "/weight")
+        let (bias, biasShape) = try file.read(group + "/bias", as: Float.self)
         guard weight.rows == features, weight.cols == labels, biasShape == [labels] else {
-            throw SparseKitError.badInput(file.path, "/model/wide has weight [\(weight.rows), \(weight.cols)] and bias \(biasShape), "
+            throw SparseKitError.badInput(file.path, "\(group) has weight [\(weight.rows), \(weight.cols)] and bias \(biasShape), "
                 + "expected [\(features), \(labels)] and [\(labels)] (features × labels)")
         }
-        guard weight.isFinite, bias.allSatisfy(\.isFinite) else { throw SparseKitError.badInput(file.path, "/model/wide holds NaN or Inf") }
+        guard weight.isFinite, bias.allSatisfy(\.isFinite) else { throw SparseKitError.badInput(file.path, "\(group) holds NaN or Inf") }
         return SparseLinear(weight: weight, bias: bias)
     }
 
@@ -179,11 +217,14 @@ extension SupervisedPredictor {
 }
 
 extension SupervisedTrainer.EpochRecord {
-    /// Writes `history` as `/history/objective` (minus the loss), `/history/seconds` and, when training held rows
-    /// out, `/history/validation_precision` (P@1 on them).
+    /// Writes `history` as `/history/objective` (minus the loss), `/history/seconds`, when training held rows
+    /// out, `/history/validation_precision` (P@1 on them), and for an ensemble `/history/member` (each epoch's
+    /// member, 1…M: the epochs of member 1, then of member 2, …).
     public static func write(_ history: [Self], to file: HDF5File) throws {
         try file.write(history.map { -$0.loss }, shape: [history.count], to: "/history/objective")
         try file.write(history.map(\.seconds), shape: [history.count], to: "/history/seconds")
+        let members = history.compactMap(\.member)
+        if !members.isEmpty { try file.write(members.map(Int64.init), shape: [members.count], to: "/history/member") }
         let validated = history.compactMap(\.validationPrecision)
         if !validated.isEmpty, validated.count == history.count {
             try file.write(validated, shape: [history.count], to: "/history/validation_precision")

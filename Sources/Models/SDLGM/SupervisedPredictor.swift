@@ -3,10 +3,17 @@ import DataKit
 /// Predictions of a trained multi-label model: a ranking of the labels (for P@k, nDCG@k, PSP@k) and a predicted
 /// label set (for the set metrics). sdlgm: rank by h_S(x), set = the top L̂ labels, L̂ = argmax p(L | x);
 /// one-vs-all: rank by score, set = labels with sigmoid(score) > ½; most-frequent: rank by training frequency, set =
-/// the round(mean training label count) most frequent labels.
+/// the round(mean training label count) most frequent labels. An ensemble ranks and predicts sets the same way from its
+/// members' mean probabilities (`EnsembleScores`).
 public struct SupervisedPredictor: Sendable {
     public var method: SupervisedTrainer.Method
     public var network: SupervisedNetwork?
+    /// The other members of an ensemble (`sk-train sdlgm --ensemble M`: members 2…M, trained like `network` with the
+    /// seeds that follow its seed); empty for a single model. Predictions then combine every member's probabilities
+    /// (`EnsembleScores`).
+    public var ensemble: [SupervisedNetwork] = []
+    /// M, the networks whose predictions are combined (1 for a single model).
+    public var members: Int { 1 + ensemble.count }
     /// The fraction of training points with each label (`/model/label_frequencies`).
     public var labelFrequencies: [Double]
     public var meanLabelCount: Double
@@ -69,7 +76,7 @@ public struct SupervisedPredictor: Sendable {
                 }
                 continue
             }
-            let (levelLogits, scores, _) = network.forward(try scaling.apply(x.gatheringRows(rows)))
+            let (levelLogits, scores) = self.scores(of: try scaling.apply(x.gatheringRows(rows)), network: network)
             scores.storage.withUnsafeBufferPointer { all in
                 for i in rows.indices {
                     let row = UnsafeBufferPointer(rebasing: all[(i * c)..<((i + 1) * c)])
@@ -93,5 +100,18 @@ public struct SupervisedPredictor: Sendable {
         }
         let sets = try CSRMatrix(rows: x.rows, cols: c, indptr: indptr, indices: indices, values: values)
         return (ranking, sets)
+    }
+
+    /// The level logits and label scores of the (scaled) rows `x`: the network's own for a single model; for an
+    /// ensemble, the members' probabilities averaged (`EnsembleScores`).
+    func scores(of x: CSRMatrix, network: SupervisedNetwork) -> (levelLogits: Matrix?, labelScores: Matrix) {
+        let outputs = ([network] + ensemble).map { member in
+            let (levelLogits, labelScores, _) = member.forward(x)
+            return (levelLogits, labelScores)
+        }
+        guard outputs.count > 1 else { return outputs[0] }
+        let labelKind: EnsembleScores.Kind = method == .oneVsAll ? .sigmoid : .softmax
+        let levels = outputs[0].0 == nil ? nil : EnsembleScores.combine(outputs.map { $0.0! }, .softmax)
+        return (levels, EnsembleScores.combine(outputs.map(\.1), labelKind))
     }
 }

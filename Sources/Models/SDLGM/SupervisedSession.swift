@@ -383,6 +383,10 @@ public struct SupervisedCheckpoint: TrainingCheckpoint {
     /// The checkpoint a model file holds, to continue training it.
     public static func read(from file: HDF5File) throws -> SupervisedCheckpoint {
         let (predictor, maxActive) = try SupervisedPredictor.read(from: file)
+        guard predictor.ensemble.isEmpty else {
+            throw SparseKitError.badInput(file.path, "is an ensemble of \(predictor.members) models (sk-train sdlgm --ensemble), which "
+                + "cannot be resumed; train it again with more --epochs")
+        }
         return SupervisedCheckpoint(model: .init(predictor: predictor, maxActive: maxActive),
                                     history: try SupervisedTrainer.EpochRecord.read(from: file),
                                     resumeState: try ResumeState.read(from: file, adam: true), trainingPoints: 0, truncatedPoints: 0,
@@ -397,12 +401,16 @@ extension SupervisedTrainer {
     public func session(data: HDF5File, resume: HDF5File?) throws -> SupervisedSession {
         try validate()
         let group = ProcessGroup.launchedByMPIRun ? ProcessGroup.world : .single
-        let reader = try MultiLabelRowReader(file: data, split: split)
         let checkpoint = try resume.map { try SupervisedCheckpoint.read(from: $0) }
-        if stream || reader.exceedsHalfOfMemory {
-            return try SupervisedSession(self, source: .stream(reader), resume: checkpoint, group: group)
-        }
+        return try SupervisedSession(self, source: try source(data), resume: checkpoint, group: group)
+    }
+
+    /// The rows of `split` in `data`: in memory, or a reader streaming them with `stream` or when the split exceeds
+    /// half of the machine's memory.
+    func source(_ data: HDF5File) throws -> SupervisedSession.Source {
+        let reader = try MultiLabelRowReader(file: data, split: split)
+        if stream || reader.exceedsHalfOfMemory { return .stream(reader) }
         let rows = try MultiLabelDataset.read(from: data).rows(ofSplit: split, in: data.path)
-        return try SupervisedSession(self, source: .memory(features: rows.features, labels: rows.labels), resume: checkpoint, group: group)
+        return .memory(features: rows.features, labels: rows.labels)
     }
 }

@@ -149,9 +149,12 @@ public struct SupervisedTrainer: Trainer {
         public var seconds: Double
         /// P@1 on the validation rows after the epoch (with `validation`).
         public var validationPrecision: Double?
+        /// The ensemble member (1…M) this epoch trained (`--ensemble`; nil for a single model), `epoch` then counting
+        /// that member's epochs.
+        public var member: Int?
 
-        public init(epoch: Int, loss: Double, seconds: Double, validationPrecision: Double? = nil) {
-            (self.epoch, self.loss, self.seconds, self.validationPrecision) = (epoch, loss, seconds, validationPrecision)
+        public init(epoch: Int, loss: Double, seconds: Double, validationPrecision: Double? = nil, member: Int? = nil) {
+            (self.epoch, self.loss, self.seconds, self.validationPrecision, self.member) = (epoch, loss, seconds, validationPrecision, member)
         }
     }
 
@@ -254,7 +257,7 @@ extension SupervisedTrainer {
     public enum Setting: String, Sendable, CaseIterable {
         case hidden, maxActive = "max-active", epochs, steps, batchSize = "batch-size", learningRate = "learning-rate", seed, resume, stream,
              scale, validation, validationFold = "validation-fold", patience, dropout, hiddenDropout = "hidden-dropout",
-             weightDecay = "weight-decay", wide, wideLearningRate = "wide-learning-rate"
+             weightDecay = "weight-decay", wide, wideLearningRate = "wide-learning-rate", ensemble
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this method.

@@ -25,7 +25,9 @@ struct EncodeCommand: SparseKitCommand {
             nDCG@k and the other metrics up to k = K can be computed (pyxclib reads it as a score matrix). With \
             --export xc the same top-K predictions are written as text instead, in the Extreme Classification \
             Repository's sparse score-file format (pyxclib's read_sparse_file): a header 'N C', then one line per \
-            row of 'label:score' pairs, best first ('-o -' for standard output).
+            row of 'label:score' pairs, best first ('-o -' for standard output). For an ensemble (sk-train sdlgm \
+            --ensemble M) the scores are the logarithm of the members' mean Plackett–Luce first-choice probabilities \
+            (one-vs-all: the logit of their mean sigmoid), and L̂ maximizes their mean p(L | x).
 
             Rows of a 'multilabel' file (SDLGM): \(DefaultSplit.rule).
 

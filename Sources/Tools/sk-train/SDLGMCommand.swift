@@ -28,7 +28,12 @@ struct SDLGMCommand: ParsableCommand {
             --validation-fold I/K holds out fold I of K instead (k-fold cross-validation: the K runs of one seed hold \
             out every training row once). --wide adds a linear map of the scaled features to the label scores (wide \
             & deep; the Plackett–Luce scores then contain one-vs-rest logistic regression's linear scorer), stored in \
-            the model as /model/wide.
+            the model as /model/wide. --ensemble M trains M models one after another with the seeds --seed, \
+            --seed + 1, … (each exactly the model a single run with that seed writes) and stores them in one file \
+            (/model and /model/member2 … /model/memberM, attribute ensemble_members = M); sk-eval and sk-encode rank \
+            and predict sets by the members' mean probabilities (the Plackett–Luce first-choice probabilities \
+            softmax(h_S(x)) and p(L | x); one-vs-all: the sigmoids). It cannot be combined with --resume, \
+            --validation, --validation-fold or mpirun.
 
             Rows: \(DefaultSplit.rule).
 
@@ -48,6 +53,7 @@ struct SDLGMCommand: ParsableCommand {
               sk-train sdlgm bibtex.h5 -o ova.h5 --method one-vs-all --epochs 20 --seed 1
               sk-train sdlgm birds-train.h5 -o birds.h5 --validation 0.2 --epochs 500 --seed 1
               sk-train sdlgm bibtex-train.h5 -o fold2.h5 --wide --validation-fold 2/5 --steps 4000 --seed 1
+              sk-train sdlgm bibtex-train.h5 -o five.h5 --ensemble 5 --scale l2-rows --hidden-dropout 0.5 --epochs 40 --seed 1
               sk-train sdlgm white.h5 -o embed.h5 --mode unsupervised --latents 100 --max-active 10 --epochs 20
               sk-train sdlgm bibtex.h5 -o words.h5 --mode unsupervised --likelihood bernoulli --decoder mlp --split all
               sk-train sdlgm bibtex.h5 -o more.h5 --resume sdlgm.h5 --max-active 10 --hidden 512 --epochs 5 --seed 1
@@ -103,6 +109,9 @@ struct SDLGMCommand: ParsableCommand {
     @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Decoupled weight decay λ (AdamW): each step shrinks the weights by 1 − learning rate × λ (supervised; default 0).")
     var weightDecay: Double?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Train M models, with the seeds --seed, --seed + 1, …, on the same rows with the same settings, and store them in one model file; sk-eval and sk-encode average their probabilities (supervised sdlgm and one-vs-all; default 1: a single model).", valueName: "M"))
+    var ensemble: Int?
+
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Minibatch size (default 128).")
     var batchSize: Int?
 
@@ -154,8 +163,10 @@ struct SDLGMCommand: ParsableCommand {
             (.steps, steps != nil), (.scale, scale != nil), (.validation, validation != nil), (.patience, patience != nil),
             (.dropout, dropout != nil), (.hiddenDropout, hiddenDropout != nil), (.weightDecay, weightDecay != nil),
             (.validationFold, validationFold != nil), (.wide, wide != nil), (.wideLearningRate, wideLearningRate != nil),
+            (.ensemble, ensemble != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
+        if ensemble != nil { try SupervisedEnsembleTrainer.refuseCombinations(given.filter(\.1).map(\.0)) }
         trainer.hidden = hidden?.sizes ?? trainer.hidden
         trainer.batchSize = batchSize ?? trainer.batchSize
         trainer.learningRate = learningRate ?? trainer.learningRate
@@ -176,7 +187,7 @@ struct SDLGMCommand: ParsableCommand {
                               ("patience", patience != nil), ("dropout", dropout != nil),
                               ("hidden-dropout", hiddenDropout != nil), ("weight-decay", weightDecay != nil),
                               ("validation-fold", validationFold != nil), ("wide", wide != nil),
-                              ("wide-learning-rate", wideLearningRate != nil)]
+                              ("wide-learning-rate", wideLearningRate != nil), ("ensemble", ensemble != nil)]
         if let (option, _) = supervisedOnly.first(where: \.1) { throw SparseKitError.usage("--\(option) applies to --mode supervised only") }
         var trainer = UnsupervisedTrainer()
         trainer.latents = latents ?? trainer.latents
@@ -200,7 +211,8 @@ struct SDLGMCommand: ParsableCommand {
                            Bounded("--epochs", epochs, 1...TrainingLimits.epochs), Bounded("--batch-size", batchSize, 1...TrainingLimits.batchSize),
                            Bounded("--steps", steps, 1...TrainingLimits.epochs * 1000), Bounded("--patience", patience, 1...TrainingLimits.epochs),
                            Bounded("--samples", samples, 1...TrainingLimits.samples), Bounded("--kl-warmup", klWarmup, 0...TrainingLimits.epochs),
-                           Bounded("--tau", tau?.epochs, 1...TrainingLimits.epochs)]
+                           Bounded("--tau", tau?.epochs, 1...TrainingLimits.epochs),
+                           Bounded("--ensemble", ensemble, 1...SupervisedEnsembleTrainer.mostMembers)]
                           + (hidden?.sizes ?? []).map { Bounded("--hidden", $0, 1...TrainingLimits.width) })
         try ToolRunner.validating {
             if mode == .supervised { _ = try supervisedTrainer() } else { _ = try unsupervisedTrainer() }
@@ -220,22 +232,40 @@ struct SDLGMCommand: ParsableCommand {
         var trainer = try supervisedTrainer()
         trainer.split = try trainingSplit()
         trainer = try trainer.resolvingDefaults(epochs: epochs, steps: steps, maxActive: maxActive, patience: patience, data: try HDF5File.open(input))
-        let result = try job(trainer) { record in
-            String(format: "loss = %.4f per point", record.loss)
-                + (record.validationPrecision.map { String(format: "  validation P@1 = %.4f", $0) } ?? "")
-                + String(format: "  (%.1f s)", record.seconds)
+        guard let members = ensemble, members > 1 else {
+            let result = try job(trainer, line: Self.line).run()
+            return try finish(trainer, result, history: result.history)
+        }
+        let result = try training.job(SupervisedEnsembleTrainer(member: trainer, members: members), tool: "sk-train sdlgm", input: input) {
+            record, _ in "member \(record.member ?? 1)/\(members), epoch \(record.epoch)/\(trainer.epochs): " + Self.line(record)
         }.run()
-        let (points, labels) = (result.trainingPoints, result.predictor.labelFrequencies.count)
+        try finish(trainer, result.members[0], history: result.history, members: members)
+    }
+
+    /// The progress line of one supervised epoch.
+    static func line(_ record: SupervisedTrainer.EpochRecord) -> String {
+        String(format: "loss = %.4f per point", record.loss)
+            + (record.validationPrecision.map { String(format: "  validation P@1 = %.4f", $0) } ?? "")
+            + String(format: "  (%.1f s)", record.seconds)
+    }
+
+    /// Reports a supervised run: `first`, the model (an ensemble's first member, whose data counts every member
+    /// shares), `history` every epoch of every member.
+    func finish(_ trainer: SupervisedTrainer, _ first: SupervisedCheckpoint, history: [SupervisedTrainer.EpochRecord], members: Int = 1) throws {
+        let (points, labels) = (first.trainingPoints, first.predictor.labelFrequencies.count)
+        let epochs = history.filter { ($0.member ?? 1) == 1 }.count
         let summary = TrainingSummary(
-            output: training.output, modelKind: "sdlgm-supervised", epochs: result.history.count, objectiveName: "loss",
-            objectiveDirection: .minimize, finalObjective: result.history.last?.loss,
-            seconds: result.history.map(\.seconds).reduce(0, +), history: result.history,
+            output: training.output, modelKind: "sdlgm-supervised", epochs: epochs, objectiveName: "loss",
+            objectiveDirection: .minimize, finalObjective: history.last?.loss,
+            seconds: history.map(\.seconds).reduce(0, +), history: history,
             details: SupervisedDetails(method: trainer.method.rawValue, points: points, labels: labels, maxActive: trainer.maxActive,
-                                       truncatedPoints: result.truncatedPoints, pointsWithoutLabels: result.pointsWithoutLabels,
-                                       featureScaling: result.predictor.scaling.method.rawValue, bestEpoch: result.bestEpoch))
+                                       truncatedPoints: first.truncatedPoints, pointsWithoutLabels: first.pointsWithoutLabels,
+                                       featureScaling: first.predictor.scaling.method.rawValue, bestEpoch: first.bestEpoch,
+                                       ensembleMembers: members > 1 ? members : nil))
         try training.common.finish(summary, line: "sk-train sdlgm: \(trainer.method.rawValue) on \(points) points, \(labels) labels"
-            + (result.history.last.map { String(format: ", loss %.4f after %d epochs", $0.loss, $0.epoch) } ?? "")
-            + "; \(result.truncatedPoints) points truncated to L0 = \(trainer.maxActive), \(result.pointsWithoutLabels) without labels; "
+            + (history.last.map { String(format: ", loss %.4f after %d epochs", $0.loss, $0.epoch) } ?? "")
+            + (members > 1 ? ", an ensemble of \(members) members (seeds \(trainer.seed)…\(trainer.seed &+ UInt64(members - 1)))" : "")
+            + "; \(first.truncatedPoints) points truncated to L0 = \(trainer.maxActive), \(first.pointsWithoutLabels) without labels; "
             + "model in \(training.output)")
     }
 
@@ -267,6 +297,8 @@ struct SDLGMCommand: ParsableCommand {
         var featureScaling: String
         /// The epoch whose weights the model holds (with --validation).
         var bestEpoch: Int?
+        /// M, with --ensemble M ≥ 2.
+        var ensembleMembers: Int?
     }
 
     /// The keys --json adds for an unsupervised model (`TrainingSummary`).
