@@ -187,4 +187,12 @@ final class HDF5Tests: XCTestCase {
         XCTAssertEqual(try copy.read("/source/image", as: Int32.self).values, [1, 2, 3])
         XCTAssertEqual(try copy.attribute("note", of: "/source"), .string("kept"))
     }
+
+    /// A fuzzer's file (fuzz/libhdf5-findings): a compact /data whose header stores fewer bytes than its shape
+    /// declares, which libhdf5 1.10 reads through a null pointer; refused before the read, naming the dataset.
+    func testCompactDatasetShorterThanItsShapeIsRefused() throws {
+        let path = Fixtures.root.appendingPathComponent("fuzz/libhdf5-findings/crash-d81ab11799d3ac37797af730f73abeae49227463").path
+        let file = try HDF5File.open(path)
+        assertThrows(.badInput, containing: "bytes of compact data") { _ = try file.readDataMatrix() }
+    }
 }

@@ -109,9 +109,26 @@ public final class HDF5Dataset {
     /// The size of the file on disk, when it can be read (of the file a symbolic link leads to, not of the link).
     private var fileSize: Int? { (try? FileStatus.of(filePath).get()).map { Int($0.size) } }
 
-    /// Fails unless the elements are numbers (HDF5 converts between numeric types on read, never from strings).
+    /// Fails unless the elements are numbers (HDF5 converts between numeric types on read, never from strings), and
+    /// unless a compact dataset's header holds the bytes its shape declares (`requireWholeCompactStorage`).
     func requireNumeric() throws {
         guard elementClass == .integer || elementClass == .float else { throw failure("holds non-numeric elements") }
+        try requireWholeCompactStorage()
+    }
+
+    /// A compact dataset keeps its elements in its header; libhdf5 1.10 reads one whose stored buffer is shorter
+    /// than its shape declares through a null pointer (`fuzz/libhdf5-findings/crash-d81ab…`; newer releases refuse
+    /// such a file at open), so its size is checked before any read.
+    private func requireWholeCompactStorage() throws {
+        let plist = H5Dget_create_plist(id)
+        defer { H5Pclose(plist) }
+        guard H5Pget_layout(plist) == H5D_COMPACT else { return }
+        let type = H5Dget_type(id)
+        defer { H5Tclose(type) }
+        let stored = Int(clamping: H5Dget_storage_size(id))
+        guard let count = MemoryBudget.product(shape), let declared = MemoryBudget.product([count, H5Tget_size(type)]),
+              stored == declared
+        else { throw failure("its header stores \(stored) bytes of compact data, not what its shape and type declare (damaged file)") }
     }
 
     // MARK: Reading
