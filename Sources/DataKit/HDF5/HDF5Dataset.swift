@@ -16,6 +16,9 @@ public final class HDF5Dataset {
     /// the layout whose chunks `writeRows` can compress itself, in parallel.
     private var parallelLayout: (chunkRows: Int, level: Int)?
 
+    /// How the elements are stored (contiguous, chunked or compact), read once: a dataset's layout never changes.
+    private let layout: H5D_layout_t
+
     /// Keeps the file open while the dataset is in use (files close with H5F_CLOSE_STRONG, which closes their objects).
     private let file: HDF5File
 
@@ -24,15 +27,17 @@ public final class HDF5Dataset {
         self.file = file
         self.filePath = file.path
         self.path = path
-        shape = []
-        shape = try readExtent()
-        parallelLayout = readParallelLayout()
-    }
-
-    private func readParallelLayout() -> (chunkRows: Int, level: Int)? {
         let plist = H5Dget_create_plist(id)
         defer { H5Pclose(plist) }
-        guard !shape.isEmpty, H5Pget_layout(plist) == H5D_CHUNKED, H5Pget_nfilters(plist) == 2 else { return nil }
+        layout = H5Pget_layout(plist)
+        shape = []
+        shape = try readExtent()
+        parallelLayout = readParallelLayout(plist)
+    }
+
+    /// `parallelLayout` from the dataset's creation property list `plist`.
+    private func readParallelLayout(_ plist: hid_t) -> (chunkRows: Int, level: Int)? {
+        guard !shape.isEmpty, layout == H5D_CHUNKED, H5Pget_nfilters(plist) == 2 else { return nil }
         var chunk = [hsize_t](repeating: 0, count: shape.count)
         H5Pget_chunk(plist, Int32(shape.count), &chunk)
         guard chunk.dropFirst().map({ Int($0) }) == Array(shape.dropFirst()) else { return nil }
@@ -100,11 +105,7 @@ public final class HDF5Dataset {
     }
 
     /// Whether the elements are stored in one contiguous block (so the file must hold at least one byte per element).
-    private var isContiguous: Bool {
-        let plist = H5Dget_create_plist(id)
-        defer { H5Pclose(plist) }
-        return H5Pget_layout(plist) == H5D_CONTIGUOUS
-    }
+    private var isContiguous: Bool { layout == H5D_CONTIGUOUS }
 
     /// The size of the file on disk, when it can be read (of the file a symbolic link leads to, not of the link).
     private var fileSize: Int? { (try? FileStatus.of(filePath).get()).map { Int($0.size) } }
@@ -120,9 +121,7 @@ public final class HDF5Dataset {
     /// than its shape declares through a null pointer (`fuzz/libhdf5-findings/crash-d81ab…`; newer releases refuse
     /// such a file at open), so its size is checked before any read.
     private func requireWholeCompactStorage() throws {
-        let plist = H5Dget_create_plist(id)
-        defer { H5Pclose(plist) }
-        guard H5Pget_layout(plist) == H5D_COMPACT else { return }
+        guard layout == H5D_COMPACT else { return }
         let type = H5Dget_type(id)
         defer { H5Tclose(type) }
         let stored = Int(clamping: H5Dget_storage_size(id))
