@@ -5,18 +5,26 @@ import XCTest
 /// `--objective likelihood` (`SparseCodingTrainer+Likelihood.swift`): its gradient estimate against the gradient of
 /// log p(x) computed by quadrature, and training that recovers a model from data simulated from it.
 final class LikelihoodTrainingTests: XCTestCase {
+    /// The Fisher-identity checks' data: the tiny H = 2 model of `HeldOutEstimatorTests`, one point, and 16 copies of
+    /// it as rows (one Gibbs chain each, run for `fisherSweeps` sweeps).
+    static func onePointInCopies() -> (model: SparseCodingModel, point: [Float], x: Matrix) {
+        let point: [Float] = [0.9, -0.4, 0.7]
+        let copies = 16
+        return (HeldOutEstimatorTests.tinyModel(latents: 2), point,
+                Matrix(rows: copies, cols: point.count, storage: Array((0..<copies).map { _ in point }.joined())))
+    }
+
+    static let fisherSweeps = 20_000
+
     /// Fisher's identity through `PosteriorSampleStatistics`: on the tiny H = 2 model of `HeldOutEstimatorTests`,
     /// the statistics' gradient, averaged over 16 chains × 20,000 Gibbs sweeps at one point, against central finite
     /// differences of the quadrature log p(x) in every entry of W. A wrong sign, a missing 1/σ², a W Σ_zz term that
     /// is not subtracted or a sampler that leaves the posterior moves entries by far more than the tolerance (the
     /// entries are of order 1).
     func testGradientEstimateIsTheGradientOfTheLogLikelihood() {
-        let model = HeldOutEstimatorTests.tinyModel(latents: 2)
-        let point: [Float] = [0.9, -0.4, 0.7]
-        let (copies, sweeps) = (16, 20_000)
-        let x = Matrix(rows: copies, cols: 3, storage: Array((0..<copies).map { _ in point }.joined()))
-        var chains = Matrix(rows: copies, cols: 2)
-        let statistics = PosteriorSampleStatistics.sample(x, chains: &chains, model: model, sweeps: sweeps, seed: 7)
+        let (model, point, x) = Self.onePointInCopies()
+        var chains = Matrix(rows: x.rows, cols: 2)
+        let statistics = PosteriorSampleStatistics.sample(x, chains: &chains, model: model, sweeps: Self.fisherSweeps, seed: 7)
         let estimate = statistics.gradient(x, w: model.w, sigma2: Double(model.sigma2))
         let step = 1e-3
         for entry in 0..<6 {
@@ -28,7 +36,7 @@ final class LikelihoodTrainingTests: XCTestCase {
             let exact = (logp(step) - logp(-step)) / (2 * step)
             XCTAssertEqual(Double(estimate[entry]), exact, accuracy: 0.02 + 0.02 * abs(exact), "∂ log p(x)/∂W entry \(entry)")
         }
-        XCTAssertEqual(statistics.points, copies)
+        XCTAssertEqual(statistics.points, x.rows)
         XCTAssertEqual(statistics.secondMoment[1], statistics.secondMoment[2], "Σ_zz is symmetric")
         XCTAssertEqual(chains.storage.filter { $0 == 0 }.count, 0, "the chains moved")
     }

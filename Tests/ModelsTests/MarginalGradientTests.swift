@@ -70,13 +70,10 @@ final class MarginalGradientTests: XCTestCase {
     /// 20,000 sweeps at one point against central differences of the quadrature log p(x) in every entry of W, in
     /// log σ² and in each log λ_h (Monte Carlo error about 0.005 on entries of order 0.1 to 1).
     func testAveragedGradientIsTheGradientOfTheLogLikelihood() {
-        let model = HeldOutEstimatorTests.tinyModel(latents: 2)
-        let point: [Float] = [0.9, -0.4, 0.7]
-        let (copies, sweeps) = (16, 20_000)
-        let x = Matrix(rows: copies, cols: 3, storage: Array((0..<copies).map { _ in point }.joined()))
-        var chains = Matrix(rows: copies, cols: 2)
-        let estimate = PosteriorSampleStatistics.sample(x, chains: &chains, model: model, sweeps: sweeps, seed: 7,
-                                                        marginalGradient: true).marginalGradient!
+        let (model, point, x) = LikelihoodTrainingTests.onePointInCopies()
+        var chains = Matrix(rows: x.rows, cols: 2)
+        let estimate = PosteriorSampleStatistics.sample(x, chains: &chains, model: model, sweeps: LikelihoodTrainingTests.fisherSweeps,
+                                                        seed: 7, marginalGradient: true).marginalGradient!
         let step = 1e-3
         func derivative(_ shift: (inout SparseCodingModel, Double) -> Void) -> Double {
             var (up, down) = (model, model)
