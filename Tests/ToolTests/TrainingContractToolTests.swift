@@ -60,7 +60,7 @@ final class TrainingContractToolTests: XCTestCase {
         for (arguments, fragment) in scCases.map({ (sc + $0.0, $0.1) }) + sdlgmCases.map({ (sdlgm + $0.0, $0.1) }) {
             assertFails(try ToolHarness.run("sk-train", arguments), code: 64, containing: fragment, folder: folder)
         }
-        for value in [["--anneal-prior", "10"], ["--scheme", "sgd"]] {
+        for value in [["--anneal-prior", "10,,2"], ["--anneal-prior", "10,0.5"], ["--scheme", "sgd"]] {
             assertFails(try ToolHarness.run("sk-train", sc + value), code: 64, containing: value[0], folder: folder)
         }
         assertFails(try ToolHarness.run("sk-train", sdlgm + ["--hidden", "512,,3"]), code: 64, containing: "--hidden", folder: folder)

@@ -47,33 +47,6 @@ public struct SparseCodingTrainer: Trainer {
     /// Rao-Blackwellized gradient of log p(x) (`MarginalGradient`), which keeps moving W when σ² is small.
     public enum MStep: String, Sendable, CaseIterable, Codable { case em, adam }
 
-    /// β_prior annealing: β starts at `start` and falls linearly to 1 over `epochs` epochs; written `START:EPOCHS`.
-    public struct Annealing: Sendable, Equatable, Codable, CustomStringConvertible {
-        public var start: Double
-        public var epochs: Int
-
-        public init(start: Double, epochs: Int) {
-            self.start = start
-            self.epochs = epochs
-        }
-
-        public var description: String { "\(start.shortDescription):\(epochs)" }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            try container.encode(description)
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let text = try decoder.singleValueContainer().decode(String.self)
-            let parts = text.split(separator: ":")
-            guard parts.count == 2, let start = Double(parts[0]), let epochs = Int(parts[1]) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not START:EPOCHS"))
-            }
-            self.init(start: start, epochs: epochs)
-        }
-    }
-
     public var latents: Int
     public var scheme: Scheme
     public var objective = Objective.entropy
@@ -155,18 +128,15 @@ public struct SparseCodingTrainer: Trainer {
         try require(eStepTolerance > 0 && eStepTolerance.isFinite, "--e-step-tolerance must be positive")
         try require(noiseFloor.map { $0 > 0 && $0.isFinite } ?? true, "--noise-floor must be positive")
         try require(statisticsStep > 0 && statisticsStep <= 1, "--statistics-step must lie in (0, 1]")
-        if let annealPrior {
-            try require(annealPrior.start >= 1 && annealPrior.start.isFinite && annealPrior.epochs >= 1,
-                        "--anneal-prior takes START:EPOCHS with START ≥ 1, e.g. 10:5")
-        }
+        try require(annealPrior?.isValid ?? true,
+                    "--anneal-prior takes START:EPOCHS with START ≥ 1 (e.g. 10:5) or a list of β ≥ 1 (e.g. 10,8,6,4,2)")
         try require(!(warmStart && (scheme != .em || objective == .elboMC || objective == .likelihood)),
                     "--warm-start applies to the em scheme's entropy and map-l1 E-steps only")
     }
 
     /// β_prior at `epoch` (0-based).
     public func betaPrior(epoch: Int) -> Double {
-        guard let annealPrior, annealPrior.epochs > 0 else { return 1 }
-        return max(1, annealPrior.start - (annealPrior.start - 1) * Double(epoch) / Double(annealPrior.epochs))
+        annealPrior?.betaPrior(epoch: epoch) ?? 1
     }
 
     /// Whether per-point posteriors carry over from one epoch to the next (and are kept with a resumable model):

@@ -14,11 +14,9 @@ extension SparseCodingTrainer.EStep: ExpressibleByArgument {}
 extension SparseCodingTrainer.MStep: ExpressibleByArgument {}
 
 extension SparseCodingTrainer.Annealing: ExpressibleByArgument {
-    /// `START:EPOCHS`, e.g. `10:5`.
+    /// `START:EPOCHS` (e.g. `10:5`) or `B1,B2,…` (e.g. `10,8,6,4,2`).
     public init?(argument: String) {
-        let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let start = Double(parts[0]), let epochs = Int(parts[1]) else { return nil }
-        self.init(start: start, epochs: epochs)
+        self.init(text: argument)
     }
 }
 

@@ -14,8 +14,8 @@ struct SparseCodingCommand: ParsableCommand {
             minibatch an E-step on the batch's q, then a gradient step on W = V/‖V‖; the E-step is coordinate ascent \
             per point with σ², λ re-estimated after every sweep, or with --e-step lbfgs the authors' one L-BFGS over \
             the batch) and full-batch (one L-BFGS over W and every q); amortized posteriors (an encoder x ↦ μ, s) \
-            train with adam (Adam over the encoder and W on each minibatch). --anneal-prior START:EPOCHS weights the \
-            prior entropy by β from START down to 1 (the coordinate E-step holds λ at its β = 1 optimum meanwhile, as \
+            train with adam (Adam over the encoder and W on each minibatch). --anneal-prior START:EPOCHS (or B1,B2,…) weights \
+            the prior entropy by β from START down to 1 (or by B1, B2, … in turn) (the coordinate E-step holds λ at its β = 1 optimum meanwhile, as \
             the annealed objective has no maximum). Baselines on the same em path: --objective elbo-mc (the ELBO by \
             the reparameterization trick, σ² and λ learned) and --objective map-l1 (FISTA codes, penalty α; σ², λ estimated from the \
             codes at the end); and --objective likelihood, the same model trained by maximum likelihood itself (Monte \
@@ -85,7 +85,7 @@ struct SparseCodingCommand: ParsableCommand {
     @Option(name: .customLong("learning-rate"), parsing: .unconditional, help: "Step size of the M-step on W (em; default 0.5) or Adam's learning rate (adam; default 0.001).")
     var learningRate: Double?
 
-    @Option(name: .customLong("anneal-prior"), help: ArgumentHelp("β_prior annealing START:EPOCHS (β falls linearly to 1).", valueName: "START:EPOCHS"))
+    @Option(name: .customLong("anneal-prior"), help: ArgumentHelp("β_prior annealing: START:EPOCHS (β falls linearly to 1) or β per epoch B1,B2,… (then 1; the authors' EM-like schedule is 10,8,6,4,2).", valueName: "SCHEDULE"))
     var annealPrior: SparseCodingTrainer.Annealing?
 
     @Option(name: .customLong("noise-floor"), parsing: .unconditional, help: "The least σ² --objective likelihood may reach (default: none).")
