@@ -54,8 +54,9 @@ The two sides:
     such guard.
     Annealing (`--anneal-prior START:EPOCHS`, 10 epochs unless --epochs says otherwise): beta_prior per epoch e
     (0-based) as sk-train's schedule, max(1, START - (START - 1) e / EPOCHS), on both sides; with
-    `--reference-schedule authors` the reference follows the authors' script instead, max(1, START (1 - e / EPOCHS))
-    (10, 8, 6, 4, 2, 1, ... for 10:5, their max(1, 2 (5 - epoch))). beta_prior weighs E-step and M-step alike.
+    `--reference-schedule authors` both sides follow the authors' script instead, max(1, START (1 - e / EPOCHS))
+    (10, 8, 6, 4, 2, 1, ... for 10:5, their max(1, 2 (5 - epoch))): sk-train gets it as a list, `--anneal-prior
+    10,8,6,4,2`. beta_prior weighs E-step and M-step alike.
     The reference's final model (W = V/||V||, and sigma^2, lambda at their closed forms over all N at its final q, as
     sk-train stores them) is written as a SparseKit ES-SC model file (formats.md, "Models"), so that one evaluator
     scores both: `sk-eval MODEL HELDOUT.h5 --json` (held-out ELBO: W, sigma^2, lambda fixed, q fitted per point).
@@ -566,13 +567,24 @@ def make_data(binaries, images, work, count, name, seed=SEED, transform_from=Non
     return whitened_patches(binaries, images, work, count, name, seed, PATCH, EPSILON, transform_from)
 
 
+def sk_anneal_text(anneal, schedule, epochs):
+    """sk-train's --anneal-prior for the reference's `schedule`: START:EPOCHS for sk-train's own linear schedule; for
+    the authors', their beta_prior of each epoch while it exceeds 1 (10,8,6,4,2 for 10:5), so both sides anneal alike."""
+    if anneal is None:
+        return None
+    if schedule != "authors":
+        return f"{anneal[0]:g}:{anneal[1]}"
+    betas = [beta_prior(anneal, e, schedule) for e in range(epochs)]
+    return ",".join(f"{b:g}" for b in betas[:max(1, sum(b > 1 for b in betas))])
+
+
 def sk_train_command(binary, data, model, epochs, extra=(), anneal=None):
     """sk-train's command line: its defaults plus --latents 100 --batch-size 512 --seed 1 --epochs E, the annealing
-    schedule when given, then the variant's `extra` options."""
+    schedule (sk-train's --anneal-prior text, `sk_anneal_text`) when given, then the variant's `extra` options."""
     command = [binary, "sc", data, "-o", model, "--latents", str(LATENTS), "--batch-size", str(BATCH),
                "--seed", str(TRAIN_SEED), "--epochs", str(epochs)]
     if anneal is not None:
-        command += ["--anneal-prior", f"{anneal[0]:g}:{anneal[1]}"]
+        command += ["--anneal-prior", anneal]
     return command + list(extra) + ["--quiet"]
 
 
@@ -715,6 +727,7 @@ def benchmark(args):
     me = [sys.executable, os.path.abspath(__file__)]
     variants = [("SK", [])] + [(f"SK {a}", shlex.split(a)) for a in args.sk_args]
     anneal_text = f"{args.anneal_prior[0]:g}:{args.anneal_prior[1]}" if args.anneal_prior else None
+    sk_anneal = sk_anneal_text(args.anneal_prior, args.reference_schedule, epochs)
     # libgomp's default (active) wait policy makes torch with 2 threads stall for ~0.5 s at a time on this kind of
     # 2-vCPU machine; the timed reference runs with passive waiting (an extra measures the default).
     passive = dict(os.environ)
@@ -766,7 +779,7 @@ def benchmark(args):
                                              transform_from=data)
         batches = math.ceil(count / BATCH)
         schedule = ", ".join(f"{beta_prior(args.anneal_prior, e, args.reference_schedule):g}" for e in range(epochs))
-        sk_schedule = ", ".join(f"{beta_prior(args.anneal_prior, e):g}" for e in range(epochs))
+        sk_schedule = ", ".join(f"{beta_prior(args.anneal_prior, e, args.reference_schedule):g}" for e in range(epochs))
         print(f"workload:        N = {count} gray {PATCH}x{PATCH} patches (sk-patches --seed {SEED}), ZCA-whitened "
               f"(sk-whiten --epsilon {EPSILON:g}), D = {PATCH * PATCH}, H = {LATENTS}; {epochs} epoch(s) of "
               f"{batches} minibatches of {BATCH}; same /data, initial W and minibatch order on both sides")
@@ -774,7 +787,7 @@ def benchmark(args):
               f"{heldout_count} patches (sk-patches --seed {HELDOUT_SEED}, sk-whiten --transform-from the training "
               f"file), made in {heldout_seconds:.1f} s")
         if args.anneal_prior:
-            print(f"annealing:       --anneal-prior {anneal_text}: beta_prior per epoch, sk-train: {sk_schedule}; "
+            print(f"annealing:       sk-train --anneal-prior {sk_anneal}: beta_prior per epoch, sk-train: {sk_schedule}; "
                   f"reference ({args.reference_schedule} schedule): {schedule}")
         else:
             print("annealing:       none (beta_prior = 1)")
@@ -786,7 +799,7 @@ def benchmark(args):
 
         for label, extra in variants:
             print(f"{label + ':':<16} " + shown(sk_train_command(binaries["sk-train"], data, "model.h5", epochs, extra,
-                                                                  args.anneal_prior)))
+                                                                  sk_anneal)))
         ref_options = f" --anneal-prior {anneal_text} --schedule {args.reference_schedule}" if args.anneal_prior else ""
         ref_options += f" --max-eval {args.max_eval}" if args.max_eval is not None else ""
         print(f"reference:       python3 bench/essc_epoch.py ref-epoch DATA.h5 RESULT.json --model MODEL.h5 --epochs "
@@ -801,7 +814,7 @@ def benchmark(args):
         sk_runs = []
         for i, (label, extra) in enumerate(variants):
             model = os.path.join(work, f"sk-{i}.h5")
-            run = timed(sk_train_command(binaries["sk-train"], data, model, epochs, extra, args.anneal_prior),
+            run = timed(sk_train_command(binaries["sk-train"], data, model, epochs, extra, sk_anneal),
                         label=label)
             run.update(label=label, extra=extra, model=model, history=read_history(model), config=read_config(model))
             print(f"  {label + ':':<32}{describe(run)}; epochs: " +
@@ -811,7 +824,7 @@ def benchmark(args):
                 log = os.path.join(work, f"gemm-{i}.log")
                 env = dict(os.environ, LD_PRELOAD=shim, ESSC_GEMM_LOG=log, SK_DEBUG_ESTEP="1")
                 counted_model = os.path.join(work, f"sk-{i}-counted.h5")
-                command = sk_train_command(binaries["sk-train"], data, counted_model, epochs, extra, args.anneal_prior)
+                command = sk_train_command(binaries["sk-train"], data, counted_model, epochs, extra, sk_anneal)
                 counted = timed(command, env=env, label=f"{label} (counted)")
                 run["gemm"] = read_gemm_log(log) if os.path.exists(log) else None
                 run["counted_stderr"] = counted["stderr"]
@@ -853,7 +866,7 @@ def benchmark(args):
         if args.extras:
             one = dict(os.environ, OPENBLAS_NUM_THREADS="1")
             model = os.path.join(work, "sk-blas1.h5")
-            sk1 = timed(sk_train_command(binaries["sk-train"], data, model, 1, [], args.anneal_prior), env=one,
+            sk1 = timed(sk_train_command(binaries["sk-train"], data, model, 1, [], sk_anneal), env=one,
                         label="sk-train (1 BLAS thread)")
             sk1["history"] = read_history(model)
             print(f"  {'SK, OPENBLAS_NUM_THREADS=1:':<32}{describe(sk1)} (1 epoch)", flush=True)
@@ -997,7 +1010,7 @@ def benchmark(args):
             header += [f"{r['label']} evals/E" for r in ref_runs]
             epoch_rows = []
             for e in range(epochs):
-                line = [str(e + 1), f"{beta_prior(args.anneal_prior, e):g}",
+                line = [str(e + 1), f"{beta_prior(args.anneal_prior, e, args.reference_schedule):g}",
                         f"{ref_runs[0]['result']['epochs'][e]['beta_prior']:g}"]
                 for r in sk_runs:
                     line += [fmt(r["history"]["seconds"][e]), fmt(r["history"]["objective"][e], 4)]
@@ -1114,7 +1127,7 @@ def main():
         p.add_argument("--anneal-prior", type=parse_anneal, default=None, metavar="START:EPOCHS",
                        help="beta_prior annealing on both sides, sk-train's schedule (e.g. 10:5)")
         p.add_argument("--reference-schedule", choices=("sk-train", "authors"), default="sk-train",
-                       help="the reference's annealing schedule: sk-train's (default) or the authors' script's")
+                       help="both sides' annealing schedule: sk-train's linear START:EPOCHS (default) or the authors' script's")
         p.add_argument("--reference-threads", type=lambda t: [int(k) for k in t.split(",")],
                        default=list(REFERENCE_THREADS), metavar="1,2",
                        help="torch thread counts of the timed reference runs (default 1,2; the speed-up is against "
