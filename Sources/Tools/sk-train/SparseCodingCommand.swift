@@ -26,7 +26,7 @@ struct SparseCodingCommand: ParsableCommand {
 
             Examples:
               sk-train sc white.h5 -o model.h5 --latents 100 --epochs 10 \\
-                  --anneal-prior 10:5 --seed 1
+                  --anneal-prior 10,8,6,4,2 --seed 1
               sk-train sc white.h5 -o mapl1.h5 --latents 100 \\
                   --objective map-l1 --penalty 0.3 --seed 1
               sk-train sc white.h5 -o amortized.h5 --latents 100 \\
