@@ -14,9 +14,9 @@ struct SparseCodingCommand: ParsableCommand {
             minibatch an E-step on the batch's q, then a gradient step on W = V/‖V‖; the E-step is coordinate ascent \
             per point with σ², λ re-estimated after every sweep, or with --e-step lbfgs the authors' one L-BFGS over \
             the batch) and full-batch (one L-BFGS over W and every q); amortized posteriors (an encoder x ↦ μ, s) \
-            train with adam (Adam over the encoder and W on each minibatch). --anneal-prior START:EPOCHS (or B1,B2,…) weights \
-            the prior entropy by β from START down to 1 (or by B1, B2, … in turn) (the coordinate E-step holds λ at its β = 1 optimum meanwhile, as \
-            the annealed objective has no maximum). Baselines on the same em path: --objective elbo-mc (the ELBO by \
+            train with adam (Adam over the encoder and W on each minibatch). --anneal-prior weights the prior entropy by β, \
+            from START down to 1 (START:EPOCHS) or epoch by epoch (B1,B2,…); the coordinate E-step holds λ at its \
+            β = 1 optimum meanwhile, as the annealed objective has no maximum. Baselines on the same em path: --objective elbo-mc (the ELBO by \
             the reparameterization trick, σ² and λ learned) and --objective map-l1 (FISTA codes, penalty α; σ², λ estimated from the \
             codes at the end); and --objective likelihood, the same model trained by maximum likelihood itself (Monte \
             Carlo EM: every point keeps a Gibbs chain of its exact posterior, --samples sweeps per visit; no bound, no \
