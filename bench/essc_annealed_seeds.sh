@@ -33,7 +33,7 @@ import json, statistics, sys
 rows = []
 for s in sys.argv[1:]:
     sk, ref = (json.load(open(f"{side}{s}.eval.json")) for side in ("sk", "ref"))
-    rows.append((s, sk["objective"], ref["objective"], sk["lambda_mean"], ref["lambda_mean"]))
+    rows.append((s, sk["held_out_elbo"]["mean"], ref["held_out_elbo"]["mean"], sk["lambda_mean"], ref["lambda_mean"]))
 print("seed  held-out ELBO SK  reference  difference  mean lambda SK  reference")
 for s, a, b, la, lb in rows:
     print(f"{s:>4}  {a:16.3f}  {b:9.3f}  {a - b:+10.3f}  {la:14.4f}  {lb:9.4f}")
