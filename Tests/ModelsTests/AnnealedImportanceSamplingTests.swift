@@ -1,3 +1,4 @@
+import CKernels
 import DataKit
 import Foundation
 @testable import Models
@@ -89,6 +90,23 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
     // MARK: the estimator
 
     /// Every transition (coordinate sweeps, the blocked scale-mixture draws, and the same collapsed over z).
+    /// The sweep's update v −= δ G_c· through CKernels' dispatched kernel gives the plain loop's bits at every length
+    /// (the vector bodies and both tails), so a chain's draws do not depend on which instructions the CPU has.
+    func testVectorUpdateOfTheSweepMatchesThePlainLoopBitForBit() {
+        var g = SeededGenerator(seed: 5)
+        for n in [0, 1, 3, 4, 7, 8, 15, 16, 31, 32, 33, 63, 100, 512, 515] {
+            let row = (0..<n).map { _ in g.normal() }, start = (0..<n).map { _ in g.normal() * 1e3 }
+            let delta = g.normal() * 1e-3
+            var fast = start, plain = start
+            sk_subtract_scaled(&fast, row, delta, n)
+            for j in 0..<n { plain[j] -= delta * row[j] }
+            XCTAssertEqual(fast.map(\.bitPattern), plain.map(\.bitPattern), "n = \(n)")
+            var portable = start
+            sk_subtract_scaled_portable(&portable, row, delta, n)
+            XCTAssertEqual(portable.map(\.bitPattern), plain.map(\.bitPattern), "n = \(n)")
+        }
+    }
+
     func testAISAgreesWithQuadratureOnTinyModels() {
         for latents in [1, 2] { for transition in AnnealedImportanceSampling.Transition.allCases {
             let model = HeldOutEstimatorTests.tinyModel(latents: latents)

@@ -1,3 +1,4 @@
+import CKernels
 import DataKit
 import Foundation
 
@@ -71,8 +72,7 @@ public struct TemperedLaplaceGibbs: Sendable {
                                               inverseScale: inverseScales[c], generator: &generator)
                 let delta = new - old
                 z[c] = new
-                let row = g.baseAddress! + c * h
-                for j in 0..<h { v[j] -= delta * row[j] }
+                sk_subtract_scaled(v, g.baseAddress! + c * h, delta, h)  // v −= δ G_c· (bit for bit as the plain loop)
             }
         }
     }
