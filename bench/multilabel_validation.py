@@ -56,13 +56,14 @@ def margin(p, points):
     return math.sqrt(p * (1 - p) / points)
 
 
-def pooled_curve(dataset, train, out, name, options, bin_dir):
-    """(curve, N): the FOLDS folds' validation P@1 of one candidate after every epoch, pooled over the N rows."""
+def pooled_curve(dataset, train, out, name, options, bin_dir, run=VALIDATION):
+    """(curve, N): the FOLDS folds' validation P@1 of one candidate after every epoch, pooled over the N rows; `run`
+    is each fold's run length and patience."""
     curves, total = [], 0
     for fold in range(1, FOLDS + 1):
         model = os.path.join(out, f"{dataset}-valid-{name.replace(' ', '-').replace(',', '')}-{fold}.h5")
         tool("sk-train", "sdlgm", train, "-o", model, "--quiet", "--seed", SEED, "--validation-fold", f"{fold}/{FOLDS}",
-             *VALIDATION, *options, bin_dir=bin_dir)
+             *run, *options, bin_dir=bin_dir)
         with h5py.File(model, "r") as f:
             history = f["history/validation_precision"][:]
             points = int(f["config"].attrs["validation_points"])
