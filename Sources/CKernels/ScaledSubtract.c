@@ -12,40 +12,20 @@ void sk_subtract_scaled_portable(double *v, const double *row, double delta, siz
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/// Thirty-two lanes per iteration (four AVX-512 registers).
+/// Eight lanes per instruction (AVX-512F).
 __attribute__((target("avx512f")))
 static void subtract_scaled_avx512(double *v, const double *row, double delta, size_t n) {
     const __m512d d = _mm512_set1_pd(delta);
     size_t j = 0;
-    for (; j + 32 <= n; j += 32) {
-        __m512d a0 = _mm512_sub_pd(_mm512_loadu_pd(v + j), _mm512_mul_pd(d, _mm512_loadu_pd(row + j)));
-        __m512d a1 = _mm512_sub_pd(_mm512_loadu_pd(v + j + 8), _mm512_mul_pd(d, _mm512_loadu_pd(row + j + 8)));
-        __m512d a2 = _mm512_sub_pd(_mm512_loadu_pd(v + j + 16), _mm512_mul_pd(d, _mm512_loadu_pd(row + j + 16)));
-        __m512d a3 = _mm512_sub_pd(_mm512_loadu_pd(v + j + 24), _mm512_mul_pd(d, _mm512_loadu_pd(row + j + 24)));
-        _mm512_storeu_pd(v + j, a0);
-        _mm512_storeu_pd(v + j + 8, a1);
-        _mm512_storeu_pd(v + j + 16, a2);
-        _mm512_storeu_pd(v + j + 24, a3);
-    }
     for (; j + 8 <= n; j += 8) _mm512_storeu_pd(v + j, _mm512_sub_pd(_mm512_loadu_pd(v + j), _mm512_mul_pd(d, _mm512_loadu_pd(row + j))));
     for (; j < n; j++) v[j] = v[j] - delta * row[j];
 }
 
-/// Sixteen lanes per iteration (four AVX registers).
+/// Four lanes per instruction (AVX).
 __attribute__((target("avx")))
 static void subtract_scaled_avx(double *v, const double *row, double delta, size_t n) {
     const __m256d d = _mm256_set1_pd(delta);
     size_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        __m256d a0 = _mm256_sub_pd(_mm256_loadu_pd(v + j), _mm256_mul_pd(d, _mm256_loadu_pd(row + j)));
-        __m256d a1 = _mm256_sub_pd(_mm256_loadu_pd(v + j + 4), _mm256_mul_pd(d, _mm256_loadu_pd(row + j + 4)));
-        __m256d a2 = _mm256_sub_pd(_mm256_loadu_pd(v + j + 8), _mm256_mul_pd(d, _mm256_loadu_pd(row + j + 8)));
-        __m256d a3 = _mm256_sub_pd(_mm256_loadu_pd(v + j + 12), _mm256_mul_pd(d, _mm256_loadu_pd(row + j + 12)));
-        _mm256_storeu_pd(v + j, a0);
-        _mm256_storeu_pd(v + j + 4, a1);
-        _mm256_storeu_pd(v + j + 8, a2);
-        _mm256_storeu_pd(v + j + 12, a3);
-    }
     for (; j + 4 <= n; j += 4) _mm256_storeu_pd(v + j, _mm256_sub_pd(_mm256_loadu_pd(v + j), _mm256_mul_pd(d, _mm256_loadu_pd(row + j))));
     for (; j < n; j++) v[j] = v[j] - delta * row[j];
 }
