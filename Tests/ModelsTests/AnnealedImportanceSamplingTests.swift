@@ -87,9 +87,6 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
         return (positive / mass, first / mass, second / mass)
     }
 
-    // MARK: the estimator
-
-    /// Every transition (coordinate sweeps, the blocked scale-mixture draws, and the same collapsed over z).
     /// The sweep's update v −= δ G_c· through CKernels' dispatched kernel gives the plain loop's bits at every length
     /// (the vector bodies and both tails), so a chain's draws do not depend on which instructions the CPU has.
     func testVectorUpdateOfTheSweepMatchesThePlainLoopBitForBit() {
@@ -107,6 +104,9 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
         }
     }
 
+    // MARK: the estimator
+
+    /// Every transition (coordinate sweeps, the blocked scale-mixture draws, and the same collapsed over z).
     func testAISAgreesWithQuadratureOnTinyModels() {
         for latents in [1, 2] { for transition in AnnealedImportanceSampling.Transition.allCases {
             let model = HeldOutEstimatorTests.tinyModel(latents: latents)
