@@ -5,6 +5,7 @@ hits added up epoch by epoch over all N training rows), its value at the default
 is read. Run after `swift build -c release`:
 
     python3 bench/multilabel_screen.py bench/out/ml/bibtex-train.h5 --epochs 60 [--only NAME,NAME] [--bin DIR]
+    python3 bench/multilabel_screen.py bench/out/ml/bibtex-train.h5 --epochs 26 --only l2-hd5 --members 5,10
 
 (bench/multilabel.py converts the Mulan ARFF files to bench/out/ml/NAME-train.h5.) A candidate's curve does not depend
 on --epochs beyond its length (no learning-rate schedule), so curves of different lengths compare epoch by epoch.
@@ -16,7 +17,7 @@ import os
 
 import h5py
 
-from multilabel_validation import default_epochs, margin, pooled_curve
+from multilabel_validation import ENSEMBLE_FOLDS, default_epochs, ensemble_check, margin, pooled_curve
 from sparsekit import BENCH_DIR
 
 L2 = ["--scale", "l2-rows"]
@@ -43,6 +44,9 @@ def main():
     parser.add_argument("--only", help="comma-separated candidate names (default: all)")
     parser.add_argument("--bin", default=None, help="folder of the sk-* binaries (default .build/release)")
     parser.add_argument("--output", help="write the Markdown table here")
+    parser.add_argument("--members", help="instead of the curves: the ensemble check of the one candidate --only names "
+                        "at these member counts (e.g. 5,10) against one model, at --epochs, on the procedure's "
+                        f"{ENSEMBLE_FOLDS} folds")
     options = parser.parse_args()
     dataset = os.path.basename(options.train).split("-")[0]
     out = os.path.join(BENCH_DIR, "out", "ml")
@@ -51,6 +55,12 @@ def main():
         rows = int(f["features"].attrs["shape"][0])
     default = default_epochs(rows)
     names = options.only.split(",") if options.only else list(CANDIDATES)
+    if options.members:
+        for members in map(int, options.members.split(",")):
+            single, ensemble = ensemble_check(dataset, options.train, out, CANDIDATES[names[0]], options.epochs, options.bin,
+                                              members=members)
+            print(f"{dataset} {names[0]}, {options.epochs} epochs: one model {single:.4f}, --ensemble {members} {ensemble:.4f}")
+        return
     run = ["--epochs", str(options.epochs), "--patience", "1000000"]
     lines = [f"| candidate | options | P@1 at the default length ({default} epochs) | peak @ epoch | "
              + " | ".join(f"@ {m}" for m in MARKS if m <= options.epochs) + " |",

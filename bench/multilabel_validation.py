@@ -121,13 +121,13 @@ def fold_file(train, out, dataset):
     return path
 
 
-def ensemble_check(dataset, train, out, options, epochs, bin_dir):
-    """Step 4: (single P@1, ensemble P@1), pooled over the ENSEMBLE_FOLDS held-out parts."""
+def ensemble_check(dataset, train, out, options, epochs, bin_dir, members=ENSEMBLE):
+    """Step 4: (single P@1, P@1 of `--ensemble members`), pooled over the ENSEMBLE_FOLDS held-out parts."""
     folds = fold_file(train, out, dataset)
     hits = {"single": 0.0, "ensemble": 0.0}
     total = 0
     for i in range(1, ENSEMBLE_FOLDS + 1):
-        for kind, extra in (("single", []), ("ensemble", ["--ensemble", ENSEMBLE])):
+        for kind, extra in (("single", []), ("ensemble", ["--ensemble", members])):
             model = os.path.join(out, f"{dataset}-check-{kind}-{i}.h5")
             tool("sk-train", "sdlgm", folds, "-o", model, "--quiet", "--split", f"fold{i}-train", "--seed", SEED,
                  "--epochs", epochs, *options, *extra, bin_dir=bin_dir)
@@ -136,5 +136,5 @@ def ensemble_check(dataset, train, out, options, epochs, bin_dir):
             os.remove(model)
         total += report["points"]
     single, ensemble = hits["single"] / total, hits["ensemble"] / total
-    print(dataset, "ensemble check", round(single, 4), "single,", round(ensemble, 4), f"--ensemble {ENSEMBLE}", flush=True)
+    print(dataset, "ensemble check", round(single, 4), "single,", round(ensemble, 4), f"--ensemble {members}", flush=True)
     return single, ensemble
