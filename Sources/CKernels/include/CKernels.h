@@ -27,9 +27,10 @@ int sk_essc_sweep_available(void);
 void sk_essc_sweep_blocks(size_t first, size_t last, size_t h, const float *gram, const float *p, float a, float q,
                           float *mu, float *rho, float *gram_mu, float *scale, float *gauss, float *erf_t, const float *c);
 
-/// v ← v − delta·row over n doubles (the tempered Gibbs sweep's update of v = Wᵀx − G z after one coordinate moves).
-/// Each lane multiplies, then subtracts (no fused multiply-add), so the result is the same bit for bit on every
-/// machine; on x86-64 CPUs with AVX-512F or AVX (checked at run time) eight or four lanes go at once.
+/// v ← v − delta·row over n doubles (the tempered Gibbs sweep's update of v = Wᵀx − G z after one coordinate moves);
+/// v and row must not overlap. Each lane multiplies, then subtracts (no fused multiply-add), so the result is the same
+/// bit for bit on every machine; on x86-64 Linux the loop is compiled for AVX-512F, AVX and the baseline, and the
+/// clone for this CPU is chosen when the library loads.
 void sk_subtract_scaled(double *v, const double *row, double delta, size_t n);
 
 /// The same update one lane at a time, on every CPU (for tests).
