@@ -88,7 +88,7 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
     }
 
     /// The sweep's update v −= δ G_c· through CKernels' dispatched kernel gives the plain loop's bits at every length
-    /// (the vector bodies and both tails), so a chain's draws do not depend on which instructions the CPU has.
+    /// (the vector body and the remainder), so a chain's draws do not depend on which instructions the CPU has.
     func testVectorUpdateOfTheSweepMatchesThePlainLoopBitForBit() {
         var g = SeededGenerator(seed: 5)
         for n in [0, 1, 3, 4, 7, 8, 15, 16, 31, 32, 33, 63, 100, 512, 515] {
