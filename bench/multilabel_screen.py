@@ -56,10 +56,11 @@ def main():
     default = default_epochs(rows)
     names = options.only.split(",") if options.only else list(CANDIDATES)
     if options.members:
-        for members in map(int, options.members.split(",")):
-            single, ensemble = ensemble_check(dataset, options.train, out, CANDIDATES[names[0]], options.epochs, options.bin,
-                                              members=members)
-            print(f"{dataset} {names[0]}, {options.epochs} epochs: one model {single:.4f}, --ensemble {members} {ensemble:.4f}")
+        members = tuple(map(int, options.members.split(",")))
+        single, *ensembles = ensemble_check(dataset, options.train, out, CANDIDATES[names[0]], options.epochs, options.bin,
+                                            members=members)
+        print(f"{dataset} {names[0]}, {options.epochs} epochs: one model {single:.4f}, "
+              + ", ".join(f"--ensemble {m} {p:.4f}" for m, p in zip(members, ensembles)))
         return
     run = ["--epochs", str(options.epochs), "--patience", "1000000"]
     lines = [f"| candidate | options | P@1 at the default length ({default} epochs) | peak @ epoch | "

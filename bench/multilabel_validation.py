@@ -121,20 +121,24 @@ def fold_file(train, out, dataset):
     return path
 
 
-def ensemble_check(dataset, train, out, options, epochs, bin_dir, members=ENSEMBLE):
-    """Step 4: (single P@1, P@1 of `--ensemble members`), pooled over the ENSEMBLE_FOLDS held-out parts."""
+def ensemble_check(dataset, train, out, options, epochs, bin_dir, members=(ENSEMBLE,)):
+    """Step 4: the P@1 of one model and of `--ensemble M` for each M in `members`, pooled over the ENSEMBLE_FOLDS
+    held-out parts: (single, ensemble) with the default one count, (single, M1's, M2's, ...) with several."""
     folds = fold_file(train, out, dataset)
-    hits = {"single": 0.0, "ensemble": 0.0}
+    counts = (1, *members)
+    hits = [0.0] * len(counts)
     total = 0
     for i in range(1, ENSEMBLE_FOLDS + 1):
-        for kind, extra in (("single", []), ("ensemble", ["--ensemble", members])):
-            model = os.path.join(out, f"{dataset}-check-{kind}-{i}.h5")
+        for slot, count in enumerate(counts):
+            model = os.path.join(out, f"{dataset}-check-{count}-{i}.h5")
+            extra = ["--ensemble", count] if count > 1 else []
             tool("sk-train", "sdlgm", folds, "-o", model, "--quiet", "--split", f"fold{i}-train", "--seed", SEED,
                  "--epochs", epochs, *options, *extra, bin_dir=bin_dir)
             report = json.loads(tool("sk-eval", model, folds, "--split", f"fold{i}-valid", "--json", bin_dir=bin_dir))
-            hits[kind] += report["ranking"][0]["precision"] * report["points"]
+            hits[slot] += report["ranking"][0]["precision"] * report["points"]
             os.remove(model)
         total += report["points"]
-    single, ensemble = hits["single"] / total, hits["ensemble"] / total
-    print(dataset, "ensemble check", round(single, 4), "single,", round(ensemble, 4), f"--ensemble {members}", flush=True)
-    return single, ensemble
+    scores = tuple(h / total for h in hits)
+    print(dataset, "ensemble check", ", ".join(f"{c} member{'s' if c > 1 else ''} {p:.4f}" for c, p in zip(counts, scores)),
+          flush=True)
+    return scores
