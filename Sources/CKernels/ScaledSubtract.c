@@ -2,12 +2,8 @@
 
 // v ← v − δ·row, the inner loop of the tempered Gibbs sweep (Sources/Models/Samplers/TemperedLaplaceGibbs.swift).
 // Every lane multiplies and then subtracts, as the plain loop does: no contraction into fused multiply-adds, so the
-// vector clones give the same bits as the portable one and the samplers' draws do not depend on the CPU.
+// vector clones give the baseline's bits and the samplers' draws do not depend on the CPU.
 #pragma STDC FP_CONTRACT OFF
-
-void sk_subtract_scaled_portable(double *v, const double *row, double delta, size_t n) {
-    for (size_t j = 0; j < n; j++) v[j] = v[j] - delta * row[j];
-}
 
 // One loop, compiled three times (the compiler vectorizes each clone for its instruction set) and chosen once when
 // the library loads (an ifunc): AVX-512F, AVX, or the baseline.

@@ -33,7 +33,4 @@ void sk_essc_sweep_blocks(size_t first, size_t last, size_t h, const float *gram
 /// clone for this CPU is chosen when the library loads.
 void sk_subtract_scaled(double *v, const double *row, double delta, size_t n);
 
-/// The same update one lane at a time, on every CPU (for tests).
-void sk_subtract_scaled_portable(double *v, const double *row, double delta, size_t n);
-
 #endif
