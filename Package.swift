@@ -45,7 +45,7 @@ let package = Package(
         .systemLibrary(name: "CLAPACKE", providers: [.apt(["liblapacke-dev"])]),
         .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
-        .target(name: "CKernels"),  // hand-vectorized loops with run-time CPU dispatch
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("mvec", .when(platforms: [.linux]))]),  // hand-vectorized loops with run-time CPU dispatch; libmvec: glibc's vector exp, log, cos, erfc
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .target(name: "CMPIShim", dependencies: ["CMPI"]),
         .target(name: "Distributed", dependencies: ["CMPI", "CMPIShim"]),

@@ -101,6 +101,34 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
         }
     }
 
+    /// CKernels' eight-lane chains run each coordinate chain as the Swift chain with the same stream does, forward and
+    /// in reverse, with K not a multiple of eight (padding lanes), an all-zero column (its coordinate drawn from the
+    /// prior), a prior far narrower than the likelihood (λ = 1e-3: both pieces deep in the Gaussian tail, where the
+    /// Mills ratios come from their continued fraction) and at σ² = 1e-4: the estimates agree to rounding, the only
+    /// difference being libmvec's exp, log, cos and erfc against libm's.
+    func testChainKernelFollowsTheSwiftChains() throws {
+        try XCTSkipUnless(sk_ais_chains_available() != 0, "this CPU has no AVX-512F/DQ, so only the Swift chains run")
+        for sigma2 in [Float(0.05), 1e-4] {
+            var model = Self.overcompleteModel()
+            model.sigma2 = sigma2
+            for i in 0..<model.dimension { model.w[i, 3] = 0 }
+            model.lambda[5] = 1e-3
+            var generator = SeededGenerator(seed: 3)
+            let (x, z) = BidirectionalMonteCarlo.simulate(model, points: 4, generator: &generator)
+            let kernel = AnnealedImportanceSampling(model: model, temperatures: 300, chains: 11)
+            var swift = kernel
+            swift.usesChainKernel = false
+            XCTAssertTrue(kernel.usesChainKernel)
+            let pairs = Array(zip(kernel.forward(x, seed: 5), swift.forward(x, seed: 5)))
+                + zip(kernel.reverse(x, exactLatents: z, seed: 6), swift.reverse(x, exactLatents: z, seed: 6))
+            for (fast, plain) in pairs {
+                XCTAssertEqual(fast.logLikelihood, plain.logLikelihood, accuracy: 1e-9 * abs(plain.logLikelihood), "σ² = \(sigma2)")
+                XCTAssertEqual(fast.logWeightVariance, plain.logWeightVariance, accuracy: 1e-6 * max(1, plain.logWeightVariance))
+                XCTAssertNotEqual(fast.logWeightVariance, 0, "the chains differ")
+            }
+        }
+    }
+
     // MARK: the estimator
 
     /// Every transition (coordinate sweeps, the blocked scale-mixture draws, and the same collapsed over z).

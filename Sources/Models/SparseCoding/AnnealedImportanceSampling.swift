@@ -1,3 +1,4 @@
+import CKernels
 import DataKit
 import Dispatch
 import Foundation
@@ -15,9 +16,11 @@ import Foundation
 ///
 /// The transitions are `TemperedLaplaceGibbs` sweeps (coordinate-wise, O(H²)), or with `.blocked` the joint draws of
 /// `ScaleMixtureGibbs` at noise variance σ²/β (O(D²H)), which keep mixing when σ² is so small that the latents
-/// explain one another away and coordinate chains freeze. Each point's chains draw from their own random stream
+/// explain one another away and coordinate chains freeze. Each point draws from its own random stream
 /// (`SeededGenerator(seed:stream:)` with the point's row in the data set), so estimates depend neither on how rows
-/// are split into blocks nor on the number of threads. Points are spread over the cores.
+/// are split into blocks nor on the number of threads; coordinate chains each draw from a stream of their own, seeded
+/// from the point's, and run eight at a time in CKernels' `sk_ais_coordinate_chains` on CPUs with AVX-512 (the same
+/// draws as the Swift chains up to the last bits of exp, log, cos and erfc). Points are spread over the cores.
 public struct AnnealedImportanceSampling: Sendable {
     public let model: SparseCodingModel
     /// K: chains per point.
@@ -28,6 +31,8 @@ public struct AnnealedImportanceSampling: Sendable {
     /// How a chain moves between temperatures.
     public let transition: Transition
     let blockedSampler: ScaleMixtureGibbs
+    /// Whether coordinate chains run eight at a time in CKernels (where the CPU can); false runs the Swift chains.
+    var usesChainKernel = sk_ais_chains_available() != 0
 
     /// The Markov transitions of the chains.
     public enum Transition: String, Sendable, CaseIterable, Codable {
@@ -128,9 +133,19 @@ public struct AnnealedImportanceSampling: Sendable {
         // One BLAS thread: the points already run on every core, and the blocked and collapsed moves' small D × D
         // calls (dsyrk, dpotrf) otherwise wake OpenBLAS's own threads on each one (measured: 3/4 of the time spent in
         // its hand-offs and sched_yield: BDMC on a collapsed run took 49.4 s instead of 8.0 s).
+        let lambda = model.lambda.map(Double.init)
         BLASThreads.with(1) {
             results.withUnsafeMutableBufferPointer { slots in
+            sampler.gram.withUnsafeBufferPointer { gram in
+            sampler.inverseScales.withUnsafeBufferPointer { inverseScales in
+            lambda.withUnsafeBufferPointer { scales in
+            schedule.withUnsafeBufferPointer { schedule in
                 nonisolated(unsafe) let slots = slots
+                nonisolated(unsafe) let kernel = sk_ais_chains_model(latents: model.latents, gram: gram.baseAddress, inverse_scales: inverseScales.baseAddress,
+                                                 scales: scales.baseAddress, sigma2: sampler.sigma2,
+                                                 log_noise_normalizer: sampler.logNoiseNormalizer, schedule: schedule.baseAddress,
+                                                 temperatures: temperatures, refresh_interval: Self.refreshInterval)
+                let useKernel = transition == .coordinate && usesChainKernel
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                     var workspace = Workspace(chains: chains, latents: model.latents)
                     var blocked = ScaleMixtureGibbs.Workspace(dimension: model.dimension, latents: model.latents)
@@ -144,74 +159,115 @@ public struct AnnealedImportanceSampling: Sendable {
                         let squaredNorm = xRow.reduce(0.0) { $0 + $1 * $1 }
                         let start = exactLatents.map { z in z.row(point).map(Double.init) }
                         slots[point] = chainsOfOnePoint(x: xRow, squaredNorm: squaredNorm, c: cRow, exactLatent: start,
-                                                        workspace: &workspace, blocked: &blocked, generator: &generator)
+                                                        kernel: useKernel ? kernel : nil, workspace: &workspace,
+                                                        blocked: &blocked, generator: &generator)
                     }
                 }
-            }
+            } } } } }
         }
         return results
     }
 
-    /// Per-worker buffers: z and v = c − G z of K chains (K × H), and the chains' log-weights.
+    /// Per-worker buffers: z and v = c − G z of K chains (K × H), and the chains' log-weights; for the kernel, the
+    /// same of eight lanes (H × 8) and their generators' states.
     struct Workspace {
         var z: [Double]
         var v: [Double]
         var logWeights: [Double]
+        var laneZ: [Double]
+        var laneV: [Double]
+        var laneStates = [UInt64](repeating: 0, count: 32)
+        var laneWeights = [Double](repeating: 0, count: 8)
         init(chains: Int, latents: Int) {
             z = [Double](repeating: 0, count: chains * latents)
             v = z
             logWeights = [Double](repeating: 0, count: chains)
+            laneZ = [Double](repeating: 0, count: 8 * latents)
+            laneV = laneZ
         }
     }
 
     /// Rounding drift of v is removed by an exact recomputation every so many sweeps.
     static let refreshInterval = 64
 
-    private func chainsOfOnePoint(x: [Double], squaredNorm: Double, c: [Double], exactLatent: [Double]?, workspace: inout Workspace,
+    /// The K chains of one point and their summary. Coordinate chains each take a stream seeded from the point's
+    /// (eight at a time in `sk_ais_coordinate_chains` when `kernel` is given); blocked and collapsed chains draw in
+    /// turn from the point's stream.
+    private func chainsOfOnePoint(x: [Double], squaredNorm: Double, c: [Double], exactLatent: [Double]?,
+                                  kernel: sk_ais_chains_model?, workspace: inout Workspace,
                                   blocked: inout ScaleMixtureGibbs.Workspace, generator: inout SeededGenerator) -> PointEstimate {
-        let h = model.latents
-        let temperatures = self.temperatures
-        let lambda = model.lambda.map(Double.init)
-        c.withUnsafeBufferPointer { c in
-            workspace.z.withUnsafeMutableBufferPointer { zs in
-                workspace.v.withUnsafeMutableBufferPointer { vs in
-                    for k in 0..<chains {
-                        let z = zs.baseAddress! + k * h, v = vs.baseAddress! + k * h
-                        if let exactLatent {
-                            for j in 0..<h { z[j] = exactLatent[j] }
-                        } else {
-                            for j in 0..<h { z[j] = generator.laplace(scale: lambda[j]) }
-                        }
-                        if transition == .collapsed {
-                            workspace.logWeights[k] = collapsedChain(x: x, z: z, exactLatent: exactLatent, blocked: &blocked,
-                                                                     generator: &generator)
-                            continue
-                        }
-                        sampler.residualCorrelation(c: c.baseAddress!, z: z, into: v)
-                        var logWeight = 0.0
-                        if exactLatent == nil {
-                            for t in 1...temperatures {
-                                logWeight += (schedule[t] - schedule[t - 1])
-                                    * logLikelihood(x: x, squaredNorm: squaredNorm, c: c.baseAddress!, z: z, v: v)
-                                if t < temperatures {
-                                    move(x: x, z: z, v: v, c: c.baseAddress!, t: t, blocked: &blocked, generator: &generator)
-                                }
-                            }
-                        } else {
-                            for t in stride(from: temperatures, through: 1, by: -1) {
-                                logWeight += (schedule[t - 1] - schedule[t])
-                                    * logLikelihood(x: x, squaredNorm: squaredNorm, c: c.baseAddress!, z: z, v: v)
-                                if t > 1 { move(x: x, z: z, v: v, c: c.baseAddress!, t: t - 1, blocked: &blocked, generator: &generator) }
-                            }
-                        }
-                        workspace.logWeights[k] = logWeight
+        if transition == .coordinate {
+            let chainSeeds = (0..<chains).map { _ in generator.next() }
+            if var kernel {
+                for first in stride(from: 0, to: chains, by: 8) {
+                    let lanes = min(8, chains - first)
+                    for lane in 0..<8 {  // lanes past the last chain repeat the block's first chain; they are dropped
+                        let state = SeededGenerator(seed: chainSeeds[first + (lane < lanes ? lane : 0)]).state
+                        for word in 0..<4 { workspace.laneStates[word * 8 + lane] = state[word] }
                     }
+                    func run(_ exact: UnsafePointer<Double>?) {
+                        sk_ais_coordinate_chains(&kernel, c, squaredNorm, exact, &workspace.laneStates, &workspace.laneZ,
+                                                 &workspace.laneV, &workspace.laneWeights)
+                    }
+                    if let exactLatent { exactLatent.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+                    for lane in 0..<lanes { workspace.logWeights[first + lane] = workspace.laneWeights[lane] }
                 }
+            } else {
+                for k in 0..<chains {
+                    var own = SeededGenerator(seed: chainSeeds[k])
+                    workspace.logWeights[k] = oneChain(k, x: x, squaredNorm: squaredNorm, c: c, exactLatent: exactLatent,
+                                                       workspace: &workspace, blocked: &blocked, generator: &own)
+                }
+            }
+        } else {
+            for k in 0..<chains {
+                workspace.logWeights[k] = oneChain(k, x: x, squaredNorm: squaredNorm, c: c, exactLatent: exactLatent,
+                                                   workspace: &workspace, blocked: &blocked, generator: &generator)
             }
         }
         let summary = LogWeights(workspace.logWeights)
         return PointEstimate(logLikelihood: exactLatent == nil ? summary.logMean : -summary.logMean,
                              logWeightVariance: summary.variance, effectiveSampleSize: summary.effectiveSampleSize)
+    }
+
+    /// Chain k through the whole schedule (in the workspace's k-th z and v): its log-weight.
+    private func oneChain(_ k: Int, x: [Double], squaredNorm: Double, c: [Double], exactLatent: [Double]?,
+                          workspace: inout Workspace, blocked: inout ScaleMixtureGibbs.Workspace,
+                          generator: inout SeededGenerator) -> Double {
+        let h = model.latents, temperatures = self.temperatures
+        return c.withUnsafeBufferPointer { c in
+            workspace.z.withUnsafeMutableBufferPointer { zs in
+                workspace.v.withUnsafeMutableBufferPointer { vs in
+                    let z = zs.baseAddress! + k * h, v = vs.baseAddress! + k * h
+                    if let exactLatent {
+                        for j in 0..<h { z[j] = exactLatent[j] }
+                    } else {
+                        for j in 0..<h { z[j] = generator.laplace(scale: Double(model.lambda[j])) }
+                    }
+                    if transition == .collapsed {
+                        return collapsedChain(x: x, z: z, exactLatent: exactLatent, blocked: &blocked, generator: &generator)
+                    }
+                    sampler.residualCorrelation(c: c.baseAddress!, z: z, into: v)
+                    var logWeight = 0.0
+                    if exactLatent == nil {
+                        for t in 1...temperatures {
+                            logWeight += (schedule[t] - schedule[t - 1])
+                                * logLikelihood(x: x, squaredNorm: squaredNorm, c: c.baseAddress!, z: z, v: v)
+                            if t < temperatures {
+                                move(x: x, z: z, v: v, c: c.baseAddress!, t: t, blocked: &blocked, generator: &generator)
+                            }
+                        }
+                    } else {
+                        for t in stride(from: temperatures, through: 1, by: -1) {
+                            logWeight += (schedule[t - 1] - schedule[t])
+                                * logLikelihood(x: x, squaredNorm: squaredNorm, c: c.baseAddress!, z: z, v: v)
+                            if t > 1 { move(x: x, z: z, v: v, c: c.baseAddress!, t: t - 1, blocked: &blocked, generator: &generator) }
+                        }
+                    }
+                    return logWeight
+                }
+            }
+        }
     }
 
     /// One chain of the `.collapsed` transition: forward from a prior draw of (τ, z), or in reverse from the exact
