@@ -124,39 +124,91 @@ static AVX512 __m512d sample_above(__m512d alpha, lanes_rng *g) {
     return result;
 }
 
-/// One systematic sweep h = 0 … H−1 of the eight chains at inverse temperature β (TemperedLaplaceGibbs.sweep and
-/// drawCoordinate): z and v = c − G z, lane-minor (latent j of lane k at [j·8 + k]), in place.
+/// A draw of coordinate c in every lane from its conditional at inverse temperature β (scale = β/σ²), given its
+/// current value and v_c (TemperedLaplaceGibbs.drawCoordinate): a two-piece truncated normal, or the prior for an
+/// all-zero column.
+static inline AVX512 __m512d draw_coordinate(const sk_ais_chains_model *m, double scale, size_t c, __m512d old,
+                                             __m512d vc, lanes_rng *g) {
+    const double gcc = m->gram[c * m->latents + c], a = scale * gcc, r = m->inverse_scales[c];
+    if (!(a > 0)) return laplace(g, SET1(1 / r));
+    const double s = 1 / sqrt(a);
+    __m512d b = _mm512_mul_pd(SET1(scale), _mm512_add_pd(vc, _mm512_mul_pd(SET1(gcc), old)));
+    __m512d upper = _mm512_mul_pd(_mm512_sub_pd(b, SET1(r)), SET1(s));          // u₊
+    __m512d lower = _mm512_mul_pd(negate(_mm512_add_pd(b, SET1(r))), SET1(s));  // u₋
+    __m512d alphaPlus = negate(upper), alphaMinus = negate(lower);
+    __m512d u = uniform(g, 0xFF);
+    __m512d ratioPlus = mills_ratio(alphaPlus);
+    __m512d share = _mm512_div_pd(ratioPlus, _mm512_add_pd(ratioPlus, mills_ratio(alphaMinus)));
+    share = _mm512_mask_blend_pd(less(alphaMinus, SET1(-37)), share, _mm512_setzero_pd());
+    share = _mm512_mask_blend_pd(less(alphaPlus, SET1(-37)), share, SET1(1));
+    __mmask8 positive = less(u, share);
+    __m512d t = sample_above(_mm512_mask_blend_pd(positive, alphaMinus, alphaPlus), g);
+    return _mm512_mask_blend_pd(positive, _mm512_mul_pd(SET1(-s), _mm512_add_pd(lower, t)),
+                                _mm512_mul_pd(SET1(s), _mm512_add_pd(upper, t)));
+}
+
+/// Coordinates drawn between two passes of the update of v over all H latents.
+enum { SWEEP_BLOCK = 16 };
+
+/// v_j −= δ_c G_jc for c = from … end − 1 in order, for each j in [first_j, last_j); δ_c is deltas[c mod the block
+/// size] (blocks start at multiples of it). Four
+/// rows at a time, so that four independent chains of subtractions hide each other's latency.
+static inline AVX512 void apply_block(const double *gram, size_t h, size_t first_j, size_t last_j, size_t from,
+                                      size_t end, const __m512d *deltas, double *v) {
+    size_t j = first_j;
+    for (; j + 4 <= last_j; j += 4) {
+        const double *r0 = gram + j * h, *r1 = r0 + h, *r2 = r1 + h, *r3 = r2 + h;
+        __m512d v0 = _mm512_loadu_pd(v + j * 8), v1 = _mm512_loadu_pd(v + j * 8 + 8);
+        __m512d v2 = _mm512_loadu_pd(v + j * 8 + 16), v3 = _mm512_loadu_pd(v + j * 8 + 24);
+        for (size_t c = from; c < end; c++) {
+            __m512d d = deltas[c % SWEEP_BLOCK];
+            v0 = _mm512_sub_pd(v0, _mm512_mul_pd(d, SET1(r0[c])));
+            v1 = _mm512_sub_pd(v1, _mm512_mul_pd(d, SET1(r1[c])));
+            v2 = _mm512_sub_pd(v2, _mm512_mul_pd(d, SET1(r2[c])));
+            v3 = _mm512_sub_pd(v3, _mm512_mul_pd(d, SET1(r3[c])));
+        }
+        _mm512_storeu_pd(v + j * 8, v0);
+        _mm512_storeu_pd(v + j * 8 + 8, v1);
+        _mm512_storeu_pd(v + j * 8 + 16, v2);
+        _mm512_storeu_pd(v + j * 8 + 24, v3);
+    }
+    for (; j < last_j; j++) {
+        const double *row = gram + j * h;
+        __m512d vj = _mm512_loadu_pd(v + j * 8);
+        for (size_t c = from; c < end; c++) vj = _mm512_sub_pd(vj, _mm512_mul_pd(deltas[c % SWEEP_BLOCK], SET1(row[c])));
+        _mm512_storeu_pd(v + j * 8, vj);
+    }
+}
+
+/// One systematic sweep h = 0 … H−1 of the eight chains at inverse temperature β (TemperedLaplaceGibbs.sweep): z and
+/// v = c − G z, lane-minor (latent j of lane k at [j·8 + k]), in place.
+///
+/// The update v −= δ_c G_c· after each draw is deferred block by block: within a block of coordinates only the v_j
+/// the block's later draws read are brought up to date; after it, every v_j takes the block's remaining updates in
+/// one pass (G = Gᵀ exactly, so G_cj is read from row j). Each v_j still takes δ_c G_cj for c = 0, 1, … in order, one
+/// multiply and one subtract each (as sk_subtract_scaled), so its bits are those of the update after every draw,
+/// while v goes through memory once per block instead of once per coordinate.
 static AVX512 void sweep(const sk_ais_chains_model *m, double beta, double *z, double *v, lanes_rng *g) {
     const size_t h = m->latents;
     const double scale = beta / m->sigma2;
-    for (size_t c = 0; c < h; c++) {
-        const double gcc = m->gram[c * h + c], a = scale * gcc, r = m->inverse_scales[c];
-        __m512d old = _mm512_loadu_pd(z + c * 8), drawn;
-        if (a > 0) {
-            const double s = 1 / sqrt(a);
-            __m512d b = _mm512_mul_pd(SET1(scale), _mm512_add_pd(_mm512_loadu_pd(v + c * 8), _mm512_mul_pd(SET1(gcc), old)));
-            __m512d upper = _mm512_mul_pd(_mm512_sub_pd(b, SET1(r)), SET1(s));            // u₊
-            __m512d lower = _mm512_mul_pd(negate(_mm512_add_pd(b, SET1(r))), SET1(s));    // u₋
-            __m512d alphaPlus = negate(upper), alphaMinus = negate(lower);
-            __m512d u = uniform(g, 0xFF);
-            __m512d ratioPlus = mills_ratio(alphaPlus);
-            __m512d share = _mm512_div_pd(ratioPlus, _mm512_add_pd(ratioPlus, mills_ratio(alphaMinus)));
-            share = _mm512_mask_blend_pd(less(alphaMinus, SET1(-37)), share, _mm512_setzero_pd());
-            share = _mm512_mask_blend_pd(less(alphaPlus, SET1(-37)), share, SET1(1));
-            __mmask8 positive = less(u, share);
-            __m512d t = sample_above(_mm512_mask_blend_pd(positive, alphaMinus, alphaPlus), g);
-            drawn = _mm512_mask_blend_pd(positive, _mm512_mul_pd(SET1(-s), _mm512_add_pd(lower, t)),
-                                         _mm512_mul_pd(SET1(s), _mm512_add_pd(upper, t)));
-        } else {
-            drawn = laplace(g, SET1(1 / r));
+    __m512d deltas[SWEEP_BLOCK];
+    for (size_t first = 0; first < h; first += SWEEP_BLOCK) {
+        const size_t end = first + SWEEP_BLOCK < h ? first + SWEEP_BLOCK : h;
+        for (size_t c = first; c < end; c++) {
+            __m512d old = _mm512_loadu_pd(z + c * 8);
+            __m512d drawn = draw_coordinate(m, scale, c, old, _mm512_loadu_pd(v + c * 8), g);
+            __m512d delta = deltas[c - first] = _mm512_sub_pd(drawn, old);
+            _mm512_storeu_pd(z + c * 8, drawn);
+            const double *row = m->gram + c * h;
+            for (size_t j = c + 1; j < end; j++) {  // the block's later coordinates now
+                __m512d vj = _mm512_loadu_pd(v + j * 8);
+                _mm512_storeu_pd(v + j * 8, _mm512_sub_pd(vj, _mm512_mul_pd(delta, SET1(row[j]))));
+            }
         }
-        __m512d delta = _mm512_sub_pd(drawn, old);
-        _mm512_storeu_pd(z + c * 8, drawn);
-        const double *row = m->gram + c * h;
-        for (size_t j = 0; j < h; j++) {  // v −= δ G_c·, multiply then subtract as sk_subtract_scaled
-            __m512d vj = _mm512_loadu_pd(v + j * 8);
-            _mm512_storeu_pd(v + j * 8, _mm512_sub_pd(vj, _mm512_mul_pd(delta, SET1(row[j]))));
-        }
+        // Every v_j: the block's updates it has not had, in order (for the block's own coordinates, from c = j on).
+        apply_block(m->gram, h, 0, first, first, end, deltas, v);
+        for (size_t j = first; j < end; j++) apply_block(m->gram, h, j, j + 1, j, end, deltas, v);
+        apply_block(m->gram, h, end, h, first, end, deltas, v);
     }
 }
 
