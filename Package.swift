@@ -45,7 +45,8 @@ let package = Package(
         .systemLibrary(name: "CLAPACKE", providers: [.apt(["liblapacke-dev"])]),
         .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
-        .target(name: "CKernels", linkerSettings: [.linkedLibrary("mvec", .when(platforms: [.linux]))]),  // hand-vectorized loops with run-time CPU dispatch; libmvec: glibc's vector exp, log, cos, erfc
+        // Hand-vectorized loops with run-time CPU dispatch; libmvec is glibc's vector exp, log, cos and erfc.
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("mvec", .when(platforms: [.linux]))]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .target(name: "CMPIShim", dependencies: ["CMPI"]),
         .target(name: "Distributed", dependencies: ["CMPI", "CMPIShim"]),
