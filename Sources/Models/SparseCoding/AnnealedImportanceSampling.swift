@@ -141,10 +141,10 @@ public struct AnnealedImportanceSampling: Sendable {
             lambda.withUnsafeBufferPointer { scales in
             schedule.withUnsafeBufferPointer { schedule in
                 nonisolated(unsafe) let slots = slots
-                nonisolated(unsafe) let kernel = sk_ais_chains_model(latents: model.latents, gram: gram.baseAddress, inverse_scales: inverseScales.baseAddress,
-                                                 scales: scales.baseAddress, sigma2: sampler.sigma2,
-                                                 log_noise_normalizer: sampler.logNoiseNormalizer, schedule: schedule.baseAddress,
-                                                 temperatures: temperatures, refresh_interval: Self.refreshInterval)
+                nonisolated(unsafe) let kernel = sk_ais_chains_model(
+                    latents: model.latents, gram: gram.baseAddress, inverse_scales: inverseScales.baseAddress,
+                    scales: scales.baseAddress, sigma2: sampler.sigma2, log_noise_normalizer: sampler.logNoiseNormalizer,
+                    schedule: schedule.baseAddress, temperatures: temperatures, refresh_interval: Self.refreshInterval)
                 let useKernel = transition == .coordinate && usesChainKernel
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                     var workspace = Workspace(chains: chains, latents: model.latents)
