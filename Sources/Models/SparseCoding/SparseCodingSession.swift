@@ -179,7 +179,8 @@ public struct SparseCodingSession: TrainingSession {
         case (.elboMC, _, _): trainer.monteCarloEpoch(x, &state, &generator, shouldStop: shouldStop)
         case (.likelihood, _, _): trainer.likelihoodEpoch(x, &state, &adam, &generator, shouldStop: shouldStop)
         case (.mapL1, _, _): trainer.lassoEpoch(x, &state.v, &state.mu, &generator, shouldStop: shouldStop)
-        case (.entropy, .em, _): trainer.emEpoch(x, &state.v, &state.mu, &state.rho, weights, &generator, shouldStop: shouldStop)
+        case (.entropy, .em, _):  // diagonal (validated): the epoch's running record
+            return trainer.emEpoch(x, &state.v, &state.mu, &state.rho, weights, &generator, shouldStop: shouldStop)
         case (.entropy, .adam, _): trainer.amortizedEpoch(x, &state, &adam, weights, &generator, shouldStop: shouldStop)
         case (.entropy, .fullBatch, .full): trainer.fullCovarianceEpoch(x, &state.v, &state.mu, &state.factors, weights)
         case (.entropy, .fullBatch, _): trainer.fullBatchEpoch(x, &state.v, &state.mu, &state.rho, weights)  // diagonal (validated)

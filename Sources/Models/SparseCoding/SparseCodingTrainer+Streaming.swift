@@ -9,8 +9,7 @@ import Foundation
 /// The epoch record is a running one: the sums behind L (`DiagonalEntropyObjective.terms`) are added up batch by
 /// batch, each at the W and q its own step saw (after the E-step; before the Adam step), with σ², λ at their
 /// closed forms over the epoch's totals. Columns of W have unit norm, so the trace term Σ s² ‖w_h‖² needs no W.
-/// The in-memory trainer instead evaluates L once more over all N at the epoch's final W and q; the two agree as W
-/// settles. The model's σ², λ are the last epoch's running values.
+/// The in-memory em epoch keeps the same record (`emEpoch`). The model's σ², λ are the last epoch's running values.
 extension SparseCodingTrainer {
     /// Whether training from a reader is possible with these settings (else the reason).
     public var streamingRestriction: String? {
