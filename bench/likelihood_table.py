@@ -21,11 +21,13 @@ Stages (`--stages`, default all: data,train,eval,table):
     annealing epochs on top). Settled when the training objective L (at beta = 1) drifts by less than --tolerance
     nats/patch per epoch: (mean of the last 3 epochs - mean of the 3 before) / 3, which averages out the minibatch
     noise (about +-0.2 nats/patch from epoch to epoch on a plateau). If not, the model is trained again from scratch
-    with twice the epochs (at most --max-epochs), once. Never with `--resume`: it restarts the M-step from V = W
-    (unit columns) while an ongoing run's columns of V have grown (each step along the gradient, orthogonal to V,
-    lengthens it), so the effective step lr/||V|| jumps back up: on 8x8 patches the first resumed epoch lost 0.5-0.6
-    nats/patch at H = 32, and at H = 64 resumed runs oscillated between L = -91 and -338. The per-epoch history stays
-    in the model file (/history) and goes to the table.
+    with twice the epochs (at most --max-epochs), once: this script was written when `--resume` restarted the
+    M-step from V = W (unit columns) while an ongoing run's columns of V had grown, so the effective step lr/||V||
+    jumped back up (on 8x8 patches the first resumed epoch lost 0.5-0.6 nats/patch at H = 32). Today --resume keeps
+    V and continues a run bit for bit (bench/likelihood_p16_rows.sh uses it). The L of runs trained before 455c48c
+    was taken at q's made stale by each epoch's later M-steps, which at small sigma^2 understates the model and
+    drifts on after it has settled (README, "em record"). The per-epoch history stays in the model file (/history)
+    and goes to the table.
   * SDLGM, `sk-train sdlgm --mode unsupervised --decoder linear --likelihood gaussian`, K = D latent features (as
     many as the complete ES-SC model), L0 = 5, 10, 20, encoder MLP --hidden 512, Adam 1e-3, batch 128, a fixed
     number of epochs (--sdlgm-epochs; the temperature schedule spans the whole run, so it is not resumed).
