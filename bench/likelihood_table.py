@@ -26,7 +26,7 @@ Stages (`--stages`, default all: data,train,eval,table):
     jumped back up (on 8x8 patches the first resumed epoch lost 0.5-0.6 nats/patch at H = 32). Today --resume keeps
     V and continues a run bit for bit (bench/likelihood_p16_rows.sh uses it). The L of runs trained before 455c48c
     was taken at q's made stale by each epoch's later M-steps, which at small sigma^2 understates the model and
-    drifts on after it has settled (README, "em record"). The per-epoch history stays in the model file (/history)
+    drifts on after it has settled (README, sk-train sc section). The per-epoch history stays in the model file (/history)
     and goes to the table.
   * SDLGM, `sk-train sdlgm --mode unsupervised --decoder linear --likelihood gaussian`, K = D latent features (as
     many as the complete ES-SC model), L0 = 5, 10, 20, encoder MLP --hidden 512, Adam 1e-3, batch 128, a fixed
