@@ -28,8 +28,8 @@ final class StreamingTrainingTests: XCTestCase {
             let streamed = try trainer.train(streaming: try ShuffledRowReader(file: try HDF5File.open(path)))
             XCTAssertEqual(streamed.model.w, inMemory.model.w, "\(eStep)")
             XCTAssertEqual(streamed.mu.rows, 0, "no per-point state")
-            XCTAssertEqual(Double(streamed.model.sigma2), streamed.history.last!.sigma2, accuracy: 1e-6 * streamed.history.last!.sigma2,
-                           "the model keeps the running σ²")
+            let last = streamed.history.last!
+            XCTAssertEqual(Double(streamed.model.sigma2), last.sigma2, accuracy: 1e-6 * last.sigma2, "the model keeps the running σ²")
             XCTAssertEqual(streamed.model.sigma2, inMemory.model.sigma2, "\(eStep)")
             XCTAssertEqual(streamed.model.lambda, inMemory.model.lambda, "\(eStep)")
             for (a, b) in zip(inMemory.history, streamed.history) {

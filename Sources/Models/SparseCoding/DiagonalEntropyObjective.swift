@@ -167,6 +167,12 @@ public struct DiagonalEntropyObjective {
         var absMean: [Double]
         var logS: [Double]
 
+        /// The sums of no points, for `latents` latents.
+        static func none(latents: Int) -> Self {
+            let zeros = [Double](repeating: 0, count: latents)
+            return .init(residualSquares: 0, sumS2: zeros, absMean: zeros, logS: zeros)
+        }
+
         mutating func add(_ other: Sums) {
             residualSquares += other.residualSquares
             for c in sumS2.indices {

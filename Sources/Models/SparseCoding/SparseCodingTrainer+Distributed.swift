@@ -111,12 +111,6 @@ extension SparseCodingTrainer {
 }
 
 extension DiagonalEntropyObjective.Sums {
-    /// The sums of no points, for `latents` latents.
-    static func none(latents: Int) -> Self {
-        let zeros = [Double](repeating: 0, count: latents)
-        return .init(residualSquares: 0, sumS2: zeros, absMean: zeros, logS: zeros)
-    }
-
     /// These sums added up over `group`'s ranks (one all-reduce of 3H + 2 numbers), with the number of points.
     func summed(over group: ProcessGroup, points: Int) -> (DiagonalEntropyObjective.Sums, Int) {
         guard group.size > 1 else { return (self, points) }
