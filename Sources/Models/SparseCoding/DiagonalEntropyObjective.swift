@@ -72,6 +72,24 @@ public struct DiagonalEntropyObjective {
                                   gradMu: UnsafeMutablePointer<Float>? = nil, gradRho: UnsafeMutablePointer<Float>? = nil,
                                   gradW: UnsafeMutablePointer<Float>? = nil, group: ProcessGroup = .single) -> Terms
     {
+        evaluated(w: w, mu: mu, rho: rho, gradMu: gradMu, gradRho: gradRho, gradW: gradW, group: group).terms
+    }
+
+    /// ∂L_β/∂W at (μ, ρ) into `gradW` (D × H), for an M-step; returns the batch's sums behind L, from the same pass,
+    /// for an epoch's running record (`terms(_:points:dimension:norms:weights:)`).
+    func dictionaryGradient(w: Matrix, mu: Matrix, rho: Matrix, into gradW: UnsafeMutablePointer<Float>) -> Sums {
+        mu.storage.withUnsafeBufferPointer { m in
+            rho.storage.withUnsafeBufferPointer { r in
+                evaluated(w: w, mu: m.baseAddress!, rho: r.baseAddress!, gradMu: nil, gradRho: nil, gradW: gradW, group: .single).sums
+            }
+        }
+    }
+
+    /// `evaluate`'s work: L_β and the gradients asked for, with this share's sums behind L.
+    private func evaluated(w: Matrix, mu: UnsafePointer<Float>, rho: UnsafePointer<Float>, gradMu: UnsafeMutablePointer<Float>?,
+                           gradRho: UnsafeMutablePointer<Float>?, gradW: UnsafeMutablePointer<Float>?,
+                           group: ProcessGroup) -> (terms: Terms, sums: Sums)
+    {
         let (b, d, h) = (x.rows, x.cols, w.cols)
         precondition(w.rows == d, "W must have D = \(d) rows")
         let sums = self.sums(w: w, mu: mu, rho: rho)
@@ -97,7 +115,7 @@ public struct DiagonalEntropyObjective {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(h), Int32(b), Float(likelihoodScale),
                         work.residual, Int32(d), mu, Int32(h), 1, gradW, Int32(h))
         }
-        return terms
+        return (terms, sums)
     }
 
     /// The parts of ∂L/∂W = β_lik/(Bσ²) (Rᵀ M − W S) that are sums over this batch's points, for a batch shared

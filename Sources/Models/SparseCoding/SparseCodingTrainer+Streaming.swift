@@ -32,15 +32,15 @@ extension SparseCodingTrainer {
         let blasThreads = scheme == .em || d * h < 10_000 ? 1 : BLASThreads.count  // as the in-memory epochs and emStep
         try BLASThreads.with(blasThreads) {
             try reader.forEachBatch(size: batchSize, using: &generator) { xb, _ in
-                let (mu, rho, w): (Matrix, Matrix, Matrix)
+                let (mu, sums): (Matrix, DiagonalEntropyObjective.Sums)
                 if scheme == .em {
-                    (mu, rho, w) = emStep(xb, &state.v, from: [Float](repeating: 0, count: 2 * xb.rows * h), weights)
+                    let step = emStep(xb, &state.v, from: [Float](repeating: 0, count: 2 * xb.rows * h), weights)
+                    (mu, sums) = (step.mu, step.sums)
                 } else {
                     let step = amortizedStep(xb, &state.v, &state.encoder!, &adam, weights)
-                    (mu, w) = (step.output.mu, step.w)
-                    rho = Matrix(rows: xb.rows, cols: h, storage: step.output.scale.storage.map { Foundation.log($0) })
+                    let rho = Matrix(rows: xb.rows, cols: h, storage: step.output.scale.storage.map { Foundation.log($0) })
+                    (mu, sums) = (step.output.mu, DiagonalEntropyObjective.sums(x: xb, w: step.w, mu: step.output.mu, rho: rho))
                 }
-                let sums = DiagonalEntropyObjective.sums(x: xb, w: w, mu: mu, rho: rho)
                 if totals == nil { totals = sums } else { totals!.add(sums) }
                 points += xb.rows
                 giniSum += Sparsity.meanGini(mu) * Double(xb.rows)
