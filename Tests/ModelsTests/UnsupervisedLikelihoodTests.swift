@@ -198,10 +198,21 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
         var g = SeededGenerator(seed: 6)
         let x = randomMatrix(1100, 4, using: &g)
         let reports = try [512, 8192].map { blockRows in
-            try UnsupervisedEvaluation.run(model, rows: x.rows, samples: 2, likelihoodSamples: 10, seed: 3,
-                                           blockRows: blockRows) { x.rowSlice($0) }
+            try UnsupervisedEvaluation.run(model, rows: x.rows, samples: 2, likelihoodSamples: 10, keepsPerPoint: true,
+                                           seed: 3, blockRows: blockRows) { x.rowSlice($0) }
         }
         XCTAssertEqual(reports[0].marginalLogLikelihood?.mean, reports[1].marginalLogLikelihood?.mean)
+        // Every point's numbers, in row order, whatever the blocks; their means are the report's.
+        let points = try XCTUnwrap(reports[0].perPoint)
+        XCTAssertEqual(points.logLikelihood, reports[1].perPoint?.logLikelihood)
+        XCTAssertEqual(points.heldOutELBO, reports[1].perPoint?.heldOutELBO)
+        XCTAssertEqual(points.logLikelihood, UnsupervisedLikelihood(model: model, samples: 10, seed: 3).estimate(x).logLikelihood)
+        XCTAssertEqual([points.heldOutELBO.count, points.logWeightVariance.count, points.effectiveSampleSize.count], [1100, 1100, 1100])
+        XCTAssertEqual(points.heldOutELBO.reduce(0, +) / 1100, reports[0].heldOutELBO.mean, accuracy: 1e-9)
+        XCTAssertEqual(points.effectiveSampleSize.reduce(0, +) / 1100, reports[0].meanEffectiveSampleSize!, accuracy: 1e-9)
+        XCTAssertTrue(points.logWeightVariance.allSatisfy { $0 > 0 }, "10 samples of a continuous weight vary")
+        XCTAssertNil(try UnsupervisedEvaluation.run(model, on: x.rowSlice(0..<5), samples: 1, keepsPerPoint: true).perPoint,
+                     "nothing to keep without the likelihood")
         XCTAssertEqual(reports[0].meanEffectiveSampleSize!, reports[1].meanEffectiveSampleSize!, accuracy: 1e-9)
         XCTAssertEqual(reports[0].likelihoodSamples, 10)
         XCTAssertTrue(reports[0].text.contains("bits/dimension"))

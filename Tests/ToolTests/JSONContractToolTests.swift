@@ -20,6 +20,9 @@ final class JSONContractToolTests: XCTestCase {
     }
 
     static let estimate = JSONType.object(["mean": .number, "standard_error": .number])
+    /// sk-eval --per-point's arrays (ES-SC and unsupervised SDLGM alike).
+    static let perPoint = JSONType.object(["held_out_elbo": .array(.number), "log_likelihood": .array(.number),
+                                           "log_weight_variance": .array(.number), "effective_sample_size": .array(.number)])
     static let attributeValue = JSONType.anyOf([.string, .number, .array(.string), .array(.number)])
     static let schemaKey: [String: JSONType] = ["schema": .integer]
 
@@ -92,8 +95,7 @@ final class JSONContractToolTests: XCTestCase {
                 "mean_effective_sample_size": .number, "seconds_per_point": .number, "whitening_log_abs_determinant": .number,
                 "pixel_space_mean": .number,
             ], optional: ["temperatures", "transition", "schedule", "whitening_log_abs_determinant", "pixel_space_mean"]),
-            "per_point": .object(["held_out_elbo": .array(.number), "log_likelihood": .array(.number),
-                                  "log_weight_variance": .array(.number), "effective_sample_size": .array(.number)]),
+            "per_point": perPoint,
         ], optional: ["log_likelihood", "per_point"]),
         "sk-eval --bdmc": object([
             "model_kind": .string, "evaluation": .string, "points": .integer, "temperatures": .integer, "chains": .integer,
@@ -107,9 +109,10 @@ final class JSONContractToolTests: XCTestCase {
             "sigma2": .number, "marginal_log_likelihood": estimate, "marginal_bits_per_dimension": .number,
             "mean_effective_sample_size": .number, "likelihood_samples": .integer, "likelihood_exact_given_support": .boolean,
             "whitening_log_abs_determinant": .number, "marginal_pixel_space_log_likelihood": .number,
+            "per_point": perPoint,
         ], optional: ["sigma2", "marginal_log_likelihood", "marginal_bits_per_dimension", "mean_effective_sample_size",
                       "likelihood_samples", "likelihood_exact_given_support", "whitening_log_abs_determinant",
-                      "marginal_pixel_space_log_likelihood"]),
+                      "marginal_pixel_space_log_likelihood", "per_point"]),
         "sk-eval (sdlgm-supervised)": object([
             "model_kind": .string, "evaluation": .string, "method": .string, "points": .integer, "labels": .integer,
             "ranking": .array(.object(["k": .integer, "precision": .number, "ndcg": .number, "propensity_precision": .number,
@@ -266,6 +269,7 @@ final class JSONContractToolTests: XCTestCase {
         try check("sk-eval (es-sc)", "sk-eval", [path("sc.h5"), path("bars.h5"), "--loglik", "--chains", "2", "--temperatures", "20", "--per-point"])
         try check("sk-eval --bdmc", "sk-eval", [path("sc.h5"), "--bdmc", "5", "--chains", "2", "--temperatures", "20"])
         try check("sk-eval (sdlgm-unsupervised)", "sk-eval", [path("un.h5"), path("bars.h5"), "--loglik", "--samples", "5"])
+        try check("sk-eval (sdlgm-unsupervised)", "sk-eval", [path("un.h5"), path("bars.h5"), "--loglik", "--samples", "5", "--per-point"])
         try check("sk-eval (sdlgm-supervised)", "sk-eval", [path("sup.h5"), path("med.h5")])
         try check("sk-eval (baseline)", "sk-eval", [path("g.h5"), path("hw.h5")])
 

@@ -35,26 +35,29 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
     /// patches before whitening (`WhiteningTransform.logAbsDeterminant`).
     public var whiteningLogAbsDeterminant: Double?
     public var marginalPixelSpaceLogLikelihood: Double?
+    /// Every point's held-out ELBO and importance-sampling numbers in row order, when asked for (`keepsPerPoint`).
+    public var perPoint: SparseCodingEvaluation.PerPoint?
 
     /// Rows evaluated at a time: whole 512-row batches, so the report does not depend on how rows are split.
     public static let blockRows = 8192
 
     /// Evaluates `model` on the rows of `x`, `samples` hard samples per point from `seed`; with
-    /// `likelihoodSamples`, also log p(x) by importance sampling.
+    /// `likelihoodSamples`, also log p(x) by importance sampling (and with `keepsPerPoint`, every point's numbers).
     public static func run(_ model: UnsupervisedSDLGM, on x: Matrix, samples: Int = 10, likelihoodSamples: Int? = nil,
-                           seed: UInt64 = 0) throws -> UnsupervisedEvaluation
+                           keepsPerPoint: Bool = false, seed: UInt64 = 0) throws -> UnsupervisedEvaluation
     {
-        try run(model, rows: x.rows, samples: samples, likelihoodSamples: likelihoodSamples, seed: seed,
-                blockRows: blockRows) { x.rowSlice($0) }
+        try run(model, rows: x.rows, samples: samples, likelihoodSamples: likelihoodSamples, keepsPerPoint: keepsPerPoint,
+                seed: seed, blockRows: blockRows) { x.rowSlice($0) }
     }
 
     /// The evaluation over `n` rows that `block(range)` provides, accumulated block by block, with memory for one
     /// block whatever N is: the per-point ELBOs (batches of 512, the noise drawn from one generator across blocks),
     /// the sums of the ELBO's terms, the evaluation codes' reconstruction error and active counts, and the data's
     /// per-dimension sums for its variance; with `likelihoodSamples`, each row's importance-sampled log p(x) (its
-    /// own random stream, so blocks do not matter). `progress(rowsDone, N)` after each block.
+    /// own random stream, so blocks do not matter), and with `keepsPerPoint` each row's ELBO, log p̂(x), log-weight
+    /// variance and effective sample size. `progress(rowsDone, N)` after each block.
     public static func run(_ model: UnsupervisedSDLGM, rows n: Int, samples: Int = 10, likelihoodSamples: Int? = nil,
-                           seed: UInt64 = 0,
+                           keepsPerPoint: Bool = false, seed: UInt64 = 0,
                            blockRows: Int = blockRows, progress: (Int, Int) -> Void = { _, _ in },
                            block: (Range<Int>) throws -> Matrix) throws
         -> UnsupervisedEvaluation
@@ -69,6 +72,7 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
         var counts = [Int](repeating: 0, count: model.maxActive + 1)
         let estimator = likelihoodSamples.map { UnsupervisedLikelihood(model: model, samples: $0, seed: seed) }
         var marginal = RunningMoments(), essSum = 0.0
+        var perPoint = keepsPerPoint && estimator != nil ? SparseCodingEvaluation.PerPoint() : nil
         for blockStart in stride(from: 0, to: n, by: blockRows) {
             let rows = blockStart..<min(n, blockStart + blockRows)
             let x = try block(rows)
@@ -83,6 +87,7 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
                     for i in elbos.indices { pointELBOs[i] += elbos[i] / Double(samples) }
                 }
                 for value in pointELBOs { elbo.add(value) }
+                perPoint?.heldOutELBO += pointELBOs
             }
             let codes = try model.codes(x)
             var reconstruction = model.decode(codes.dense())
@@ -103,6 +108,9 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
                 let estimates = estimator.estimate(x, firstRow: rows.lowerBound)
                 for value in estimates.logLikelihood { marginal.add(value) }
                 essSum += estimates.effectiveSampleSize.reduce(0, +)
+                perPoint?.logLikelihood += estimates.logLikelihood
+                perPoint?.logWeightVariance += estimates.logWeightVariance
+                perPoint?.effectiveSampleSize += estimates.effectiveSampleSize
             }
             progress(rows.upperBound, n)
         }
@@ -118,7 +126,7 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
             marginalLogLikelihood: estimator.map { _ in .init(mean: marginal.mean, standardError: marginal.standardError) },
             marginalBitsPerDimension: estimator.map { _ in DensityUnits.bitsPerDimension(natsPerPoint: marginal.mean, dimension: model.dimension) },
             meanEffectiveSampleSize: estimator.map { _ in essSum / Double(n) }, likelihoodSamples: likelihoodSamples,
-            likelihoodExactGivenSupport: estimator?.isExactGivenSupport)
+            likelihoodExactGivenSupport: estimator?.isExactGivenSupport, perPoint: perPoint)
     }
 
     /// A plain-text report.

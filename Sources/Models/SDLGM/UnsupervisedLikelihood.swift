@@ -61,9 +61,10 @@ public struct UnsupervisedLikelihood: Sendable {
         }
     }
 
-    /// Per row: log p̂(x) in nats and the effective sample size of its weights.
+    /// Per row: log p̂(x) in nats, the variance of its samples' log-weights and their effective sample size.
     public struct Estimates: Sendable {
         public var logLikelihood: [Double]
+        public var logWeightVariance: [Double]
         public var effectiveSampleSize: [Double]
     }
 
@@ -71,8 +72,8 @@ public struct UnsupervisedLikelihood: Sendable {
     /// fixed by the seed and its index there).
     public func estimate(_ x: Matrix, firstRow: Int = 0) -> Estimates {
         precondition(x.cols == model.dimension, "rows of dimension \(model.dimension)")
-        var result = Estimates(logLikelihood: [Double](repeating: 0, count: x.rows),
-                               effectiveSampleSize: [Double](repeating: 0, count: x.rows))
+        let zeros = [Double](repeating: 0, count: x.rows)
+        var result = Estimates(logLikelihood: zeros, logWeightVariance: zeros, effectiveSampleSize: zeros)
         var workspace = Workspace(model: model, samples: samples)
         for start in stride(from: 0, to: x.rows, by: Self.batchRows) {
             let batch = x.rowSlice(start..<min(x.rows, start + Self.batchRows))
@@ -88,6 +89,7 @@ public struct UnsupervisedLikelihood: Sendable {
                 }
                 let summary = LogWeights(workspace.logWeights)
                 result.logLikelihood[start + i] = summary.logMean
+                result.logWeightVariance[start + i] = summary.variance
                 result.effectiveSampleSize[start + i] = summary.effectiveSampleSize
             }
         }

@@ -12,7 +12,8 @@ extension EvalCommand {
         let progress = ProgressReporter(quiet: common.quiet)
         var report = try progress.run("evaluating", total: rows.count, unit: "rows") {
             try UnsupervisedEvaluation.run(sdlgm, rows: rows.count, samples: elboSampleCount,
-                                           likelihoodSamples: loglik ? importanceSamples : nil, seed: samplerSeed,
+                                           likelihoodSamples: loglik ? importanceSamples : nil, keepsPerPoint: perPoint,
+                                           seed: samplerSeed,
                                            progress: { done, _ in progress.update(done) }, block: rows.read)
         }
         if let marginal = report.marginalLogLikelihood, let offset = try whiteningLogAbsDeterminant(of: dataPath()) {

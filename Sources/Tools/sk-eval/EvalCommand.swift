@@ -77,7 +77,7 @@ struct EvalCommand: SparseKitCommand {
     @Option(parsing: .unconditional, help: "Check AIS by bidirectional Monte Carlo on this many points simulated from the ES-SC model.")
     var bdmc: Int?
 
-    @Flag(name: .customLong("per-point"), help: "With --loglik and --json (ES-SC): also every point's ELBO, log-likelihood, log-weight variance and ESS (perPoint).")
+    @Flag(name: .customLong("per-point"), help: "With --loglik and --json (ES-SC, unsupervised SDLGM): also every point's held-out ELBO, log-likelihood, log-weight variance and ESS (per_point).")
     var perPoint = false
 
     @Option(parsing: .unconditional, help: "Importance samples per point (ES-SC --loglik-method is; unsupervised SDLGM --loglik; default 1000).")
