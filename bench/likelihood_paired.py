@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Paired per-patch comparison of an ES-SC model's AIS log-likelihoods with complete ICA's exact ones (issue 13).
+"""Paired per-patch comparison of a model's estimated log-likelihoods (ES-SC: AIS; unsupervised SDLGM: importance
+sampling) with complete ICA's exact ones (issue 13).
 
-    python3 bench/likelihood_paired.py ICA.h5 DATA.h5 ESSC.json [DATA2.h5 ESSC2.json ...]
+    python3 bench/likelihood_paired.py ICA.h5 DATA.h5 MODEL.json [DATA2.h5 MODEL2.json ...]
 
-ESSC.json: `sk-eval MODEL DATA.h5 --loglik --per-point --json`. ICA's log p(x) = Σ_h log Laplace(s_h; b_h) − log|det A|,
+MODEL.json: `sk-eval MODEL DATA.h5 --loglik --per-point --json`. ICA's log p(x) = Σ_h log Laplace(s_h; b_h) − log|det A|,
 s = A⁻¹(x − mean), from the model file's /model/mixing, /model/scale, /model/mean (docs/baselines.md). Prints, per
-file and over all, the mean difference (ES-SC − ICA) with its paired standard error.
+file and over all, the mean difference (model − ICA) with its paired standard error.
 """
 import json
 import sys
@@ -27,11 +28,11 @@ def main(args):
     ica, pairs = args[0], list(zip(args[1::2], args[2::2]))
     differences = []
     for data, report in pairs:
-        essc = np.array(json.load(open(report))["per_point"]["log_likelihood"])
-        d = essc - ica_log_likelihoods(ica, data)
+        model = np.array(json.load(open(report))["per_point"]["log_likelihood"])
+        d = model - ica_log_likelihoods(ica, data)
         differences.append(d)
-        print(f"{data}: ES-SC {essc.mean():.4f}  ICA {essc.mean() - d.mean():.4f}  difference {d.mean():+.4f} ± "
-              f"{d.std(ddof=1) / np.sqrt(len(d)):.4f} (paired), ES-SC higher on {np.mean(d > 0) * 100:.0f}% of points")
+        print(f"{data}: model {model.mean():.4f}  ICA {model.mean() - d.mean():.4f}  difference {d.mean():+.4f} ± "
+              f"{d.std(ddof=1) / np.sqrt(len(d)):.4f} (paired), model higher on {np.mean(d > 0) * 100:.0f}% of points")
     d = np.concatenate(differences)
     print(f"all {len(d)}: difference {d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)):.4f}, higher on {np.mean(d > 0) * 100:.0f}%")
 

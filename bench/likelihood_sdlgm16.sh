@@ -5,9 +5,9 @@
 # training ELBO still rose by 0.4–0.5 nats/patch per epoch). SDLGM's Gumbel-Softmax temperature schedule spans the
 # whole run, so a longer run is a new run, not a resumed one. Each model is then evaluated on all 2,000 held-out
 # patches: held-out ELBO (hard samples, 10 per point) and the log-likelihood by importance sampling over supports,
-# exact given the support (sk-eval --loglik, its default samples).
+# exact given the support (sk-eval --loglik, its default samples), with the per-patch difference from complete ICA.
 # Prints the training ELBO's drift per epoch, (mean of the last 5 epochs − mean of the 5 before) / 5. Needs the
-# table's data (python3 bench/likelihood_table.py --sizes 16 --stages data).
+# table's data and ICA model (python3 bench/likelihood_table.py --sizes 16 --stages data,train --only baseline-ica).
 # Writes into bench/out/likelihood/p16-sdlgm/; a model whose file exists is not trained again.
 #
 #   sh bench/likelihood_sdlgm16.sh [BIN_DIR] [EPOCHS]   # BIN_DIR: the sk-* binaries (default .build/release)
@@ -27,8 +27,9 @@ for l0 in 5 10 20; do
       --seed 1 --quiet
     echo "$name: trained in $(( $(date +%s) - start )) s"
   fi
-  [ -f $OUT/$name.loglik.json ] || $BIN/sk-eval $OUT/$name.h5 $P/heldout.h5 --loglik --seed 3 --json \
+  [ -f $OUT/$name.loglik.json ] || $BIN/sk-eval $OUT/$name.h5 $P/heldout.h5 --loglik --seed 3 --per-point --json \
     > $OUT/$name.loglik.json
+  python3 bench/likelihood_paired.py $P/baseline-ica.h5 $P/heldout.h5 $OUT/$name.loglik.json | tail -1
   python3 - $OUT/$name <<'PY'
 import json, sys
 import h5py
