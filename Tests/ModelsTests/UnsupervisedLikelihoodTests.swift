@@ -211,6 +211,13 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
         XCTAssertEqual(points.heldOutELBO.reduce(0, +) / 1100, reports[0].heldOutELBO.mean, accuracy: 1e-9)
         XCTAssertEqual(points.effectiveSampleSize.reduce(0, +) / 1100, reports[0].meanEffectiveSampleSize!, accuracy: 1e-9)
         XCTAssertTrue(points.logWeightVariance.allSatisfy { $0 > 0 }, "10 samples of a continuous weight vary")
+        let low = Double(points.effectiveSampleSize.filter { $0 < 2 }.count) / 1100
+        XCTAssertEqual(reports[0].lowEffectiveSampleSizeFraction, low)
+        var report = reports[0]
+        for (fraction, warns) in [(0.0, false), (0.04, false), (0.2, true)] {
+            report.lowEffectiveSampleSizeFraction = fraction
+            XCTAssertEqual(report.text.contains("one sample carries the estimate"), warns, "\(fraction)")
+        }
         XCTAssertNil(try UnsupervisedEvaluation.run(model, on: x.rowSlice(0..<5), samples: 1, keepsPerPoint: true).perPoint,
                      "nothing to keep without the likelihood")
         XCTAssertEqual(reports[0].meanEffectiveSampleSize!, reports[1].meanEffectiveSampleSize!, accuracy: 1e-9)

@@ -29,6 +29,10 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
     /// The same mean in bits per dimension: nats/(D ln 2).
     public var marginalBitsPerDimension: Double?
     public var meanEffectiveSampleSize: Double?
+    /// The share of points whose weights have an effective sample size below 2: one sample carries their estimate,
+    /// so the proposal has likely missed the supports that carry p(x) and the estimate is low (a mean ESS in the
+    /// thousands can hide a fifth of the points there).
+    public var lowEffectiveSampleSizeFraction: Double?
     public var likelihoodSamples: Int?
     public var likelihoodExactGivenSupport: Bool?
     /// log|det M| of the data's invertible whitening matrix M, and the log-likelihood plus it: nats per point of the
@@ -37,6 +41,9 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
     public var marginalPixelSpaceLogLikelihood: Double?
     /// Every point's held-out ELBO and importance-sampling numbers in row order, when asked for (`keepsPerPoint`).
     public var perPoint: SparseCodingEvaluation.PerPoint?
+
+    /// The share of points with ESS < 2 above which the text report warns.
+    public static let lowEffectiveSampleSizeWarning = 0.05
 
     /// Rows evaluated at a time: whole 512-row batches, so the report does not depend on how rows are split.
     public static let blockRows = 8192
@@ -71,7 +78,7 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
         var columnSums = [Double](repeating: 0, count: model.dimension), columnSquares = columnSums
         var counts = [Int](repeating: 0, count: model.maxActive + 1)
         let estimator = likelihoodSamples.map { UnsupervisedLikelihood(model: model, samples: $0, seed: seed) }
-        var marginal = RunningMoments(), essSum = 0.0
+        var marginal = RunningMoments(), essSum = 0.0, lowESS = 0
         var perPoint = keepsPerPoint && estimator != nil ? SparseCodingEvaluation.PerPoint() : nil
         for blockStart in stride(from: 0, to: n, by: blockRows) {
             let rows = blockStart..<min(n, blockStart + blockRows)
@@ -108,6 +115,7 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
                 let estimates = estimator.estimate(x, firstRow: rows.lowerBound)
                 for value in estimates.logLikelihood { marginal.add(value) }
                 essSum += estimates.effectiveSampleSize.reduce(0, +)
+                lowESS += estimates.effectiveSampleSize.filter { $0 < 2 }.count
                 perPoint?.logLikelihood += estimates.logLikelihood
                 perPoint?.logWeightVariance += estimates.logWeightVariance
                 perPoint?.effectiveSampleSize += estimates.effectiveSampleSize
@@ -125,7 +133,8 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
             sigma2: model.likelihood == .gaussian ? exp(Double(model.logNoiseVariance)) : nil,
             marginalLogLikelihood: estimator.map { _ in .init(mean: marginal.mean, standardError: marginal.standardError) },
             marginalBitsPerDimension: estimator.map { _ in DensityUnits.bitsPerDimension(natsPerPoint: marginal.mean, dimension: model.dimension) },
-            meanEffectiveSampleSize: estimator.map { _ in essSum / Double(n) }, likelihoodSamples: likelihoodSamples,
+            meanEffectiveSampleSize: estimator.map { _ in essSum / Double(n) },
+            lowEffectiveSampleSizeFraction: estimator.map { _ in Double(lowESS) / Double(n) }, likelihoodSamples: likelihoodSamples,
             likelihoodExactGivenSupport: estimator?.isExactGivenSupport, perPoint: perPoint)
     }
 
@@ -139,9 +148,20 @@ public struct UnsupervisedEvaluation: Codable, Sendable {
                             dataVariance, sigma2.map { String(format: "   σ² %.6g", $0) } ?? "")]
         if let estimate = marginalLogLikelihood, let samples = likelihoodSamples, let bitsPerDimension = marginalBitsPerDimension {
             lines.append(String(format: "log-likelihood %.4f ± %.4f nats/point (%.4f bits/dimension; importance sampling, "
-                                + "K = %d%@, mean ESS %.1f)", estimate.mean, estimate.standardError, bitsPerDimension,
-                                samples, likelihoodExactGivenSupport == true ? ", exact given the support" : "",
-                                meanEffectiveSampleSize ?? 0))
+                                + "K = %d%@, mean ESS %.1f, %.1f%% of points with ESS < 2)", estimate.mean,
+                                estimate.standardError, bitsPerDimension, samples,
+                                likelihoodExactGivenSupport == true ? ", exact given the support" : "",
+                                meanEffectiveSampleSize ?? 0, 100 * (lowEffectiveSampleSizeFraction ?? 0)))
+            if let low = lowEffectiveSampleSizeFraction, low > Self.lowEffectiveSampleSizeWarning {
+                lines.append(String(format: "  warning: on %.1f%% of the points one sample carries the estimate (ESS < 2): the "
+                                    + "proposal misses supports that carry p(x) there, so the estimate is likely low; it "
+                                    + "rises with --samples", 100 * low))
+            }
+            if estimate.mean < heldOutELBO.mean {
+                lines.append(String(format: "  warning: the estimate lies %.2f nats below the held-out ELBO, a lower bound "
+                                    + "in expectation: the estimator has not converged; raise --samples",
+                                    heldOutELBO.mean - estimate.mean))
+            }
             if let offset = whiteningLogAbsDeterminant, let pixel = marginalPixelSpaceLogLikelihood {
                 lines.append(String(format: "  before whitening (+ log|det M| = %.4f): %.4f nats/point", offset, pixel))
             }
