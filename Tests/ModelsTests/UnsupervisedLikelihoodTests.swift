@@ -86,26 +86,44 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
         }
     }
 
-    /// Every prefix of a grown support gets its own density (the weights sum over them).
-    func testGrowingSupportGivesEveryPrefix() {
-        let model = tinyModel()
-        let x = Matrix(rows: 1, cols: 4, storage: [0.4, -1.2, 0.8, 0.1])
-        let marginal = LinearGaussianSupportMarginal(weight: model.decoder.layers[0].weight,
-                                                     bias: model.decoder.layers[0].bias,
-                                                     sigma2: exp(Double(model.logNoiseVariance)))
-        var projection = LinearGaussianSupportMarginal.Projection(latents: 5)
-        marginal.project(x.row(0), into: &projection)
-        var growing = LinearGaussianSupportMarginal.GrowingSupport(capacity: 3)
-        let order = [4, 1, 2]
-        for n in 1...3 {
-            let value = marginal.extend(&growing, with: order[n - 1], projection: projection)
-            XCTAssertEqual(value, directLogDensity(model, x.row(0), support: Array(order[0..<n])), accuracy: 1e-9)
+    /// Every prefix of a grown support gets its own density, and at every step each other feature's gain is what
+    /// adding it would add to the density (the greedy component's forward selection).
+    func testGrowingSupportGivesEveryPrefixAndEveryGain() {
+        for sigma2 in [0.3, 1e-3] {
+            let model = tinyModel(dimension: 6, latents: 7, maxActive: 4, sigma2: sigma2)
+            var g = SeededGenerator(seed: 4)
+            let x = randomMatrix(1, 6, scale: 1.5, using: &g)
+            let marginal = LinearGaussianSupportMarginal(weight: model.decoder.layers[0].weight,
+                                                         bias: model.decoder.layers[0].bias,
+                                                         sigma2: exp(Double(model.logNoiseVariance)))
+            var projection = LinearGaussianSupportMarginal.Projection(latents: 7)
+            marginal.project(x.row(0), into: &projection)
+            var candidates = LinearGaussianSupportMarginal.Candidates(latents: 7, capacity: 4)
+            marginal.start(&candidates, projection: projection)
+            var gains = [Double](repeating: 0, count: 7)
+            var density = marginal.emptyLogDensity(projection)
+            let order = [4, 1, 6, 2]
+            for n in 0..<4 {
+                let prefix = Array(order[0..<n])
+                let logNormalizer = marginal.gains(candidates, into: &gains)
+                for k in 0..<7 where !prefix.contains(k) {
+                    let direct = directLogDensity(model, x.row(0), support: prefix + [k]) - directLogDensity(model, x.row(0), support: prefix)
+                    XCTAssertEqual(gains[k], direct, accuracy: 1e-8 * max(1, abs(direct)), "σ² = \(sigma2), S = \(prefix), k = \(k)")
+                }
+                XCTAssertTrue(prefix.allSatisfy { gains[$0] == -.infinity }, "features in the support cannot come again")
+                XCTAssertEqual(logNormalizer, logSumExp(gains.filter { $0 > -.infinity }), accuracy: 1e-9 * max(1, abs(logNormalizer)))
+                density += marginal.append(order[n], to: &candidates)
+                let direct = directLogDensity(model, x.row(0), support: Array(order[0...n]))
+                XCTAssertEqual(density, direct, accuracy: 1e-8 * max(1, abs(direct)))
+            }
         }
     }
 
-    /// The linear Gaussian estimate (support sampled, values exact) against exact enumeration with the defensive
-    /// proposal. (The encoder alone, ε = 0, misses this skewed encoder's neglected supports: on row 1 it lands
-    /// 0.12 nats low with an ESS of 216 of 20,000, where the defensive mixture is within 0.01.)
+    /// The linear Gaussian estimate (support sampled, values exact) against exact enumeration with the default
+    /// mixture. (The encoder alone, ε = η = 0, misses this skewed encoder's neglected supports: on row 1 it lands
+    /// 0.12 nats low with an ESS of 216 of 20,000. Over seeds 1–6 the default mixture's estimates of the three rows
+    /// stay within 0.03 of exact, ESS 3,000–5,000; the encoder and the prior alone, η = 0, within 0.046, ESS
+    /// about 1,000 on row 1.)
     func testLinearGaussianEstimateMatchesExactEnumeration() {
         let model = tinyModel()
         var g = SeededGenerator(seed: 17)
@@ -115,9 +133,35 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
         XCTAssertTrue(estimator.isExactGivenSupport)
         let estimates = estimator.estimate(x)
         for i in 0..<3 {
-            XCTAssertEqual(estimates.logLikelihood[i], exact[i], accuracy: 0.01, "row \(i)")
-            XCTAssertGreaterThan(estimates.effectiveSampleSize[i], 1000)
+            XCTAssertEqual(estimates.logLikelihood[i], exact[i], accuracy: 0.05, "row \(i)")
+            XCTAssertGreaterThan(estimates.effectiveSampleSize[i], 2500)
         }
+    }
+
+    /// A point whose support the encoder all but rules out (scores e^−6 against e^0 for the other 9 of 12 features,
+    /// so one prior draw in 20 hits it with probability 1/220): with the encoder and the prior alone (η = 0) the
+    /// estimate from 300 samples misses exact enumeration by nats; the greedy component finds the support, in all its
+    /// orders.
+    func testGreedyComponentFindsSupportsTheEncoderMisses() {
+        var model = tinyModel(dimension: 8, latents: 12, maxActive: 3, sigma2: 0.01, seed: 8)
+        let last = model.encoder.layers.count - 1
+        let truth = [2, 5, 9]
+        for (feature, column) in model.supportColumns.enumerated() {
+            for j in 0..<model.encoder.layers[last].weight.cols { model.encoder.layers[last].weight[column, j] = 0 }
+            model.encoder.layers[last].bias[column] = truth.contains(feature) ? -6 : 0
+        }
+        var g = SeededGenerator(seed: 3)
+        let (w, b) = (model.decoder.layers[0].weight, model.decoder.layers[0].bias)
+        let values: [Float] = [1, -1.2, 0.8]
+        let x = Matrix(rows: 1, cols: 8, storage: (0..<8).map { r in
+            b[r] + zip(truth, values).reduce(0) { $0 + w[r, $1.0] * $1.1 } + Float(0.1 * g.normal())
+        })
+        let exact = exactLogLikelihood(model) { directLogDensity(model, x.row(0), support: $0) }
+        let encoderAndPrior = UnsupervisedLikelihood(model: model, samples: 300, seed: 1, greedyWeight: 0).estimate(x)
+        let withGreedy = UnsupervisedLikelihood(model: model, samples: 300, seed: 1).estimate(x)
+        XCTAssertGreaterThan(abs(encoderAndPrior.logLikelihood[0] - exact), 1, "the encoder and the prior alone miss the support")
+        XCTAssertEqual(withGreedy.logLikelihood[0], exact, accuracy: 0.1)
+        XCTAssertGreaterThan(withGreedy.effectiveSampleSize[0], 50)
     }
 
     /// The general path (values sampled too) on a linear Gaussian model (σ² = 1) against exact enumeration, within

@@ -8,9 +8,10 @@ import Foundation
 ///                = −(D/2) log(2πσ²) − ½ log det M_S − (‖r‖² − ‖y‖²)/(2σ²),
 ///
 /// r = x − b, M_S = I + W_Sᵀ W_S/σ² (|S| × |S|) = L Lᵀ, y = L⁻¹ W_Sᵀ r/σ: the matrix determinant lemma and Woodbury's
-/// identity (σ² I + W_S W_Sᵀ)⁻¹ = σ⁻² I − σ⁻⁴ W_S M_S⁻¹ W_Sᵀ. The support grows one feature at a time (`extend`),
-/// each step adding one row of the Cholesky factor L (bordered Cholesky, O(|S|²)), so the densities of all the
-/// prefixes of an ordered support cost O(|S|³/3) together, from WᵀW/σ² and Wᵀr computed once.
+/// identity (σ² I + W_S W_Sᵀ)⁻¹ = σ⁻² I − σ⁻⁴ W_S M_S⁻¹ W_Sᵀ. The support grows one feature at a time (`append`),
+/// each step adding one row of the Cholesky factor L (bordered Cholesky) for every feature that could come next, so
+/// one pass along an ordered support gives the densities of all its prefixes and, at each step, what each other
+/// feature would add (`Candidates`, O(K |S|) per step), from WᵀW/σ² and Wᵀr computed once.
 ///
 /// Everything is in double precision: ‖r‖² and ‖y‖² nearly cancel when σ² is small, so W's products are not left
 /// to single-precision BLAS, and the |S| × |S| factorization (|S| ≤ L0, tens) runs inline on a reused buffer
@@ -118,13 +119,98 @@ struct LinearGaussianSupportMarginal: Sendable {
             - (projection.residualSquared - support.ySquared) / (2 * sigma2)
     }
 
+    /// A support being grown one feature at a time, and what every other feature would add to it (`sdlgm.md`,
+    /// "Evaluation"). Row l of the Cholesky factor L of M_S belongs to the l-th feature drawn; for each feature k not
+    /// in S the state keeps the row L would get if k came next, c_k = L⁻¹ M_{S,k}, its pivot squared
+    /// d_k = M_kk − ‖c_k‖² (≥ 1: M is I plus a positive semidefinite matrix) and e_k = (Wᵀr/σ)_k − c_kᵀ y, so that
+    ///
+    ///   log p(x | S ∪ {k}) − log p(x | S) = −½ log d_k + e_k² / (2σ² d_k)      (the gain of k),
+    ///
+    /// from the determinant lemma (log det M grows by log d_k) and y's new entry e_k/√d_k. Adding a feature a costs
+    /// O(K |S|): each c_k gets the entry (M_ka − c_kᵀ c_a)/√d_a, and d_k, e_k lose its square and its product
+    /// with y's new entry (bordered Cholesky, for every candidate at once).
+    struct Candidates: Sendable {
+        let latents: Int
+        let capacity: Int
+        /// c_k for every feature, row-major K × capacity (entries 0..<count filled).
+        var rows: [Double]
+        var pivots: [Double]
+        var residuals: [Double]
+        var taken: [Bool]
+        var count = 0
+
+        init(latents: Int, capacity: Int) {
+            (self.latents, self.capacity) = (latents, capacity)
+            rows = [Double](repeating: 0, count: latents * capacity)
+            pivots = [Double](repeating: 0, count: latents)
+            residuals = pivots
+            taken = [Bool](repeating: false, count: latents)
+        }
+    }
+
+    /// log N(x; b, σ² I): the density given the empty support.
+    func emptyLogDensity(_ projection: Projection) -> Double {
+        logNormalizer - projection.residualSquared / (2 * sigma2)
+    }
+
+    /// Empties the support of `candidates` for the point of `projection` (the buffers are kept).
+    func start(_ candidates: inout Candidates, projection: Projection) {
+        let k = latents
+        candidates.count = 0
+        for j in 0..<k {
+            candidates.pivots[j] = 1 + scaledGram[j * k + j]
+            candidates.residuals[j] = projection.scaledCorrelation[j]
+            candidates.taken[j] = false
+        }
+    }
+
+    /// Fills `gains[k]` with the gain of every feature k not in the support (−∞ for those in it) and returns
+    /// log Σ_k e^{gain_k}.
+    func gains(_ candidates: Candidates, into gains: inout [Double]) -> Double {
+        var top = -Double.infinity
+        for j in 0..<latents {
+            guard !candidates.taken[j] else { gains[j] = -.infinity; continue }
+            let pivot = max(candidates.pivots[j], 1e-12)
+            let residual = candidates.residuals[j]
+            gains[j] = -0.5 * log(pivot) + residual * residual / (2 * sigma2 * pivot)
+            top = max(top, gains[j])
+        }
+        guard top > -Double.infinity else { return top }
+        var sum = 0.0
+        for j in 0..<latents where !candidates.taken[j] { sum += exp(gains[j] - top) }
+        return top + log(sum)
+    }
+
+    /// Adds `feature` (not in the support yet) and returns its gain, log p(x | S ∪ {feature}) − log p(x | S).
+    @discardableResult
+    func append(_ feature: Int, to candidates: inout Candidates) -> Double {
+        let (k, l, n) = (latents, candidates.count, candidates.capacity)
+        precondition(l < n && !candidates.taken[feature], "a new feature, and room for it")
+        let pivotSquared = max(candidates.pivots[feature], 1e-12)
+        let pivot = pivotSquared.squareRoot()
+        let yNew = candidates.residuals[feature] / pivot
+        candidates.taken[feature] = true
+        candidates.rows.withUnsafeMutableBufferPointer { rows in
+            let added = feature * n
+            for j in 0..<k where !candidates.taken[j] {
+                var value = scaledGram[j * k + feature]
+                for m in 0..<l { value -= rows[j * n + m] * rows[added + m] }
+                value /= pivot
+                rows[j * n + l] = value
+                candidates.pivots[j] -= value * value
+                candidates.residuals[j] -= value * yNew
+            }
+        }
+        candidates.count += 1
+        return -0.5 * log(pivotSquared) + yNew * yNew / (2 * sigma2)
+    }
+
     /// log N(x; b, W_S W_Sᵀ + σ² I) for one point and one support (an unordered set: the order does not matter).
     func logDensity(_ x: ArraySlice<Float>, support: [Int]) -> Double {
         var projection = Projection(latents: latents)
         project(x, into: &projection)
-        var growing = GrowingSupport(capacity: max(support.count, 1))
-        var value = logNormalizer - projection.residualSquared / (2 * sigma2)  // S = ∅: N(x; b, σ² I)
-        for feature in support { value = extend(&growing, with: feature, projection: projection) }
-        return value
+        var candidates = Candidates(latents: latents, capacity: max(support.count, 1))
+        start(&candidates, projection: projection)
+        return support.reduce(emptyLogDensity(projection)) { $0 + append($1, to: &candidates) }
     }
 }

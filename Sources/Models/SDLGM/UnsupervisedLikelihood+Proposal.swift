@@ -80,6 +80,15 @@ struct SupportProposal: Sendable {
         fillPlackettLucePrefixes()
     }
 
+    /// Takes an ordered support drawn elsewhere (by another component of the mixture) and fills
+    /// `logPlackettLucePrefix[0 … n]` for it under this proposal's scores.
+    mutating func adopt(_ features: ArraySlice<Int>) {
+        precondition(features.count >= 1 && features.count < logUniformPrefix.count, "support size out of range")
+        count = features.count
+        for (l, feature) in features.enumerated() { sequence[l] = feature }
+        fillPlackettLucePrefixes()
+    }
+
     /// log PL(a_1 … a_n) = Σ_{l ≤ n} [α_{a_l} − log Σ_{j ∉ a_{<l}} e^{α_j}] for every prefix of the sequence. The
     /// remaining mass is the total minus what was drawn until that difference has lost most of its digits (the
     /// encoder's favourites drawn first leave a remainder orders of magnitude below the total, or one that

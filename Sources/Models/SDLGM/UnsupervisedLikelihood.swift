@@ -7,8 +7,12 @@ import Foundation
 ///
 /// Linear decoder, Gaussian likelihood (`isExactGivenSupport`): the values integrate out exactly,
 /// p(x | S) = N(x; b, W_S W_Sᵀ + σ² I) (`LinearGaussianSupportMarginal`), so only the support is sampled. Each sample
-/// is a whole ordered sequence a_1 … a_L0 from the defensive proposal q̃ (`SupportProposal`), and its weight sums the
-/// level out exactly over the sequence's prefixes:
+/// is a whole ordered sequence a_1 … a_L0 from the mixture proposal
+///
+///   q̃ = (1 − ε − η) PL(α_S(x)) + η PL(g(x)) + ε U        (each a `SupportProposal`),
+///
+/// the encoder's Plackett–Luce distribution, a greedy one and the prior, and its weight sums the level out exactly
+/// over the sequence's prefixes:
 ///
 ///   w = Σ_{L=1}^{L0} p(L) U(a_1 … a_L) p(x | {a_1 … a_L}) / q̃(a_1 … a_L),
 ///
@@ -27,6 +31,14 @@ import Foundation
 /// of the samples. ε = 0.05 by default: it costs 5 % of the samples (prior draws rarely hit a good support
 /// among C(K, L) and mostly get weights near zero).
 ///
+/// The greedy component (η = 0.5 by default) finds the supports the encoder misses: per point, forward selection
+/// adds L0 features, each the one with the largest exact gain in log p(x | S) (`LinearGaussianSupportMarginal
+/// .Candidates`), and g gives the r-th of them the score −0.25 r and every other feature −12. Plackett–Luce on g
+/// spreads the selected set over all its orders, as the target does (p(x | S) and U do not depend on the order);
+/// drawing each next feature by the gains themselves proposes a set in one order only and measured log n! low. On
+/// 16×16 patches (K = 256, L0 = 5) it raised the estimate from 1,000 samples by 7.6 nats/patch (4.0 above the
+/// encoder-and-prior mixture's at 100,000) and cut the patches with ESS below 2 from 37 of 200 to 6.
+///
 /// Reports per row log p̂(x) = log (1/S) Σ_s w_s (a stochastic lower bound in expectation, by Jensen, converging
 /// from below as S grows) and the effective sample size (Σ w)²/Σ w². Row n draws from its own generator
 /// `SeededGenerator(seed:, stream: n)`, so results depend neither on how rows are split into blocks nor on their order.
@@ -37,6 +49,9 @@ public struct UnsupervisedLikelihood: Sendable {
     /// ε, the prior's share of the defensive proposal.
     public let defensiveWeight: Double
     public static let defaultDefensiveWeight = 0.05
+    /// η, the greedy component's share (linear Gaussian models; the encoder gets 1 − ε − η).
+    public let greedyWeight: Double
+    public static let defaultGreedyWeight = 0.5
     /// Encoder rows, and decoder samples, per forward pass.
     static let batchRows = 512
     static let sampleBatch = 256
@@ -48,10 +63,11 @@ public struct UnsupervisedLikelihood: Sendable {
 
     /// `integratingValuesOut: false` samples the values of a linear Gaussian model too (the general path; tests).
     public init(model: UnsupervisedSDLGM, samples: Int, seed: UInt64, defensiveWeight: Double = defaultDefensiveWeight,
-                integratingValuesOut: Bool = true) {
+                greedyWeight: Double = defaultGreedyWeight, integratingValuesOut: Bool = true) {
         precondition(samples >= 1, "at least one sample")
-        precondition(defensiveWeight >= 0 && defensiveWeight <= 1, "0 ≤ ε ≤ 1")
+        precondition(defensiveWeight >= 0 && greedyWeight >= 0 && defensiveWeight + greedyWeight <= 1, "ε, η ≥ 0, ε + η ≤ 1")
         (self.model, self.samples, self.seed, self.defensiveWeight) = (model, samples, seed, defensiveWeight)
+        self.greedyWeight = greedyWeight
         if integratingValuesOut && model.decoderKind == .linear && model.likelihood == .gaussian {
             let layer = model.decoder.layers[0]
             linearMarginal = LinearGaussianSupportMarginal(weight: layer.weight, bias: layer.bias,
@@ -99,8 +115,13 @@ public struct UnsupervisedLikelihood: Sendable {
     /// The buffers of the estimate, allocated once per call.
     struct Workspace {
         var proposal: SupportProposal
+        /// The greedy component: Plackett–Luce on scores from forward selection (`loadGreedyScores`).
+        var greedy: SupportProposal
+        var greedyScores: [Float]
         var projection: LinearGaussianSupportMarginal.Projection
         var support: LinearGaussianSupportMarginal.GrowingSupport
+        var candidates: LinearGaussianSupportMarginal.Candidates
+        var gains: [Double]
         var logWeights: [Double]
         /// log q(L | x) and its cumulative distribution, L = 1 … L0 (the general path).
         var logLevel: [Double]
@@ -108,31 +129,66 @@ public struct UnsupervisedLikelihood: Sendable {
 
         init(model: UnsupervisedSDLGM, samples: Int) {
             proposal = SupportProposal(latents: model.latents, capacity: model.maxActive)
+            greedy = proposal
+            greedyScores = [Float](repeating: 0, count: model.latents)
             projection = .init(latents: model.latents)
             support = .init(capacity: model.maxActive)
+            candidates = .init(latents: model.latents, capacity: model.maxActive)
+            gains = [Double](repeating: 0, count: model.latents)
             logWeights = [Double](repeating: 0, count: samples)
             logLevel = [Double](repeating: 0, count: model.maxActive)
             levelCDF = logLevel
         }
     }
 
-    /// The linear Gaussian path: `samples` ordered sequences of L0 features, each weight summed over its prefixes.
+    /// The greedy component's scores for one point: forward selection adds L0 features, each the one whose exact
+    /// gain in log p(x | S) is largest; the r-th gets score −`greedyRankStep` · r, every other feature
+    /// −`greedyOutsideScore`. A Plackett–Luce distribution on them spreads each set over its orders as the target
+    /// does, where drawing by the gains themselves proposes one order only.
+    static let greedyRankStep: Float = 0.25
+    static let greedyOutsideScore: Float = 12
+
+    private func loadGreedyScores(_ marginal: LinearGaussianSupportMarginal, into workspace: inout Workspace) {
+        marginal.start(&workspace.candidates, projection: workspace.projection)
+        for j in workspace.greedyScores.indices { workspace.greedyScores[j] = -Self.greedyOutsideScore }
+        for rank in 0..<model.maxActive {
+            _ = marginal.gains(workspace.candidates, into: &workspace.gains)
+            var best = 0
+            for j in workspace.gains.indices where workspace.gains[j] > workspace.gains[best] { best = j }
+            workspace.greedyScores[best] = -Self.greedyRankStep * Float(rank)
+            marginal.append(best, to: &workspace.candidates)
+        }
+        workspace.greedy.load(scores: workspace.greedyScores[...])
+    }
+
+    /// The linear Gaussian path: `samples` ordered sequences of L0 features, each from one component of the mixture
+    /// (encoder, greedy or prior), each weight summed over its prefixes with the whole mixture's prefix probability.
     private func sampleSupports(_ marginal: LinearGaussianSupportMarginal, into workspace: inout Workspace,
                                 generator: inout SeededGenerator) {
         let l0 = model.maxActive
         let logLevelPrior = -log(Double(l0))
-        let (logEncoderShare, logPriorShare) = (log1p(-defensiveWeight), log(defensiveWeight))
+        let logShares = (encoder: log(max(0, 1 - defensiveWeight - greedyWeight)), greedy: log(greedyWeight),
+                         prior: log(defensiveWeight))
+        if greedyWeight > 0 { loadGreedyScores(marginal, into: &workspace) }
         for s in 0..<samples {
-            let fromPrior = generator.uniform() < defensiveWeight
-            workspace.proposal.draw(l0, fromPrior: fromPrior, generator: &generator)
+            let u = generator.uniform()
+            let fromPrior = u < defensiveWeight, fromGreedy = !fromPrior && u < defensiveWeight + greedyWeight
+            if fromGreedy {
+                workspace.greedy.draw(l0, fromPrior: false, generator: &generator)
+                workspace.proposal.adopt(workspace.greedy.sequence[0..<l0])
+            } else {
+                workspace.proposal.draw(l0, fromPrior: fromPrior, generator: &generator)
+                if greedyWeight > 0 { workspace.greedy.adopt(workspace.proposal.sequence[0..<l0]) }
+            }
             workspace.support.reset()
             var logWeight = -Double.infinity
             for l in 0..<l0 {
                 let logDensity = marginal.extend(&workspace.support, with: workspace.proposal.sequence[l],
                                                  projection: workspace.projection)
-                let logUniform = workspace.proposal.logUniformPrefix[l + 1]
-                let logProposal = logAddExp(logEncoderShare + workspace.proposal.logPlackettLucePrefix[l + 1],
-                                            logPriorShare + logUniform)
+                let n = l + 1, logUniform = workspace.proposal.logUniformPrefix[n]
+                var logProposal = logAddExp(logShares.encoder + workspace.proposal.logPlackettLucePrefix[n],
+                                            logShares.prior + logUniform)
+                if greedyWeight > 0 { logProposal = logAddExp(logProposal, logShares.greedy + workspace.greedy.logPlackettLucePrefix[n]) }
                 logWeight = logAddExp(logWeight, logLevelPrior + logUniform + logDensity - logProposal)
             }
             workspace.logWeights[s] = logWeight
