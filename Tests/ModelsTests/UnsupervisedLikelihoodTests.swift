@@ -105,13 +105,12 @@ final class UnsupervisedLikelihoodTests: XCTestCase {
             let order = [4, 1, 6, 2]
             for n in 0..<4 {
                 let prefix = Array(order[0..<n])
-                let logNormalizer = marginal.gains(candidates, into: &gains)
+                marginal.gains(candidates, into: &gains)
                 for k in 0..<7 where !prefix.contains(k) {
                     let direct = directLogDensity(model, x.row(0), support: prefix + [k]) - directLogDensity(model, x.row(0), support: prefix)
                     XCTAssertEqual(gains[k], direct, accuracy: 1e-8 * max(1, abs(direct)), "σ² = \(sigma2), S = \(prefix), k = \(k)")
                 }
                 XCTAssertTrue(prefix.allSatisfy { gains[$0] == -.infinity }, "features in the support cannot come again")
-                XCTAssertEqual(logNormalizer, logSumExp(gains.filter { $0 > -.infinity }), accuracy: 1e-9 * max(1, abs(logNormalizer)))
                 density += marginal.append(order[n], to: &candidates)
                 let direct = directLogDensity(model, x.row(0), support: Array(order[0...n]))
                 XCTAssertEqual(density, direct, accuracy: 1e-8 * max(1, abs(direct)))

@@ -8,10 +8,10 @@ import Foundation
 ///                = −(D/2) log(2πσ²) − ½ log det M_S − (‖r‖² − ‖y‖²)/(2σ²),
 ///
 /// r = x − b, M_S = I + W_Sᵀ W_S/σ² (|S| × |S|) = L Lᵀ, y = L⁻¹ W_Sᵀ r/σ: the matrix determinant lemma and Woodbury's
-/// identity (σ² I + W_S W_Sᵀ)⁻¹ = σ⁻² I − σ⁻⁴ W_S M_S⁻¹ W_Sᵀ. The support grows one feature at a time (`append`),
-/// each step adding one row of the Cholesky factor L (bordered Cholesky) for every feature that could come next, so
-/// one pass along an ordered support gives the densities of all its prefixes and, at each step, what each other
-/// feature would add (`Candidates`, O(K |S|) per step), from WᵀW/σ² and Wᵀr computed once.
+/// identity (σ² I + W_S W_Sᵀ)⁻¹ = σ⁻² I − σ⁻⁴ W_S M_S⁻¹ W_Sᵀ. The support grows one feature at a time (`extend`),
+/// each step adding one row of the Cholesky factor L (bordered Cholesky, O(|S|²)), so the densities of all the
+/// prefixes of an ordered support cost O(|S|³/3) together, from WᵀW/σ² and Wᵀr computed once. `Candidates` keeps the
+/// row every other feature would add as well (O(K |S|) per step): each feature's gain, for forward selection.
 ///
 /// Everything is in double precision: ‖r‖² and ‖y‖² nearly cancel when σ² is small, so W's products are not left
 /// to single-precision BLAS, and the |S| × |S| factorization (|S| ≤ L0, tens) runs inline on a reused buffer
@@ -164,21 +164,14 @@ struct LinearGaussianSupportMarginal: Sendable {
         }
     }
 
-    /// Fills `gains[k]` with the gain of every feature k not in the support (−∞ for those in it) and returns
-    /// log Σ_k e^{gain_k}.
-    func gains(_ candidates: Candidates, into gains: inout [Double]) -> Double {
-        var top = -Double.infinity
+    /// Fills `gains[k]` with the gain of every feature k not in the support (−∞ for those in it).
+    func gains(_ candidates: Candidates, into gains: inout [Double]) {
         for j in 0..<latents {
             guard !candidates.taken[j] else { gains[j] = -.infinity; continue }
             let pivot = max(candidates.pivots[j], 1e-12)
             let residual = candidates.residuals[j]
             gains[j] = -0.5 * log(pivot) + residual * residual / (2 * sigma2 * pivot)
-            top = max(top, gains[j])
         }
-        guard top > -Double.infinity else { return top }
-        var sum = 0.0
-        for j in 0..<latents where !candidates.taken[j] { sum += exp(gains[j] - top) }
-        return top + log(sum)
     }
 
     /// Adds `feature` (not in the support yet) and returns its gain, log p(x | S ∪ {feature}) − log p(x | S).
@@ -209,8 +202,9 @@ struct LinearGaussianSupportMarginal: Sendable {
     func logDensity(_ x: ArraySlice<Float>, support: [Int]) -> Double {
         var projection = Projection(latents: latents)
         project(x, into: &projection)
-        var candidates = Candidates(latents: latents, capacity: max(support.count, 1))
-        start(&candidates, projection: projection)
-        return support.reduce(emptyLogDensity(projection)) { $0 + append($1, to: &candidates) }
+        var growing = GrowingSupport(capacity: max(support.count, 1))
+        var value = emptyLogDensity(projection)  // S = ∅: N(x; b, σ² I)
+        for feature in support { value = extend(&growing, with: feature, projection: projection) }
+        return value
     }
 }

@@ -152,7 +152,7 @@ public struct UnsupervisedLikelihood: Sendable {
         marginal.start(&workspace.candidates, projection: workspace.projection)
         for j in workspace.greedyScores.indices { workspace.greedyScores[j] = -Self.greedyOutsideScore }
         for rank in 0..<model.maxActive {
-            _ = marginal.gains(workspace.candidates, into: &workspace.gains)
+            marginal.gains(workspace.candidates, into: &workspace.gains)
             var best = 0
             for j in workspace.gains.indices where workspace.gains[j] > workspace.gains[best] { best = j }
             workspace.greedyScores[best] = -Self.greedyRankStep * Float(rank)
@@ -188,7 +188,9 @@ public struct UnsupervisedLikelihood: Sendable {
                 let n = l + 1, logUniform = workspace.proposal.logUniformPrefix[n]
                 var logProposal = logAddExp(logShares.encoder + workspace.proposal.logPlackettLucePrefix[n],
                                             logShares.prior + logUniform)
-                if greedyWeight > 0 { logProposal = logAddExp(logProposal, logShares.greedy + workspace.greedy.logPlackettLucePrefix[n]) }
+                if greedyWeight > 0 {
+                    logProposal = logAddExp(logProposal, logShares.greedy + workspace.greedy.logPlackettLucePrefix[n])
+                }
                 logWeight = logAddExp(logWeight, logLevelPrior + logUniform + logDensity - logProposal)
             }
             workspace.logWeights[s] = logWeight
