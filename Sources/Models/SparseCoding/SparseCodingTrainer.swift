@@ -259,8 +259,9 @@ public struct SparseCodingTrainer: Trainer {
 
     /// The em scheme on one minibatch `xb`: the E-step maximises B·L over the batch's (μ, ρ), flattened in `start`,
     /// at fixed W = V/‖V‖; then the M-step takes one ascent step on V along ∂L/∂V. Returns the fitted (μ, ρ) and the
-    /// batch's sums behind L at them and the W they were fitted at (the epoch's running record). Run with one BLAS thread: the E-step's products are small (B×H×H), and idle OpenBLAS
-    /// threads spin between them (one epoch on 10,240 patches: 2.6 s with one thread, 3.1 s with two).
+    /// batch's sums behind L at them and at that W (the epoch's running record), from the M-step's gradient pass. Run
+    /// with one BLAS thread: the E-step's products are small (B×H×H), and idle OpenBLAS threads spin between them
+    /// (one epoch on 10,240 patches: 2.6 s with one thread, 3.1 s with two).
     func emStep(_ xb: Matrix, _ v: inout Matrix, from start: [Float], _ weights: EntropyWeights)
         -> (mu: Matrix, rho: Matrix, sums: DiagonalEntropyObjective.Sums)
     {
