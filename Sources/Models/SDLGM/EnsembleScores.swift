@@ -45,6 +45,17 @@ public enum EnsembleScores {
         return result
     }
 
+    /// Each row of `scores` minus its log Σ exp: log-probabilities (a row of log-probabilities stays as it is).
+    public static func logSoftmax(_ scores: Matrix) -> Matrix {
+        var result = scores
+        for i in 0..<scores.rows {
+            let range = (i * scores.cols)..<((i + 1) * scores.cols)
+            let normalizer = logSumExp(scores.storage[range].map(Double.init))
+            for k in range { result.storage[k] = Float(Double(scores.storage[k]) - normalizer) }
+        }
+        return result
+    }
+
     /// log Σ exp(v), stable for any finite v.
     static func logSumExp(_ values: [Double]) -> Double {
         let top = values.max()!

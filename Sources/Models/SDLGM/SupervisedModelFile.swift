@@ -9,8 +9,9 @@ import DataKit
 /// `training_points` (so the training label counts, and from them the propensities, need no training file; models
 /// written before it existed read with `trainingPoints` nil); the feature scaling as attribute `feature_scaling`
 /// (`FeatureScaling.Method`; absent in older models: none) with `/model/feature_shift` and `/model/feature_scale`
-/// (F values each) where the method has them; `/history/objective` (minus the training loss per point) and
-/// `/history/seconds`; `TrainingJob` adds `/config` and `/training` (`ResumeState`).
+/// (F values each) where the method has them; with the neighbour component, `/model/neighbours`
+/// (`NeighbourIndex+File`); `/history/objective` (minus the training loss per point) and `/history/seconds`;
+/// `TrainingJob` adds `/config` and `/training` (`ResumeState`).
 extension SupervisedPredictor {
     /// Writes the weights, the label frequencies and the attributes that describe the model (L0 = `maxActive`).
     public func write(to file: HDF5File, maxActive: Int) throws {
@@ -30,6 +31,7 @@ extension SupervisedPredictor {
         try file.setAttribute("feature_scaling", .string(scaling.method.rawValue))
         if let shift = scaling.shift { try file.write(shift, shape: [shift.count], to: "/model/feature_shift") }
         if let scale = scaling.scale { try file.write(scale, shape: [scale.count], to: "/model/feature_scale") }
+        try neighbours?.write(to: file)
     }
 
     /// The feature scaling a model file stores (identity for models written before it existed), checked against the
@@ -96,6 +98,7 @@ extension SupervisedPredictor {
         let network = try readNetwork(from: file, at: "/model", method: method, labels: labels, maxActive: maxActive)
         var predictor = SupervisedPredictor(method: method, network: network, labelFrequencies: frequencies, meanLabelCount: meanCount,
                                             trainingPoints: trainingPoints, scaling: try readScaling(from: file, features: network.input.inputs))
+        predictor.neighbours = try NeighbourIndex.read(from: file, features: network.input.inputs, labels: labels)
         predictor.ensemble = try readMembers(from: file, method: method, labels: labels, maxActive: maxActive, like: network)
         return (predictor, maxActive)
     }

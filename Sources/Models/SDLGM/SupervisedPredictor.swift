@@ -22,6 +22,9 @@ public struct SupervisedPredictor: Sendable {
     public var trainingPoints: Int?
     /// The rescaling of the input features fitted on the training rows, applied before the network.
     public var scaling: FeatureScaling
+    /// The neighbour component (sdlgm, `--neighbours`): its training rows' label distribution blended into the label
+    /// probabilities (`NeighbourIndex`); nil: none.
+    public var neighbours: NeighbourIndex?
 
     /// A predictor of `method` (a network for sdlgm and one-vs-all, none for most-frequent) with the statistics of its
     /// training labels and the feature scaling it was trained with.
@@ -76,7 +79,7 @@ public struct SupervisedPredictor: Sendable {
                 }
                 continue
             }
-            let (levelLogits, scores) = self.scores(of: try scaling.apply(x.gatheringRows(rows)), network: network)
+            let (levelLogits, scores) = try self.scores(of: x.gatheringRows(rows), network: network)
             scores.storage.withUnsafeBufferPointer { all in
                 for i in rows.indices {
                     let row = UnsafeBufferPointer(rebasing: all[(i * c)..<((i + 1) * c)])
@@ -102,16 +105,23 @@ public struct SupervisedPredictor: Sendable {
         return (ranking, sets)
     }
 
-    /// The level logits and label scores of the (scaled) rows `x`: the network's own for a single model; for an
-    /// ensemble, the members' probabilities averaged (`EnsembleScores`).
-    func scores(of x: CSRMatrix, network: SupervisedNetwork) -> (levelLogits: Matrix?, labelScores: Matrix) {
+    /// The level logits and label scores of the rows `x` (features as stored; the model's `scaling` is applied
+    /// here): the network's own for a single model; for an ensemble, the members' probabilities averaged
+    /// (`EnsembleScores`); with `neighbours` (sdlgm), the log of the first-choice probabilities blended with the
+    /// neighbours' label distribution (`NeighbourIndex.blend`).
+    func scores(of x: CSRMatrix, network: SupervisedNetwork) throws -> (levelLogits: Matrix?, labelScores: Matrix) {
+        let scaled = try scaling.apply(x)
         let outputs = ([network] + ensemble).map { member in
-            let (levelLogits, labelScores, _) = member.forward(x)
+            let (levelLogits, labelScores, _) = member.forward(scaled)
             return (levelLogits, labelScores)
         }
-        guard outputs.count > 1 else { return outputs[0] }
         let labelKind: EnsembleScores.Kind = method == .oneVsAll ? .sigmoid : .softmax
-        let levels = outputs[0].0 == nil ? nil : EnsembleScores.combine(outputs.map { $0.0! }, .softmax)
-        return (levels, EnsembleScores.combine(outputs.map(\.1), labelKind))
+        var combined = outputs[0]
+        if outputs.count > 1 {
+            let levels = outputs[0].0 == nil ? nil : EnsembleScores.combine(outputs.map { $0.0! }, .softmax)
+            combined = (levels, EnsembleScores.combine(outputs.map(\.1), labelKind))
+        }
+        guard let neighbours, labelKind == .softmax else { return combined }
+        return (combined.0, try neighbours.blend(EnsembleScores.logSoftmax(combined.1), rowsOf: x))
     }
 }

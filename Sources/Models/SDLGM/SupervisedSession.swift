@@ -33,6 +33,8 @@ public struct SupervisedSession: TrainingSession {
     let scaling: FeatureScaling
     /// The rows held out for early stopping (`SupervisedTrainer.validation`).
     let validation: MultiLabelRowReader.Rows?
+    /// The neighbour component of the rows trained on (`SupervisedTrainer.neighbours`).
+    let neighbours: NeighbourIndex?
     var network: SupervisedNetwork?
     /// The epoch with the highest validation P@1 so far, its P@1 and its network.
     var best: (epoch: Int, precision: Double, network: SupervisedNetwork)?
@@ -48,6 +50,7 @@ public struct SupervisedSession: TrainingSession {
         self.group = group
         var source = source
         validation = try Self.holdOut(trainer, from: &source)
+        neighbours = try Self.neighbourIndex(trainer, source: source)
         let (featureCount, labelCount) = switch source {
         case .memory(let x, let y): (x.cols, y.cols)
         case .stream(let reader): (reader.featureCount, reader.labelCount)
@@ -205,10 +208,21 @@ public struct SupervisedSession: TrainingSession {
         return history.count - best.epoch >= trainer.patience
     }
 
-    /// The predictor of `network` with this run's label statistics and scaling.
+    /// The predictor of `network` with this run's label statistics, scaling and neighbour component.
     func predictor(_ network: SupervisedNetwork?) -> SupervisedPredictor {
-        SupervisedPredictor(method: trainer.method, network: network, labelFrequencies: tally.frequencies, meanLabelCount: tally.meanCount,
-                            trainingPoints: tally.rows, scaling: scaling)
+        var predictor = SupervisedPredictor(method: trainer.method, network: network, labelFrequencies: tally.frequencies,
+                                            meanLabelCount: tally.meanCount, trainingPoints: tally.rows, scaling: scaling)
+        predictor.neighbours = neighbours
+        return predictor
+    }
+
+    /// The neighbour component of the rows left to train on (nil without `--neighbours`); it needs them in memory.
+    private static func neighbourIndex(_ trainer: SupervisedTrainer, source: Source) throws -> NeighbourIndex? {
+        guard let count = trainer.neighbours else { return nil }
+        guard case .memory(let x, let y) = source else {
+            throw SparseKitError.usage("--neighbours keeps the training rows in the model and needs them in memory; it does not combine with --stream")
+        }
+        return try NeighbourIndex(features: x, labels: y, count: count, weight: trainer.neighbourWeight)
     }
 
     /// The model as it stands; with validation rows, the best epoch's network (the history keeps every epoch).

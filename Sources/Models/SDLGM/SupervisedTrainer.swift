@@ -55,6 +55,11 @@ public struct SupervisedTrainer: Trainer {
     /// faster, but on the Mulan data it overfits within a few epochs (5-fold validation P@1 on bibtex 0.596 against
     /// 0.624 at 0.001).
     public var wideLearningRate: Double?
+    /// The neighbour component (sdlgm, `--neighbours K`): the model keeps the rows it trained on and blends their
+    /// label distribution into its predictions (`NeighbourIndex`); nil: none.
+    public var neighbours: Int?
+    /// α, the neighbours' weight in the blend (`--neighbour-weight`).
+    public var neighbourWeight = NeighbourIndex.defaultWeight
     /// Adam steps the run was asked for (`--steps`), turned into whole epochs by `resolvingDefaults`; nil when the
     /// length was given in epochs or left to the default.
     public var steps: Int?
@@ -65,7 +70,7 @@ public struct SupervisedTrainer: Trainer {
 
     enum CodingKeys: String, CodingKey {
         case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split, scaling, validation, patience, steps, dropout,
-             hiddenDropout, weightDecay, wide, wideLearningRate, validationFold
+             hiddenDropout, weightDecay, wide, wideLearningRate, validationFold, neighbours, neighbourWeight
     }
 
     public init(method: Method, maxActive: Int, epochs: Int) {
@@ -95,6 +100,7 @@ public struct SupervisedTrainer: Trainer {
             if let problem = validationFold.problem() { throw SparseKitError.usage("--validation-fold \(problem)") }
         }
         guard patience >= 1 else { throw SparseKitError.usage("--patience must be at least 1") }
+        if let problem = NeighbourIndex.problem(count: neighbours, weight: neighbourWeight) { throw SparseKitError.usage(problem) }
         if let steps, steps < 1 { throw SparseKitError.usage("--steps must be at least 1") }
         guard dropout >= 0, dropout < 1 else { throw SparseKitError.usage("--dropout takes a probability in [0, 1)") }
         guard hiddenDropout >= 0, hiddenDropout < 1 else { throw SparseKitError.usage("--hidden-dropout takes a probability in [0, 1)") }
@@ -257,14 +263,17 @@ extension SupervisedTrainer {
     public enum Setting: String, Sendable, CaseIterable {
         case hidden, maxActive = "max-active", epochs, steps, batchSize = "batch-size", learningRate = "learning-rate", seed, resume, stream,
              scale, validation, validationFold = "validation-fold", patience, dropout, hiddenDropout = "hidden-dropout",
-             weightDecay = "weight-decay", wide, wideLearningRate = "wide-learning-rate", ensemble
+             weightDecay = "weight-decay", wide, wideLearningRate = "wide-learning-rate", ensemble, neighbours,
+             neighbourWeight = "neighbour-weight"
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this method.
     public func inapplicability(of setting: Setting) -> String? {
         switch (setting, method) {
-        case (.hidden, .sdlgm), (.maxActive, .sdlgm), (.hiddenDropout, .sdlgm), (.wide, .sdlgm), (.wideLearningRate, .sdlgm): return nil
-        case (.hidden, _), (.maxActive, _), (.hiddenDropout, _), (.wide, _), (.wideLearningRate, _): return "applies to --method sdlgm only"
+        case (.hidden, .sdlgm), (.maxActive, .sdlgm), (.hiddenDropout, .sdlgm), (.wide, .sdlgm), (.wideLearningRate, .sdlgm),
+             (.neighbours, .sdlgm), (.neighbourWeight, .sdlgm): return nil
+        case (.hidden, _), (.maxActive, _), (.hiddenDropout, _), (.wide, _), (.wideLearningRate, _), (.neighbours, _), (.neighbourWeight, _):
+            return "applies to --method sdlgm only"
         case (_, .mostFrequent): return "does not apply to --method most-frequent (it counts the training labels once)"
         default: return nil
         }

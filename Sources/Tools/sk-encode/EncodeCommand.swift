@@ -76,6 +76,8 @@ struct EncodeCommand: SparseKitCommand {
         }
     }
 
+    @OptionGroup var neighbourOptions: NeighbourOptions
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -101,7 +103,10 @@ struct EncodeCommand: SparseKitCommand {
         let sdlgm = kind == .supervisedSDLGM || kind == .unsupervisedSDLGM
         return [OptionRule("--split", given: split != nil, applies: try sdlgm && ModelInput.isMultiLabel(data),
                            "to SDLGM models on a 'multilabel' file"),
-                OptionRule("--top-k", given: topK != nil, applies: kind == .supervisedSDLGM, "to supervised SDLGM models (they rank labels)")]
+                OptionRule("--top-k", given: topK != nil, applies: kind == .supervisedSDLGM, "to supervised SDLGM models (they rank labels)"),
+                OptionRule("--neighbours", given: neighbourOptions.count != nil, applies: kind == .supervisedSDLGM, "to supervised SDLGM models"),
+                OptionRule("--neighbour-weight", given: neighbourOptions.weight != nil, applies: kind == .supervisedSDLGM,
+                           "to supervised SDLGM models")]
     }
 
     /// Writes the codes file through `atomic` (`CodesFile`), `writeCodes` filling in the codes; returns what it returns.
@@ -147,7 +152,8 @@ struct EncodeCommand: SparseKitCommand {
     func predictMultiLabel(_ modelFile: HDF5File) throws
         -> (predictor: SupervisedPredictor, maxActive: Int, split: String?, ranking: TopKRanking, sets: CSRMatrix)
     {
-        let (predictor, maxActive) = try SupervisedPredictor.read(from: modelFile)
+        let (stored, maxActive) = try SupervisedPredictor.read(from: modelFile)
+        let predictor = try stored.overridingNeighbours(count: neighbourOptions.count, weight: neighbourOptions.weight, model: model)
         let dataFile = try HDF5File.open(data)
         guard try dataFile.fileKind() == .multilabel else {
             throw SparseKitError.badInput(data, "is not a 'multilabel' file; SDLGM models encode multilabel files")

@@ -41,7 +41,8 @@ extension EvalCommand {
             OptionRule("--propensity-split", given: propensitySplit != nil, applies: supervised && !storesCounts,
                        "to supervised models written before SparseKit stored the training label counts; "
                            + "this model's propensities come from the counts it stores"),
-        ] + [("--k", ks != nil), ("--propensity-a", propensityA != nil), ("--propensity-b", propensityB != nil)].map {
+        ] + [("--k", ks != nil), ("--propensity-a", propensityA != nil), ("--propensity-b", propensityB != nil),
+             ("--neighbours", neighbourOptions.count != nil), ("--neighbour-weight", neighbourOptions.weight != nil)].map {
             OptionRule($0.0, given: $0.1, applies: supervised, "to supervised SDLGM models")
         }
     }

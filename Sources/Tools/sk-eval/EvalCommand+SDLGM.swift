@@ -24,7 +24,8 @@ extension EvalCommand {
     }
 
     func runMultiLabel(_ modelFile: HDF5File) throws {
-        let (predictor, _) = try SupervisedPredictor.read(from: modelFile)
+        let predictor = try SupervisedPredictor.read(from: modelFile).predictor
+            .overridingNeighbours(count: neighbourOptions.count, weight: neighbourOptions.weight, model: model)
         let data = try dataPath()
         let dataFile = try HDF5File.open(data)
         guard try dataFile.fileKind() == .multilabel else {

@@ -104,6 +104,8 @@ struct EvalCommand: SparseKitCommand {
     @Option(name: .customLong("propensity-b"), parsing: .unconditional, help: "Propensity parameter B (supervised SDLGM; default 1.5, pyxclib's for most data sets).")
     var propensityB: Double?
 
+    @OptionGroup var neighbourOptions: NeighbourOptions
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {

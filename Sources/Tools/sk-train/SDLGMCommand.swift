@@ -33,7 +33,9 @@ struct SDLGMCommand: ParsableCommand {
             (/model and /model/member2 … /model/memberM, attribute ensemble_members = M); sk-eval and sk-encode rank \
             and predict sets by the members' mean probabilities (the Plackett–Luce first-choice probabilities \
             softmax(h_S(x)) and p(L | x); one-vs-all: the sigmoids). It cannot be combined with --resume, \
-            --validation, --validation-fold or mpirun.
+            --validation, --validation-fold or mpirun. --neighbours K keeps the rows trained on in the model \
+            (/model/neighbours) and blends the label distribution of each evaluated row's K most similar training \
+            rows into the first-choice probabilities with weight --neighbour-weight (docs/neighbours.md).
 
             Rows: \(DefaultSplit.rule).
 
@@ -54,6 +56,7 @@ struct SDLGMCommand: ParsableCommand {
               sk-train sdlgm birds-train.h5 -o birds.h5 --validation 0.2 --epochs 500 --seed 1
               sk-train sdlgm bibtex-train.h5 -o fold2.h5 --wide --validation-fold 2/5 --steps 4000 --seed 1
               sk-train sdlgm bibtex-train.h5 -o five.h5 --ensemble 5 --scale l2-rows --hidden-dropout 0.5 --epochs 40 --seed 1
+              sk-train sdlgm bibtex-train.h5 -o knn.h5 --neighbours 10 --neighbour-weight 0.3 --scale l2-rows --seed 1
               sk-train sdlgm white.h5 -o embed.h5 --mode unsupervised --latents 100 --max-active 10 --epochs 20
               sk-train sdlgm bibtex.h5 -o words.h5 --mode unsupervised --likelihood bernoulli --decoder mlp --split all
               sk-train sdlgm bibtex.h5 -o more.h5 --resume sdlgm.h5 --max-active 10 --hidden 512 --epochs 5 --seed 1
@@ -105,6 +108,12 @@ struct SDLGMCommand: ParsableCommand {
 
     @Option(name: .customLong("wide-learning-rate"), parsing: .unconditional, help: "Adam's learning rate for the wide path (with --wide; default --learning-rate's).")
     var wideLearningRate: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Keep the training rows in the model and blend the label distribution of each row's K most similar ones (cosine on tf-idf, or standardized dense features) into the label probabilities; sk-eval and sk-encode may change K and the weight (supervised sdlgm; default: none; docs/neighbours.md).", valueName: "K"))
+    var neighbours: Int?
+
+    @Option(name: .customLong("neighbour-weight"), parsing: .unconditional, help: "α, the neighbours' weight in the blend (1 − α) p_model + α p_neighbours (with --neighbours; default \(NeighbourIndex.defaultWeight)).")
+    var neighbourWeight: Double?
 
     @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Decoupled weight decay λ (AdamW): each step shrinks the weights by 1 − learning rate × λ (supervised; default 0).")
     var weightDecay: Double?
@@ -163,7 +172,7 @@ struct SDLGMCommand: ParsableCommand {
             (.steps, steps != nil), (.scale, scale != nil), (.validation, validation != nil), (.patience, patience != nil),
             (.dropout, dropout != nil), (.hiddenDropout, hiddenDropout != nil), (.weightDecay, weightDecay != nil),
             (.validationFold, validationFold != nil), (.wide, wide != nil), (.wideLearningRate, wideLearningRate != nil),
-            (.ensemble, ensemble != nil),
+            (.ensemble, ensemble != nil), (.neighbours, neighbours != nil), (.neighbourWeight, neighbourWeight != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
         if ensemble != nil { try SupervisedEnsembleTrainer.refuseCombinations(given.filter(\.1).map(\.0)) }
@@ -174,7 +183,9 @@ struct SDLGMCommand: ParsableCommand {
         (trainer.scaling, trainer.validation, trainer.patience) = (scale?.method, validation, patience ?? trainer.patience)
         (trainer.dropout, trainer.weightDecay) = (dropout ?? trainer.dropout, weightDecay ?? trainer.weightDecay)
         (trainer.hiddenDropout, trainer.validationFold, trainer.wide) = (hiddenDropout ?? trainer.hiddenDropout, validationFold, wide ?? trainer.wide)
-        trainer.wideLearningRate = wideLearningRate
+        (trainer.wideLearningRate, trainer.neighbours) = (wideLearningRate, neighbours)
+        trainer.neighbourWeight = neighbourWeight ?? trainer.neighbourWeight
+        if neighbourWeight != nil, neighbours == nil { throw SparseKitError.usage("--neighbour-weight applies with --neighbours only") }
         if patience != nil, !trainer.holdsOut { throw SparseKitError.usage("--patience applies with --validation or --validation-fold only") }
         if epochs != nil, steps != nil { throw SparseKitError.usage("give --epochs or --steps, not both") }
         try trainer.validate()
@@ -187,7 +198,8 @@ struct SDLGMCommand: ParsableCommand {
                               ("patience", patience != nil), ("dropout", dropout != nil),
                               ("hidden-dropout", hiddenDropout != nil), ("weight-decay", weightDecay != nil),
                               ("validation-fold", validationFold != nil), ("wide", wide != nil),
-                              ("wide-learning-rate", wideLearningRate != nil), ("ensemble", ensemble != nil)]
+                              ("wide-learning-rate", wideLearningRate != nil), ("ensemble", ensemble != nil),
+                              ("neighbours", neighbours != nil), ("neighbour-weight", neighbourWeight != nil)]
         if let (option, _) = supervisedOnly.first(where: \.1) { throw SparseKitError.usage("--\(option) applies to --mode supervised only") }
         var trainer = UnsupervisedTrainer()
         trainer.latents = latents ?? trainer.latents
@@ -212,7 +224,8 @@ struct SDLGMCommand: ParsableCommand {
                            Bounded("--steps", steps, 1...TrainingLimits.epochs * 1000), Bounded("--patience", patience, 1...TrainingLimits.epochs),
                            Bounded("--samples", samples, 1...TrainingLimits.samples), Bounded("--kl-warmup", klWarmup, 0...TrainingLimits.epochs),
                            Bounded("--tau", tau?.epochs, 1...TrainingLimits.epochs),
-                           Bounded("--ensemble", ensemble, 1...SupervisedEnsembleTrainer.mostMembers)]
+                           Bounded("--ensemble", ensemble, 1...SupervisedEnsembleTrainer.mostMembers),
+                           Bounded("--neighbours", neighbours, 1...NeighbourIndex.mostCount)]
                           + (hidden?.sizes ?? []).map { Bounded("--hidden", $0, 1...TrainingLimits.width) })
         try ToolRunner.validating {
             if mode == .supervised { _ = try supervisedTrainer() } else { _ = try unsupervisedTrainer() }
