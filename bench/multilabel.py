@@ -35,7 +35,8 @@ import time
 
 import h5py
 
-from multilabel_validation import ENSEMBLE, ENSEMBLE_FOLDS, FOLDS, GRID, SEED, VALIDATION, choose, ensemble_check
+from multilabel_validation import (ENSEMBLE, ENSEMBLE_FOLDS, FOLDS, GRID, NEIGHBOUR_COUNTS, NEIGHBOUR_WEIGHTS, SEED, VALIDATION,
+                                   choose, choose_neighbours, ensemble_check)
 from sparsekit import commit as sparsekit_commit, BENCH_DIR, PACKAGE_DIR, tool
 
 DATA_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "multilabel"))
@@ -162,6 +163,9 @@ def main():
     parser.add_argument("--data-dir", default=DATA_DIR)
     parser.add_argument("--seeds", default="1,2,3,4,5", help="seeds of the test P@1 table (defaults and validated)")
     parser.add_argument("--output", default=os.path.join(PACKAGE_DIR, "docs", "multilabel.md"))
+    parser.add_argument("--chosen", action="append", default=[], metavar="DATASET=CANDIDATE@EPOCHS",
+                        help="take steps 1-3's result for DATASET from an earlier run of this procedure instead of "
+                             "running them again (e.g. 'bibtex=l2-rows, hidden dropout 0.5@26'); steps 4 and 5 run")
     options = parser.parse_args()
     seeds = [int(s) for s in options.seeds.split(",")]
     out = os.path.join(BENCH_DIR, "out", "ml")
@@ -177,13 +181,24 @@ def main():
         tool("sk-convert", os.path.join(folder, f"{dataset}-test.arff"), "--format", "arff", "--like", train, "-o", test,
              "--quiet", bin_dir=options.bin)
         started = time.time()
-        chosen, chosen_options, epochs, scores, margin = choose(dataset, train, out, options.bin)
+        given = dict(c.split("=", 1) for c in options.chosen)
+        with h5py.File(train, "r") as f:
+            rows_n = int(f["features"].attrs["shape"][0])
+        if dataset in given:  # steps 1-3 from an earlier run
+            chosen, epochs = given[dataset].rsplit("@", 1)
+            chosen_options, epochs, scores, margin = GRID[chosen], int(epochs), None, None
+        else:
+            chosen, chosen_options, epochs, scores, margin = choose(dataset, train, out, options.bin)
         single = chosen_options + ["--epochs", str(epochs)]
-        check = ensemble_check(dataset, train, out, chosen_options, epochs, options.bin)
+        check, grid = ensemble_check(dataset, train, out, chosen_options, epochs, options.bin, neighbours=True)
         members = ENSEMBLE if check[1] > check[0] else 1
+        slot = 1 if members > 1 else 0
+        pair = choose_neighbours(check[slot], grid[slot], rows_n)
+        neighbours = ["--neighbours", str(pair[0]), "--neighbour-weight", str(pair[1])] if pair else []
         selection_seconds = time.time() - started
-        procedure.append((dataset, chosen, margin, scores, check, members, selection_seconds))
-        validated = single + (["--ensemble", str(members)] if members > 1 else [])
+        procedure.append((dataset, chosen, margin, scores, check, members, (pair, grid[slot], check[slot]), selection_seconds))
+        alone = single + (["--ensemble", str(members)] if members > 1 else [])
+        validated = alone + neighbours
         runs = {"sdlgm, validated": ["--seed", "1"] + validated, "sdlgm, defaults": ["--seed", "1"], **BASELINES}
         for method, extra in runs.items():
             model = os.path.join(out, f"{dataset}-{method.replace(', ', '-')}.h5")
@@ -197,8 +212,10 @@ def main():
         rows.append((dataset, "scikit-learn one-vs-rest LR", {"ranking": ranking}, seconds))
         print(dataset, "sklearn", [round(m["precision"], 4) for m in ranking], f"{seconds:.1f} s", flush=True)
         seeded = [("sdlgm, validated", validated, members), ("sdlgm, defaults", [], 1)]
+        if neighbours:
+            seeded.insert(1, ("sdlgm, validated, without neighbours", alone, members))
         if members > 1:
-            seeded.insert(1, ("sdlgm, validated setting, one model", single, 1))
+            seeded.insert(1 + bool(neighbours), ("sdlgm, validated setting, one model", single, 1))
         for method, extra, m in seeded:
             precisions = seed_runs(dataset, train, test, out, method, extra, seeds, options.bin, members=m)
             seed_table.append((dataset, method, " ".join(extra) or "(none)", precisions, ranking[0]["precision"]))
@@ -252,15 +269,24 @@ def main():
               f"standard error (the margin column). Then the ensemble check: the chosen setting at its length, "
               f"`--ensemble {ENSEMBLE}` against one model of seed {SEED}, both trained on {ENSEMBLE_FOLDS} folds "
               "(splits cut by numpy from the seed) and scored on the held-out rows; the ensemble is chosen when its "
-              "pooled P@1 is higher. The same candidates and rules for every dataset, so a dataset never seen "
+              "pooled P@1 is higher. Then the neighbour check (docs/neighbours.md): those models of the member count "
+              "chosen keep their training rows (`--neighbours`, which changes no training step) and the held-out rows "
+              "are scored again for every K in " + ", ".join(map(str, NEIGHBOUR_COUNTS)) + " and weight α in "
+              + ", ".join(map(str, NEIGHBOUR_WEIGHTS)) + " (`sk-eval --neighbours K --neighbour-weight α`); the best "
+              "pair is chosen when its pooled P@1 beats the same models without neighbours by more than the margin. "
+              "The same candidates and rules for every dataset, so a dataset never seen "
               "(delicious) gets the same treatment: `python3 bench/multilabel.py --datasets delicious --data-dir DIR`.",
               "",
-              "| dataset | " + " | ".join(GRID) + " | margin | chosen | one model | ensemble | members | selection time |",
-              "|---|" + "---|" * (len(GRID) + 6)]
-    for dataset, chosen, margin, scores, check, members, seconds in procedure:
-        lines.append(f"| {dataset} | " + " | ".join(f"{scores[n][0]:.4f} @ {scores[n][1]} (peak {scores[n][2]:.4f} @ "
-                                                     f"{scores[n][3]})" for n in GRID)
-                     + f" | {margin:.4f} | {chosen} | {check[0]:.4f} | {check[1]:.4f} | {members} | {seconds:.0f} s |")
+              "| dataset | " + " | ".join(GRID) + " | margin | chosen | one model | ensemble | members | neighbours: "
+              "best K, α | its P@1 | chosen | selection time |",
+              "|---|" + "---|" * (len(GRID) + 9)]
+    for dataset, chosen, margin, scores, check, members, (pair, grid, base), seconds in procedure:
+        best = max(grid, key=grid.get)
+        cells = [f"{scores[n][0]:.4f} @ {scores[n][1]} (peak {scores[n][2]:.4f} @ {scores[n][3]})" for n in GRID] if scores \
+            else ["(earlier run)"] * len(GRID)
+        lines.append(f"| {dataset} | " + " | ".join(cells) + f" | {margin:.4f} | " if margin else f"| {dataset} | " + " | ".join(cells) + " | — | ")
+        lines[-1] += (f"{chosen} | {check[0]:.4f} | {check[1]:.4f} | {members} | K = {best[0]}, α = {best[1]} | "
+                      f"{grid[best]:.4f} (+{grid[best] - base:.4f}) | {'yes' if pair else 'no'} | {seconds:.0f} s |")
     lines += ["", "Candidates: " + "; ".join(f"*{n}*: `{' '.join(o) or '(none)'}`" for n, o in GRID.items()) + ".", "",
               WORKFLOW]
     path = options.output

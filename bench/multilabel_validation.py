@@ -12,6 +12,10 @@ chosen on the training rows only (never the test split).
    (seed SEED, member 1 of the ensemble), both trained on the training part of ENSEMBLE_FOLDS folds cut here
    (`/splits/fold<i>-train`, `fold<i>-valid` in a copy of TRAIN.h5) and scored on the held-out part by sk-eval; the
    ensemble is chosen when its pooled P@1 is above the single model's.
+5. The neighbour check (`choose_neighbours`, docs/neighbours.md): the step-4 models of the member count chosen keep
+   their training rows (`--neighbours`); sk-eval scores the held-out parts again for every K and weight alpha of
+   NEIGHBOUR_GRID (`--neighbours K --neighbour-weight alpha`), and the best pair is chosen when its pooled P@1 beats
+   the same models without neighbours by more than the margin.
 
 Why K = 10 and the length rule (measured on the training rows at seed 1, `bench/fold_curves.py`): the 5-fold curve
 of emotions peaked at epoch 21 (0.742) and fell to 0.701 at the default length of a run on all 391 rows (250
@@ -42,6 +46,11 @@ VALIDATION = ["--steps", "4000", "--patience", "1000000"]
 SEED = 1
 ENSEMBLE = 5
 ENSEMBLE_FOLDS = 5
+# Step 5's grid: K most similar training rows and the weight alpha of their label distribution (sk-eval
+# --neighbours K --neighbour-weight alpha on the step-4 models, trained with --neighbours).
+NEIGHBOUR_COUNTS = (5, 10, 20, 40)
+NEIGHBOUR_WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+NEIGHBOUR_GRID = [(k, a) for k in NEIGHBOUR_COUNTS for a in NEIGHBOUR_WEIGHTS]
 # sk-train's default length (SupervisedTrainer.defaultEpochs, defaultSteps) and minibatch size.
 DEFAULT_EPOCHS, DEFAULT_STEPS, BATCH = 20, 1000, 128
 
@@ -121,24 +130,51 @@ def fold_file(train, out, dataset):
     return path
 
 
-def ensemble_check(dataset, train, out, options, epochs, bin_dir, members=(ENSEMBLE,)):
+def ensemble_check(dataset, train, out, options, epochs, bin_dir, members=(ENSEMBLE,), neighbours=False):
     """Step 4: the P@1 of one model and of `--ensemble M` for each M in `members`, pooled over the ENSEMBLE_FOLDS
-    held-out parts: (single, ensemble) with the default one count, (single, M1's, M2's, ...) with several."""
+    held-out parts: (single, ensemble) with the default one count, (single, M1's, M2's, ...) with several. With
+    `neighbours`, the models keep their training rows (`--neighbours`, which changes no training step) and the result
+    is (scores, grid): grid[slot][(K, alpha)] the pooled P@1 of sk-eval `--neighbours K --neighbour-weight alpha` for
+    every pair of NEIGHBOUR_GRID (step 5), the scores those of alpha = 0."""
     folds = fold_file(train, out, dataset)
     counts = (1, *members)
     hits = [0.0] * len(counts)
+    grid_hits = [{pair: 0.0 for pair in NEIGHBOUR_GRID} for _ in counts]
     total = 0
+    keep = ["--neighbours", NEIGHBOUR_COUNTS[0]] if neighbours else []
     for i in range(1, ENSEMBLE_FOLDS + 1):
         for slot, count in enumerate(counts):
             model = os.path.join(out, f"{dataset}-check-{count}-{i}.h5")
             extra = ["--ensemble", count] if count > 1 else []
             tool("sk-train", "sdlgm", folds, "-o", model, "--quiet", "--split", f"fold{i}-train", "--seed", SEED,
-                 "--epochs", epochs, *options, *extra, bin_dir=bin_dir)
-            report = json.loads(tool("sk-eval", model, folds, "--split", f"fold{i}-valid", "--json", bin_dir=bin_dir))
-            hits[slot] += report["ranking"][0]["precision"] * report["points"]
+                 "--epochs", epochs, *options, *extra, *keep, bin_dir=bin_dir)
+
+            def pooled_hits(*overrides):
+                report = json.loads(tool("sk-eval", model, folds, "--split", f"fold{i}-valid", "--json", *overrides,
+                                         bin_dir=bin_dir, echo=False))
+                return report["ranking"][0]["precision"] * report["points"], report["points"]
+
+            value, points = pooled_hits(*(["--neighbour-weight", 0] if neighbours else []))
+            hits[slot] += value
+            for k, alpha in NEIGHBOUR_GRID if neighbours else []:
+                grid_hits[slot][(k, alpha)] += pooled_hits("--neighbours", k, "--neighbour-weight", alpha)[0]
             os.remove(model)
-        total += report["points"]
+        total += points
     scores = tuple(h / total for h in hits)
     print(dataset, "ensemble check", ", ".join(f"{c} member{'s' if c > 1 else ''} {p:.4f}" for c, p in zip(counts, scores)),
           flush=True)
-    return scores
+    if not neighbours:
+        return scores
+    grid = [{pair: h / total for pair, h in slot.items()} for slot in grid_hits]
+    for count, slot in zip(counts, grid):
+        best = max(slot, key=slot.get)
+        print(dataset, "neighbour check", count, "member(s): best --neighbours", best[0], "--neighbour-weight", best[1],
+              f"{slot[best]:.4f}", flush=True)
+    return scores, grid
+
+
+def choose_neighbours(base, grid, rows):
+    """Step 5: (K, alpha) of the grid's best pooled P@1 when it beats `base` (alpha = 0, the same models) by more than
+    the margin, else None."""
+    best = max(grid, key=grid.get)
+    return best if grid[best] - base > margin(base, rows) else None
