@@ -18,6 +18,15 @@ public struct SupervisedEvaluation: Codable, Sendable {
     public var propensityB: Double
     /// Where the propensities came from, or why there are none.
     public var propensitySource: String
+    /// The neighbour component the ranking blended in (`NeighbourIndex`), nil when the network ranked alone (no
+    /// component, or α = 0).
+    public var neighbours: NeighbourSettings?
+
+    /// K and α of a neighbour component.
+    public struct NeighbourSettings: Codable, Sendable, Equatable {
+        public var count: Int
+        public var weight: Double
+    }
 
     /// Evaluates `predictor` on the rows `features` with true labels `labels` at each of `ks`, propensities with
     /// parameters `a`, `b`; `progress` hears the rows predicted so far.
@@ -41,13 +50,15 @@ public struct SupervisedEvaluation: Codable, Sendable {
             method: predictor.method.rawValue, points: features.rows, labels: labels.cols,
             ranking: RankingMetrics.evaluate(ranking, truth: labels, propensities: propensities, ks: ks),
             sets: SetMetrics.evaluate(predicted: sets, truth: labels), propensityForm: "normalized (pyxclib)",
-            propensityA: a, propensityB: b, propensitySource: source)
+            propensityA: a, propensityB: b, propensitySource: source,
+            neighbours: predictor.neighbours.flatMap { $0.weight > 0 ? NeighbourSettings(count: $0.count, weight: $0.weight) : nil })
     }
 
     /// A plain-text report.
     public var text: String {
         func value(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "  –   " }
-        var lines = ["\(method) on \(points) points, \(labels) labels",
+        let blend = neighbours.map { ", ranked with the labels of the \($0.count) nearest training rows (weight \($0.weight))" } ?? ""
+        var lines = ["\(method) on \(points) points, \(labels) labels" + blend,
                      "  k    P@k     nDCG@k  PSP@k   PSnDCG@k   (pyxclib's definitions; A = \(propensityA), B = \(propensityB))"]
         for m in ranking {
             lines.append(String(format: "  %-3d  %.4f  %.4f  ", m.k, m.precision, m.ndcg) + value(m.propensityPrecision) + "  "
