@@ -29,11 +29,17 @@ final class SDLGMNeighbourToolTests: XCTestCase {
         XCTAssertEqual(try file.attribute("neighbours", of: "/config"), .int(10))
         try file.close()
 
-        func p1(_ model: String, _ options: [String] = []) throws -> Double {
+        func report(_ model: String, _ options: [String] = []) throws -> SupervisedEvaluation {
             let eval = try ToolHarness.run("sk-eval", [folder + "/" + model, test, "--json"] + options)
             XCTAssertEqual(eval.status, 0, eval.stderr)
-            return try ToolHarness.decode(SupervisedEvaluation.self, eval.stdout).ranking[0].precision
+            return try ToolHarness.decode(SupervisedEvaluation.self, eval.stdout)
         }
+        func p1(_ model: String, _ options: [String] = []) throws -> Double { try report(model, options).ranking[0].precision }
+        XCTAssertEqual(try report("knn.h5").neighbours?.count, 10, "the report names the blend")
+        XCTAssertEqual(try report("knn.h5", ["--neighbours", "4"]).neighbours?.count, 4)
+        XCTAssertEqual(try report("knn.h5").neighbours?.weight, 0.4)
+        XCTAssertNil(try report("knn.h5", ["--neighbour-weight", "0"]).neighbours, "α = 0: the network alone")
+        XCTAssertNil(try report("plain.h5").neighbours)
         XCTAssertEqual(try p1("knn.h5", ["--neighbour-weight", "0"]), try p1("plain.h5"), "the same network: --neighbours changes no training step")
         let blended = try p1("knn.h5")
         let (predictor, _) = try SupervisedPredictor.read(from: try HDF5File.open(folder + "/knn.h5"))
