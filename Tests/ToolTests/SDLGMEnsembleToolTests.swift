@@ -7,16 +7,6 @@ import XCTest
 /// the probabilities of M single models trained with the seeds that follow, and the options it cannot be combined with
 /// are refused by name.
 final class SDLGMEnsembleToolTests: XCTestCase {
-    /// The emotions fixture as separate train and test files in `folder`.
-    func emotions(in folder: String) throws -> (train: String, test: String) {
-        func fixture(_ name: String) -> String { ToolHarness.fixture("multilabel/" + name) }
-        let (train, test) = (folder + "/train.h5", folder + "/test.h5")
-        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("emotions-train.arff"), "--format", "arff", "--xml", fixture("emotions.xml"),
-                                                          "-o", train]).status, 0)
-        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("emotions-test.arff"), "--format", "arff", "--like", train, "-o", test]).status, 0)
-        return (train, test)
-    }
-
     /// Trains `model` with `options` and returns the scores sk-encode writes for every label of every test row (C × N dense).
     func scores(_ train: String, _ test: String, _ model: String, _ options: [String]) throws -> [[Float]] {
         let run = try ToolHarness.run("sk-train", ["sdlgm", train, "-o", model, "--epochs", "3", "--quiet"] + options)
@@ -34,7 +24,7 @@ final class SDLGMEnsembleToolTests: XCTestCase {
 
     func testOneMemberIsTheSingleModel() throws {
         let folder = try temporaryFolder(self)
-        let (train, test) = try emotions(in: folder)
+        let (train, test) = try ToolHarness.emotionsFiles(in: folder)
         let single = try scores(train, test, folder + "/single.h5", ["--seed", "3"])
         let one = try scores(train, test, folder + "/one.h5", ["--seed", "3", "--ensemble", "1"])
         XCTAssertEqual(one, single, "--ensemble 1 writes the single model")
@@ -45,7 +35,7 @@ final class SDLGMEnsembleToolTests: XCTestCase {
     /// softmax (sdlgm) or the logit of their mean sigmoid (one-vs-all), computed here in Double from the singles' scores.
     func testTwoMembersAverageTheTwoSeedsProbabilities() throws {
         let folder = try temporaryFolder(self)
-        let (train, test) = try emotions(in: folder)
+        let (train, test) = try ToolHarness.emotionsFiles(in: folder)
         for method in ["sdlgm", "one-vs-all"] {
             let options = ["--method", method]
             let (a, b) = (try scores(train, test, folder + "/\(method)-5.h5", options + ["--seed", "5"]),
@@ -76,7 +66,7 @@ final class SDLGMEnsembleToolTests: XCTestCase {
 
     func testRefusals() throws {
         let folder = try temporaryFolder(self)
-        let (train, _) = try emotions(in: folder)
+        let (train, _) = try ToolHarness.emotionsFiles(in: folder)
         let ensemble = folder + "/e.h5"
         XCTAssertEqual(try ToolHarness.run("sk-train", ["sdlgm", train, "-o", ensemble, "--epochs", "1", "--ensemble", "2", "--quiet"]).status, 0)
         let kept: Set = ["train.h5", "test.h5", "e.h5"]

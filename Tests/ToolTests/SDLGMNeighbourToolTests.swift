@@ -8,11 +8,7 @@ import XCTest
 final class SDLGMNeighbourToolTests: XCTestCase {
     func testNeighbourComponentThroughTheTools() throws {
         let folder = try temporaryFolder(self)
-        func fixture(_ name: String) -> String { ToolHarness.fixture("multilabel/" + name) }
-        let (train, test) = (folder + "/train.h5", folder + "/test.h5")
-        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("emotions-train.arff"), "--format", "arff", "--xml", fixture("emotions.xml"),
-                                                          "-o", train]).status, 0)
-        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("emotions-test.arff"), "--format", "arff", "--like", train, "-o", test]).status, 0)
+        let (train, test) = try ToolHarness.emotionsFiles(in: folder)
         let common = ["--max-active", "6", "--seed", "1", "--epochs", "12"]
         let knn = ["--neighbours", "10", "--neighbour-weight", "0.4"]
         for (name, extra) in [("plain.h5", [String]()), ("knn.h5", knn), ("fold.h5", knn + ["--validation-fold", "2/3", "--epochs", "2"])] {

@@ -80,11 +80,7 @@ final class SDLGMToolTests: XCTestCase {
     /// and keeps the best epoch, and sk-eval applies the stored scaling.
     func testDenseFeaturesSmallDataAndEarlyStopping() throws {
         let folder = try temporaryFolder(self)
-        func fixture(_ name: String) -> String { ToolHarness.fixture("multilabel/" + name) }
-        let (train, test) = (folder + "/train.h5", folder + "/test.h5")
-        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("emotions-train.arff"), "--format", "arff", "--xml", fixture("emotions.xml"),
-                                                          "-o", train]).status, 0)
-        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("emotions-test.arff"), "--format", "arff", "--like", train, "-o", test]).status, 0)
+        let (train, test) = try ToolHarness.emotionsFiles(in: folder)
         func precision(_ model: String) throws -> Double {
             let eval = try ToolHarness.run("sk-eval", [model, test, "--json"])
             XCTAssertEqual(eval.status, 0, eval.stderr)

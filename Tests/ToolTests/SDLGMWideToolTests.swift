@@ -7,11 +7,8 @@ import XCTest
 final class SDLGMWideToolTests: XCTestCase {
     func testWidePathAndValidationFold() throws {
         let folder = try temporaryFolder(self)
-        func fixture(_ name: String) -> String { ToolHarness.fixture("multilabel/" + name) }
-        let (train, test, model) = (folder + "/train.h5", folder + "/test.h5", folder + "/wide.h5")
-        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("emotions-train.arff"), "--format", "arff", "--xml", fixture("emotions.xml"),
-                                                          "-o", train]).status, 0)
-        XCTAssertEqual(try ToolHarness.run("sk-convert", [fixture("emotions-test.arff"), "--format", "arff", "--like", train, "-o", test]).status, 0)
+        let (train, test) = try ToolHarness.emotionsFiles(in: folder)
+        let model = folder + "/wide.h5"
         let run = try ToolHarness.run("sk-train", ["sdlgm", train, "-o", model, "--max-active", "6", "--seed", "1", "--wide",
                                                    "--wide-learning-rate", "0.002", "--validation-fold", "2/3", "--epochs", "100"])
         XCTAssertEqual(run.status, 0, run.stderr)

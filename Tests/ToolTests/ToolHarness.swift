@@ -8,6 +8,17 @@ enum ToolHarness {
     /// The absolute path of `fixtures/<relative>`.
     static func fixture(_ relative: String) -> String { Fixtures.path(relative) }
 
+    /// The emotions fixture as separate train and test files in `folder` (`train.h5`; `test.h5` converted `--like`
+    /// it), as a user converts them.
+    static func emotionsFiles(in folder: String) throws -> (train: String, test: String) {
+        func fixture(_ name: String) -> String { ToolHarness.fixture("multilabel/" + name) }
+        let (train, test) = (folder + "/train.h5", folder + "/test.h5")
+        XCTAssertEqual(try run("sk-convert", [fixture("emotions-train.arff"), "--format", "arff", "--xml", fixture("emotions.xml"),
+                                              "-o", train]).status, 0)
+        XCTAssertEqual(try run("sk-convert", [fixture("emotions-test.arff"), "--format", "arff", "--like", train, "-o", test]).status, 0)
+        return (train, test)
+    }
+
     /// The folder holding the built products (the test bundle sits beside the executables).
     static let products: URL = {
         for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
