@@ -36,6 +36,7 @@ struct EncodeCommand: SparseKitCommand {
               sk-encode sdlgm.h5 bibtex-test.h5 -o pred.h5 --top-k 10
               sk-encode sdlgm.h5 bibtex-test.h5 -o scores.txt --top-k 10 --export xc
               sk-encode sdlgm.h5 bibtex.h5 -o codes.h5            # a file with splits: its 'test' split
+              sk-encode knn.h5 bibtex-test.h5 -o pred.h5 --top-k 10 --neighbour-weight 0   # the network alone
             """,
         version: SparseKit.versionReport)
 

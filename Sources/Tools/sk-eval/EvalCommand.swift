@@ -46,6 +46,7 @@ struct EvalCommand: SparseKitCommand {
               sk-eval model.h5 --bdmc 200 --temperatures 1000 --chains 16
               sk-eval sdlgm.h5 bibtex-test.h5 --k 1,3,5,10
               sk-eval sdlgm.h5 bibtex.h5             # a file with splits: its 'test' split
+              sk-eval knn.h5 bibtex-test.h5 --neighbours 20 --neighbour-weight 0.4   # a model trained with --neighbours
               sk-eval embed.h5 heldout-white.h5 --elbo-samples 20
             """,
         version: SparseKit.versionReport)
