@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Mulan ARFF + XML → train and test HDF5 files (the test file --like the training file) → supervised SDLGM and its
-# baselines trained on the training file → metrics on the test file (propensities from the model) → top-5 predictions.
+# Mulan ARFF + XML → train and test HDF5 files (the test file --like the training file) → supervised SDLGM (also with
+# --neighbours) and its baselines trained on the training file → metrics on the test file (propensities from the
+# model) → top-5 predictions.
 # Outputs in $OUT (default out/multilabel); the metrics also land as JSON in $OUT/*-metrics.json.
 # Usage: bash examples/multilabel-pipeline.sh [TRAIN.arff TEST.arff LABELS.xml]   (default: the bundled medical data)
 set -euo pipefail
@@ -22,10 +23,15 @@ for method in sdlgm one-vs-all most-frequent; do
   "$BIN/sk-train" sdlgm "$OUT/train.h5" -o "$OUT/$method.h5" --method "$method" ${options[@]+"${options[@]}"} --quiet
   "$BIN/sk-eval" "$OUT/$method.h5" "$OUT/test.h5" --json > "$OUT/$method-metrics.json"
 done
+# The same network keeping its training rows: their labels join the ranking (docs/neighbours.md).
+"$BIN/sk-train" sdlgm "$OUT/train.h5" -o "$OUT/sdlgm-neighbours.h5" --max-active 10 --hidden 512 --epochs 20 \
+  --learning-rate 0.001 --seed 1 --neighbours 10 --quiet
+"$BIN/sk-eval" "$OUT/sdlgm-neighbours.h5" "$OUT/test.h5" --json > "$OUT/sdlgm-neighbours-metrics.json"
 "$BIN/sk-eval" "$OUT/sdlgm.h5" "$OUT/test.h5"
 "$BIN/sk-encode" "$OUT/sdlgm.h5" "$OUT/test.h5" -o "$OUT/sdlgm-predictions.h5" --top-k 5 --quiet
 "$BIN/sk-encode" "$OUT/sdlgm.h5" "$OUT/test.h5" -o "$OUT/sdlgm-top5.txt" --top-k 5 --export xc --quiet
 
 p_at_1() { tr -d ' \n' < "$1" | sed -n 's/.*"ranking":\[{[^}]*"precision":\([0-9.e-]*\).*/\1/p'; }
-echo "multilabel pipeline: P@1 on the test file, SDLGM $(p_at_1 "$OUT/sdlgm-metrics.json"), one-vs-all" \
+echo "multilabel pipeline: P@1 on the test file, SDLGM $(p_at_1 "$OUT/sdlgm-metrics.json")," \
+     "with --neighbours 10 $(p_at_1 "$OUT/sdlgm-neighbours-metrics.json"), one-vs-all" \
      "$(p_at_1 "$OUT/one-vs-all-metrics.json"), most frequent $(p_at_1 "$OUT/most-frequent-metrics.json")"
