@@ -36,7 +36,7 @@ import time
 import h5py
 
 from multilabel_validation import (ENSEMBLE, ENSEMBLE_FOLDS, FOLDS, GRID, NEIGHBOUR_COUNTS, NEIGHBOUR_WEIGHTS, SEED, VALIDATION,
-                                   choose, choose_neighbours, ensemble_check)
+                                   choose, choose_neighbours, ensemble_check, margin as margin_of)
 from sparsekit import commit as sparsekit_commit, BENCH_DIR, PACKAGE_DIR, tool
 
 DATA_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "multilabel"))
@@ -196,7 +196,8 @@ def main():
         pair = choose_neighbours(check[slot], grid[slot], rows_n)
         neighbours = ["--neighbours", str(pair[0]), "--neighbour-weight", str(pair[1])] if pair else []
         selection_seconds = time.time() - started
-        procedure.append((dataset, chosen, margin, scores, check, members, (pair, grid[slot], check[slot]), selection_seconds))
+        procedure.append((dataset, chosen, margin, scores, check, members, (pair, grid[slot], check[slot], rows_n),
+                          selection_seconds))
         alone = single + (["--ensemble", str(members)] if members > 1 else [])
         validated = alone + neighbours
         runs = {"sdlgm, validated": ["--seed", "1"] + validated, "sdlgm, defaults": ["--seed", "1"], **BASELINES}
@@ -280,13 +281,15 @@ def main():
               "| dataset | " + " | ".join(GRID) + " | margin | chosen | one model | ensemble | members | neighbours: "
               "best K, α | its P@1 | chosen | selection time |",
               "|---|" + "---|" * (len(GRID) + 9)]
-    for dataset, chosen, margin, scores, check, members, (pair, grid, base), seconds in procedure:
+    for dataset, chosen, margin, scores, check, members, (pair, grid, base, rows_n), seconds in procedure:
         best = max(grid, key=grid.get)
         cells = [f"{scores[n][0]:.4f} @ {scores[n][1]} (peak {scores[n][2]:.4f} @ {scores[n][3]})" for n in GRID] if scores \
             else ["(earlier run)"] * len(GRID)
-        lines.append(f"| {dataset} | " + " | ".join(cells) + f" | {margin:.4f} | " if margin else f"| {dataset} | " + " | ".join(cells) + " | — | ")
-        lines[-1] += (f"{chosen} | {check[0]:.4f} | {check[1]:.4f} | {members} | K = {best[0]}, α = {best[1]} | "
-                      f"{grid[best]:.4f} (+{grid[best] - base:.4f}) | {'yes' if pair else 'no'} | {seconds:.0f} s |")
+        cells += [f"{margin:.4f}" if margin else "—", chosen, f"{check[0]:.4f}", f"{check[1]:.4f}", str(members),
+                  f"K = {best[0]}, α = {best[1]}",
+                  f"{grid[best]:.4f} (+{grid[best] - base:.4f}; margin {margin_of(base, rows_n):.4f})",
+                  "yes" if pair else "no", f"{seconds:.0f} s"]
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
     lines += ["", "Candidates: " + "; ".join(f"*{n}*: `{' '.join(o) or '(none)'}`" for n, o in GRID.items()) + ".", "",
               WORKFLOW]
     path = options.output
