@@ -122,4 +122,43 @@ final class NeighbourIndexTests: XCTestCase {
         XCTAssertThrowsError(try withoutIndex.overridingNeighbours(count: 3, weight: nil, model: "m.h5"))
         XCTAssertThrowsError(try read.overridingNeighbours(count: nil, weight: 1.5, model: "m.h5"))
     }
+
+    /// A damaged `/model/neighbours` group is refused when the model is read, naming the file and the problem: an α
+    /// out of range, rows that are not unit rows, label sets of another label count, an unknown representation.
+    func testDamagedComponentIsRefusedWithTheProblem() throws {
+        var generator = SeededGenerator(seed: 5)
+        let x = try csr((0..<30).map { _ in (0..<12).map { _ in generator.uniform() < 0.3 ? 1 : 0 } })
+        let y = try csr((0..<30).map { i in (0..<4).map { l in (i + l) % 2 == 0 ? 1 : 0 } })
+        var trainer = SupervisedTrainer(method: .sdlgm, maxActive: 2, epochs: 1)
+        trainer.hidden = [8]
+        trainer.neighbours = 3
+        let predictor = try trainer.train(features: x, labels: y).predictor
+        let folder = try temporaryFolder(self)
+        let damages: [(String, (HDF5File) throws -> Void)] = [
+            ("weight = 2.0", { try $0.setAttribute("weight", .double(2), on: "/model/neighbours") }),
+            ("not a unit row", { file in
+                let rows = try file.readCSR("/model/neighbours/rows")
+                try file.write(try CSRMatrix(rows: rows.rows, cols: rows.cols, indptr: rows.indptr, indices: rows.indices,
+                                             values: rows.values.map { $0 * 2 }), to: "/model/neighbours/rows")
+            }),
+            ("labels [30, 3]", { file in
+                let labels = try file.readCSR("/model/neighbours/labels").dense()
+                try file.write(CSRMatrix(dense: Matrix(rows: 30, cols: 3, storage: (0..<30).flatMap { i in (0..<3).map { labels[i, $0] } })),
+                               to: "/model/neighbours/labels")
+            }),
+            ("representation (tf-idf or standardize)", { try $0.setAttribute("representation", .string("bm25"), on: "/model/neighbours") }),
+        ]
+        for (k, (message, damage)) in damages.enumerated() {
+            let path = folder + "/m\(k).h5"
+            let file = try HDF5File.create(path)
+            try predictor.write(to: file, maxActive: 2)
+            try file.writeHeader(kind: .model, history: [])
+            try damage(file)
+            try file.close()
+            XCTAssertThrowsError(try SupervisedPredictor.read(from: try HDF5File.open(path))) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains(message) && text.contains(path), text)
+            }
+        }
+    }
 }
