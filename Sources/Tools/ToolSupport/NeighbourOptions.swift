@@ -10,7 +10,4 @@ public struct NeighbourOptions: ParsableArguments {
     public var weight: Double?
 
     public init() {}
-
-    /// Whether either override was given.
-    public var given: Bool { count != nil || weight != nil }
 }
