@@ -16,6 +16,26 @@ final class NeighbourIndexTests: XCTestCase {
         return try CSRMatrix(rows: rows.count, cols: rows.first?.count ?? 0, indptr: indptr, indices: indices, values: values)
     }
 
+    /// A small supervised SDLGM (L0 = 3, hidden 16, 3 epochs) trained with `--neighbours 4` on random binary rows whose
+    /// label l is on for rows i with (i + l) divisible by 3; the predictor and its features.
+    func predictorWithNeighbours(rows: Int, features: Int, labels: Int, seed: UInt64) throws -> (predictor: SupervisedPredictor, x: CSRMatrix) {
+        var generator = SeededGenerator(seed: seed)
+        let x = try csr((0..<rows).map { _ in (0..<features).map { _ in generator.uniform() < 0.3 ? 1 : 0 } })
+        let y = try csr((0..<rows).map { i in (0..<labels).map { l in (i + l) % 3 == 0 ? 1 : 0 } })
+        var trainer = SupervisedTrainer(method: .sdlgm, maxActive: 3, epochs: 3)
+        trainer.hidden = [16]
+        trainer.neighbours = 4
+        return (try trainer.train(features: x, labels: y).predictor, x)
+    }
+
+    /// Writes `predictor` as a model file at `path`.
+    func write(_ predictor: SupervisedPredictor, to path: String) throws {
+        let file = try HDF5File.create(path)
+        try predictor.write(to: file, maxActive: 3)
+        try file.writeHeader(kind: .model, history: [])
+        try file.close()
+    }
+
     /// Rows [1,0,0,0], [0,1,0,0], [1,1,0,0] (sparse: a third of the entries, so tf-idf) with labels {0}, {1}, {0,2};
     /// both features used are in two rows, so their idf is equal and cosine sees the rows as they are. The query [1,0,…] has similarities 1, 0, 1/√2: with K = 2 the weights are 1 and (1/√2)⁴ = ¼,
     /// q = (1 + ¼, 0, ¼) / (1·1 + ¼·2) = (5/6, 0, 1/6); blended with a uniform model at α = 0.3:
@@ -97,20 +117,11 @@ final class NeighbourIndexTests: XCTestCase {
     /// A predictor with the component, written and read back, predicts the same; an override changes K and α and is
     /// refused for a model without the component.
     func testRoundTripAndOverrides() throws {
-        var generator = SeededGenerator(seed: 3)
-        let x = try csr((0..<60).map { _ in (0..<20).map { _ in generator.uniform() < 0.3 ? 1 : 0 } })
-        let y = try csr((0..<60).map { i in (0..<5).map { l in (i + l) % 3 == 0 ? 1 : 0 } })
-        var trainer = SupervisedTrainer(method: .sdlgm, maxActive: 3, epochs: 3)
-        trainer.hidden = [16]
-        trainer.neighbours = 4
-        let predictor = try trainer.train(features: x, labels: y).predictor
+        let (predictor, x) = try predictorWithNeighbours(rows: 60, features: 20, labels: 5, seed: 3)
         XCTAssertEqual(predictor.neighbours?.count, 4)
         XCTAssertEqual(predictor.neighbours?.rows.rows, 60)
         let folder = try temporaryFolder(self)
-        let file = try HDF5File.create(folder + "/m.h5")
-        try predictor.write(to: file, maxActive: 3)
-        try file.writeHeader(kind: .model, history: [])
-        try file.close()
+        try write(predictor, to: folder + "/m.h5")
         let read = try SupervisedPredictor.read(from: try HDF5File.open(folder + "/m.h5")).predictor
         XCTAssertEqual(read.neighbours, predictor.neighbours)
         XCTAssertEqual(try read.predict(x, k: 5).ranking, try predictor.predict(x, k: 5).ranking)
@@ -126,13 +137,7 @@ final class NeighbourIndexTests: XCTestCase {
     /// A damaged `/model/neighbours` group is refused when the model is read, naming the file and the problem: an α
     /// out of range, rows that are not unit rows, label sets of another label count, an unknown representation.
     func testDamagedComponentIsRefusedWithTheProblem() throws {
-        var generator = SeededGenerator(seed: 5)
-        let x = try csr((0..<30).map { _ in (0..<12).map { _ in generator.uniform() < 0.3 ? 1 : 0 } })
-        let y = try csr((0..<30).map { i in (0..<4).map { l in (i + l) % 2 == 0 ? 1 : 0 } })
-        var trainer = SupervisedTrainer(method: .sdlgm, maxActive: 2, epochs: 1)
-        trainer.hidden = [8]
-        trainer.neighbours = 3
-        let predictor = try trainer.train(features: x, labels: y).predictor
+        let predictor = try predictorWithNeighbours(rows: 30, features: 12, labels: 4, seed: 5).predictor
         let folder = try temporaryFolder(self)
         let damages: [(String, (HDF5File) throws -> Void)] = [
             ("weight = 2.0", { try $0.setAttribute("weight", .double(2), on: "/model/neighbours") }),
@@ -150,9 +155,8 @@ final class NeighbourIndexTests: XCTestCase {
         ]
         for (k, (message, damage)) in damages.enumerated() {
             let path = folder + "/m\(k).h5"
-            let file = try HDF5File.create(path)
-            try predictor.write(to: file, maxActive: 2)
-            try file.writeHeader(kind: .model, history: [])
+            try write(predictor, to: path)
+            let file = try HDF5File.open(path, writable: true)
             try damage(file)
             try file.close()
             XCTAssertThrowsError(try SupervisedPredictor.read(from: try HDF5File.open(path))) { error in
