@@ -41,9 +41,9 @@ public struct NeighbourIndex: Sendable, Equatable {
         precondition(features.rows == labels.rows, "a label set per row")
         var statistics = FeatureStatistics(features: features.cols)
         statistics.add(features)
-        let method: FeatureScaling.Method = statistics.density >= 0.5 ? .standardize : .tfidf
-        try self.init(representation: statistics.scaling(method), rows: try Self.unitRows(statistics.scaling(method).apply(features)),
-                      labels: labels, count: count, weight: weight)
+        let representation = statistics.scaling(statistics.density >= 0.5 ? .standardize : .tfidf)
+        try self.init(representation: representation, rows: try Self.represent(features, in: representation), labels: labels,
+                      count: count, weight: weight)
     }
 
     /// An index from its stored parts (`rows` already in the representation, unit rows), as a model file holds it.
@@ -60,21 +60,16 @@ public struct NeighbourIndex: Sendable, Equatable {
         return nil
     }
 
-    /// The rows of `x` scaled to unit L2 norm (a row of zeros stays zeros).
-    static func unitRows(_ x: CSRMatrix) throws -> CSRMatrix {
-        var values = x.values
-        for i in 0..<x.rows {
-            let range = Int(x.indptr[i])..<Int(x.indptr[i + 1])
-            let norm = values[range].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-            guard norm > 0 else { continue }
-            for k in range { values[k] = Float(Double(values[k]) / norm) }
-        }
-        return try CSRMatrix(rows: x.rows, cols: x.cols, indptr: x.indptr, indices: x.indices, values: values)
+    /// The rows of `x` in `representation`, unit rows (a row of zeros stays zeros): tf-idf scales its rows itself,
+    /// standardization is followed by `l2-rows`.
+    static func represent(_ x: CSRMatrix, in representation: FeatureScaling) throws -> CSRMatrix {
+        let scaled = try representation.apply(x)
+        return representation.normalizesRows ? scaled : try FeatureScaling(method: .rowL2, shift: nil, scale: nil).apply(scaled)
     }
 
     /// q(· | x) for every row of `x` (features as stored), B × C; a row whose weights are all 0 gets a row of zeros.
     public func distributions(_ x: CSRMatrix) throws -> Matrix {
-        let queries = try Self.unitRows(representation.apply(x))
+        let queries = try Self.represent(x, in: representation)
         let c = labels.cols
         var result = Matrix(rows: x.rows, cols: c)
         var similarity = [Float](repeating: 0, count: rows.rows)
