@@ -222,8 +222,9 @@ def main():
             seed_table.append((dataset, method, " ".join(extra) or "(none)", precisions, ranking[0]["precision"]))
             print(dataset, method, "seeds", seeds, [round(p, 4) for p in precisions], flush=True)
     lines = ["# Supervised multi-label results", "",
-             f"Made by `python3 bench/multilabel.py` (commit {commit}) on the published train/test splits of the Mulan "
-             "datasets in ../shared/data/multilabel, converted to separate files (the test file `--like` the training "
+             f"Made by `python3 bench/multilabel.py` (commit {commit}) on the train/test splits of the Mulan-format "
+             f"datasets in {os.path.relpath(options.data_dir, PACKAGE_DIR)} (in ../shared/data/multilabel: the "
+             "published splits), converted to separate files (the test file `--like` the training "
              "file): trained on every row of the training file, evaluated on every row of the test file, seed 1. "
              "*sdlgm, defaults*: `sk-train sdlgm TRAIN.h5` with no options (L0 = 10 capped at C, hidden 512, Adam "
              "10⁻³, batch 128, automatic feature scaling, 20 epochs or more to make 1000 Adam steps). *sdlgm, "
