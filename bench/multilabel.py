@@ -37,7 +37,7 @@ import h5py
 
 from multilabel_validation import (ENSEMBLE, ENSEMBLE_FOLDS, FOLDS, GRID, NEIGHBOUR_COUNTS, NEIGHBOUR_WEIGHTS, SEED, VALIDATION,
                                    choose, choose_neighbours, ensemble_check, margin as margin_of)
-from sparsekit import commit as sparsekit_commit, BENCH_DIR, PACKAGE_DIR, tool
+from sparsekit import commit as sparsekit_commit, BENCH_DIR, PACKAGE_DIR, read_csr, tool
 
 DATA_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "multilabel"))
 BASELINES = {"one-vs-all": ["--method", "one-vs-all", "--learning-rate", "0.01", "--seed", "1"],
@@ -115,15 +115,12 @@ def sklearn_anchor(train, test):
     """P@k and nDCG@k (k = 1, 3, 5) of scikit-learn's one-vs-rest logistic regression on the features of the two
     files, and its training time; labels absent from the training rows score -inf."""
     import numpy as np
-    import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
 
     def read(path):
         with h5py.File(path, "r") as f:
-            csr = lambda g: sp.csr_matrix((f[g + "/data"][:], f[g + "/indices"][:], f[g + "/indptr"][:]),
-                                          shape=(f[g + "/indptr"].shape[0] - 1, int(f[g].attrs["shape"][1])))
-            return csr("features"), csr("labels")
+            return read_csr(f, "features"), read_csr(f, "labels")
     (x, y), (xt, yt) = read(train), read(test)
     present = np.asarray(y.sum(0)).ravel() > 0
     started = time.time()

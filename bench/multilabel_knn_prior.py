@@ -18,9 +18,8 @@ import torch
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize
 
-from multilabel_lr_blend import read_csr
 from multilabel_validation import ENSEMBLE_FOLDS, fold_file
-from sparsekit import BENCH_DIR
+from sparsekit import BENCH_DIR, read_csr
 
 K, EPOCHS, SEEDS = 10, 26, 3
 
@@ -76,11 +75,12 @@ def main():
         q_held = neighbour_distribution(x[part], labels[part], x[held])
         tensor = lambda a: torch.tensor(a, dtype=torch.float32)
         target = tensor(labels[part] / np.maximum(labels[part].sum(1, keepdims=True), 1))
+        x_part, x_held = tensor(rows[part].toarray()), tensor(rows[held].toarray())
         truth = labels[held] > 0
         count = lambda p: truth[np.arange(len(held)), p.argmax(1)].sum()
         for gamma, alphas in ((0.0, (0.2, 0.3, 0.4)), (0.5, (0.1, 0.2)), (1.0, (0.1, 0.2))):
-            p = np.mean([train_and_predict(tensor(rows[part].toarray()), target, tensor(gamma * np.log(q_part + 1e-3)),
-                                           tensor(rows[held].toarray()), tensor(gamma * np.log(q_held + 1e-3)), seed)
+            offset_part, offset_held = tensor(gamma * np.log(q_part + 1e-3)), tensor(gamma * np.log(q_held + 1e-3))
+            p = np.mean([train_and_predict(x_part, target, offset_part, x_held, offset_held, seed)
                          for seed in range(SEEDS)], 0)
             hits[f"gamma {gamma}"] = hits.get(f"gamma {gamma}", 0) + count(p)
             for alpha in alphas:

@@ -9,27 +9,21 @@ the mixture with LR's raw probabilities.
     python3 bench/multilabel_lr_blend.py bench/out/ml/bibtex-train.h5 \
         --scale l2-rows --hidden-dropout 0.5 --epochs 26 --ensemble 5 --neighbours 10 --neighbour-weight 0.3
 
-The arguments after TRAIN.h5 go to sk-train. Scores are cached in bench/out/screen per dataset and fold (delete them
-to retrain).
+The arguments after TRAIN.h5 go to sk-train. Scores are cached in bench/out/screen per dataset, options and fold (delete
+them to retrain).
 """
 
+import hashlib
 import os
 import sys
 
 import h5py
 import numpy as np
-import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
 from multilabel_validation import ENSEMBLE_FOLDS, fold_file
-from sparsekit import BENCH_DIR, tool
-
-
-def read_csr(f, group, rows=None):
-    g = f[group]
-    shape = (g["indptr"].shape[0] - 1, int(g.attrs["shape"][1])) if rows is None else (rows, int(g.attrs["shape"][1]))
-    return sp.csr_matrix((g["data"][:], g["indices"][:], g["indptr"][:]), shape=shape)
+from sparsekit import BENCH_DIR, read_csr, tool
 
 
 def main():
@@ -42,16 +36,17 @@ def main():
         x, y = read_csr(f, "features"), read_csr(f, "labels")
         splits = {k: f["splits/" + k][:] for k in f["splits"]}
     labels = y.shape[1]
+    key = hashlib.sha1(" ".join(options).encode()).hexdigest()[:8]  # cached scores belong to one set of options
     network, linear = np.zeros((x.shape[0], labels)), np.zeros((x.shape[0], labels))
     for i in range(1, ENSEMBLE_FOLDS + 1):
         part, held = splits[f"fold{i}-train"], splits[f"fold{i}-valid"]
-        cache = os.path.join(out, f"{dataset}-scores-{i}.npy")
+        cache = os.path.join(out, f"{dataset}-scores-{key}-{i}.npy")
         if not os.path.exists(cache):
             model, predictions = os.path.join(out, f"{dataset}-model-{i}.h5"), os.path.join(out, f"{dataset}-pred-{i}.h5")
             tool("sk-train", "sdlgm", folds, "-o", model, "--quiet", "--split", f"fold{i}-train", "--seed", 1, *options)
             tool("sk-encode", model, folds, "--split", f"fold{i}-valid", "-o", predictions, "--top-k", labels, "--quiet")
             with h5py.File(predictions, "r") as f:
-                np.save(cache, read_csr(f, "predictions", rows=len(held)).toarray())
+                np.save(cache, read_csr(f, "predictions").toarray())
             os.remove(model)
             os.remove(predictions)
         network[held] = np.load(cache)

@@ -9,6 +9,13 @@ PACKAGE_DIR = os.path.dirname(BENCH_DIR)
 BIN = os.path.join(PACKAGE_DIR, ".build", "release")
 
 
+def read_csr(f, group):
+    """The CSR group `group` of the open HDF5 file `f` (data, indices, indptr, its `shape` attribute) as a scipy matrix."""
+    import scipy.sparse as sp
+    g = f[group]
+    return sp.csr_matrix((g["data"][:], g["indices"][:], g["indptr"][:]), shape=tuple(int(n) for n in g.attrs["shape"]))
+
+
 def tool(name, *args, echo=True, bin_dir=None):
     """Runs a SparseKit tool from the release build, or from `bin_dir` when given (echoing its command line); exits on
     failure; returns stdout."""
