@@ -33,6 +33,8 @@ CANDIDATES = {  # short names (for --only) and options; l2-hd5 is bibtex's valid
     "l2-h512x2-hd5": L2 + HD5 + ["--hidden", "512,512"],
     "l2-hd5-wd0.1": L2 + HD5 + ["--weight-decay", "0.1"],
     "l2-hd5-L0-5": L2 + HD5 + ["--max-active", "5"],
+    "l2-hd5-lr3e-3": L2 + HD5 + ["--learning-rate", "0.003"],
+    "l2-hd5-lr1e-2": L2 + HD5 + ["--learning-rate", "0.01"],
 }
 MARKS = (10, 20, 30, 40, 50, 60)
 

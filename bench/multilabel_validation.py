@@ -39,7 +39,8 @@ from sparsekit import tool
 
 GRID = {"defaults": [], "l2-rows": ["--scale", "l2-rows"], "weight decay 0.1": ["--weight-decay", "0.1"],
         "dropout 0.2": ["--dropout", "0.2"], "hidden dropout 0.5": ["--hidden-dropout", "0.5"],
-        "l2-rows, hidden dropout 0.5": ["--scale", "l2-rows", "--hidden-dropout", "0.5"]}
+        "l2-rows, hidden dropout 0.5": ["--scale", "l2-rows", "--hidden-dropout", "0.5"],
+        "l2-rows, hidden dropout 0.5, hidden 1024": ["--scale", "l2-rows", "--hidden-dropout", "0.5", "--hidden", "1024"]}
 FOLDS = 10
 # Each fold trains this long; the patience exceeds the run's epochs, so every fold's curve is whole.
 VALIDATION = ["--steps", "4000", "--patience", "1000000"]
