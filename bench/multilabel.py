@@ -24,7 +24,7 @@ and test files runs them: `sk-convert` (train ARFF + XML -> TRAIN.h5; test ARFF 
   TRAIN.h5 / TEST.h5), as the issue states it; its P@k and nDCG@k computed here with pyxclib's definitions.
 
 `sk-eval MODEL TEST.h5 --json` scores the SparseKit models (every row; propensities from the counts the model
-stores). Writes docs/multilabel.md (or --output); intermediate files in bench/out/ml/.
+stores). Writes docs/multilabel.md (or --output); intermediate files in bench/out/ml/ (or --work).
 """
 
 import argparse
@@ -160,12 +160,15 @@ def main():
     parser.add_argument("--data-dir", default=DATA_DIR)
     parser.add_argument("--seeds", default="1,2,3,4,5", help="seeds of the test P@1 table (defaults and validated)")
     parser.add_argument("--output", default=os.path.join(PACKAGE_DIR, "docs", "multilabel.md"))
+    parser.add_argument("--work", default=os.path.join(BENCH_DIR, "out", "ml"),
+                        help="folder of the converted files, models and fold files (default bench/out/ml; give two runs "
+                             "at once different folders)")
     parser.add_argument("--chosen", action="append", default=[], metavar="DATASET=CANDIDATE@EPOCHS",
                         help="take steps 1-3's result for DATASET from an earlier run of this procedure instead of "
                              "running them again (e.g. 'bibtex=l2-rows, hidden dropout 0.5@26'); steps 4 and 5 run")
     options = parser.parse_args()
     seeds = [int(s) for s in options.seeds.split(",")]
-    out = os.path.join(BENCH_DIR, "out", "ml")
+    out = options.work
     os.makedirs(out, exist_ok=True)
     rows, procedure, seed_table = [], [], []
     load = os.getloadavg()[0]  # training times are only comparable on an idle machine
