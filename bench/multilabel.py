@@ -2,7 +2,8 @@
 """Supervised multi-label results: SDLGM against one-vs-all, most-frequent and scikit-learn's one-vs-rest logistic
 regression on the Mulan datasets, with SDLGM's settings chosen on validation rows of the training data.
 
-Run from anywhere, after `swift build -c release` (about a minute on 2 cores); about 15 minutes on 2 cores:
+Run from anywhere, after `swift build -c release` (about a minute on 2 cores); the whole procedure on the three
+Mulan sets takes about 2 hours on 2 cores:
 
     python3 bench/multilabel.py [--bin DIR] [--datasets bibtex,medical,emotions] [--data-dir DIR]
 

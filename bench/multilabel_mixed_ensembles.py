@@ -39,19 +39,20 @@ def fold_scores(dataset, folds, splits, shape, out, setting, weight, seed):
     key = hashlib.sha1(f"{SETTINGS[setting]} --seed {seed}".encode()).hexdigest()[:8]
     labels, scores = shape[1], np.zeros(shape)
     for i in range(1, ENSEMBLE_FOLDS + 1):
-        cache = os.path.join(out, f"{dataset}-mixed-{key}-w{weight}-{i}.npy")
-        if not os.path.exists(cache):
+        cache = lambda w: os.path.join(out, f"{dataset}-mixed-{key}-w{w}-{i}.npy")
+        if not os.path.exists(cache(weight)):  # train once, keep the scores of both weights
             model = os.path.join(out, f"{dataset}-mixed-{key}-{i}.h5")
-            if not os.path.exists(model):
-                tool("sk-train", "sdlgm", folds, "-o", model, "--quiet", "--split", f"fold{i}-train", "--seed", seed,
-                     "--ensemble", ENSEMBLE, "--neighbours", 10, *SETTINGS[setting].split())
+            tool("sk-train", "sdlgm", folds, "-o", model, "--quiet", "--split", f"fold{i}-train", "--seed", seed,
+                 "--ensemble", ENSEMBLE, "--neighbours", 10, *SETTINGS[setting].split())
             predictions = os.path.join(out, f"{dataset}-mixed-pred.h5")
-            tool("sk-encode", model, folds, "--split", f"fold{i}-valid", "-o", predictions, "--top-k", labels, "--quiet",
-                 "--neighbour-weight", weight)
-            with h5py.File(predictions, "r") as f:
-                np.save(cache, read_csr(f, "predictions").toarray())
+            for w in (0, 1):
+                tool("sk-encode", model, folds, "--split", f"fold{i}-valid", "-o", predictions, "--top-k", labels,
+                     "--quiet", "--neighbour-weight", w)
+                with h5py.File(predictions, "r") as f:
+                    np.save(cache(w), read_csr(f, "predictions").toarray())
             os.remove(predictions)
-        scores[splits[f"fold{i}-valid"]] = np.load(cache)
+            os.remove(model)
+        scores[splits[f"fold{i}-valid"]] = np.load(cache(weight))
     return scores
 
 
