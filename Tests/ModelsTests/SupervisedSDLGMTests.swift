@@ -75,6 +75,32 @@ final class SupervisedSDLGMTests: XCTestCase {
         XCTAssertEqual(unused[3].next(), fresh[3].next(), "rate 0 draws nothing")
     }
 
+    /// Label smoothing ε: the loss moves from the bound to the uniform cross-entropy by exactly ε (B + CE), computed
+    /// here from the bound and the scores directly; its gradient w.r.t. the label scores by finite differences.
+    func testLabelSmoothingLossAndGradient() throws {
+        let scores = Matrix(rows: 2, cols: 4, storage: [0.5, -1, 2, 0.1, 0, 0.3, -0.7, 1.2])
+        let level = Matrix(rows: 2, cols: 2, storage: [0.2, -0.1, 0.4, 0.3])
+        let orderings = [[2], [3, 1]], ε = 0.3
+        func loss(_ s: Matrix, _ smoothing: Double) -> Double {
+            SupervisedObjectives.sdlgm(levelLogits: level, labelScores: s, orderings: orderings, smoothing: smoothing).loss
+        }
+        var shift = 0.0
+        for i in 0..<2 {
+            let row = scores.storage[(i * 4)..<((i + 1) * 4)].map(Double.init)
+            let logSumExp = log(row.reduce(0) { $0 + exp($1) })
+            let bound = PlackettLuce.bound(ordering: orderings[i], scores: scores.storage[(i * 4)..<((i + 1) * 4)])
+            shift += ε * (bound + logSumExp - row.reduce(0, +) / 4) / 2
+        }
+        XCTAssertEqual(loss(scores, ε) - loss(scores, 0), shift, accuracy: 1e-9)
+        XCTAssertGreaterThan(abs(shift), 0.05, "the check moves the loss")
+        let (_, _, grad) = SupervisedObjectives.sdlgm(levelLogits: level, labelScores: scores, orderings: orderings, smoothing: ε)
+        let (_, _, plain) = SupervisedObjectives.sdlgm(levelLogits: level, labelScores: scores, orderings: orderings)
+        XCTAssertNotEqual(grad.storage, plain.storage)
+        FiniteDifference.check(scores, \.storage, analyticGradient: grad.storage, step: 1e-3, tolerance: .absolute(1e-3)) {
+            loss($0, ε)
+        }
+    }
+
     func testOneVsAllLossGradient() throws {
         let scores = Matrix(rows: 2, cols: 3, storage: [0.5, -1, 2, 0, 0.3, -0.7])
         let labels = try csr([[0, 2], [1]], cols: 3)

@@ -6,9 +6,15 @@ import Foundation
 public enum SupervisedObjectives {
     /// Supervised SDLGM: −log p(L | x) − B(π) per point (`sdlgm.md`), L = |S| ≤ L0, B the Plackett–Luce bound for
     /// the ordering π of S sampled from q (`PlackettLuce`). ∂/∂h_L = softmax(h_L) − onehot(L), ∂/∂h_S = −∂B/∂s.
-    public static func sdlgm(levelLogits: Matrix, labelScores: Matrix, orderings: [[Int]])
+    ///
+    /// With label `smoothing` ε > 0 (Szegedy et al. 2016's label smoothing, applied to the first choice), the bound's
+    /// weight is 1 − ε and ε goes to the cross-entropy of softmax(h_S) against the uniform distribution over the C
+    /// labels: −log p(L | x) − (1 − ε) B(π) − ε Σ_c (1/C) log softmax(h_S)_c, so
+    /// ∂/∂h_S = −(1 − ε) ∂B/∂s + ε (softmax(h_S) − 1/C).
+    public static func sdlgm(levelLogits: Matrix, labelScores: Matrix, orderings: [[Int]], smoothing: Double = 0)
         -> (loss: Double, gradLevel: Matrix, gradLabels: Matrix)
     {
+        precondition(smoothing >= 0 && smoothing < 1, "label smoothing in [0, 1)")
         let (b, l0) = (levelLogits.rows, levelLogits.cols)
         precondition(orderings.count == b && orderings.allSatisfy { (1...l0).contains($0.count) }, "1 ≤ |S| ≤ L0 per point")
         var gradLevel = Matrix(rows: b, cols: l0), gradLabels = Matrix(rows: b, cols: labelScores.cols)
@@ -25,10 +31,25 @@ public enum SupervisedObjectives {
                 PlackettLuce.bound(ordering: orderings[i], scores: labelScores.storage[(i * c)..<((i + 1) * c)],
                                    gradient: UnsafeMutableBufferPointer(rebasing: g[(i * c)..<((i + 1) * c)]))
             }
-            loss -= bound
+            loss -= (1 - smoothing) * bound
+            if smoothing > 0 { loss += smoothUniform(labelScores, row: i, weight: smoothing, boundGradient: &gradLabels) }
         }
         for k in gradLabels.storage.indices { gradLabels.storage[k] /= -Float(b) }  // descent on −B, mean over points
         return (loss / Double(b), gradLevel, gradLabels)
+    }
+
+    /// Row i's smoothing term ε · CE(uniform, softmax(h_S)) = ε (logsumexp(h) − mean(h)); scales row i of
+    /// `boundGradient` (∂B/∂s, before `sdlgm` negates it) by 1 − ε and subtracts the term's gradient ε (softmax − 1/C).
+    private static func smoothUniform(_ scores: Matrix, row i: Int, weight ε: Double, boundGradient g: inout Matrix) -> Double {
+        let c = scores.cols
+        let h = scores.storage[(i * c)..<((i + 1) * c)]
+        let (top, total) = PlackettLuce.normalizer(h)
+        var sum = 0.0
+        for (j, s) in zip(h.indices, h) {
+            sum += Double(s)
+            g.storage[j] = Float((1 - ε) * Double(g.storage[j]) - ε * (exp(Double(s) - top) / total - 1 / Double(c)))
+        }
+        return ε * (top + log(total) - sum / Double(c))
     }
 
     /// One-vs-all logistic regression: Σ_c binary cross-entropy of sigmoid(score_c) against y_c per point;

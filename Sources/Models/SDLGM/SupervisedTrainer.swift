@@ -49,6 +49,10 @@ public struct SupervisedTrainer: Trainer {
     /// Decoupled weight decay λ (AdamW): each step shrinks every weight by the factor 1 − learningRate · λ; 0 turns
     /// it off.
     public var weightDecay = 0.0
+    /// Label smoothing ε (sdlgm): the Plackett–Luce bound's weight is 1 − ε and ε goes to the cross-entropy of the
+    /// label scores' softmax against the uniform distribution over the labels (`SupervisedObjectives.sdlgm`); 0 turns
+    /// it off.
+    public var labelSmoothing = 0.0
     /// The wide path (sdlgm): a linear map of the scaled features added to the label scores (`SupervisedNetwork.wide`).
     public var wide = false
     /// The wide path's Adam learning rate (nil: `learningRate`, the MLP's). One-vs-all's 0.01 fits a wider path
@@ -70,7 +74,7 @@ public struct SupervisedTrainer: Trainer {
 
     enum CodingKeys: String, CodingKey {
         case method, hidden, maxActive, epochs, batchSize, learningRate, seed, split, scaling, validation, patience, steps, dropout,
-             hiddenDropout, weightDecay, wide, wideLearningRate, validationFold, neighbours, neighbourWeight
+             hiddenDropout, weightDecay, wide, wideLearningRate, validationFold, neighbours, neighbourWeight, labelSmoothing
     }
 
     public init(method: Method, maxActive: Int, epochs: Int) {
@@ -104,6 +108,7 @@ public struct SupervisedTrainer: Trainer {
         if let steps, steps < 1 { throw SparseKitError.usage("--steps must be at least 1") }
         guard dropout >= 0, dropout < 1 else { throw SparseKitError.usage("--dropout takes a probability in [0, 1)") }
         guard hiddenDropout >= 0, hiddenDropout < 1 else { throw SparseKitError.usage("--hidden-dropout takes a probability in [0, 1)") }
+        guard labelSmoothing >= 0, labelSmoothing < 1 else { throw SparseKitError.usage("--label-smoothing takes a weight in [0, 1)") }
         guard weightDecay >= 0, learningRate * weightDecay < 1 else {
             throw SparseKitError.usage("--weight-decay must be non-negative, with --learning-rate × --weight-decay below 1")
         }
@@ -235,7 +240,7 @@ public struct SupervisedTrainer: Trainer {
                                                        using: &streams[i])
                 }
                 let (value, gradLevel, gradLabels) = SupervisedObjectives.sdlgm(levelLogits: levelLogits!, labelScores: scores,
-                                                                                 orderings: orderings)
+                                                                                 orderings: orderings, smoothing: labelSmoothing)
                 network.backward(cache, gradLevel: gradLevel, gradLabels: gradLabels)
                 loss = value
             } else {
@@ -264,15 +269,16 @@ extension SupervisedTrainer {
         case hidden, maxActive = "max-active", epochs, steps, batchSize = "batch-size", learningRate = "learning-rate", seed, resume, stream,
              scale, validation, validationFold = "validation-fold", patience, dropout, hiddenDropout = "hidden-dropout",
              weightDecay = "weight-decay", wide, wideLearningRate = "wide-learning-rate", ensemble, neighbours,
-             neighbourWeight = "neighbour-weight"
+             neighbourWeight = "neighbour-weight", labelSmoothing = "label-smoothing"
     }
 
     /// Where `setting` applies, in words, or nil when it applies to this method.
     public func inapplicability(of setting: Setting) -> String? {
         switch (setting, method) {
         case (.hidden, .sdlgm), (.maxActive, .sdlgm), (.hiddenDropout, .sdlgm), (.wide, .sdlgm), (.wideLearningRate, .sdlgm),
-             (.neighbours, .sdlgm), (.neighbourWeight, .sdlgm): return nil
-        case (.hidden, _), (.maxActive, _), (.hiddenDropout, _), (.wide, _), (.wideLearningRate, _), (.neighbours, _), (.neighbourWeight, _):
+             (.neighbours, .sdlgm), (.neighbourWeight, .sdlgm), (.labelSmoothing, .sdlgm): return nil
+        case (.hidden, _), (.maxActive, _), (.hiddenDropout, _), (.wide, _), (.wideLearningRate, _), (.neighbours, _), (.neighbourWeight, _),
+             (.labelSmoothing, _):
             return "applies to --method sdlgm only"
         case (_, .mostFrequent): return "does not apply to --method most-frequent (it counts the training labels once)"
         default: return nil

@@ -103,6 +103,9 @@ struct SDLGMCommand: ParsableCommand {
     @Option(name: .customLong("hidden-dropout"), parsing: .unconditional, help: "Dropout on every hidden activation of the shared MLP during training (supervised sdlgm; default 0).")
     var hiddenDropout: Double?
 
+    @Option(name: .customLong("label-smoothing"), parsing: .unconditional, help: "Label smoothing ε: the Plackett–Luce bound gets weight 1 − ε and the cross-entropy of the label softmax against the uniform distribution over the labels ε (supervised sdlgm; default 0).")
+    var labelSmoothing: Double?
+
     @Flag(inversion: .prefixedNo, help: "A wide path: a linear map of the scaled features added to the label scores (wide & deep), so that the scores contain every linear scorer, one-vs-rest logistic regression's among them; stored in the model (supervised sdlgm; default off).")
     var wide: Bool?
 
@@ -173,6 +176,7 @@ struct SDLGMCommand: ParsableCommand {
             (.dropout, dropout != nil), (.hiddenDropout, hiddenDropout != nil), (.weightDecay, weightDecay != nil),
             (.validationFold, validationFold != nil), (.wide, wide != nil), (.wideLearningRate, wideLearningRate != nil),
             (.ensemble, ensemble != nil), (.neighbours, neighbours != nil), (.neighbourWeight, neighbourWeight != nil),
+            (.labelSmoothing, labelSmoothing != nil),
         ]
         try trainer.refuseInapplicable(given.filter(\.1).map(\.0))
         if ensemble != nil { try SupervisedEnsembleTrainer.refuseCombinations(given.filter(\.1).map(\.0)) }
@@ -185,6 +189,7 @@ struct SDLGMCommand: ParsableCommand {
         (trainer.hiddenDropout, trainer.validationFold, trainer.wide) = (hiddenDropout ?? trainer.hiddenDropout, validationFold, wide ?? trainer.wide)
         (trainer.wideLearningRate, trainer.neighbours) = (wideLearningRate, neighbours)
         trainer.neighbourWeight = neighbourWeight ?? trainer.neighbourWeight
+        trainer.labelSmoothing = labelSmoothing ?? trainer.labelSmoothing
         if neighbourWeight != nil, neighbours == nil { throw SparseKitError.usage("--neighbour-weight applies with --neighbours only") }
         if patience != nil, !trainer.holdsOut { throw SparseKitError.usage("--patience applies with --validation or --validation-fold only") }
         if epochs != nil, steps != nil { throw SparseKitError.usage("give --epochs or --steps, not both") }
@@ -199,7 +204,8 @@ struct SDLGMCommand: ParsableCommand {
                               ("hidden-dropout", hiddenDropout != nil), ("weight-decay", weightDecay != nil),
                               ("validation-fold", validationFold != nil), ("wide", wide != nil),
                               ("wide-learning-rate", wideLearningRate != nil), ("ensemble", ensemble != nil),
-                              ("neighbours", neighbours != nil), ("neighbour-weight", neighbourWeight != nil)]
+                              ("neighbours", neighbours != nil), ("neighbour-weight", neighbourWeight != nil),
+                              ("label-smoothing", labelSmoothing != nil)]
         if let (option, _) = supervisedOnly.first(where: \.1) { throw SparseKitError.usage("--\(option) applies to --mode supervised only") }
         var trainer = UnsupervisedTrainer()
         trainer.latents = latents ?? trainer.latents
