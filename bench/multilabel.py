@@ -16,8 +16,10 @@ and test files runs them: `sk-convert` (train ARFF + XML -> TRAIN.h5; test ARFF 
   --learning-rate 0.01` (the same length rule) and `--method most-frequent`;
 - validation procedure (never the test split; bench/multilabel_validation.py): 10-fold cross-validation over the
   training rows chooses a setting from GRID and its length (the default length unless the pooled validation curve
-  beats it by more than one standard error), and then whether `--ensemble 5` of it beats one model on 5 folds; the
-  validated model ("sdlgm, validated") is that setting, length and member count trained on every training row;
+  beats it by more than one standard error), then on 5 folds whether `--ensemble 5` of it beats one model, whether
+  `--label-smoothing` 0.1 or 0.2 beats that by more than the margin, and whether the neighbour component does; the
+  validated model ("sdlgm, validated") is that setting, length, member count, smoothing and neighbour component
+  trained on every training row;
 - seeds (--seeds 1,2,3,4,5): the defaults and the validated setting trained again at each seed and scored on the
   test rows, their P@1 reported as mean and range (an ensemble at seed s uses the seeds (s - 1) M + 1 ... s M, so the
   ensembles of different seeds share no member); when the ensemble was chosen, its single-model setting too;
@@ -36,8 +38,9 @@ import time
 
 import h5py
 
-from multilabel_validation import (ENSEMBLE, ENSEMBLE_FOLDS, FOLDS, GRID, NEIGHBOUR_COUNTS, NEIGHBOUR_WEIGHTS, SEED, VALIDATION,
-                                   choose, choose_neighbours, ensemble_check, margin as margin_of)
+from multilabel_validation import (ENSEMBLE, ENSEMBLE_FOLDS, FOLDS, GRID, NEIGHBOUR_COUNTS, NEIGHBOUR_WEIGHTS, SEED,
+                                   SMOOTHING_GRID, VALIDATION, choose, choose_neighbours, ensemble_check,
+                                   margin as margin_of, smoothing_check)
 from sparsekit import commit as sparsekit_commit, BENCH_DIR, PACKAGE_DIR, read_csr, tool
 
 DATA_DIR = os.path.normpath(os.path.join(PACKAGE_DIR, "..", "shared", "data", "multilabel"))
@@ -194,12 +197,16 @@ def main():
         check, grid = ensemble_check(dataset, train, out, chosen_options, epochs, options.bin, neighbours=True)
         members = ENSEMBLE if check[1] > check[0] else 1
         slot = 1 if members > 1 else 0
-        pair = choose_neighbours(check[slot], grid[slot], rows_n)
+        alone = single + (["--ensemble", str(members)] if members > 1 else [])
+        eps, smoothing = smoothing_check(dataset, train, out, alone, check[slot], rows_n, options.bin)
+        if eps:
+            single, alone = (part + ["--label-smoothing", str(eps)] for part in (single, alone))
+        base, base_grid = smoothing[eps] if eps else (check[slot], grid[slot])
+        pair = choose_neighbours(base, base_grid, rows_n)
         neighbours = ["--neighbours", str(pair[0]), "--neighbour-weight", str(pair[1])] if pair else []
         selection_seconds = time.time() - started
-        procedure.append((dataset, chosen, margin, scores, check, members, (pair, grid[slot], check[slot], rows_n),
-                          selection_seconds))
-        alone = single + (["--ensemble", str(members)] if members > 1 else [])
+        procedure.append((dataset, chosen, margin, scores, check, members, (eps, smoothing),
+                          (pair, base_grid, base, rows_n), selection_seconds))
         validated = alone + neighbours
         runs = {"sdlgm, validated": ["--seed", "1"] + validated, "sdlgm, defaults": ["--seed", "1"], **BASELINES}
         for method, extra in runs.items():
@@ -272,23 +279,29 @@ def main():
               f"standard error (the margin column). Then the ensemble check: the chosen setting at its length, "
               f"`--ensemble {ENSEMBLE}` against one model of seed {SEED}, both trained on {ENSEMBLE_FOLDS} folds "
               "(splits cut by numpy from the seed) and scored on the held-out rows; the ensemble is chosen when its "
-              "pooled P@1 is higher. Then the neighbour check (docs/neighbours.md): those models of the member count "
-              "chosen keep their training rows (`--neighbours`, which changes no training step) and the held-out rows "
+              "pooled P@1 is higher. Then the smoothing check: that configuration (setting, length, member count) "
+              "with `--label-smoothing ε` for ε in " + ", ".join(map(str, SMOOTHING_GRID)) + " on the same folds; the "
+              "best ε is chosen when its pooled P@1 beats the configuration without by more than the margin. Then the "
+              "neighbour check (docs/neighbours.md): those models (of the member count and ε chosen) keep their "
+              "training rows (`--neighbours`, which changes no training step) and the held-out rows "
               "are scored again for every K in " + ", ".join(map(str, NEIGHBOUR_COUNTS)) + " and weight α in "
               + ", ".join(map(str, NEIGHBOUR_WEIGHTS)) + " (`sk-eval --neighbours K --neighbour-weight α`); the best "
               "pair is chosen when its pooled P@1 beats the same models without neighbours by more than the margin. "
               "The same candidates and rules for every dataset, so a dataset never seen "
               "(delicious) gets the same treatment: `python3 bench/multilabel.py --datasets delicious --data-dir DIR`.",
               "",
-              "| dataset | " + " | ".join(GRID) + " | margin | chosen | one model | ensemble | members | neighbours: "
+              "| dataset | " + " | ".join(GRID) + " | margin | chosen | one model | ensemble | members | "
+              + " | ".join(f"smoothing {eps}" for eps in SMOOTHING_GRID) + " | ε chosen | neighbours: "
               "best K, α | its P@1 | chosen | selection time |",
-              "|---|" + "---|" * (len(GRID) + 9)]
-    for dataset, chosen, margin, scores, check, members, (pair, grid, base, rows_n), seconds in procedure:
+              "|---|" + "---|" * (len(GRID) + 10 + len(SMOOTHING_GRID))]
+    for dataset, chosen, margin, scores, check, members, (eps, smoothing), (pair, grid, base, rows_n), seconds \
+            in procedure:
         best = max(grid, key=grid.get)
         cells = [f"{scores[n][0]:.4f} @ {scores[n][1]} (peak {scores[n][2]:.4f} @ {scores[n][3]})" for n in GRID] if scores \
             else ["(earlier run)"] * len(GRID)
-        cells += [f"{margin:.4f}" if margin else "—", chosen, f"{check[0]:.4f}", f"{check[1]:.4f}", str(members),
-                  f"K = {best[0]}, α = {best[1]}",
+        cells += [f"{margin:.4f}" if margin else "—", chosen, f"{check[0]:.4f}", f"{check[1]:.4f}", str(members)]
+        cells += [f"{smoothing[e][0]:.4f}" for e in SMOOTHING_GRID] + [str(eps) if eps else "none"]
+        cells += [f"K = {best[0]}, α = {best[1]}",
                   f"{grid[best]:.4f} (+{grid[best] - base:.4f}; margin {margin_of(base, rows_n):.4f})",
                   "yes" if pair else "no", f"{seconds:.0f} s"]
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")

@@ -9,7 +9,7 @@ with the neighbours, (1 - alpha) p + alpha q for alpha 0.2, 0.3, 0.4.
 
     python3 bench/multilabel_mixed_ensembles.py bench/out/ml/bibtex-train.h5 l2,h1024 [--seed 6]
 
-Settings: see SETTINGS (all at bibtex's validated length, 26 epochs). Scores are cached in bench/out/screen per
+Settings: see SETTINGS (bibtex's at its validated length, 26 epochs; medical's at its 334). Scores are cached in bench/out/screen per
 setting, seed, weight and fold (delete them to retrain).
 """
 
@@ -30,6 +30,12 @@ SETTINGS = {
     "h1024": "--scale l2-rows --hidden-dropout 0.5 --hidden 1024 --epochs 26",
     "h1024hd6": "--scale l2-rows --hidden-dropout 0.6 --hidden 1024 --epochs 26",
     "h2048": "--scale l2-rows --hidden-dropout 0.6 --hidden 2048 --epochs 26",
+    "h1024ls1": "--scale l2-rows --hidden-dropout 0.5 --hidden 1024 --label-smoothing 0.1 --epochs 26",
+    "h1024ls2": "--scale l2-rows --hidden-dropout 0.5 --hidden 1024 --label-smoothing 0.2 --epochs 26",
+    # medical's choice (the defaults at its validated length) and the same with label smoothing
+    "med": "--epochs 334",
+    "medls1": "--epochs 334 --label-smoothing 0.1",
+    "medls2": "--epochs 334 --label-smoothing 0.2",
 }
 WEIGHTS = (0.2, 0.3, 0.4)
 

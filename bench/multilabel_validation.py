@@ -12,7 +12,10 @@ chosen on the training rows only (never the test split).
    (seed SEED, member 1 of the ensemble), both trained on the training part of ENSEMBLE_FOLDS folds cut here
    (`/splits/fold<i>-train`, `fold<i>-valid` in a copy of TRAIN.h5) and scored on the held-out part by sk-eval; the
    ensemble is chosen when its pooled P@1 is above the single model's.
-5. The neighbour check (`choose_neighbours`, docs/neighbours.md): the step-4 models of the member count chosen keep
+4b. The smoothing check (`smoothing_check`): the step-4 configuration (setting, length, member count) with
+   `--label-smoothing eps` for every eps of SMOOTHING_GRID on the same folds; the best eps is chosen when its pooled
+   P@1 beats the configuration without by more than the margin.
+5. The neighbour check (`choose_neighbours`, docs/neighbours.md): the step-4 models (step 4b's, with its eps) keep
    their training rows (`--neighbours`); sk-eval scores the held-out parts again for every K and weight alpha of
    NEIGHBOUR_GRID (`--neighbours K --neighbour-weight alpha`), and the best pair is chosen when its pooled P@1 beats
    the same models without neighbours by more than the margin.
@@ -52,6 +55,8 @@ ENSEMBLE_FOLDS = 5
 NEIGHBOUR_COUNTS = (5, 10, 20, 40)
 NEIGHBOUR_WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 NEIGHBOUR_GRID = [(k, a) for k in NEIGHBOUR_COUNTS for a in NEIGHBOUR_WEIGHTS]
+# Step 4b's label smoothing weights (sk-train --label-smoothing eps on the step-4 configuration).
+SMOOTHING_GRID = (0.1, 0.2)
 # sk-train's default length (SupervisedTrainer.defaultEpochs, defaultSteps) and minibatch size.
 DEFAULT_EPOCHS, DEFAULT_STEPS, BATCH = 20, 1000, 128
 
@@ -131,47 +136,63 @@ def fold_file(train, out, dataset):
     return path
 
 
-def ensemble_check(dataset, train, out, options, epochs, bin_dir, members=(ENSEMBLE,), neighbours=False):
-    """Step 4: the P@1 of one model and of `--ensemble M` for each M in `members`, pooled over the ENSEMBLE_FOLDS
-    held-out parts: (single, ensemble) with the default one count, (single, M1's, M2's, ...) with several. With
-    `neighbours`, the models keep their training rows (`--neighbours`, which changes no training step) and the result
-    is (scores, grid): grid[slot][(K, alpha)] the pooled P@1 of sk-eval `--neighbours K --neighbour-weight alpha` for
-    every pair of NEIGHBOUR_GRID (step 5), the scores those of alpha = 0."""
+def fold_check(dataset, train, out, options, bin_dir, neighbours=False):
+    """One configuration (`options`, with its --epochs and member count) trained on the training part of each of the
+    ENSEMBLE_FOLDS folds and scored on the held-out part: its pooled P@1, and with `neighbours` (the models keep their
+    training rows, `--neighbours`, which changes no training step) also the grid {(K, alpha): pooled P@1} of sk-eval
+    `--neighbours K --neighbour-weight alpha` for every pair of NEIGHBOUR_GRID (step 5), the P@1 then that of alpha = 0."""
     folds = fold_file(train, out, dataset)
-    counts = (1, *members)
-    hits = [0.0] * len(counts)
-    grid_hits = [{pair: 0.0 for pair in NEIGHBOUR_GRID} for _ in counts]
-    total = 0
+    hits, total, grid_hits = 0.0, 0, {pair: 0.0 for pair in NEIGHBOUR_GRID}
     keep = ["--neighbours", NEIGHBOUR_COUNTS[0]] if neighbours else []
     for i in range(1, ENSEMBLE_FOLDS + 1):
-        for slot, count in enumerate(counts):
-            model = os.path.join(out, f"{dataset}-check-{count}-{i}.h5")
-            extra = ["--ensemble", count] if count > 1 else []
-            tool("sk-train", "sdlgm", folds, "-o", model, "--quiet", "--split", f"fold{i}-train", "--seed", SEED,
-                 "--epochs", epochs, *options, *extra, *keep, bin_dir=bin_dir)
+        model = os.path.join(out, f"{dataset}-check-{i}.h5")
+        tool("sk-train", "sdlgm", folds, "-o", model, "--quiet", "--split", f"fold{i}-train", "--seed", SEED, *options,
+             *keep, bin_dir=bin_dir)
 
-            def pooled_hits(*overrides):
-                report = json.loads(tool("sk-eval", model, folds, "--split", f"fold{i}-valid", "--json", *overrides,
-                                         bin_dir=bin_dir, echo=False))
-                return report["ranking"][0]["precision"] * report["points"], report["points"]
+        def pooled_hits(*overrides):
+            report = json.loads(tool("sk-eval", model, folds, "--split", f"fold{i}-valid", "--json", *overrides,
+                                     bin_dir=bin_dir, echo=False))
+            return report["ranking"][0]["precision"] * report["points"], report["points"]
 
-            value, points = pooled_hits(*(["--neighbour-weight", 0] if neighbours else []))
-            hits[slot] += value
-            for k, alpha in NEIGHBOUR_GRID if neighbours else []:
-                grid_hits[slot][(k, alpha)] += pooled_hits("--neighbours", k, "--neighbour-weight", alpha)[0]
-            os.remove(model)
+        value, points = pooled_hits(*(["--neighbour-weight", 0] if neighbours else []))
+        hits += value
+        for k, alpha in NEIGHBOUR_GRID if neighbours else []:
+            grid_hits[(k, alpha)] += pooled_hits("--neighbours", k, "--neighbour-weight", alpha)[0]
+        os.remove(model)
         total += points
-    scores = tuple(h / total for h in hits)
+    return hits / total, ({pair: h / total for pair, h in grid_hits.items()} if neighbours else None)
+
+
+def ensemble_check(dataset, train, out, options, epochs, bin_dir, members=(ENSEMBLE,), neighbours=False):
+    """Step 4: the P@1 of one model and of `--ensemble M` for each M in `members`, pooled over the ENSEMBLE_FOLDS
+    held-out parts (`fold_check`): (single, ensemble) with the default one count, (single, M1's, M2's, ...) with
+    several. With `neighbours` the result is (scores, grids), grids[slot] each count's step-5 grid."""
+    counts = (1, *members)
+    checks = [fold_check(dataset, train, out, [*options, "--epochs", epochs, *(["--ensemble", c] if c > 1 else [])],
+                         bin_dir, neighbours) for c in counts]
+    scores = tuple(score for score, _ in checks)
     print(dataset, "ensemble check", ", ".join(f"{c} member{'s' if c > 1 else ''} {p:.4f}" for c, p in zip(counts, scores)),
           flush=True)
     if not neighbours:
         return scores
-    grid = [{pair: h / total for pair, h in slot.items()} for slot in grid_hits]
-    for count, slot in zip(counts, grid):
-        best = max(slot, key=slot.get)
+    grids = [grid for _, grid in checks]
+    for count, grid in zip(counts, grids):
+        best = max(grid, key=grid.get)
         print(dataset, "neighbour check", count, "member(s): best --neighbours", best[0], "--neighbour-weight", best[1],
-              f"{slot[best]:.4f}", flush=True)
-    return scores, grid
+              f"{grid[best]:.4f}", flush=True)
+    return scores, grids
+
+
+def smoothing_check(dataset, train, out, options, base, rows, bin_dir):
+    """Step 4b: the step-4 configuration (`options`: setting, --epochs, member count; `base` its pooled P@1) with
+    `--label-smoothing eps` for every eps of SMOOTHING_GRID on the same folds (`fold_check`, with the step-5 grid).
+    Returns (eps or None, {eps: (P@1, grid)}): the best eps when it beats `base` by more than the margin."""
+    checks = {eps: fold_check(dataset, train, out, [*options, "--label-smoothing", eps], bin_dir, neighbours=True)
+              for eps in SMOOTHING_GRID}
+    for eps, (score, _) in checks.items():
+        print(dataset, "smoothing check", eps, f"{score:.4f} (without: {base:.4f})", flush=True)
+    best = max(checks, key=lambda eps: checks[eps][0])
+    return (best if checks[best][0] - base > margin(base, rows) else None), checks
 
 
 def choose_neighbours(base, grid, rows):
