@@ -71,7 +71,10 @@ set of a few hundred points (emotions, medical, genbase: three or four minibatch
 measures P@1 on them after every epoch (`/history/validation_precision`), stops once it has not risen for
 `--patience` epochs (default 10) and keeps the best epoch's weights (`/config/best_epoch`); the label counts the model
 stores are those of the rows it trained on. A model that stopped after its best epoch cannot be resumed exactly and
-says so. Regularisers: `--dropout P` (input dropout on the stored features) and `--weight-decay λ` (decoupled, AdamW).
+says so. Regularisers: `--dropout P` (input dropout on the stored features), `--hidden-dropout P` (on the MLP's
+hidden activations), `--weight-decay λ` (decoupled, AdamW) and `--label-smoothing ε` (the Plackett–Luce bound
+weighted 1 − ε, the cross-entropy of the label softmax against the uniform distribution over the labels ε;
+Szegedy et al. 2016's label smoothing of the first choice).
 A minibatch whose loss stops being finite ends training with a message that names the minibatch, how large the
 (scaled) features are and the remedy; the last good epoch's model is written.
 

@@ -50,6 +50,9 @@ final class TrainingContractToolTests: XCTestCase {
             (["--tau", "1:0.5"], "--tau applies to --mode unsupervised only"),
             (["--method", "one-vs-all", "--hidden", "8"], "--hidden applies to --method sdlgm only"),
             (["--method", "one-vs-all", "--max-active", "3"], "--max-active applies to --method sdlgm only"),
+            (["--method", "one-vs-all", "--label-smoothing", "0.1"], "--label-smoothing applies to --method sdlgm only"),
+            (["--label-smoothing", "1"], "--label-smoothing takes a weight in [0, 1)"),
+            (["--mode", "unsupervised", "--label-smoothing", "0.1"], "--label-smoothing applies to --mode supervised only"),
             (["--method", "most-frequent", "--epochs", "3"], "--epochs does not apply to --method most-frequent"),
             (["--mode", "unsupervised", "--method", "sdlgm"], "--method applies to --mode supervised only"),
         ] + [["--likelihood", "bernoulli"], ["--samples", "2"], ["--straight-through"], ["--kl-warmup", "2"]].map {
