@@ -305,7 +305,7 @@ def main():
         cells += [f"{margin:.4f}" if margin else "—", chosen, f"{check[0]:.4f}", f"{check[1]:.4f}", str(members)]
         cells += [f"{smoothing[e][0]:.4f}" for e in SMOOTHING_GRID] + [str(eps) if eps else "none"]
         cells += [f"K = {best[0]}, α = {best[1]}",
-                  f"{grid[best]:.4f} (+{grid[best] - base:.4f}; margin {margin_of(base, rows_n):.4f})",
+                  f"{grid[best]:.4f} ({grid[best] - base:+.4f}; margin {margin_of(base, rows_n):.4f})",
                   "yes" if pair else "no", f"{seconds:.0f} s"]
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
     lines += ["", "Candidates: " + "; ".join(f"*{n}*: `{' '.join(o) or '(none)'}`" for n, o in GRID.items()) + ".", "",
