@@ -57,6 +57,7 @@ struct SDLGMCommand: ParsableCommand {
               sk-train sdlgm bibtex-train.h5 -o fold2.h5 --wide --validation-fold 2/5 --steps 4000 --seed 1
               sk-train sdlgm bibtex-train.h5 -o five.h5 --ensemble 5 --scale l2-rows --hidden-dropout 0.5 --epochs 40 --seed 1
               sk-train sdlgm bibtex-train.h5 -o knn.h5 --neighbours 10 --neighbour-weight 0.3 --scale l2-rows --seed 1
+              sk-train sdlgm medical-train.h5 -o med.h5 --ensemble 5 --label-smoothing 0.2 --epochs 334 --seed 1
               sk-train sdlgm white.h5 -o embed.h5 --mode unsupervised --latents 100 --max-active 10 --epochs 20
               sk-train sdlgm bibtex.h5 -o words.h5 --mode unsupervised --likelihood bernoulli --decoder mlp --split all
               sk-train sdlgm bibtex.h5 -o more.h5 --resume sdlgm.h5 --max-active 10 --hidden 512 --epochs 5 --seed 1
