@@ -15,38 +15,16 @@ of docs/neighbours.md (K = 10, alpha = 0.3); pooled P@1 printed after each fold.
     python3 bench/multilabel_distill.py bench/out/ml/bibtex-train.h5
 """
 
-import os
 import sys
 
-import h5py
 import numpy as np
 import torch
-from sklearn.preprocessing import normalize
 
-from multilabel_knn_prior import neighbour_distribution
-from multilabel_validation import ENSEMBLE_FOLDS, fold_file
-from sparsekit import BENCH_DIR, read_csr
+from multilabel_knn_prior import fit_stand_in, neighbour_distribution, read_folds
+from multilabel_validation import ENSEMBLE_FOLDS
 
 WIDTH, EPOCHS, MEMBERS, ALPHA = 1024, 26, 5, 0.3
 SMOOTHING, BETAS = 0.1, (0.5, 0.8)
-
-
-def train(x_part, target, seed):
-    """A stand-in network trained on (x_part, target); returns it in evaluation mode."""
-    torch.manual_seed(seed)
-    net = torch.nn.Sequential(torch.nn.Linear(x_part.shape[1], WIDTH), torch.nn.ReLU(), torch.nn.Dropout(0.5),
-                              torch.nn.Linear(WIDTH, target.shape[1]))
-    adam = torch.optim.Adam(net.parameters(), 1e-3)
-    for _ in range(EPOCHS):
-        net.train()
-        order = torch.randperm(len(x_part))
-        for start in range(0, len(x_part), 128):
-            batch = order[start:start + 128]
-            loss = -(target[batch] * torch.log_softmax(net(x_part[batch]), 1)).sum(1).mean()
-            adam.zero_grad()
-            loss.backward()
-            adam.step()
-    return net.eval()
 
 
 def probabilities(nets, x):
@@ -57,14 +35,7 @@ def probabilities(nets, x):
 
 def main():
     torch.set_num_threads(2)
-    train_file = sys.argv[1]
-    dataset = os.path.basename(train_file).removesuffix("-train.h5")
-    folds = fold_file(train_file, os.path.join(BENCH_DIR, "out", "screen"), dataset)
-    with h5py.File(folds, "r") as f:
-        x, y = read_csr(f, "features"), read_csr(f, "labels")
-        splits = {k: f["splits/" + k][:] for k in f["splits"]}
-    labels = y.toarray().astype(np.float64)
-    rows = normalize(x.astype(np.float64))
+    x, labels, rows, splits = read_folds(sys.argv[1])
     tensor = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)
     hits, seen = {}, 0
     for i in range(1, ENSEMBLE_FOLDS + 1):
@@ -79,14 +50,14 @@ def main():
                 for tag, blended in ((key, p), (f"{key} + nb", (1 - ALPHA) * p + ALPHA * q_held)):
                     hits[tag] = hits.get(tag, 0) + truth[np.arange(len(held)), blended.argmax(1)].sum()
 
-        teachers = [train(x_part, tensor(y_part), seed) for seed in range(MEMBERS)]
+        teachers = [fit_stand_in(x_part, tensor(y_part), seed, WIDTH, EPOCHS) for seed in range(MEMBERS)]
         score("teacher", probabilities(teachers, x_held))
         t_part = np.mean(probabilities(teachers, x_part), 0)
         smoothed = (1 - SMOOTHING) * y_part + SMOOTHING / y_part.shape[1]
         score(f"smoothed {SMOOTHING}", probabilities(
-            [train(x_part, tensor(smoothed), seed) for seed in range(MEMBERS)], x_held))
+            [fit_stand_in(x_part, tensor(smoothed), seed, WIDTH, EPOCHS) for seed in range(MEMBERS)], x_held))
         for beta in BETAS:
-            students = [train(x_part, tensor((1 - beta) * y_part + beta * t_part), MEMBERS + seed)
+            students = [fit_stand_in(x_part, tensor((1 - beta) * y_part + beta * t_part), MEMBERS + seed, WIDTH, EPOCHS)
                         for seed in range(MEMBERS)]
             score(f"student {beta}", probabilities(students, x_held))
         seen += len(held)

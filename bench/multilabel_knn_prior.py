@@ -39,35 +39,46 @@ def neighbour_distribution(part_x, part_y, rows_x, leave_one_out=False):
     return q / np.maximum(q.sum(1, keepdims=True), 1e-12)
 
 
-def train_and_predict(x_part, target, offset_part, x_held, offset_held, seed):
+def fit_stand_in(x_part, target, seed, width=512, epochs=EPOCHS, offset_part=None):
+    """The stand-in network (one hidden layer of `width`, ReLU, dropout 0.5) trained by Adam 1e-3 in minibatches of 128
+    on the softmax cross-entropy to `target` (its logits plus `offset_part` when given); returned in evaluation mode."""
     torch.manual_seed(seed)
-    net = torch.nn.Sequential(torch.nn.Linear(x_part.shape[1], 512), torch.nn.ReLU(), torch.nn.Dropout(0.5),
-                              torch.nn.Linear(512, target.shape[1]))
+    net = torch.nn.Sequential(torch.nn.Linear(x_part.shape[1], width), torch.nn.ReLU(), torch.nn.Dropout(0.5),
+                              torch.nn.Linear(width, target.shape[1]))
     adam = torch.optim.Adam(net.parameters(), 1e-3)
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         net.train()
         order = torch.randperm(len(x_part))
         for start in range(0, len(x_part), 128):
             batch = order[start:start + 128]
-            loss = -(target[batch] * torch.log_softmax(net(x_part[batch]) + offset_part[batch], 1)).sum(1).mean()
+            logits = net(x_part[batch]) + (0 if offset_part is None else offset_part[batch])
+            loss = -(target[batch] * torch.log_softmax(logits, 1)).sum(1).mean()
             adam.zero_grad()
             loss.backward()
             adam.step()
-    net.eval()
+    return net.eval()
+
+
+def train_and_predict(x_part, target, offset_part, x_held, offset_held, seed):
+    net = fit_stand_in(x_part, target, seed, offset_part=offset_part)
     with torch.no_grad():
         return torch.softmax(net(x_held) + offset_held, 1).numpy()
 
 
-def main():
-    torch.set_num_threads(2)
-    train = sys.argv[1]
+def read_folds(train):
+    """The validation procedure's 5 folds of TRAIN.h5: (features, labels as a dense array, l2-normalised rows,
+    {split name: row indices})."""
     dataset = os.path.basename(train).removesuffix("-train.h5")
     folds = fold_file(train, os.path.join(BENCH_DIR, "out", "screen"), dataset)
     with h5py.File(folds, "r") as f:
         x, y = read_csr(f, "features"), read_csr(f, "labels")
         splits = {k: f["splits/" + k][:] for k in f["splits"]}
-    labels = y.toarray().astype(np.float64)
-    rows = normalize(x.astype(np.float64))
+    return x, y.toarray().astype(np.float64), normalize(x.astype(np.float64)), splits
+
+
+def main():
+    torch.set_num_threads(2)
+    x, labels, rows, splits = read_folds(sys.argv[1])
     hits, seen = {}, 0
     for i in range(1, ENSEMBLE_FOLDS + 1):
         part, held = splits[f"fold{i}-train"], splits[f"fold{i}-valid"]
