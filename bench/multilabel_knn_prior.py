@@ -39,14 +39,18 @@ def neighbour_distribution(part_x, part_y, rows_x, leave_one_out=False):
     return q / np.maximum(q.sum(1, keepdims=True), 1e-12)
 
 
-def fit_stand_in(x_part, target, seed, width=512, epochs=EPOCHS, offset_part=None):
-    """The stand-in network (one hidden layer of `width`, ReLU, dropout 0.5) trained by Adam 1e-3 in minibatches of 128
-    on the softmax cross-entropy to `target` (its logits plus `offset_part` when given); returned in evaluation mode."""
+def fit_stand_in(x_part, target, seed, width=512, epochs=EPOCHS, offset_part=None, schedule=None, rate=1e-3):
+    """The stand-in network (one hidden layer of `width`, ReLU, dropout 0.5) trained by Adam (`rate`, times
+    `schedule(fraction of training done)` at each epoch when given) in minibatches of 128 on the softmax cross-entropy
+    to `target` (its logits plus `offset_part` when given); returned in evaluation mode."""
     torch.manual_seed(seed)
     net = torch.nn.Sequential(torch.nn.Linear(x_part.shape[1], width), torch.nn.ReLU(), torch.nn.Dropout(0.5),
                               torch.nn.Linear(width, target.shape[1]))
-    adam = torch.optim.Adam(net.parameters(), 1e-3)
-    for _ in range(epochs):
+    adam = torch.optim.Adam(net.parameters(), rate)
+    for epoch in range(epochs):
+        if schedule is not None:
+            for group in adam.param_groups:
+                group["lr"] = rate * schedule(epoch / epochs)
         net.train()
         order = torch.randperm(len(x_part))
         for start in range(0, len(x_part), 128):
