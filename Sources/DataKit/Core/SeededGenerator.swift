@@ -1,7 +1,7 @@
 /// A seeded pseudo-random generator (xoshiro256** seeded through SplitMix64): the same seed gives the same stream on
 /// every run and every machine, because every draw below is built from integer arithmetic and IEEE operations only.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var s0, s1, s2, s3: UInt64
+    @usableFromInline var s0, s1, s2, s3: UInt64
 
     /// Creates a generator whose whole stream is fixed by `seed`.
     public init(seed: UInt64) {
@@ -35,7 +35,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
     }
 
-    public mutating func next() -> UInt64 {
+    @inlinable public mutating func next() -> UInt64 {
         let result = rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17
         s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
@@ -44,7 +44,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return result
     }
 
-    @inline(__always) private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+    @inlinable @inline(__always) func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
     /// A uniform integer in `0..<bound` without modulo bias (Lemire's multiply-and-reject).
     public mutating func below(_ bound: Int) -> Int {
@@ -59,10 +59,10 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 
     /// A uniform double in [0, 1) with 53 random bits.
-    public mutating func uniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+    @inlinable public mutating func uniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
     /// A uniform double in (0, 1): never zero, so its logarithm is finite.
-    public mutating func uniformOpen() -> Double { (Double(next() >> 11) + 0.5) * 0x1.0p-53 }
+    @inlinable public mutating func uniformOpen() -> Double { (Double(next() >> 11) + 0.5) * 0x1.0p-53 }
 
     /// A standard normal draw (Box–Muller; one of the pair is used so the stream does not depend on call history).
     public mutating func normal() -> Double {

@@ -61,8 +61,13 @@ public struct SupervisedNetwork: Sendable {
         defer { streams = s }
         return forward(x) { activation in
             var mask = Matrix(rows: activation.rows, cols: activation.cols)
-            for i in 0..<activation.rows {
-                for j in 0..<activation.cols { mask[i, j] = s[i].uniform() >= rate ? keep : 0 }
+            let cols = activation.cols
+            mask.storage.withUnsafeMutableBufferPointer { m in
+                for i in 0..<activation.rows {
+                    var generator = s[i]  // row i's stream, drawn from in place, then put back
+                    for j in 0..<cols { m[i * cols + j] = generator.uniform() >= rate ? keep : 0 }
+                    s[i] = generator
+                }
             }
             return mask
         }
