@@ -13,11 +13,13 @@ extension CSRMatrix {
         values.reserveCapacity(nonZeros)
         for i in 0..<rows {
             let row = row(i)
-            for (j, v) in zip(row.indices, row.values) where streams[i].uniform() >= rate {
+            var generator = streams[i]  // row i's stream, drawn from in place, then put back
+            for (j, v) in zip(row.indices, row.values) where generator.uniform() >= rate {
                 indices.append(j)
                 // Kept within the CSR range: only a value near ±1e15 with a rate near 1 could leave it.
                 values.append(max(-valueMagnitudeBound, min(valueMagnitudeBound, v * keep)))
             }
+            streams[i] = generator
             indptr.append(Int64(values.count))
         }
         return try! CSRMatrix(rows: rows, cols: cols, indptr: indptr, indices: indices, values: values)  // a subset, in range

@@ -36,9 +36,11 @@ public enum UnsupervisedObjective {
             (level, support, values) = (Matrix(rows: points, cols: maxActive), Matrix(rows: points, cols: latents),
                                         Matrix(rows: points, cols: latents))
             for i in 0..<points {
-                for (j, g) in SparsitySampler.gumbel(maxActive, using: &streams[i]).enumerated() { level[i, j] = g }
-                for (j, g) in SparsitySampler.gumbel(latents, using: &streams[i]).enumerated() { support[i, j] = g }
-                for j in 0..<latents { values[i, j] = Float(streams[i].normal()) }
+                var generator = streams[i]  // point i's stream, drawn from in place, then put back
+                for (j, g) in SparsitySampler.gumbel(maxActive, using: &generator).enumerated() { level[i, j] = g }
+                for (j, g) in SparsitySampler.gumbel(latents, using: &generator).enumerated() { support[i, j] = g }
+                for j in 0..<latents { values[i, j] = Float(generator.normal()) }
+                streams[i] = generator
             }
         }
     }
