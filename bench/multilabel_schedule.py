@@ -18,14 +18,10 @@ docs/neighbours.md (K = 10, alpha = 0.3), on the validation procedure's 5 folds;
 import math
 import sys
 
-import numpy as np
-import torch
+from multilabel_distill import ensemble_screen, tensor
+from multilabel_knn_prior import fit_stand_in
 
-from multilabel_distill import probabilities
-from multilabel_knn_prior import fit_stand_in, neighbour_distribution, read_folds
-from multilabel_validation import ENSEMBLE_FOLDS
-
-WIDTH, EPOCHS, MEMBERS, ALPHA = 1024, 26, 5, 0.3
+WIDTH, EPOCHS, MEMBERS = 1024, 26, 5
 SCHEDULES = {
     "constant": (1e-3, None),
     "cosine": (1e-3, lambda t: (1 + math.cos(math.pi * t)) / 2),
@@ -34,27 +30,15 @@ SCHEDULES = {
 }
 
 
+def variants(x_part, y_part):
+    """An ensemble of MEMBERS for each schedule."""
+    for name, (rate, schedule) in SCHEDULES.items():
+        yield name, [fit_stand_in(x_part, tensor(y_part), seed, WIDTH, EPOCHS, schedule=schedule, rate=rate)
+                     for seed in range(MEMBERS)]
+
+
 def main():
-    torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
-    x, labels, rows, splits = read_folds(sys.argv[1])
-    tensor = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)
-    hits, seen = {}, 0
-    for i in range(1, ENSEMBLE_FOLDS + 1):
-        part, held = splits[f"fold{i}-train"], splits[f"fold{i}-valid"]
-        q_held = neighbour_distribution(x[part], labels[part], x[held])
-        y_part = tensor(labels[part] / np.maximum(labels[part].sum(1, keepdims=True), 1))
-        x_part, x_held = tensor(rows[part].toarray()), tensor(rows[held].toarray())
-        truth = labels[held] > 0
-        for name, (rate, schedule) in SCHEDULES.items():
-            members = probabilities([fit_stand_in(x_part, y_part, seed, WIDTH, EPOCHS, schedule=schedule, rate=rate)
-                                     for seed in range(MEMBERS)], x_held)
-            for key, p in ((f"{name}, one", members[0]), (f"{name}, {MEMBERS}", np.mean(members, 0))):
-                for tag, blended in ((key, p), (f"{key} + nb", (1 - ALPHA) * p + ALPHA * q_held)):
-                    hits[tag] = hits.get(tag, 0) + truth[np.arange(len(held)), blended.argmax(1)].sum()
-        seen += len(held)
-        print(f"after fold {i} ({seen} rows):", flush=True)
-        for key, value in hits.items():
-            print(f"  {key:28s} {value / seen:.4f}", flush=True)
+    ensemble_screen(sys.argv[1], variants)
 
 
 if __name__ == "__main__":
