@@ -53,7 +53,7 @@ let package = Package(
 
         .target(
             name: "DataKit",
-            dependencies: ["CPNG", "CHDF5", "CHDF5Shim", "CBLAS", "CLAPACKE", "CDeflate", "Distributed"]
+            dependencies: ["CPNG", "CHDF5", "CHDF5Shim", "CBLAS", "CLAPACKE", "CDeflate", "CKernels", "Distributed"]
         ),
         .target(name: "Models", dependencies: ["DataKit", "Distributed", "CBLAS", "CKernels"]),
 
@@ -73,7 +73,7 @@ let package = Package(
         tool("sk-synth"),
 
         .target(name: "TestSupport", dependencies: ["DataKit"], path: "Tests/TestSupport"),  // helpers of the test targets
-        .testTarget(name: "DataKitTests", dependencies: ["DataKit", "Distributed", "TestSupport"]),
+        .testTarget(name: "DataKitTests", dependencies: ["DataKit", "CKernels", "Distributed", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "DataKit", "CKernels", "TestSupport"]),
         .testTarget(
             name: "ToolTests",

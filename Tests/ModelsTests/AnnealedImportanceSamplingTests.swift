@@ -92,8 +92,8 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
     func testVectorUpdateOfTheSweepMatchesThePlainLoopBitForBit() {
         var g = SeededGenerator(seed: 5)
         for n in [0, 1, 3, 4, 7, 8, 15, 16, 31, 32, 33, 63, 100, 512, 515] {
-            let row = (0..<n).map { _ in g.normal() }, start = (0..<n).map { _ in g.normal() * 1e3 }
-            let delta = g.normal() * 1e-3
+            let row = (0..<n).map { _ in g.normal() }, start = (0..<n).map { _ in g.normal() }
+            let delta = g.normal()  // products as large as the targets, so that a fused multiply-add would round differently
             var fast = start, plain = start
             sk_subtract_scaled(&fast, row, delta, n)
             for j in 0..<n { plain[j] -= delta * row[j] }

@@ -34,6 +34,12 @@ void sk_essc_sweep_blocks(size_t first, size_t last, size_t h, const float *gram
 /// clone for this CPU is chosen when the library loads.
 void sk_subtract_scaled(double *v, const double *row, double delta, size_t n);
 
+/// target ← target + x·source over n floats (a sparse layer's products: one stored entry times one weight row); the
+/// two must not overlap. Each lane multiplies, then adds (no fused multiply-add), so the result is the same bit for bit
+/// on every machine; on x86-64 Linux the loop is compiled for AVX-512F, AVX and the baseline, and the clone for this
+/// CPU is chosen when the library loads.
+void sk_add_scaled(float *target, const float *source, float x, size_t n);
+
 /// An ES-SC model and AIS schedule for sk_ais_coordinate_chains (Sources/Models/SparseCoding/AnnealedImportanceSampling.swift).
 typedef struct {
     size_t latents;                /// H

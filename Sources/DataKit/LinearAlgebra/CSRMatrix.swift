@@ -1,3 +1,5 @@
+import CKernels
+
 /// A compressed-sparse-row matrix: row i's non-zeros are `values[indptr[i] ..< indptr[i + 1]]` at columns
 /// `indices[…]`, sorted within each row. The same three arrays as scipy's `csr_matrix` and anndata's on-disk layout.
 public struct CSRMatrix: Equatable, Sendable {
@@ -175,10 +177,11 @@ public struct CSRMatrix: Equatable, Sendable {
         }
     }
 
-    /// target[0..<count] += x · source[0..<count].
+    /// target[0..<count] += x · source[0..<count], through CKernels' dispatched loop (AVX-512F, AVX or the baseline,
+    /// the same bits on each: multiply, then add).
     @inline(__always)
     private static func addScaled(_ x: Float, _ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
-        for c in 0..<count { target[c] += x * source[c] }
+        sk_add_scaled(target, source, x, count)
     }
 }
 
