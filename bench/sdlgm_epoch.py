@@ -30,9 +30,10 @@ are evaluated on the test split by the same rule:
   every visit; points without labels are left out of training. The bound is computed as SparseKit computes it,
   in float64 from the float32 scores: exponentials shifted by the row's maximum score, A_l and B_l as the set's
   and the row's totals minus the labels drawn before step l (O(C + L0) per point, no loop over the steps);
-- the batch order, the truncations and the Gumbel noise: the same draws from the same generator as sk-train with
-  --seed 1 (rows shuffled every epoch, Swift's Fisher-Yates), so both sides see the same batches and orderings
-  (up to float rounding of the scores that the Gumbel keys are added to);
+- the batch order, the truncations and the Gumbel noise: the same draws as sk-train with --seed 1 (rows shuffled
+  every epoch by the run's generator, Swift's Fisher-Yates; each point's truncation and noise from its own stream,
+  PointStreams), so both sides see the same batches and orderings (up to float rounding of the scores that the
+  Gumbel keys are added to);
 - Adam, lr 1e-3, betas 0.9 / 0.999, eps 1e-8 (torch.optim.Adam's defaults; SparseKit's Adam is the same update in
   the equivalent step-size form), batch 128;
 - prediction for P@k: the labels ranked by h_S(x), ties to the lower label index (sk-eval's TopKRanking); test
@@ -138,10 +139,12 @@ def initial_weights(n_features, n_labels, hidden, typical, seed):
 
 
 def epoch_draws(g, order, label_sets):
-    """One epoch of SparseKit's draws after its network initialisation: order.shuffle, then per point in batch order
-    the truncation of a set above L0 (shuffle, keep the first L0) and one uniform (0, 1) per kept label for the
-    Gumbel key s_j - log(-log u). Returns the padded kept labels (N x L0), log(-log u) (N x L0; +inf in padding, so
-    the keys there are -inf) and the set sizes, rows in this epoch's order."""
+    """One epoch of SparseKit's draws after its network initialisation (SupervisedSession, PointStreams): order.shuffle
+    from the run's generator, then per minibatch of BATCH one number of it, the seed of the minibatch's point streams;
+    the point at position p of the minibatch draws from stream p of that seed the truncation of a set above L0
+    (shuffle, keep the first L0) and one uniform (0, 1) per kept label for the Gumbel key s_j - log(-log u). Returns
+    the padded kept labels (N x L0), log(-log u) (N x L0; +inf in padding, so the keys there are -inf) and the set
+    sizes, rows in this epoch's order."""
     import numpy as np
 
     g.shuffle(order)
@@ -150,13 +153,16 @@ def epoch_draws(g, order, label_sets):
     loglog = np.full((n, MAX_ACTIVE), np.inf)
     sizes = np.zeros(n, dtype=np.int64)
     for r, i in enumerate(order):
+        if r % BATCH == 0:
+            step_seed = g.next()
+        stream = SeededGenerator.stream(step_seed, r % BATCH)
         kept = list(label_sets[i])
         if len(kept) > MAX_ACTIVE:
-            g.shuffle(kept)
+            stream.shuffle(kept)
             kept = kept[:MAX_ACTIVE]
         sizes[r] = len(kept)
         labels[r, :len(kept)] = kept
-        loglog[r, :len(kept)] = [math.log(-math.log(g.uniform_open())) for _ in kept]
+        loglog[r, :len(kept)] = [math.log(-math.log(stream.uniform_open())) for _ in kept]
     return labels, loglog, sizes
 
 

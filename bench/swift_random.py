@@ -20,6 +20,15 @@ class SeededGenerator:
             state.append(z ^ (z >> 31))
         self.s = state
 
+    @classmethod
+    def stream(cls, seed, stream):
+        """SeededGenerator(seed:stream:): generator number `stream` of the family of `seed` (the stream index mixed by
+        MurmurHash3's 64-bit finalizer before seeding), as PointStreams gives each point of a minibatch."""
+        k = (stream + 0x632BE59BD9B4E019) & MASK64
+        k = ((k ^ (k >> 33)) * 0xFF51AFD7ED558CCD) & MASK64
+        k = ((k ^ (k >> 33)) * 0xC4CEB9FE1A85EC53) & MASK64
+        return cls(seed ^ (k ^ (k >> 33)))
+
     def next(self):
         s0, s1, s2, s3 = self.s
         m = (s1 * 5) & MASK64
