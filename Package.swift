@@ -5,7 +5,8 @@ import PackageDescription
 ///
 /// Layers, bottom to top:
 /// - C module maps (`CPNG`, `CHDF5`, `CBLAS`, `CLAPACKE`, `CMPI`), the `CHDF5Shim` and `CMPIShim` that expose HDF5's
-///   and MPI's macros as functions, and `CKernels` (hand-vectorized loops, dispatched on the CPU at run time);
+///   and MPI's macros as functions, `CBLASShim` (OpenBLAS's kernels on CPUs newer than it), and `CKernels`
+///   (hand-vectorized loops, dispatched on the CPU at run time);
 /// - `Distributed`: the processes of an `mpirun` job (Open MPI), the only module that calls MPI;
 /// - `DataKit`: arrays, BLAS/LAPACK, PNG, HDF5, file formats, patches, whitening (never imports `Models`);
 /// - `Models`: objectives, samplers, optimizers, networks, estimators, metrics;
@@ -45,6 +46,8 @@ let package = Package(
         .systemLibrary(name: "CLAPACKE", providers: [.apt(["liblapacke-dev"])]),
         .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
+        // Replaces OpenBLAS's Prescott fallback on CPUs newer than it by the core their flags support (see its header).
+        .target(name: "CBLASShim", dependencies: ["CBLAS"]),
         // Hand-vectorized loops with run-time CPU dispatch; libmvec is glibc's vector exp, log, cos and erfc.
         .target(name: "CKernels", linkerSettings: [.linkedLibrary("mvec", .when(platforms: [.linux]))]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
@@ -53,7 +56,7 @@ let package = Package(
 
         .target(
             name: "DataKit",
-            dependencies: ["CPNG", "CHDF5", "CHDF5Shim", "CBLAS", "CLAPACKE", "CDeflate", "CKernels", "Distributed"]
+            dependencies: ["CPNG", "CHDF5", "CHDF5Shim", "CBLAS", "CBLASShim", "CLAPACKE", "CDeflate", "CKernels", "Distributed"]
         ),
         .target(name: "Models", dependencies: ["DataKit", "Distributed", "CBLAS", "CKernels"]),
 

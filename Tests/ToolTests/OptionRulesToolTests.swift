@@ -119,4 +119,17 @@ final class OptionRulesToolTests: XCTestCase {
             for library in ["HDF5 1.", "OpenBLAS", "libpng 1."] { XCTAssertTrue(result.stdout.contains(library), "\(tool): \(result.stdout)") }
         }
     }
+
+    /// OpenBLAS's kernels (CBLASShim): a core the user sets with OPENBLAS_CORETYPE stands, even the Prescott fallback
+    /// SparseKit would otherwise replace; a replaced core is one the CPU's flags support, and says what it replaced.
+    func testTheUsersBLASCoreStandsAndAReplacedOneIsNamed() throws {
+        let forced = try ToolHarness.run("sk-train", ["--version"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        XCTAssertTrue(forced.stdout.contains("core Prescott;"), forced.stdout)
+        let own = try ToolHarness.run("sk-train", ["--version"])
+        if own.stdout.contains("OpenBLAS's own choice was Prescott") {
+            XCTAssertTrue(own.stdout.contains("core SkylakeX (") || own.stdout.contains("core Haswell ("), own.stdout)
+        } else {
+            XCTAssertFalse(own.stdout.contains("from the CPU's flags"), own.stdout)
+        }
+    }
 }

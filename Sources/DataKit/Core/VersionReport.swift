@@ -1,4 +1,5 @@
 import CBLAS
+import CBLASShim
 import CHDF5
 import CPNG
 
@@ -10,7 +11,10 @@ extension SparseKit {
         var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
         _ = H5get_libversion(&major, &minor, &release)
         let blas = openblas_get_config().map { String(cString: $0) } ?? "unknown"
-        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        var core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        if let replaced = sk_blas_replaced_core() {  // CBLASShim: OpenBLAS did not know this CPU
+            core += " (from the CPU's flags; OpenBLAS's own choice was \(String(cString: replaced)))"
+        }
         let png = png_get_libpng_ver(nil).map { String(cString: $0) } ?? "unknown"
         let readable = RootAttribute.readableVersions
         let formats = readable.count == 1 ? "file format \(readable.lowerBound)" : "file formats \(readable.lowerBound)–\(readable.upperBound)"
