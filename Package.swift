@@ -76,7 +76,7 @@ let package = Package(
         tool("sk-synth"),
 
         .target(name: "TestSupport", dependencies: ["DataKit"], path: "Tests/TestSupport"),  // helpers of the test targets
-        .testTarget(name: "DataKitTests", dependencies: ["DataKit", "CKernels", "Distributed", "TestSupport"]),
+        .testTarget(name: "DataKitTests", dependencies: ["DataKit", "Distributed", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "DataKit", "CKernels", "TestSupport"]),
         .testTarget(
             name: "ToolTests",

@@ -1,4 +1,3 @@
-import CKernels
 import DataKit
 import XCTest
 
@@ -8,21 +7,6 @@ final class CSRMatrixTests: XCTestCase {
         var m = Matrix(rows: rows, cols: cols)
         for i in m.storage.indices where g.uniform() < 0.2 { m.storage[i] = Float(g.normal()) }
         return m
-    }
-
-    /// The sparse products' row update target += x · source through CKernels' dispatched loop gives the plain loop's
-    /// bits at every length (the vector bodies of each clone and the remainder), so training does not depend on which
-    /// instructions the CPU has.
-    func testVectorRowUpdateMatchesThePlainLoopBitForBit() {
-        var g = SeededGenerator(seed: 9)
-        for n in [0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 159, 1024, 1031] {
-            let source = (0..<n).map { _ in Float(g.normal()) }, start = (0..<n).map { _ in Float(g.normal()) }
-            let x = Float(g.normal())  // products as large as the targets, so that a fused multiply-add would round differently
-            var fast = start, plain = start
-            sk_add_scaled(&fast, source, x, n)
-            for j in 0..<n { plain[j] = plain[j] + x * source[j] }
-            XCTAssertEqual(fast.map(\.bitPattern), plain.map(\.bitPattern), "n = \(n)")
-        }
     }
 
     func testDenseRoundTripAndProduct() throws {

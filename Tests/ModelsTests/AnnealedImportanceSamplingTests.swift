@@ -87,20 +87,6 @@ final class AnnealedImportanceSamplingTests: XCTestCase {
         return (positive / mass, first / mass, second / mass)
     }
 
-    /// The sweep's update v −= δ G_c· through CKernels' dispatched kernel gives the plain loop's bits at every length
-    /// (the vector body and the remainder), so a chain's draws do not depend on which instructions the CPU has.
-    func testVectorUpdateOfTheSweepMatchesThePlainLoopBitForBit() {
-        var g = SeededGenerator(seed: 5)
-        for n in [0, 1, 3, 4, 7, 8, 15, 16, 31, 32, 33, 63, 100, 512, 515] {
-            let row = (0..<n).map { _ in g.normal() }, start = (0..<n).map { _ in g.normal() }
-            let delta = g.normal()  // products as large as the targets, so that a fused multiply-add would round differently
-            var fast = start, plain = start
-            sk_subtract_scaled(&fast, row, delta, n)
-            for j in 0..<n { plain[j] -= delta * row[j] }
-            XCTAssertEqual(fast.map(\.bitPattern), plain.map(\.bitPattern), "n = \(n)")
-        }
-    }
-
     /// CKernels' eight-lane chains run each coordinate chain as the Swift chain with the same stream does, forward and
     /// in reverse, with K not a multiple of eight (padding lanes), an all-zero column (its coordinate drawn from the
     /// prior), a prior far narrower than the likelihood (λ = 1e-3: both pieces deep in the Gaussian tail, where the
